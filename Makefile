@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+IVR := $(BIN)/ivr
+
+.PHONY: setup lab-install run stop test lint unit bench
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+lab-install:
+	bash sip-lab/install
+
+## Set up everything and run the service on the local lab (Asterisk on loopback, SQLite).
+run: setup lab-install
+	$(IVR) db init
+	$(IVR) db seed
+	$(IVR) prompts build
+	$(IVR) lab up
+
+stop:
+	$(IVR) lab down
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## The whole test suite: lint, types, unit tests, storage on SQLite and PostgreSQL, lab tests on real Asterisk.
+test: setup lab-install lint
+	$(IVR) prompts build
+	$(BIN)/pytest -q
+
+unit: setup
+	$(BIN)/pytest -q -m "not lab"

@@ -1,0 +1,86 @@
+"""Skills-based automatic call distribution: pure routing, no I/O.
+
+Start with ``Acd`` (acd.engine) over an ``AcdStore`` (acd.store), configured from ``acd.yaml``
+(acd.config). Every method takes the clock value and returns typed events (acd.events).
+"""
+
+from acd.agent_state import TRANSITIONS, StateChange
+from acd.config import AcdConfig, load_acd_config, parse_acd_config
+from acd.engine import NO_ANSWER, Acd, QueueStatus
+from acd.errors import (
+    AcdConfigError,
+    AcdError,
+    DuplicateCall,
+    InvalidTransition,
+    NoOffer,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
+from acd.estimate import WaitAccuracy, expected_wait
+from acd.events import (
+    AcdEvent,
+    CallAbandoned,
+    CallAnswered,
+    CallOverflowed,
+    CallQueued,
+    OfferEnded,
+    OfferMade,
+    OfferResult,
+)
+from acd.model import (
+    Agent,
+    AgentState,
+    Decision,
+    EscalationStep,
+    Offer,
+    PassedOver,
+    PassReason,
+    PoolCounts,
+    Queue,
+    Strategy,
+    WaitingCall,
+)
+from acd.store import AcdStore, MemoryStore
+
+__all__ = [
+    "NO_ANSWER",
+    "TRANSITIONS",
+    "Acd",
+    "AcdConfig",
+    "AcdConfigError",
+    "AcdError",
+    "AcdEvent",
+    "AcdStore",
+    "Agent",
+    "AgentState",
+    "CallAbandoned",
+    "CallAnswered",
+    "CallOverflowed",
+    "CallQueued",
+    "Decision",
+    "DuplicateCall",
+    "EscalationStep",
+    "InvalidTransition",
+    "MemoryStore",
+    "NoOffer",
+    "Offer",
+    "OfferEnded",
+    "OfferMade",
+    "OfferResult",
+    "PassReason",
+    "PassedOver",
+    "PoolCounts",
+    "Queue",
+    "QueueStatus",
+    "StateChange",
+    "Strategy",
+    "UnknownAgent",
+    "UnknownCall",
+    "UnknownQueue",
+    "WaitAccuracy",
+    "WaitingCall",
+    "expected_wait",
+    "load_acd_config",
+    "parse_acd_config",
+]

@@ -1,0 +1,373 @@
+"""The ACD engine: agent commands, call arrivals and offer outcomes in, typed events out.
+
+Every public method takes the clock value ``now`` and returns the events it caused, in order. The engine
+keeps no state of its own besides the queue configuration: everything shared lives in the ``AcdStore``.
+
+Routing is event driven. A call arriving (or coming back after an unanswered offer) looks only at the
+ready agents holding its rarest needed skill; an agent becoming ready looks only at the head of each
+(needed skills, priority band) group of each queue. The explanation of an offer comes from the store's
+indexes (counts per reason, a bounded list of the nearest passed-over agents), so a decision costs
+time in proportion to the ready agents, not to everyone holding a needed skill. ``tick(now)`` expires
+offers, wrap-ups and max waits and retries the heads whose needed skills relaxed with waiting time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from acd.agent_state import StateChange, transition
+from acd.errors import DuplicateCall, InvalidTransition, NoOffer, UnknownAgent, UnknownCall, UnknownQueue
+from acd.estimate import WaitAccuracy, expected_wait
+from acd.events import (
+    AcdEvent,
+    CallAbandoned,
+    CallAnswered,
+    CallOverflowed,
+    CallQueued,
+    OfferEnded,
+    OfferMade,
+    OfferResult,
+)
+from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
+from acd.routing import PASSED_OVER_NAMED, decide, eligible
+from acd.store import AcdStore, MemoryStore
+
+__all__ = ["NO_ANSWER", "Acd", "QueueStatus"]
+
+NO_ANSWER = "no answer"
+_READY_REFUSALS = {
+    AgentState.READY: "already ready",
+    AgentState.LOGGED_OUT: "log in first",
+    AgentState.RINGING: "answer or reject the ringing call first",
+}
+_BUSY_STAFFED = (PassReason.RINGING, PassReason.BUSY, PassReason.WRAP_UP)
+_STATE_OF_REASON = {
+    PassReason.LOGGED_OUT: AgentState.LOGGED_OUT,
+    PassReason.PAUSED: AgentState.PAUSED,
+    PassReason.RINGING: AgentState.RINGING,
+    PassReason.BUSY: AgentState.ON_CALL,
+    PassReason.WRAP_UP: AgentState.WRAP_UP,
+}
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    queue: str
+    waiting: tuple[WaitingCall, ...]
+    longest_wait: float
+    agents_by_state: dict[AgentState, int]
+
+
+class Acd:
+    """Skills-based routing over an ``AcdStore``; see the module docstring."""
+
+    def __init__(self, queues: Iterable[Queue], store: AcdStore | None = None, agents: Iterable[Agent] = ()):
+        """Asking the store for each queue's pool counts at every escalation stage up front lets an
+        indexing store keep those counts from the start instead of building them on a first decision."""
+        self._queues = {q.name: q for q in queues}
+        self._store: AcdStore = store if store is not None else MemoryStore()
+        for q in self._queues.values():
+            for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}):
+                self._store.pool_counts(requirements_at(q.skills, q.escalation, waited))
+        for agent in agents:
+            if self._store.agent(agent.id) is None:
+                self._store.save_agent(agent)
+
+    @property
+    def store(self) -> AcdStore:
+        return self._store
+
+    @property
+    def queues(self) -> dict[str, Queue]:
+        return dict(self._queues)
+
+    def queue(self, name: str) -> Queue:
+        try:
+            return self._queues[name]
+        except KeyError:
+            raise UnknownQueue(name) from None
+
+    def agent(self, agent_id: str) -> Agent:
+        agent = self._store.agent(agent_id)
+        if agent is None:
+            raise UnknownAgent(agent_id)
+        return agent
+
+    def call(self, call_id: str) -> WaitingCall:
+        call = self._store.call(call_id)
+        if call is None:
+            raise UnknownCall(call_id)
+        return call
+
+    # agent commands
+
+    def login(self, agent_id: str, now: float, paused_reason: str = "") -> list[AcdEvent]:
+        """Log in ready, or paused with ``paused_reason``."""
+        agent = self.agent(agent_id)
+        if agent.state is not AgentState.LOGGED_OUT:
+            raise InvalidTransition(agent_id, agent.state.value, "login", "already logged in")
+        if paused_reason:
+            return [self._move(agent, AgentState.PAUSED, paused_reason, now)]
+        return [self._move(agent, AgentState.READY, "login", now), *self._serve_agent(agent_id, now)]
+
+    def logout(self, agent_id: str, now: float) -> list[AcdEvent]:
+        """Log out; a ringing offer is withdrawn and its call routed again. Refused while on a call."""
+        return self._leave(agent_id, AgentState.LOGGED_OUT, "logout", now)
+
+    def pause(self, agent_id: str, reason: str, now: float) -> list[AcdEvent]:
+        """Pause with a reason code; a ringing offer is withdrawn. Refused while on a call."""
+        state = self.agent(agent_id).state
+        if not reason or state is AgentState.LOGGED_OUT:
+            detail = "a reason is needed" if not reason else "log in first"
+            raise InvalidTransition(agent_id, state.value, AgentState.PAUSED.value, detail)
+        return self._leave(agent_id, AgentState.PAUSED, reason, now)
+
+    def ready(self, agent_id: str, now: float) -> list[AcdEvent]:
+        """Become ready (from paused, or ending wrap-up early) and take a waiting call if one fits."""
+        agent = self.agent(agent_id)
+        refusal = _READY_REFUSALS.get(agent.state)
+        if refusal:
+            raise InvalidTransition(agent_id, agent.state.value, AgentState.READY.value, refusal)
+        change = self._move(agent, AgentState.READY, "ready", now, **_FREE)
+        return [change, *self._serve_agent(agent_id, now)]
+
+    # calls
+
+    def enqueue(
+        self,
+        call_id: str,
+        caller: str,
+        queue: str,
+        now: float,
+        *,
+        priority: int = 0,
+        vip: bool = False,
+        skills: Skills | None = None,
+    ) -> list[AcdEvent]:
+        """Queue a call (``skills`` default to the queue's) and offer it at once if an agent fits."""
+        q = self.queue(queue)
+        if self._store.call(call_id) is not None:
+            raise DuplicateCall(call_id)
+        call = WaitingCall(
+            id=call_id,
+            caller=caller,
+            queue=queue,
+            enqueued_at=now,
+            seq=self._store.next_seq(),
+            skills=dict(q.skills if skills is None else skills),
+            priority=priority,
+            vip=vip,
+        )
+        self._store.save_call(call)
+        position = self._store.position(call_id)
+        call = replace(call, predicted_wait=self._estimate(q, call.skills, position))
+        self._store.save_call(call)
+        return [CallQueued(call, position), *self._dispatch_call(call, now)]
+
+    def answer(self, agent_id: str, now: float) -> list[AcdEvent]:
+        """The agent picked up: the call leaves the queue; bridge it."""
+        offer, agent = self._ringing(agent_id)
+        call = self.call(offer.call_id)
+        self._store.remove_offer(agent_id)
+        self._store.remove_call(call.id)
+        change = self._move(agent, AgentState.ON_CALL, "answered", now,
+                            answered_at=now, calls_taken=agent.calls_taken + 1)
+        waited = now - call.enqueued_at
+        accuracy = WaitAccuracy(call.id, call.queue, agent_id, call.predicted_wait, waited)
+        ended = OfferEnded(offer, OfferResult.ANSWERED, now)
+        return [ended, change, CallAnswered(call, agent_id, now, accuracy)]
+
+    def reject(self, agent_id: str, now: float, reason: str = "rejected") -> list[AcdEvent]:
+        """The agent refused or could not be reached: paused with ``reason``; the next agent is tried."""
+        return self._unanswered(agent_id, OfferResult.REJECTED, reason, now)
+
+    def end_call(self, agent_id: str, now: float) -> list[AcdEvent]:
+        """The agent's call is over: wrap-up for the queue's wrap-up seconds (ready at once if zero)."""
+        agent = self.agent(agent_id)
+        if agent.state is not AgentState.ON_CALL:
+            raise InvalidTransition(agent_id, agent.state.value, AgentState.WRAP_UP.value, "no call to end")
+        q = self.queue(agent.current_queue or "")
+        if agent.answered_at is not None:
+            self._store.record_handle_time(q.name, now - agent.answered_at)
+        events: list[AcdEvent] = [self._move(agent, AgentState.WRAP_UP, "call ended", now,
+                                             last_call_end=now, wrap_up_until=now + q.wrap_up_seconds)]
+        if q.wrap_up_seconds <= 0:
+            events += [self._move(self.agent(agent_id), AgentState.READY, "wrap-up done", now, **_FREE),
+                       *self._serve_agent(agent_id, now)]
+        return events
+
+    def abandon(self, call_id: str, now: float) -> list[AcdEvent]:
+        """The caller hung up while waiting or ringing: recorded; a ringing agent goes back to ready."""
+        call = self.call(call_id)
+        events: list[AcdEvent] = []
+        self._store.remove_call(call_id)
+        if call.offered_to is not None:
+            offer = self._store.offer(call.offered_to)
+            agent = self.agent(call.offered_to)
+            self._store.remove_offer(agent.id)
+            if offer is not None:
+                events.append(OfferEnded(offer, OfferResult.ABANDONED, now))
+            events.append(self._move(agent, AgentState.READY, "caller abandoned", now, **_FREE))
+            events.append(CallAbandoned(call, now, now - call.enqueued_at))
+            return events + self._serve_agent(agent.id, now)
+        return [CallAbandoned(call, now, now - call.enqueued_at)]
+
+    def tick(self, now: float) -> list[AcdEvent]:
+        """Time passed: unanswered offers, finished wrap-ups, max waits, skill escalation."""
+        events: list[AcdEvent] = []
+        for offer in self._store.offers():
+            if offer.expires_at <= now:
+                events += self._unanswered(
+                    offer.agent_id, OfferResult.TIMED_OUT, NO_ANSWER, now, reroute=False
+                )
+        for q in self._queues.values():
+            for call in self._store.enqueued_before(q.name, now - q.max_wait):
+                if call.offered_to is None:
+                    self._store.remove_call(call.id)
+                    events.append(CallOverflowed(call, q.overflow_target, now, now - call.enqueued_at))
+        for agent in self._store.agents_in_state(AgentState.WRAP_UP):
+            if agent.wrap_up_until is not None and agent.wrap_up_until <= now:
+                events.append(self._move(agent, AgentState.READY, "wrap-up done", now, **_FREE))
+                events += self._serve_agent(agent.id, now)
+        for name in sorted(self._queues):
+            for head in self._store.heads(name):
+                events += self._dispatch_call(head, now)
+        return events
+
+    # queries
+
+    def position(self, call_id: str) -> int:
+        self.call(call_id)
+        return self._store.position(call_id)
+
+    def expected_wait(self, call_id: str, now: float) -> float | None:
+        """Re-estimate of the remaining wait for a queued caller from the live state."""
+        call = self.call(call_id)
+        q = self.queue(call.queue)
+        required = requirements_at(call.skills, q.escalation, now - call.enqueued_at)
+        return self._estimate(q, required, self._store.position(call_id))
+
+    def queue_status(self, queue: str, now: float) -> QueueStatus:
+        q = self.queue(queue)
+        waiting = tuple(self._store.waiting(queue))
+        longest = max((now - c.enqueued_at for c in waiting), default=0.0)
+        pool = self._store.pool_counts(q.skills)
+        counts = dict.fromkeys(AgentState, 0)
+        counts[AgentState.READY] = pool.eligible
+        for reason, state in _STATE_OF_REASON.items():
+            counts[state] = pool.passed.get(reason, 0)
+        return QueueStatus(queue, waiting, longest, counts)
+
+    # internals
+
+    def _move(self, agent: Agent, to: AgentState, reason: str, now: float, **changes: Any) -> StateChange:
+        moved, change = transition(agent, to, reason, now, **changes)
+        self._store.save_agent(moved)
+        return change
+
+    def _ringing(self, agent_id: str) -> tuple[Offer, Agent]:
+        agent = self.agent(agent_id)
+        offer = self._store.offer(agent_id)
+        if offer is None or agent.state is not AgentState.RINGING:
+            raise NoOffer(agent_id, agent.state.value)
+        return offer, agent
+
+    def _unanswered(
+        self, agent_id: str, result: OfferResult, reason: str, now: float, *, reroute: bool = True
+    ) -> list[AcdEvent]:
+        offer, agent = self._ringing(agent_id)
+        call = self._release(offer)
+        events: list[AcdEvent] = [OfferEnded(offer, result, now),
+                                  self._move(agent, AgentState.PAUSED, reason, now, **_FREE)]
+        if reroute and call is not None:
+            events += self._dispatch_call(call, now)
+        return events
+
+    def _release(self, offer: Offer) -> WaitingCall | None:
+        """End ``offer`` without an answer; the call keeps its place in the queue."""
+        self._store.remove_offer(offer.agent_id)
+        call = self._store.call(offer.call_id)
+        if call is None:
+            return None
+        call = replace(call, offered_to=None)
+        self._store.save_call(call)
+        return call
+
+    def _leave(self, agent_id: str, to: AgentState, reason: str, now: float) -> list[AcdEvent]:
+        agent = self.agent(agent_id)
+        if agent.state is AgentState.ON_CALL:
+            raise InvalidTransition(agent_id, agent.state.value, to.value, "end the call first")
+        offer = self._store.offer(agent_id)
+        if offer is None:
+            return [self._move(agent, to, reason, now, **_FREE)]
+        call = self._release(offer)
+        events: list[AcdEvent] = [OfferEnded(offer, OfferResult.WITHDRAWN, now),
+                                  self._move(agent, to, reason, now, **_FREE)]
+        return events + (self._dispatch_call(call, now) if call is not None else [])
+
+    def _estimate(self, q: Queue, required: Skills, position: int) -> float | None:
+        """From the pool's counts: no walk over the agents."""
+        pool = self._store.pool_counts(required)
+        staffed = pool.eligible + sum(pool.passed.get(r, 0) for r in _BUSY_STAFFED)
+        return expected_wait(position, staffed, self._store.handle_times(q.name), q.default_handle_seconds,
+                             ready_agents=pool.eligible)
+
+    def _dispatch_call(self, call: WaitingCall, now: float) -> list[AcdEvent]:
+        """Offer ``call`` to the best ready agent that fits, if any."""
+        if call.offered_to is not None:
+            return []
+        q = self.queue(call.queue)
+        required = requirements_at(call.skills, q.escalation, now - call.enqueued_at)
+        rarest = min(required, key=lambda s: (self._store.ready_count(s), s)) if required else None
+        candidates = [a for a in self._store.ready_agents(rarest) if eligible(a, required)]
+        if not candidates:
+            return []
+        counts = self._store.pool_counts(required)
+        decision = decide(
+            required,
+            q.strategy,
+            now,
+            candidates=candidates,
+            others=self._store.nearest_passed(required, PASSED_OVER_NAMED),
+            counts=counts,
+            rr_cursor=self._store.rr_cursor(q.name),
+            without_any_skill=self._store.agent_count() - counts.total,
+        )
+        if decision is None:
+            return []
+        agent = self.agent(decision.chosen)
+        offer = Offer(call.id, agent.id, q.name, now, now + q.ring_timeout, decision)
+        change = self._move(agent, AgentState.RINGING, f"offered {call.id}", now,
+                            current_call=call.id, current_queue=q.name, wrap_up_until=None)
+        self._store.save_offer(offer)
+        self._store.save_call(replace(call, offered_to=agent.id))
+        self._store.set_rr_cursor(q.name, agent.id)
+        return [change, OfferMade(offer)]
+
+    def _serve_agent(self, agent_id: str, now: float) -> list[AcdEvent]:
+        """A ready agent looks for the most urgent waiting call it can take, across queues."""
+        events: list[AcdEvent] = []
+        tried: set[str] = set()
+        while self.agent(agent_id).state is AgentState.READY:
+            agent = self.agent(agent_id)
+            best: WaitingCall | None = None
+            for name in sorted(self._queues):
+                q = self._queues[name]
+                for head in self._store.heads(name):
+                    if head.id in tried:
+                        continue
+                    needed = requirements_at(head.skills, q.escalation, now - head.enqueued_at)
+                    if eligible(agent, needed) and (best is None or head.order < best.order):
+                        best = head
+            if best is None:
+                break
+            tried.add(best.id)
+            events += self._dispatch_call(best, now)
+        return events
+
+
+_FREE: dict[str, Any] = {
+    "current_call": None, "current_queue": None, "answered_at": None, "wrap_up_until": None,
+}

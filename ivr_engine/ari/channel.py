@@ -1,0 +1,276 @@
+"""``AriChannel``: the ``Channel`` protocol for one live call, over the ARI client and the call's queue.
+
+The call's task is the only consumer of its event queue, so everything a channel operation waits for
+(PlaybackFinished, DTMF, RecordingFinished) arrives in order. Keys pressed while no ``collect`` runs are
+kept in a buffer (type-ahead), at most ``TYPE_AHEAD_LIMIT`` of them: keys beyond it are dropped. Once
+ChannelHangupRequest, StasisEnd, ChannelDestroyed or the resync's ChannelVanished is seen, every
+operation raises ``CallerHungUp``; an ARI 404 on the channel means the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
+
+from ivr_engine.ari.client import AriClient
+from ivr_engine.ari.errors import AriError, AriNotFound
+from ivr_engine.ari.events import (
+    AriEvent,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    ChannelSnapshot,
+    ChannelVanished,
+    PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
+    StasisEnd,
+)
+from ivr_engine.ari.media import MediaResolver, resolve_all
+from ivr_engine.channel import CallerHungUp, ChannelError, Digits, DtmfKey, Media, Recording
+
+__all__ = ["TYPE_AHEAD_LIMIT", "AriChannel"]
+
+TYPE_AHEAD_LIMIT = 64
+"""Keys a caller may type ahead of a question: more than any entry our flows take (16-digit cards)."""
+
+_HANGUP_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed, ChannelVanished)
+
+
+class AriChannel:
+    """One caller's leg. ``stop_grace`` bounds the wait for PlaybackFinished after a barge-in stop."""
+
+    def __init__(
+        self,
+        client: AriClient,
+        snapshot: ChannelSnapshot,
+        events: asyncio.Queue[AriEvent],
+        resolver: MediaResolver,
+        *,
+        dialled: str = "",
+        recordings_dir: Path = Path("/var/spool/asterisk/recording"),
+        language: str = "",
+        stop_grace: float = 2.0,
+    ) -> None:
+        self._client = client
+        self._snapshot = snapshot
+        self._events = events
+        self._resolver = resolver
+        self._dialled = dialled
+        self._recordings_dir = recordings_dir
+        self._language = language
+        self._stop_grace = stop_grace
+        self._keys: deque[DtmfKey] = deque()
+        self._gone = False
+        self._hung_up_by_us = False
+
+    @property
+    def id(self) -> str:
+        return self._snapshot.id
+
+    @property
+    def caller_id(self) -> str:
+        return self._snapshot.caller_number
+
+    @property
+    def dialled(self) -> str:
+        return self._dialled
+
+    @property
+    def gone(self) -> bool:
+        """True once the channel has hung up (either side) or vanished."""
+        return self._gone or self._hung_up_by_us
+
+    # -- event plumbing ---------------------------------------------------------------------------
+
+    def _take(self, event: AriEvent) -> AriEvent:
+        """Note hangups and keys; returns the event for the caller to inspect."""
+        if isinstance(event, _HANGUP_EVENTS):
+            self._gone = True
+        elif isinstance(event, ChannelDtmfReceived) and len(self._keys) < TYPE_AHEAD_LIMIT:
+            self._keys.append(event.digit)
+        return event
+
+    def _drain(self) -> None:
+        while not self._events.empty():
+            self._take(self._events.get_nowait())
+
+    def _check(self) -> None:
+        self._drain()
+        if self.gone:
+            raise CallerHungUp(self.id)
+
+    async def _next(self, wait: float | None = None) -> AriEvent | None:
+        """The next event (None on timeout); raises CallerHungUp when it is a hangup."""
+        try:
+            event = await asyncio.wait_for(self._events.get(), wait)
+        except TimeoutError:
+            return None
+        self._take(event)
+        if self._gone:
+            raise CallerHungUp(self.id)
+        return event
+
+    async def _ari(self, what: str, request: Awaitable[None]) -> None:
+        """Await an ARI request; 404 means the caller left, other ARI errors are ChannelErrors."""
+        try:
+            await request
+        except AriNotFound as exc:
+            self._gone = True
+            raise CallerHungUp(self.id) from exc
+        except AriError as exc:
+            raise ChannelError(f"{what} on {self.id} failed: {exc}") from exc
+
+    # -- Channel protocol -------------------------------------------------------------------------
+
+    async def answer(self) -> None:
+        self._check()
+        await self._ari("answer", self._client.answer(self.id))
+
+    async def play(self, media: Sequence[Media], *, barge_in: bool = False) -> DtmfKey | None:
+        self._check()
+        if barge_in and self._keys:
+            return self._keys[0]
+        uris = await resolve_all(self._resolver, media)
+        return await self.play_uris(uris, barge_in=barge_in)
+
+    async def play_uris(self, uris: Sequence[str], *, barge_in: bool = False) -> DtmfKey | None:
+        """Play raw Asterisk media URIs (e.g. ``sound:im-sorry``) and wait for the end."""
+        self._check()
+        if not uris:
+            return None
+        playback_id = f"pb-{uuid.uuid4().hex}"
+        await self._ari("play", self._client.play(self.id, uris, playback_id, lang=self._language))
+        try:
+            while True:
+                event = await self._next()
+                if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
+                    if event.playback.state == "failed":
+                        raise ChannelError(f"playback of {','.join(uris)} failed on {self.id}")
+                    return None
+                if barge_in and isinstance(event, ChannelDtmfReceived):
+                    await self._stop_playback(playback_id)
+                    return event.digit
+        except asyncio.CancelledError:
+            # Cancelled (e.g. hold audio when an agent answers): Asterisk would finish the playback
+            # before any later command such as joining a bridge, so stop it now.
+            with contextlib.suppress(AriError):
+                await self._client.stop_playback(playback_id)
+            raise
+
+    async def _stop_playback(self, playback_id: str) -> None:
+        try:
+            await self._client.stop_playback(playback_id)
+        except AriNotFound:
+            return  # already finished
+        except AriError as exc:
+            raise ChannelError(f"stop playback on {self.id} failed: {exc}") from exc
+        deadline = asyncio.get_running_loop().time() + self._stop_grace
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            event = await self._next(left)
+            if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
+                return
+
+    async def collect(
+        self,
+        *,
+        prompt: Sequence[Media] = (),
+        max_digits: int,
+        terminator: DtmfKey | None = DtmfKey.POUND,
+        first_timeout: float = 5.0,
+        inter_timeout: float = 3.0,
+    ) -> Digits:
+        if max_digits < 1:
+            raise ValueError("max_digits must be at least 1")
+        if prompt:
+            await self.play(prompt, barge_in=True)
+        self._check()
+        loop = asyncio.get_running_loop()
+        keys: list[DtmfKey] = []
+        deadline = loop.time() + first_timeout
+        while True:
+            if self._keys:
+                key = self._keys.popleft()
+                if terminator is not None and key == terminator:
+                    return Digits(tuple(keys), terminated=True)
+                keys.append(key)
+                if len(keys) >= max_digits:
+                    return Digits(tuple(keys))
+                deadline = loop.time() + inter_timeout
+                continue
+            left = deadline - loop.time()
+            if left <= 0 or await self._next(left) is None:
+                return Digits(tuple(keys), timed_out=True)
+
+    async def record(
+        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND
+    ) -> Recording:
+        self._check()
+        self._keys.clear()
+        await self._ari(
+            "record",
+            self._client.record(
+                self.id,
+                name=name,
+                max_seconds=max_seconds,
+                beep=beep,
+                terminate_on=terminator.value if terminator else "none",
+            ),
+        )
+        terminated_by: DtmfKey | None = None
+        while True:
+            try:
+                event = await self._next()
+            except CallerHungUp:
+                # Hanging up is how most callers end a voicemail: keep what Asterisk saved.
+                finished = await self._recording_after_hangup(name)
+                if finished is None:
+                    raise
+                return finished
+            if isinstance(event, ChannelDtmfReceived):
+                self._keys.clear()  # keys during a recording are not type-ahead
+                if terminator is not None and event.digit == terminator:
+                    terminated_by = event.digit
+            elif isinstance(event, RecordingFailed) and event.recording.name == name:
+                raise ChannelError(f"recording {name!r} failed on {self.id}: {event.recording.cause}")
+            elif isinstance(event, RecordingFinished) and event.recording.name == name:
+                return self._finished_recording(event, terminated_by)
+
+    async def _recording_after_hangup(self, name: str, wait: float = 3.0) -> Recording | None:
+        """After a hang-up mid-recording, wait briefly for Asterisk's RecordingFinished for ``name``."""
+        try:
+            async with asyncio.timeout(wait):
+                while True:
+                    event = await self._events.get()
+                    if isinstance(event, RecordingFailed) and event.recording.name == name:
+                        return None
+                    if isinstance(event, RecordingFinished) and event.recording.name == name:
+                        return self._finished_recording(event, None)
+        except TimeoutError:
+            return None
+
+    def _finished_recording(self, event: RecordingFinished, terminated_by: DtmfKey | None) -> Recording:
+        name = event.recording.name
+        fmt = event.recording.format or "wav"
+        return Recording(
+            name=name,
+            path=str(self._recordings_dir / f"{name}.{fmt}"),
+            duration=event.recording.duration or 0.0,
+            terminated_by=terminated_by,
+        )
+
+    async def hangup(self) -> None:
+        """Hang up (idempotent; a channel that is already gone is fine)."""
+        if self.gone:
+            return
+        self._hung_up_by_us = True
+        try:
+            await self._client.hangup(self.id)
+        except AriNotFound:
+            return
+        except AriError as exc:
+            raise ChannelError(f"hangup of {self.id} failed: {exc}") from exc

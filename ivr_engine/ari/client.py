@@ -1,0 +1,283 @@
+"""A thin asyncio client for ARI's REST interface over one aiohttp ``ClientSession``.
+
+The transport seam is the session and ``AriConfig.base_url``: unit tests point the client at an
+in-process fake (``ivr_engine.ari.fake``), the service at Asterisk. Every failure surfaces as an
+``AriError`` (see ``ivr_engine.ari.errors``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ivr_engine.ari.errors import AriError, AriProtocolError, from_aiohttp, from_status
+from ivr_engine.ari.events import BridgeSnapshot, ChannelSnapshot
+from ivr_engine.config import Settings
+from ivr_engine.logs import fields
+
+__all__ = ["AppInfo", "AriClient", "AriConfig", "AsteriskInfo"]
+
+_Params = Mapping[str, str | int | float]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AriConfig:
+    """Where ARI is and who we are: ``base_url`` ends in ``/ari``."""
+
+    base_url: str
+    user: str
+    password: str
+    app_name: str
+    request_timeout: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AriConfig:
+        """Config from settings; call ``settings.with_secrets()`` first so the password is set."""
+        return cls(settings.ari_url, settings.ari_user, settings.ari_password, settings.app_name)
+
+    @property
+    def events_url(self) -> str:
+        return self.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/events"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP Basic authorisation for REST and the WebSocket."""
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode("ascii")
+        return {"Authorization": f"Basic {token}"}
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """What Asterisk says our Stasis application is subscribed to."""
+
+    name: str
+    channel_ids: frozenset[str]
+    bridge_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class AsteriskInfo:
+    version: str
+    entity_id: str
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class AriClient:
+    """ARI REST calls we use. Ids (channel, bridge, playback) are ours, so callers know them up front."""
+
+    def __init__(self, config: AriConfig, session: aiohttp.ClientSession) -> None:
+        self.config = config
+        self.session = session
+
+    @classmethod
+    def open(cls, config: AriConfig) -> AriClient:
+        """A client with its own session; close it with :meth:`close`. Call inside a running loop."""
+        timeout = aiohttp.ClientTimeout(total=config.request_timeout)
+        return cls(config, aiohttp.ClientSession(timeout=timeout))
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def request(
+        self, method: str, path: str, *, params: _Params | None = None, body: Any = None
+    ) -> Any:
+        """One ARI call; returns the decoded JSON body (None for 204). All errors are ``AriError``."""
+        url = self.config.base_url + path
+        # The send time of every command (monotonic ``t=``, same clock as ``call.event``): ``ivr bench``
+        # pairs it with the ``call.event`` line of a DTMF.
+        log.info(fields("ari.request", method=method, path=path, t=f"{time.monotonic():.6f}"))
+        query = {k: str(v) for k, v in (params or {}).items()}
+        try:
+            async with self.session.request(
+                method, url, params=query, json=body, headers=self.config.headers
+            ) as response:
+                text = await response.text()
+                if response.status >= 400:
+                    raise from_status(method, path, response.status, _message(text))
+                if response.status == 204 or not text.strip():
+                    return None
+                try:
+                    return await response.json(content_type=None)
+                except ValueError as exc:
+                    raise AriProtocolError(f"ARI {method} {path}: not JSON: {text[:200]!r}") from exc
+        except AriError:
+            raise
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise from_aiohttp(method, path, exc) from exc
+
+    # -- channels ---------------------------------------------------------------------------------
+
+    async def list_channels(self) -> list[ChannelSnapshot]:
+        data = await self.request("GET", "/channels")
+        return [ChannelSnapshot.from_json(item) for item in _list(data, "GET /channels")]
+
+    async def get_channel(self, channel_id: str) -> ChannelSnapshot:
+        return ChannelSnapshot.from_json(await self.request("GET", f"/channels/{channel_id}"))
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+
+    async def play(
+        self, channel_id: str, media: Sequence[str], playback_id: str, *, lang: str = ""
+    ) -> None:
+        """Start one playback of ``media`` (URIs played in order) under our ``playback_id``."""
+        params: dict[str, str | int | float] = {"media": ",".join(media)}
+        if lang:
+            params["lang"] = lang
+        await self.request("POST", f"/channels/{channel_id}/play/{playback_id}", params=params)
+
+    async def start_moh(self, channel_id: str, moh_class: str = "default") -> None:
+        """Play musiconhold.conf's ``moh_class`` to the channel until :meth:`stop_moh`. It is not a
+        playback (no playback events); DTMF events keep arriving while it plays."""
+        await self.request("POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/moh")
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self.request("DELETE", f"/playbacks/{playback_id}")
+
+    async def record(
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        max_seconds: float,
+        beep: bool = True,
+        terminate_on: str = "#",
+        fmt: str = "wav",
+        max_silence_seconds: float = 0,
+    ) -> None:
+        """Record into the named recording (``<spool>/recording/<name>.<fmt>``), overwriting it."""
+        await self.request(
+            "POST",
+            f"/channels/{channel_id}/record",
+            params={
+                "name": name,
+                "format": fmt,
+                "maxDurationSeconds": max(1, round(max_seconds)),
+                "maxSilenceSeconds": round(max_silence_seconds),
+                "beep": _flag(beep),
+                "terminateOn": terminate_on or "none",
+                "ifExists": "overwrite",
+            },
+        )
+
+    async def stop_recording(self, name: str) -> None:
+        await self.request("POST", f"/recordings/live/{name}/stop")
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        channel_id: str,
+        app_args: Sequence[str] = (),
+        caller_id: str = "",
+        ring_seconds: int = 30,
+        variables: Mapping[str, str] | None = None,
+    ) -> ChannelSnapshot:
+        """Dial ``endpoint`` (e.g. ``PJSIP/1001``) into our app; StasisStart follows on answer."""
+        params: dict[str, str | int | float] = {
+            "endpoint": endpoint,
+            "app": self.config.app_name,
+            "appArgs": ",".join(app_args),
+            "timeout": ring_seconds,
+        }
+        if caller_id:
+            params["callerId"] = caller_id
+        body = {"variables": dict(variables)} if variables else None
+        data = await self.request("POST", f"/channels/{channel_id}", params=params, body=body)
+        return ChannelSnapshot.from_json(data)
+
+    async def get_variable(self, channel_id: str, name: str) -> str:
+        data = await self.request("GET", f"/channels/{channel_id}/variable", params={"variable": name})
+        return str(data.get("value", "")) if isinstance(data, Mapping) else ""
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request(
+            "POST", f"/channels/{channel_id}/variable", params={"variable": name, "value": value}
+        )
+
+    # -- bridges ----------------------------------------------------------------------------------
+
+    async def list_bridges(self) -> list[BridgeSnapshot]:
+        data = await self.request("GET", "/bridges")
+        return [BridgeSnapshot.from_json(item) for item in _list(data, "GET /bridges")]
+
+    async def create_bridge(
+        self, bridge_id: str, *, bridge_type: str = "mixing", name: str = ""
+    ) -> BridgeSnapshot:
+        params: dict[str, str | int | float] = {"type": bridge_type}
+        if name:
+            params["name"] = name
+        return BridgeSnapshot.from_json(await self.request("POST", f"/bridges/{bridge_id}", params=params))
+
+    async def add_channel(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
+        await self.request(
+            "POST", f"/bridges/{bridge_id}/addChannel", params={"channel": ",".join(channel_ids)}
+        )
+
+    async def remove_channel(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
+        await self.request(
+            "POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": ",".join(channel_ids)}
+        )
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}")
+
+    async def endpoint_state(self, endpoint: str) -> str:
+        """ARI's state of ``TECH/RESOURCE`` (``online``, ``offline``, ``unknown``); 404 raises AriNotFound."""
+        data = await self.request("GET", f"/endpoints/{endpoint}")
+        return str(data.get("state", "unknown")) if isinstance(data, Mapping) else "unknown"
+
+    # -- application and system -------------------------------------------------------------------
+
+    async def get_application(self, name: str = "") -> AppInfo:
+        app = name or self.config.app_name
+        data = await self.request("GET", f"/applications/{app}")
+        if not isinstance(data, Mapping):
+            raise AriProtocolError(f"ARI GET /applications/{app}: not an object")
+        return AppInfo(
+            name=str(data.get("name", app)),
+            channel_ids=frozenset(str(c) for c in data.get("channel_ids", ()) or ()),
+            bridge_ids=frozenset(str(b) for b in data.get("bridge_ids", ()) or ()),
+        )
+
+    async def asterisk_info(self) -> AsteriskInfo:
+        data = await self.request("GET", "/asterisk/info")
+        system = data.get("system", {}) if isinstance(data, Mapping) else {}
+        return AsteriskInfo(
+            version=str(system.get("version", "")), entity_id=str(system.get("entity_id", ""))
+        )
+
+
+def _list(data: Any, what: str) -> list[Mapping[str, Any]]:
+    if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
+        raise AriProtocolError(f"ARI {what}: expected a list of objects")
+    return data
+
+
+def _message(text: str) -> str:
+    """ARI's error message from a response body (``{"message": ...}``, or the text itself)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:300]
+    if isinstance(data, Mapping) and "message" in data:
+        return str(data["message"])
+    return text.strip()[:300]

@@ -1,0 +1,160 @@
+"""Turning the interpreter's media (Prompt, Say, Tts, Silence) into Asterisk media URIs.
+
+The resolver is what ``AriChannel`` calls before every playback. Rules:
+
+- ``Prompt(id)`` -> ``sound:<sounds_dir>/<lang>/<id>`` when ``sounds/<lang>/<id>.wav`` exists (the
+  prompts catalogue, 8 kHz mono); otherwise, if Asterisk ships a core sound of that name
+  (``<core_sounds>/<lang>/<id>.*``), ``sound:<id>``; otherwise, when the prompt carries its catalogue
+  text and a synthesiser is given, that text spoken by runtime TTS (an unbuilt prompt is never silence);
+  otherwise ``ChannelError`` naming the file.
+- ``Say`` NUMBER/DIGITS/CHARACTERS -> ``number:``/``digits:``/``characters:``.
+- ``Say`` MONEY ``"12.34"`` -> "twelve dollars and thirty-four" from core sounds (``digits/dollars``,
+  ``vm-and``); Asterisk 16's English core sounds have no "cents" file, so cents are spoken as a number.
+- ``Say`` DATE ``"2024-03-05"`` -> weekday, month, ordinal day, year (``digits/day-N``, ``digits/mon-N``,
+  ``digits/h-N``, ``number:YYYY``).
+- ``Tts(text)`` -> the injected synthesiser's file (absolute path without extension).
+- ``Silence(s)`` -> core ``silence/N`` files (1..10 s each).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from ivr_engine.channel import ChannelError, Media, Prompt, Say, SayKind, Tts
+from ivr_engine.logs import fields
+
+__all__ = [
+    "CORE_SOUNDS_DIR",
+    "MediaResolver",
+    "Synthesiser",
+    "default_resolver",
+    "resolve_all",
+    "say_date",
+    "say_money",
+    "silence_uris",
+]
+
+log = logging.getLogger(__name__)
+
+CORE_SOUNDS_DIR = Path("/usr/share/asterisk/sounds")
+
+MediaResolver = Callable[[Media], Awaitable[list[str]]]
+Synthesiser = Callable[[str], Awaitable[Path]]
+
+
+def say_money(value: str) -> list[str]:
+    """``"12.34"`` -> number 12, "dollars", "and", number 34 (no cents sound ships with Asterisk 16)."""
+    text = value.strip().lstrip("$")
+    negative = text.startswith("-")
+    text = text.lstrip("-")
+    whole, _, frac = text.partition(".")
+    if (whole and not whole.isdigit()) or (frac and not frac.isdigit()):
+        raise ChannelError(f"cannot say {value!r} as money (expected e.g. 12.34)")
+    dollars = int(whole or "0")
+    cents = int((frac + "00")[:2]) if frac else 0
+    uris = ["sound:digits/minus"] if negative else []
+    uris += [f"number:{dollars}", "sound:digits/dollars"]
+    if cents:
+        uris += ["sound:vm-and", f"number:{cents}"]
+    return uris
+
+
+def _ordinal(day: int) -> list[str]:
+    if day <= 20 or day % 10 == 0:
+        return [f"sound:digits/h-{day}"]
+    return [f"sound:digits/{day - day % 10}", f"sound:digits/h-{day % 10}"]
+
+
+def say_date(value: str) -> list[str]:
+    """ISO date ``"2024-03-05"`` -> "Tuesday, March fifth, two thousand twenty four"."""
+    try:
+        when = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ChannelError(f"cannot say {value!r} as a date (expected YYYY-MM-DD)") from None
+    weekday = (when.weekday() + 1) % 7  # Asterisk's day-0 is Sunday
+    return [
+        f"sound:digits/day-{weekday}",
+        f"sound:digits/mon-{when.month - 1}",
+        *_ordinal(when.day),
+        f"number:{when.year}",
+    ]
+
+
+def silence_uris(seconds: float) -> list[str]:
+    """At least one second; whole seconds from core ``silence/1..10``."""
+    remaining = max(1, round(seconds))
+    uris: list[str] = []
+    while remaining > 0:
+        chunk = min(10, remaining)
+        uris.append(f"sound:silence/{chunk}")
+        remaining -= chunk
+    return uris
+
+
+def _say(say: Say) -> list[str]:
+    if say.kind is SayKind.NUMBER:
+        return [f"number:{say.value}"]
+    if say.kind is SayKind.DIGITS:
+        return [f"digits:{say.value}"]
+    if say.kind is SayKind.CHARACTERS:
+        return [f"characters:{say.value}"]
+    if say.kind is SayKind.MONEY:
+        return say_money(say.value)
+    return say_date(say.value)
+
+
+def default_resolver(
+    sounds_dir: Path,
+    language: str = "en",
+    *,
+    synthesiser: Synthesiser | None = None,
+    core_sounds_dir: Path = CORE_SOUNDS_DIR,
+) -> MediaResolver:
+    """The resolver the service uses; see the module docstring for the rules."""
+    found: dict[str, str] = {}
+
+    async def speak(text: str) -> str:
+        if synthesiser is None:
+            raise ChannelError(f"no text-to-speech configured for {text!r}")
+        path = await synthesiser(text)
+        return f"sound:{path.resolve().with_suffix('')}"
+
+    async def prompt_uri(prompt: Prompt) -> str:
+        if prompt.id in found:
+            return found[prompt.id]
+        catalogue = (sounds_dir / language / prompt.id).resolve()
+        if catalogue.with_suffix(".wav").exists():
+            uri = f"sound:{catalogue}"
+        elif any((core_sounds_dir / language).glob(f"{prompt.id}.*")):
+            uri = f"sound:{prompt.id}"
+        elif prompt.text and synthesiser is not None:
+            log.warning(fields("prompt.not_built", prompt=prompt.id, fallback="tts"))
+            return await speak(prompt.text)  # not memoised: a later `ivr prompts build` takes over
+        else:
+            raise ChannelError(
+                f"prompt {prompt.id!r} missing: no {catalogue.with_suffix('.wav')} and no core sound"
+            )
+        found[prompt.id] = uri
+        return uri
+
+    async def resolve(media: Media) -> list[str]:
+        if isinstance(media, Prompt):
+            return [await prompt_uri(media)]
+        if isinstance(media, Say):
+            return _say(media)
+        if isinstance(media, Tts):
+            return [await speak(media.text)]
+        return silence_uris(media.seconds)
+
+    return resolve
+
+
+async def resolve_all(resolver: MediaResolver, media: Sequence[Media]) -> list[str]:
+    """All URIs for ``media``, in order."""
+    uris: list[str] = []
+    for item in media:
+        uris += await resolver(item)
+    return uris

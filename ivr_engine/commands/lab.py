@@ -1,0 +1,65 @@
+"""``ivr lab up | down | status``: the local Asterisk lab on loopback."""
+
+from __future__ import annotations
+
+import click
+
+from ivr_engine.config import Settings
+from ivr_engine.lab import LabError, control
+from ivr_engine.lab.ready_made import write_ready_made
+from ivr_engine.web import LAB_PASSWORDS_FILE, create_lab_users
+
+__all__ = ["lab_group"]
+
+
+@click.group("lab")
+def lab_group() -> None:
+    """Run Asterisk and the service on loopback, in the state folder (--state-dir, default .lab)."""
+
+
+@lab_group.command("up")
+@click.option("--no-serve", is_flag=True, help="Start Asterisk only, not `ivr serve`.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for each part.")
+@click.pass_obj
+def up(settings: Settings, no_serve: bool, timeout: float) -> None:
+    """Start Asterisk and `ivr serve` (what is not yet running) and wait until both are ready."""
+    try:
+        result = control.up(settings, serve=not no_serve, timeout_s=timeout, echo=click.echo)
+    except LabError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not (settings.state_dir / LAB_PASSWORDS_FILE).exists():
+        create_lab_users(settings.state_dir)
+    click.echo(result.table())
+    _echo_web(settings)
+
+
+@lab_group.command("down")
+@click.pass_obj
+def down(settings: Settings) -> None:
+    """Stop exactly the processes this lab started."""
+    try:
+        control.down(settings, echo=click.echo)
+    except LabError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@lab_group.command("status")
+@click.pass_obj
+def status(settings: Settings) -> None:
+    """Show what runs in this lab and where its logs are."""
+    click.echo(control.status(settings).table())
+    _echo_web(settings)
+
+
+def _echo_web(settings: Settings) -> None:
+    passwords = settings.state_dir / LAB_PASSWORDS_FILE
+    if passwords.exists():
+        click.echo(f"web: http://{settings.http_host}:{settings.http_port}/agent and /wallboard; "
+                   f"lab users and passwords in {passwords}")
+
+
+@lab_group.command("scenarios")
+def scenarios() -> None:
+    """Rewrite the hand-runnable SIPp scenarios in sip-lab/scenarios/<name>/ from the templates."""
+    for path in write_ready_made():
+        click.echo(f"wrote {path}")

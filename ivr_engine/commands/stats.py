@@ -1,0 +1,123 @@
+"""``ivr stats``: IVR node statistics and ACD statistics, as a table or exported to CSV, JSON or Excel."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from ivr_engine.config import Settings
+from ivr_engine.reports import AcdFilter, Bucket, NodeFilter, Report, ReportError, TimeWindow
+from ivr_engine.reports.source import acd_statistics, node_statistics
+from ivr_engine.reports.writers import Format, write_report
+from ivr_engine.storage import Database, StorageError
+
+__all__ = ["stats_group"]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+
+
+def _common(command: F) -> F:
+    options = [
+        click.option("--since", type=click.DateTime(_DATE_FORMATS), help="From this time (UTC), inclusive."),
+        click.option("--until", type=click.DateTime(_DATE_FORMATS), help="Up to this time (UTC), exclusive."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice([f.value for f in Format]),
+            default=Format.TABLE.value,
+            show_default=True,
+            help="Output format; xlsx needs --out.",
+        ),
+        click.option(
+            "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group("stats")
+def stats_group() -> None:
+    """Supervisor statistics: IVR nodes and the ACD."""
+
+
+def _emit(settings: Settings, build: Callable[[Database], Report], fmt: str, out: Path | None) -> None:
+    database: Database | None = None
+    try:
+        database = Database(settings.db_url)
+        report = build(database)
+        write_report(report, Format(fmt), out, sys.stdout)
+    except (ReportError, StorageError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if database is not None:
+            database.dispose()
+    if out is not None:
+        click.echo(f"wrote {out}", err=True)
+
+
+def _window(since: datetime | None, until: datetime | None) -> TimeWindow:
+    try:
+        return TimeWindow(since, until)
+    except ReportError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@stats_group.command("nodes")
+@click.option("--flow", help="Only this flow (its funnel too; default funnel: the main flow).")
+@_common
+@click.pass_obj
+def nodes_command(
+    settings: Settings,
+    flow: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Per IVR node: visits, exits per edge, hang-ups, timeouts, invalid input, time spent; the funnel."""
+    filters = NodeFilter(flow=flow, window=_window(since, until))
+    _emit(settings, lambda database: node_statistics(database, filters), fmt, out)
+
+
+@stats_group.command("acd")
+@click.option("--queue", help="Only this queue.")
+@click.option("--agent", help="Only calls answered by (and surveys about) this agent id.")
+@click.option(
+    "--by",
+    type=click.Choice([b.value for b in Bucket]),
+    default=Bucket.HOUR.value,
+    show_default=True,
+    help="Call volume per hour or per day (UTC).",
+)
+@click.option(
+    "--sla",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Service-level threshold: seconds to answer.",
+)
+@_common
+@click.pass_obj
+def acd_command(
+    settings: Settings,
+    queue: str | None,
+    agent: str | None,
+    by: str,
+    sla: float,
+    since: datetime | None,
+    until: datetime | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Offered, answered, abandoned, service level, ASA, AHT per queue and agent; surveys; volume."""
+    filters = AcdFilter(queue=queue, agent=agent, window=_window(since, until), by=Bucket(by), sla_s=sla)
+    _emit(settings, lambda database: acd_statistics(database, filters), fmt, out)

@@ -1,0 +1,276 @@
+"""The control API: a small JSON-over-HTTP app the running service serves on loopback.
+
+Routes (all under ``/api``; every one but ``/api/health`` needs ``Authorization: Bearer <token>``):
+
+==========================================  =====================================================
+``GET  /api/health``                        ``{"status": "ok", "agents": n, "queues": n}``
+``GET  /api/agents``                        ``{"agents": [agent, ...]}``
+``GET  /api/agents/{id}``                   one agent
+``POST /api/agents/{id}/login|logout|ready`` the agent after the change
+``POST /api/agents/{id}/pause``             body ``{"reason": "..."}``; the agent after the change
+``GET  /api/queues``                        ``{"queues": [queue, ...]}``
+``GET  /api/agents/{id}/screenpop``         the agent's latest screen-pop (404 when none yet)
+``GET  /api/agents/{id}/screenpops``        server-sent events: ``event: screenpop`` per answer
+``GET  /api/events``                        server-sent events: ``event: <kind>`` per ACD event
+==========================================  =====================================================
+
+Every failure is JSON ``{"error": "..."}``: 400 bad input, 401 no/wrong token, 403 not from
+loopback, 404 unknown agent or route, 409 a refused state change (the message says why). Routes
+outside ``/api`` are left to whoever adds them (the web desktop) and are not token-checked here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+import acd
+from ivr_engine.control.sse import stream_events
+from ivr_engine.control.views import AgentView, QueueView
+from ivr_engine.logs import fields
+from ivr_engine.queues.api import AcdControl, RuntimeEvent
+from ivr_engine.screenpop import ScreenPopService
+
+__all__ = [
+    "CLOCK_KEY",
+    "CONTROL_KEY",
+    "MAX_REASON_LENGTH",
+    "SCREENPOPS_KEY",
+    "event_json",
+    "make_control_app",
+]
+
+log = logging.getLogger(__name__)
+
+CONTROL_KEY: web.AppKey[AcdControl] = web.AppKey("acd_control")
+SCREENPOPS_KEY: web.AppKey[ScreenPopService] = web.AppKey("screenpops")
+CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+_TOKEN_KEY: web.AppKey[str] = web.AppKey("control_token")
+_KEEPALIVE_KEY: web.AppKey[float] = web.AppKey("sse_keepalive")
+
+MAX_REASON_LENGTH = 64
+_PUBLIC = frozenset({"/api/health"})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_control_app(
+    control: AcdControl,
+    screenpops: ScreenPopService,
+    token: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    keepalive: float = 15.0,
+) -> web.Application:
+    """The control API over ``control``; ``clock`` must be the ACD's clock (epoch seconds)."""
+    if not token:
+        raise ValueError("the control API needs a non-empty bearer token")
+    app = web.Application(middlewares=[_errors, _auth])
+    app[CONTROL_KEY] = control
+    app[SCREENPOPS_KEY] = screenpops
+    app[CLOCK_KEY] = clock
+    app[_TOKEN_KEY] = token
+    app[_KEEPALIVE_KEY] = keepalive
+    app.router.add_get("/api/health", _health)
+    app.router.add_get("/api/agents", _agents)
+    app.router.add_get("/api/agents/{agent_id}", _agent)
+    app.router.add_post("/api/agents/{agent_id}/login", _login)
+    app.router.add_post("/api/agents/{agent_id}/logout", _logout)
+    app.router.add_post("/api/agents/{agent_id}/ready", _ready)
+    app.router.add_post("/api/agents/{agent_id}/pause", _pause)
+    app.router.add_get("/api/agents/{agent_id}/screenpop", _latest_screenpop)
+    app.router.add_get("/api/agents/{agent_id}/screenpops", _screenpop_stream)
+    app.router.add_get("/api/queues", _queues)
+    app.router.add_get("/api/events", _event_stream)
+    return app
+
+
+# -- middlewares ----------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as ``{"error": ...}`` JSON; never a traceback to the client."""
+    try:
+        return await handler(request)
+    except acd.UnknownAgent as exc:
+        return _error(404, str(exc))
+    except acd.AcdError as exc:  # InvalidTransition and the like: the request conflicts with the state
+        return _error(409, str(exc))
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json":
+            raise
+        return _error(exc.status, _http_message(request, exc))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error(fields("control.failed", method=request.method, path=request.path,
+                         error=f"{type(exc).__name__}: {exc}"), exc_info=True)
+        return _error(500, "internal error in the ivr service; see its log")
+
+
+def _http_message(request: web.Request, exc: web.HTTPException) -> str:
+    if exc.status == 404:
+        return f"no such endpoint: {request.method} {request.path}"
+    if exc.status == 405:
+        return f"{request.method} is not allowed on {request.path}"
+    return exc.reason.lower()
+
+
+@web.middleware
+async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith("/api/") or request.path in _PUBLIC:
+        return await handler(request)
+    if not _is_loopback(request.remote):
+        return _error(403, "the control API only answers on loopback")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return _error(401, "missing bearer token", **{"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(given.strip().encode(), request.app[_TOKEN_KEY].encode()):
+        return _error(401, "wrong bearer token", **{"WWW-Authenticate": "Bearer"})
+    return await handler(request)
+
+
+def _is_loopback(remote: str | None) -> bool:
+    if remote is None:
+        return False
+    try:
+        return ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
+
+
+# -- agents ---------------------------------------------------------------------------------------
+
+
+def _agent_view(request: web.Request, agent_id: str) -> AgentView:
+    for agent in request.app[CONTROL_KEY].agents():
+        if agent.id == agent_id:
+            return AgentView.from_agent(agent, request.app[CLOCK_KEY]())
+    raise acd.UnknownAgent(agent_id)
+
+
+async def _health(request: web.Request) -> web.Response:
+    control = request.app[CONTROL_KEY]
+    return web.json_response(
+        {"status": "ok", "agents": len(control.agents()), "queues": len(control.queue_statuses())}
+    )
+
+
+async def _agents(request: web.Request) -> web.Response:
+    now = request.app[CLOCK_KEY]()
+    agents = sorted(request.app[CONTROL_KEY].agents(), key=lambda a: a.id)
+    return web.json_response({"agents": [AgentView.from_agent(a, now).to_json() for a in agents]})
+
+
+async def _agent(request: web.Request) -> web.Response:
+    return web.json_response(_agent_view(request, request.match_info["agent_id"]).to_json())
+
+
+async def _login(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    await _body(request)
+    await request.app[CONTROL_KEY].login(agent_id)
+    return web.json_response(_agent_view(request, agent_id).to_json())
+
+
+async def _logout(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    await _body(request)
+    await request.app[CONTROL_KEY].logout(agent_id)
+    return web.json_response(_agent_view(request, agent_id).to_json())
+
+
+async def _ready(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    await _body(request)
+    await request.app[CONTROL_KEY].ready(agent_id)
+    return web.json_response(_agent_view(request, agent_id).to_json())
+
+
+async def _pause(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    body = await _body(request)
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise _bad_request('pause needs a JSON body {"reason": "<text>"} with a non-empty reason')
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_LENGTH or not reason.isprintable():
+        raise _bad_request(f"a pause reason is at most {MAX_REASON_LENGTH} printable characters")
+    await request.app[CONTROL_KEY].pause(agent_id, reason)
+    return web.json_response(_agent_view(request, agent_id).to_json())
+
+
+async def _body(request: web.Request) -> Mapping[str, Any]:
+    """The JSON object in the body; an empty body is an empty object."""
+    raw = await request.text()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _bad_request(f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(data, dict):
+        raise _bad_request("the request body must be a JSON object")
+    return data
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+# -- queues ---------------------------------------------------------------------------------------
+
+
+async def _queues(request: web.Request) -> web.Response:
+    now = request.app[CLOCK_KEY]()
+    statuses = sorted(request.app[CONTROL_KEY].queue_statuses(), key=lambda s: s.queue)
+    return web.json_response({"queues": [QueueView.from_status(s, now).to_json() for s in statuses]})
+
+
+# -- screen-pops and event streams ---------------------------------------------------------------
+
+
+async def _latest_screenpop(request: web.Request) -> web.Response:
+    agent_id = _agent_view(request, request.match_info["agent_id"]).id
+    pop = request.app[SCREENPOPS_KEY].latest(agent_id)
+    if pop is None:
+        return _error(404, f"no screen-pop yet for agent {agent_id}")
+    return web.json_response(pop.to_json())
+
+
+async def _screenpop_stream(request: web.Request) -> web.StreamResponse:
+    agent_id = _agent_view(request, request.match_info["agent_id"]).id
+    pops = request.app[SCREENPOPS_KEY].stream(agent_id)
+    return await stream_events(request, pops, lambda pop: ("screenpop", pop.to_json()),
+                               keepalive=request.app[_KEEPALIVE_KEY])
+
+
+async def _event_stream(request: web.Request) -> web.StreamResponse:
+    events = request.app[CONTROL_KEY].subscribe()
+    return await stream_events(request, events, lambda e: (e.kind.value, event_json(e)),
+                               keepalive=request.app[_KEEPALIVE_KEY])
+
+
+def event_json(event: RuntimeEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind.value,
+        "at": event.at.isoformat(),
+        "agent_id": event.agent_id,
+        "call_id": event.call_id,
+        "caller": event.caller,
+        "queue": event.queue,
+        "detail": event.detail,
+    }

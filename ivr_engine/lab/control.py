@@ -1,0 +1,292 @@
+"""``ivr lab up | down | status``: run Asterisk and ``ivr serve`` for one lab state folder.
+
+The lab records the pid of every process it starts in ``<state>/run/<component>.lab.pid`` and only ever
+stops those (checking the command line still names this lab, so a recycled pid is left alone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+
+from ivr_engine.config import Settings
+from ivr_engine.lab.errors import AsteriskMissing, LabStartError, PortInUse
+from ivr_engine.lab.paths import LabPaths
+from ivr_engine.lab.probe import ari_status, pid_alive, port_free
+from ivr_engine.lab.render import write_configs
+
+__all__ = ["Component", "ComponentState", "LabStatus", "down", "serve_command", "status", "up"]
+
+ASTERISK_MODULES = Path("/usr/lib/asterisk/modules")
+Echo = Callable[[str], None]
+
+
+class Component(StrEnum):
+    ASTERISK = "asterisk"
+    SERVE = "serve"
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    component: Component
+    pid: int | None
+    running: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    """What runs in one lab, and where its logs are."""
+
+    paths: LabPaths
+    components: tuple[ComponentState, ...]
+
+    @property
+    def running(self) -> bool:
+        return any(c.running for c in self.components)
+
+    def state_of(self, component: Component) -> ComponentState:
+        return next(c for c in self.components if c.component == component)
+
+    def table(self) -> str:
+        rows = [("COMPONENT", "STATE", "PID", "DETAIL")] + [
+            (c.component.value, "running" if c.running else "stopped", str(c.pid or "-"), c.detail)
+            for c in self.components
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
+                 for row in rows]  # fmt: skip
+        lines.append(f"state folder: {self.paths.root}")
+        lines.append(f"logs: {self.paths.full_log} (Asterisk), {self.paths.serve_log} (ivr serve)")
+        return "\n".join(line.rstrip() for line in lines)
+
+
+def _marker(paths: LabPaths, component: Component) -> str:
+    return str(paths.asterisk_conf if component == Component.ASTERISK else paths.settings_file)
+
+
+def _recorded_pid(paths: LabPaths, component: Component) -> int | None:
+    """The pid the lab started for ``component``, if that process still runs."""
+    candidates = [paths.pid_file(component)]
+    if component == Component.ASTERISK:
+        candidates.append(paths.run / "asterisk.pid")  # Asterisk's own pid file, should ours be lost
+    for pid_file in candidates:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if pid_alive(pid, _marker(paths, component)):
+            return pid
+    return None
+
+
+def status(settings: Settings) -> LabStatus:
+    """What runs in the lab at ``settings.state_dir``."""
+    paths = LabPaths.for_state_dir(settings.state_dir)
+    settings = settings.with_secrets() if paths.root.exists() else settings
+    ast_pid = _recorded_pid(paths, Component.ASTERISK)
+    if ast_pid is None:
+        ast_detail = "not running"
+    else:
+        code = ari_status(settings, "/asterisk/info")
+        ast_detail = f"ARI {settings.ari_url} " + ("answers" if code == 200 else f"not ready ({code})")
+    serve_pid = _recorded_pid(paths, Component.SERVE)
+    if serve_pid is None:
+        serve_detail = "not running"
+    else:
+        code = ari_status(settings, f"/applications/{settings.app_name}")
+        registered = "registered" if code == 200 else "not registered"
+        serve_detail = f"Stasis app {settings.app_name} {registered}"
+    return LabStatus(
+        paths=paths,
+        components=(
+            ComponentState(Component.ASTERISK, ast_pid, ast_pid is not None, ast_detail),
+            ComponentState(Component.SERVE, serve_pid, serve_pid is not None, serve_detail),
+        ),
+    )
+
+
+def _check_installed() -> str:
+    binary = shutil.which("asterisk")
+    if binary is None or not (ASTERISK_MODULES / "res_ari.so").exists():
+        raise AsteriskMissing("Asterisk is not installed: run sip-lab/install (as root) first.")
+    return binary
+
+
+def _check_ports(settings: Settings) -> None:
+    taken = []
+    if not port_free(settings.sip_host, settings.sip_port, socket.SOCK_DGRAM):
+        taken.append(f"SIP {settings.sip_host}:{settings.sip_port}/udp")
+    if not port_free(settings.ari_host, settings.ari_port, socket.SOCK_STREAM):
+        taken.append(f"ARI {settings.ari_host}:{settings.ari_port}/tcp")
+    if taken:
+        raise PortInUse(
+            f"{' and '.join(taken)} already taken by another process: stop it, or give this lab "
+            "other ports (IVR_SIP_PORT, IVR_ARI_PORT)."
+        )
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def _wait_until(ready: Callable[[], bool], alive: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        if not alive():
+            return False
+        time.sleep(0.2)
+    return ready()
+
+
+def _spawn(cmd: list[str], log: Path, cwd: Path, pid_file: Path) -> int:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+    pid_file.write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
+    binary = _check_installed()
+    _check_ports(settings)
+    for directory in paths.directories():
+        directory.mkdir(parents=True, exist_ok=True)
+    write_configs(settings, paths.etc, paths)
+    pid = _spawn(
+        [binary, "-C", str(paths.asterisk_conf), "-f"],
+        paths.asterisk_out, paths.root, paths.pid_file(Component.ASTERISK),
+    )  # fmt: skip
+    echo(f"asterisk started (pid {pid}), waiting for ARI at {settings.ari_url}")
+    if not _wait_until(
+        lambda: ari_status(settings, "/asterisk/info") == 200,
+        lambda: pid_alive(pid, _marker(paths, Component.ASTERISK)),
+        timeout_s,
+    ):
+        raise LabStartError(
+            f"Asterisk did not bring up ARI at {settings.ari_url} within {timeout_s:.0f} s; "
+            f"see {paths.asterisk_out} and {paths.full_log}:\n{_tail(paths.asterisk_out)}"
+        )
+
+
+def serve_command(settings_file: Path, state_dir: Path) -> list[str]:
+    """How the lab starts ``ivr serve``: the ``ivr`` script beside this Python, else ``python -m cli``."""
+    script = Path(sys.executable).with_name("ivr")
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
+    return [*base, "--config", str(settings_file), "--state-dir", str(state_dir), "serve"]
+
+
+def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
+    """The effective settings (without the password, which ``serve`` reads from the secrets file)."""
+    values = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name == "ari_password":
+            continue
+        values[f.name] = str(value) if isinstance(value, Path) else value
+    values["state_dir"] = str(paths.root)
+    paths.settings_file.write_text(yaml.safe_dump(values, sort_keys=True))
+
+
+def _start_serve(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
+    _write_settings_file(settings, paths)
+    pid = _spawn(
+        serve_command(paths.settings_file, paths.root), paths.serve_log, Path.cwd(),
+        paths.pid_file(Component.SERVE),
+    )  # fmt: skip
+    echo(f"ivr serve started (pid {pid}), waiting for Stasis app {settings.app_name}")
+    if not _wait_until(
+        lambda: ari_status(settings, f"/applications/{settings.app_name}") == 200,
+        lambda: pid_alive(pid, _marker(paths, Component.SERVE)),
+        timeout_s,
+    ):
+        raise LabStartError(
+            f"ivr serve did not register Stasis app {settings.app_name} within {timeout_s:.0f} s; "
+            f"see {paths.serve_log}:\n{_tail(paths.serve_log)}"
+        )
+
+
+def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Echo = print) -> LabStatus:
+    """Start what is not yet running (Asterisk, then ``ivr serve``) and wait until each is ready."""
+    settings = settings.with_secrets()
+    paths = LabPaths.for_state_dir(settings.state_dir)
+    paths.run.mkdir(parents=True, exist_ok=True)
+    current = status(settings)
+    asterisk = current.state_of(Component.ASTERISK)
+    if asterisk.running:
+        echo(f"asterisk already running (pid {asterisk.pid})")
+    else:
+        _start_asterisk(settings, paths, timeout_s, echo)
+    if serve:
+        running = current.state_of(Component.SERVE)
+        if running.running:
+            echo(f"ivr serve already running (pid {running.pid})")
+        else:
+            _start_serve(settings, paths, timeout_s, echo)
+    return status(settings)
+
+
+def _terminate(pid: int, marker: str, timeout_s: float) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if _wait_until(lambda: not pid_alive(pid, marker), lambda: True, timeout_s):
+            break
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if the process is our own child (when ``up`` ran in this process)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def down(settings: Settings, timeout_s: float = 15.0, echo: Echo = print) -> list[Component]:
+    """Stop the processes this lab started (``ivr serve`` first, then Asterisk); return what stopped."""
+    paths = LabPaths.for_state_dir(settings.state_dir)
+    stopped: list[Component] = []
+    serve_pid = _recorded_pid(paths, Component.SERVE)
+    if serve_pid is not None:
+        _terminate(serve_pid, _marker(paths, Component.SERVE), timeout_s)
+        stopped.append(Component.SERVE)
+        echo(f"ivr serve stopped (pid {serve_pid})")
+    ast_pid = _recorded_pid(paths, Component.ASTERISK)
+    if ast_pid is not None:
+        marker = _marker(paths, Component.ASTERISK)
+        binary = shutil.which("asterisk") or "asterisk"
+        subprocess.run(
+            [binary, "-C", str(paths.asterisk_conf), "-rx", "core stop now"],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False,
+        )  # fmt: skip
+        if not _wait_until(lambda: not pid_alive(ast_pid, marker), lambda: True, timeout_s):
+            _terminate(ast_pid, marker, timeout_s)
+        _reap(ast_pid)
+        stopped.append(Component.ASTERISK)
+        echo(f"asterisk stopped (pid {ast_pid})")
+    for component in Component:
+        paths.pid_file(component).unlink(missing_ok=True)
+    if not stopped:
+        echo(f"nothing of this lab runs ({paths.root})")
+    return stopped

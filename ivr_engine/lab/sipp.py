@@ -1,0 +1,536 @@
+"""SIPp callers and agent phones for the lab and its tests.
+
+Scenarios are rendered from ``sip-lab/scenarios/*.xml.j2``. Every run gets its own folder (scenario,
+statistics, logs), its own SIP port and its own media port (``-mp``), so several can run at once.
+DTMF is RFC 4733, replayed from the pcaps SIPp ships (``/usr/share/sip-tester/dtmf_2833_*.pcap``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import math
+import shutil
+import struct
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import jinja2
+
+from ivr_engine.channel import DtmfKey
+from ivr_engine.config import PROJECT_ROOT, Settings
+from ivr_engine.lab.dtmf_pcap import restamp_rtp
+from ivr_engine.lab.errors import SippError, SippMissing
+from ivr_engine.lab.paths import LabPaths
+from ivr_engine.lab.ports import free_udp_port, udp_free
+
+__all__ = [
+    "MIN_DIGIT_PAUSE_MS",
+    "MIN_SAME_DIGIT_PAUSE_MS",
+    "PCAP_DIR",
+    "SCENARIOS_DIR",
+    "AgentBehaviour",
+    "AgentPhone",
+    "AudioCue",
+    "CallerScript",
+    "DigitStep",
+    "HangupBy",
+    "SipTarget",
+    "SippResult",
+    "read_result",
+    "render_agent_scenario",
+    "render_caller_scenario",
+    "restamped_dtmf",
+    "run_caller",
+    "run_scenario_file",
+    "sipp_command",
+    "start_agent_phone",
+    "system_pcaps",
+    "write_dtmf_pcaps",
+    "write_talk_audio",
+    "write_tone_pcap",
+]
+
+SCENARIOS_DIR = PROJECT_ROOT / "sip-lab" / "scenarios"
+PCAP_DIR = Path("/usr/share/sip-tester")
+# Each pcap plays for 140 ms but announces a 280 ms event; while a prompt plays, Asterisk emulates the
+# key for that duration, and a key arriving before the emulation ends is delivered twice.
+MIN_DIGIT_PAUSE_MS = 500
+MIN_SAME_DIGIT_PAUSE_MS = 600
+_PCAP_NAMES = {DtmfKey.STAR: "star", DtmfKey.POUND: "pound"} | {DtmfKey(str(d)): str(d) for d in range(10)}
+
+
+class HangupBy(StrEnum):
+    """Who ended an answered call, as the caller's scenario logged it."""
+
+    FAR_END = "far-end"
+    CALLER = "caller"
+    NOBODY = "nobody"
+
+
+@dataclass(frozen=True)
+class SipTarget:
+    """Where SIPp sends its INVITE (the lab's PJSIP UDP transport)."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> SipTarget:
+        return cls(host=settings.sip_host, port=settings.sip_port)
+
+
+@dataclass(frozen=True)
+class DigitStep:
+    """One DTMF key and the pause after it (the pcap plays asynchronously during that pause)."""
+
+    key: DtmfKey
+    pause_after_ms: int
+
+    @property
+    def pcap_name(self) -> str:
+        return _PCAP_NAMES[self.key]
+
+
+@dataclass(frozen=True)
+class AudioCue:
+    """RTP audio (a pcap, e.g. speech for a voicemail) the caller sends before the key at ``before_key``
+    (``len(digits)``: after the last key), waiting ``seconds`` while it plays."""
+
+    before_key: int
+    pcap: Path
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CallerScript:
+    """What one SIPp caller does: dial, wait, press keys, then wait for BYE or hang up.
+
+    ``hangup_after_s=None`` waits for the far end's BYE (bounded by ``timeout_s``); a number hangs up
+    that many seconds after the last digit unless the far end hangs up first. ``pauses_ms``, when
+    given, is the pause after each key (never shorter than the DTMF minimums); ``audio`` adds speech.
+    """
+
+    number: str
+    caller_id: str = "5550100"
+    digits: str = ""
+    initial_wait_ms: int = 1500
+    digit_pause_ms: int = MIN_DIGIT_PAUSE_MS
+    same_digit_pause_ms: int = MIN_SAME_DIGIT_PAUSE_MS
+    hangup_after_s: float | None = None
+    timeout_s: float = 60.0
+    pauses_ms: tuple[int, ...] = ()
+    audio: tuple[AudioCue, ...] = ()
+
+    def steps(self) -> tuple[DigitStep, ...]:
+        """The digits with their pauses: at least ``MIN_DIGIT_PAUSE_MS``, and ``MIN_SAME_DIGIT_PAUSE_MS``
+        between equal neighbours (shorter pauses merge or double keys in Asterisk)."""
+        try:
+            keys = [DtmfKey(ch) for ch in self.digits]
+        except ValueError as exc:
+            raise SippError(f"digits {self.digits!r}: {exc}") from exc
+        unsupported = [k for k in keys if k not in _PCAP_NAMES]
+        if unsupported:
+            raise SippError(f"no RFC 4733 pcap for key(s) {''.join(unsupported)}: use 0-9, * and #")
+        if self.pauses_ms and len(self.pauses_ms) != len(keys):
+            raise SippError(f"{len(keys)} digits but {len(self.pauses_ms)} pauses")
+        base = max(self.digit_pause_ms, MIN_DIGIT_PAUSE_MS)
+        same = max(self.same_digit_pause_ms, MIN_SAME_DIGIT_PAUSE_MS, base)
+        steps: list[DigitStep] = []
+        for i, key in enumerate(keys):
+            follows_equal = i + 1 < len(keys) and keys[i + 1] == key
+            least = same if follows_equal else base
+            pause = max(self.pauses_ms[i], least) if self.pauses_ms else least
+            steps.append(DigitStep(key=key, pause_after_ms=pause))
+        return tuple(steps)
+
+
+@dataclass(frozen=True)
+class SippResult:
+    """The outcome of one SIPp run; the paths are kept for a human to read."""
+
+    exit_code: int
+    calls_succeeded: int
+    calls_failed: int
+    answered: int
+    digits_sent: str
+    hangup_by: HangupBy
+    run_dir: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.calls_failed == 0 and self.calls_succeeded > 0
+
+    @property
+    def screen_log(self) -> Path:
+        return self.run_dir / "screen.log"
+
+    @property
+    def error_log(self) -> Path:
+        return self.run_dir / "errors.log"
+
+    @property
+    def message_log(self) -> Path:
+        return self.run_dir / "messages.log"
+
+    def describe(self) -> str:
+        return (
+            f"sipp exit {self.exit_code}: {self.calls_succeeded} succeeded, {self.calls_failed} failed, "
+            f"answered {self.answered}, digits {self.digits_sent!r}, hangup by {self.hangup_by}; "
+            f"logs in {self.run_dir}"
+        )
+
+
+def _environment(scenarios_dir: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(scenarios_dir),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=True,
+    )
+
+
+@dataclass(frozen=True)
+class _PlayedStep:
+    log: str
+    pcap: Path
+    pause_after_ms: int
+
+
+def system_pcaps(steps: Sequence[DigitStep], pcap_dir: Path = PCAP_DIR) -> list[Path]:
+    """SIPp's own DTMF pcaps for ``steps`` (fine while no key repeats; see ``write_dtmf_pcaps``)."""
+    return [pcap_dir / f"dtmf_2833_{step.pcap_name}.pcap" for step in steps]
+
+
+def restamped_dtmf(steps: Sequence[DigitStep], pcap_dir: Path = PCAP_DIR) -> list[tuple[str, bytes]]:
+    """``(file name, pcap)`` per step, each with its own RTP sequence numbers and timestamps."""
+    captures: list[tuple[str, bytes]] = []
+    for index, (step, source) in enumerate(zip(steps, system_pcaps(steps, pcap_dir), strict=True)):
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise SippError(f"cannot read {source}: {exc.strerror} (run sip-lab/install)") from exc
+        # 100 sequence numbers and 2 s of RTP time per press: far more than one capture holds.
+        restamped = restamp_rtp(data, first_seq=1000 + index * 100, timestamp=(index + 1) * 16000)
+        captures.append((f"dtmf_{index:02d}_{step.pcap_name}.pcap", restamped))
+    return captures
+
+
+def write_dtmf_pcaps(steps: Sequence[DigitStep], out_dir: Path, pcap_dir: Path = PCAP_DIR) -> list[Path]:
+    """Write ``restamped_dtmf`` into ``out_dir`` (so repeated and descending keys all count)."""
+    paths: list[Path] = []
+    for name, data in restamped_dtmf(steps, pcap_dir):
+        (out_dir / name).write_bytes(data)
+        paths.append(out_dir / name)
+    return paths
+
+
+def render_caller_scenario(
+    script: CallerScript, pcaps: Sequence[Path] | None = None, scenarios_dir: Path = SCENARIOS_DIR
+) -> str:
+    """The scenario XML for ``script`` (``number`` may be SIPp's ``[service]`` for hand-run files).
+
+    ``pcaps`` gives one DTMF capture per digit; by default SIPp's own files are used.
+    """
+    steps = script.steps()
+    files = list(pcaps) if pcaps is not None else system_pcaps(steps)
+    if len(files) != len(steps):
+        raise SippError(f"{len(steps)} digits but {len(files)} DTMF pcaps")
+    bad_cues = [cue for cue in script.audio if not 0 <= cue.before_key <= len(steps)]
+    if bad_cues:
+        raise SippError(f"audio cue before key {bad_cues[0].before_key}: there are {len(steps)} keys")
+    played: list[_PlayedStep] = []
+    for index in range(len(steps) + 1):
+        played += [
+            _PlayedStep(log=f"audio {cue.pcap.name}", pcap=cue.pcap, pause_after_ms=round(cue.seconds * 1000))
+            for cue in script.audio
+            if cue.before_key == index
+        ]
+        if index < len(steps):
+            step = steps[index]
+            played.append(
+                _PlayedStep(log=f"digit {step.key}", pcap=files[index], pause_after_ms=step.pause_after_ms)
+            )
+    hangup_ms = None if script.hangup_after_s is None else round(script.hangup_after_s * 1000)
+    return (
+        _environment(scenarios_dir)
+        .get_template("caller.xml.j2")
+        .render(
+            number=script.number,
+            caller_id=script.caller_id,
+            digits_text=script.digits,
+            steps=played,
+            initial_wait_ms=script.initial_wait_ms,
+            hangup_after_ms=hangup_ms,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AgentBehaviour:
+    """What an agent phone does with each INVITE.
+
+    ``answers=False`` rings until the caller (Asterisk) cancels. Otherwise it answers after ``ring_ms``,
+    streams ``talk_audio`` (a PCMU .wav, see ``write_talk_audio``) as its voice if given, and hangs up
+    itself ``hangup_after_s`` after answering (``None``: waits for the far end's BYE).
+    """
+
+    ring_ms: int = 500
+    answers: bool = True
+    hangup_after_s: float | None = None
+    talk_audio: Path | None = None
+
+
+def render_agent_scenario(
+    ring_ms: int = 500, scenarios_dir: Path = SCENARIOS_DIR, behaviour: AgentBehaviour | None = None
+) -> str:
+    """The agent phone's scenario XML (by default: answers after ``ring_ms``, waits for the BYE)."""
+    act = behaviour or AgentBehaviour(ring_ms=ring_ms)
+    hangup_ms = None if act.hangup_after_s is None else round(act.hangup_after_s * 1000)
+    return (
+        _environment(scenarios_dir)
+        .get_template("agent.xml.j2")
+        .render(
+            ring_ms=act.ring_ms,
+            answers=act.answers,
+            hangup_after_ms=hangup_ms,
+            talk_audio=None if act.talk_audio is None else str(act.talk_audio),
+        )
+    )
+
+
+def _mu_law(sample: int) -> int:
+    """One 16-bit linear sample as a G.711 mu-law byte."""
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(abs(sample), 32635) + 0x84
+    exponent = max(magnitude.bit_length() - 8, 0)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | (exponent << 4) | mantissa) & 0xFF
+
+
+def _tone(seconds: float, hertz: float) -> bytes:
+    count = round(seconds * 8000)
+    return bytes(_mu_law(round(12000 * math.sin(2 * math.pi * hertz * i / 8000))) for i in range(count))
+
+
+def write_tone_pcap(path: Path, seconds: float = 3.0, hertz: float = 660.0) -> Path:
+    """Write a pcap of a PCMU tone as RTP (20 ms packets) for a caller's voice (``AudioCue``)."""
+    audio = _tone(seconds, hertz)
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # pcap header, Ethernet frames
+    for n, start in enumerate(range(0, len(audio) - 159, 160)):
+        header = struct.pack("!BBHII", 0x80, 0x80 if n == 0 else 0, 2000 + n, start, 0x1D0E5EED)
+        rtp = header + audio[start : start + 160]
+        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp  # fmt: skip
+        frame = b"\x00" * 12 + b"\x08\x00" + ip
+        seconds_at, micros = divmod(n * 20_000, 1_000_000)
+        out.append(struct.pack("<IIII", seconds_at, micros, len(frame), len(frame)) + frame)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def write_talk_audio(path: Path, seconds: float = 4.0, hertz: float = 440.0) -> Path:
+    """Write a PCMU .wav tone (8 kHz mono) for an agent phone's voice (SIPp ``rtp_stream``)."""
+    data = _tone(seconds, hertz)
+    fmt = struct.pack("<HHIIHH", 7, 1, 8000, 8000, 1, 8)  # format 7 = mu-law, 8 bits per sample
+    path.write_bytes(
+        b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE"
+        + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    )  # fmt: skip
+    return path
+
+
+
+def _sipp_binary() -> str:
+    binary = shutil.which("sipp")
+    if binary is None:
+        raise SippMissing("sipp is not installed: run sip-lab/install")
+    return binary
+
+
+def _run_dir(settings: Settings, prefix: str) -> Path:
+    base = LabPaths.for_state_dir(settings.state_dir).sipp
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=base))
+
+
+def sipp_command(
+    scenario: Path,
+    run_dir: Path,
+    local_host: str,
+    sip_port: int,
+    media_port: int,
+    target: SipTarget | None,
+    calls: int | None,
+    timeout_s: float | None,
+) -> list[str]:
+    """The SIPp command line (pure; ``target=None`` runs as a UAS)."""
+    cmd = [_sipp_binary()]
+    if target is not None:
+        cmd.append(f"{target.host}:{target.port}")
+    cmd += [
+        "-sf", str(scenario),
+        "-i", local_host,
+        "-p", str(sip_port),
+        "-mp", str(media_port),
+        "-nostdin",
+        "-trace_stat", "-stf", str(run_dir / "stats.csv"),
+        "-trace_logs", "-log_file", str(run_dir / "logs.log"),
+        "-trace_err", "-error_file", str(run_dir / "errors.log"),
+        "-trace_msg", "-message_file", str(run_dir / "messages.log"),
+        "-trace_screen", "-screen_file", str(run_dir / "screen.log"),
+    ]  # fmt: skip
+    if calls is not None:
+        cmd += ["-m", str(calls), "-l", str(calls)]
+    if timeout_s is not None:
+        cmd += ["-timeout", f"{round(timeout_s)}s", "-timeout_error"]
+    return cmd
+
+
+def _read_stats(run_dir: Path) -> tuple[int, int]:
+    """Cumulative successful and failed calls from the last row of SIPp's statistics CSV."""
+    path = run_dir / "stats.csv"
+    if not path.exists():
+        return 0, 0
+    rows = list(csv.reader(path.read_text().splitlines(), delimiter=";"))
+    if len(rows) < 2:
+        return 0, 0
+    header, last = rows[0], rows[-1]
+    try:
+        return int(last[header.index("SuccessfulCall(C)")]), int(last[header.index("FailedCall(C)")])
+    except (ValueError, IndexError) as exc:
+        raise SippError(f"{path}: unreadable SIPp statistics ({exc})") from exc
+
+
+def _read_log(run_dir: Path) -> list[str]:
+    path = run_dir / "logs.log"
+    return [line.strip() for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def read_result(exit_code: int, run_dir: Path) -> SippResult:
+    """Build the result of a finished run from its statistics CSV and scenario log."""
+    succeeded, failed = _read_stats(run_dir)
+    lines = _read_log(run_dir)
+    digits = "".join(line.removeprefix("digit ") for line in lines if line.startswith("digit "))
+    if "far-end-bye" in lines:
+        hangup_by = HangupBy.FAR_END
+    elif "caller-bye" in lines:
+        hangup_by = HangupBy.CALLER
+    else:
+        hangup_by = HangupBy.NOBODY
+    return SippResult(
+        exit_code=exit_code,
+        calls_succeeded=succeeded,
+        calls_failed=failed,
+        answered=lines.count("answered"),
+        digits_sent=digits,
+        hangup_by=hangup_by,
+        run_dir=run_dir,
+    )
+
+
+async def run_caller(settings: Settings, script: CallerScript) -> SippResult:
+    """Place one call as ``script`` says and wait for SIPp to finish (at most ``timeout_s`` + 10 s)."""
+    run_dir = _run_dir(settings, f"caller-{script.number}")
+    scenario = run_dir / "scenario.xml"
+    scenario.write_text(render_caller_scenario(script, write_dtmf_pcaps(script.steps(), run_dir)))
+    return await _run_one_call(settings, scenario, run_dir, run_dir, script.timeout_s)
+
+
+async def run_scenario_file(settings: Settings, scenario: Path, timeout_s: float) -> SippResult:
+    """Place one call with a ready scenario file (e.g. from ``ivr sipp generate``), run from its folder
+    so relative pcap names resolve; SIPp's logs go to a fresh run folder of the lab."""
+    path = _existing_file(scenario)
+    run_dir = _run_dir(settings, f"scenario-{path.stem}")
+    return await _run_one_call(settings, path, run_dir, path.parent, timeout_s)
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.is_file():
+        raise SippError(f"no scenario file {path}")
+    return path.resolve()
+
+
+async def _run_one_call(
+    settings: Settings, scenario: Path, run_dir: Path, cwd: Path, timeout_s: float
+) -> SippResult:
+    media_port = free_udp_port(settings.sip_host)
+    sip_port = free_udp_port(settings.sip_host)
+    cmd = sipp_command(
+        scenario, run_dir, settings.sip_host, sip_port, media_port,
+        SipTarget.of(settings), calls=1, timeout_s=timeout_s,
+    )  # fmt: skip
+    with (run_dir / "stdout.log").open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
+            cwd=cwd,
+        )  # fmt: skip
+        try:
+            exit_code = await asyncio.wait_for(proc.wait(), timeout_s + 10)
+        except TimeoutError:
+            proc.kill()
+            exit_code = await proc.wait()
+    return read_result(exit_code, run_dir)
+
+
+class AgentPhone:
+    """A running SIPp agent phone (UAS) on one loopback port; ``stop`` ends it and reports."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, port: int, run_dir: Path) -> None:
+        self.port = port
+        self.run_dir = run_dir
+        self._proc = proc
+
+    @property
+    def running(self) -> bool:
+        return self._proc.returncode is None
+
+    def answered_calls(self) -> int:
+        """Calls this phone has answered so far (from its scenario log)."""
+        return _read_log(self.run_dir).count("answered")
+
+    def log_lines(self) -> list[str]:
+        """The scenario's log so far ("answered", "ringing", "cancelled", "agent-bye", ...)."""
+        return _read_log(self.run_dir)
+
+    async def stop(self) -> SippResult:
+        if self._proc.returncode is None:
+            self._proc.terminate()
+            try:
+                await asyncio.wait_for(self._proc.wait(), 5)
+            except TimeoutError:
+                self._proc.kill()
+                await self._proc.wait()
+        return read_result(self._proc.returncode or 0, self.run_dir)
+
+
+async def start_agent_phone(
+    settings: Settings, port: int, ring_ms: int = 500, behaviour: AgentBehaviour | None = None
+) -> AgentPhone:
+    """Start an agent phone on ``settings.sip_host:port`` (e.g. agent 1001's port); by default it
+    answers after ``ring_ms`` and waits for the BYE."""
+    run_dir = _run_dir(settings, f"agent-{port}")
+    scenario = run_dir / "scenario.xml"
+    scenario.write_text(render_agent_scenario(ring_ms, behaviour=behaviour))
+    cmd = sipp_command(
+        scenario, run_dir, settings.sip_host, port, free_udp_port(settings.sip_host),
+        target=None, calls=None, timeout_s=None,
+    )  # fmt: skip
+    with (run_dir / "stdout.log").open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
+            cwd=run_dir,
+        )  # fmt: skip
+    for _ in range(20):
+        await asyncio.sleep(0.1)
+        if proc.returncode is not None:
+            raise SippError(f"the agent phone on port {port} exited at once: see {run_dir}/stdout.log")
+        if not udp_free(settings.sip_host, port):
+            break
+    return AgentPhone(proc, port, run_dir)

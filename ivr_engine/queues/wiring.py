@@ -1,0 +1,55 @@
+"""Building the live ACD from settings, for the service's composition (``ivr serve``).
+
+Usage in the runner (the client must exist before the flow services, which take the runtime as their
+``transferrer``)::
+
+    async with acd_runtime(settings, client, facts=recorder) as runtime:
+        service = IvrService(..., originated_hook=runtime.originated_hook, event_tap=runtime.on_ari_event)
+        # FlowServices(transferrer=runtime), control API app(control=runtime)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import acd
+from ivr_engine.ari.client import AriClient
+from ivr_engine.config import Settings
+from ivr_engine.queues.facts import AcdFactSink
+from ivr_engine.queues.runtime import AcdRuntime, RuntimeOptions
+
+__all__ = ["acd_runtime", "build_acd_runtime"]
+
+
+def build_acd_runtime(
+    settings: Settings,
+    client: AriClient,
+    *,
+    facts: AcdFactSink | None = None,
+    options: RuntimeOptions | None = None,
+) -> AcdRuntime:
+    """A runtime over the agents and queues of ``settings.agents_file`` (raises ``acd.AcdConfigError``)."""
+    config = acd.load_acd_config(settings.agents_file)
+    engine = acd.Acd(config.queues, agents=config.agents)
+    return AcdRuntime(engine, client, facts=facts, options=options)
+
+
+@contextlib.asynccontextmanager
+async def acd_runtime(
+    settings: Settings,
+    client: AriClient,
+    *,
+    facts: AcdFactSink | None = None,
+    options: RuntimeOptions | None = None,
+) -> AsyncIterator[AcdRuntime]:
+    """The runtime with its tick loop running; on exit the loop is cancelled (bounded wait)."""
+    runtime = build_acd_runtime(settings, client, facts=facts, options=options)
+    ticker = asyncio.create_task(runtime.run(), name="acd-tick")
+    try:
+        yield runtime
+    finally:
+        ticker.cancel()
+        timeout = (options or RuntimeOptions()).shutdown_timeout + 1
+        await asyncio.wait([ticker], timeout=timeout)

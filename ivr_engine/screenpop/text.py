@@ -1,0 +1,38 @@
+"""A screen-pop as terminal text, for ``ivr agent watch``."""
+
+from __future__ import annotations
+
+from ivr_engine.screenpop.model import ScreenPop
+
+__all__ = ["format_screen_pop"]
+
+
+def format_screen_pop(pop: ScreenPop) -> str:
+    c = pop.customer
+    when = pop.answered_at.strftime("%Y-%m-%d %H:%M:%S")
+    head = f"== {when}  call {pop.call_id}  from {pop.caller or 'withheld number'}"
+    lines = [head + (f"  queue {pop.queue}" if pop.queue else "")]
+    if c.known:
+        vip = f"  VIP (level {c.vip_level})" if c.vip else ""
+        lines.append(f"Customer: {c.name} (#{c.customer_id}){vip}")
+    else:
+        created = f"; new customer #{c.customer_id} created" if c.customer_id is not None else ""
+        lines.append(f"Customer: {c.name} {c.phone or '(number withheld)'}{created}")
+    for account in c.accounts:
+        lines.append(f"  account {account.number}  balance {account.balance}")
+    for order in c.orders:
+        due = f"  due {order.expected_delivery}" if order.expected_delivery else ""
+        lines.append(f"  order {order.number}  {order.status}{due}")
+    if c.points is not None:
+        lines.append(f"  loyalty points {c.points}")
+    lines.append("IVR path:" if pop.path else "IVR path: (none logged)")
+    for step in pop.path:
+        given = f"  input {step.input}" if step.input else ""
+        lines.append(f"  {step.seq:>3}  {step.flow}/{step.node} ({step.node_type}){given}  -> {step.outcome}")
+    lines.append("Last calls:" if pop.last_calls else "Last calls: none")
+    for call in pop.last_calls:
+        took = "in progress" if call.seconds is None else f"{call.seconds:.0f} s"
+        lines.append(
+            f"  {call.started.strftime('%Y-%m-%d %H:%M')}  dialled {call.dialled}  {call.disposition}  {took}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,308 @@
+"""The Stasis application: one tracked asyncio task per call, routed by the dialled number.
+
+Flow of an event: the WebSocket reader calls :meth:`IvrService.on_event`, which logs it (structured
+line + ``events.jsonl``), starts a call task on a new StasisStart, and queues the event for its call.
+A handler that raises makes the caller hear a short apology before the hangup; the service carries on.
+After every (re)connect a resync compares Asterisk's channels with our calls: vanished calls are told
+(``ChannelVanished``; their disposition is ``vanished``), channels in our app without a task get the
+apology and are hung up, empty bridges of our app are destroyed, and call rows still open from before
+(a service that died, channels lost with Asterisk) are closed through the ``stale_calls`` port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence, Set
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ivr_engine.ari.channel import AriChannel
+from ivr_engine.ari.client import AriClient
+from ivr_engine.ari.dispatch import CallRouter, channel_of
+from ivr_engine.ari.errors import AriError, AriNotFound
+from ivr_engine.ari.events import (
+    AriEvent,
+    ChannelDtmfReceived,
+    ChannelSnapshot,
+    ChannelVanished,
+    StasisStart,
+    event_type,
+)
+from ivr_engine.ari.media import MediaResolver
+from ivr_engine.channel import CallerHungUp, Channel, ChannelError
+from ivr_engine.flow.ports import CallRecord, CallStore
+from ivr_engine.logs import fields
+from ivr_engine.service.eventlog import EventLog
+from ivr_engine.service.handlers import ORIGINATED_MARKER, CallHandler, CallInfo
+
+__all__ = ["APOLOGY", "IvrService", "ServiceOptions", "StaleCalls"]
+
+log = logging.getLogger(__name__)
+
+APOLOGY: tuple[str, ...] = ("sound:im-sorry", "sound:please-try-call-later")
+"""Core sounds: "I'm sorry... please try your call again later"."""
+
+StaleCalls = Callable[[Set[str], datetime], Awaitable[Sequence[str]]]
+"""Close open call rows whose channel is not in the set and that started before the time; their ids."""
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    recordings_dir: Path = Path("/var/spool/asterisk/recording")
+    language: str = "en"
+    shutdown_timeout: float = 5.0
+    apology_timeout: float = 10.0
+    orphan_grace: float = 0.5
+
+
+class IvrService:
+    """Runs calls for one Stasis app. Feed it events (``on_event``/``on_connected``) from an EventStream.
+
+    ``event_tap`` sees every event before routing (the ACD watches its agent legs, which have no call
+    task until they answer); it must not block.
+    """
+
+    def __init__(
+        self,
+        client: AriClient,
+        resolver: MediaResolver,
+        *,
+        handlers: Mapping[str, CallHandler],
+        default_handler: CallHandler | None = None,
+        originated_hook: CallHandler | None = None,
+        event_tap: Callable[[AriEvent], None] | None = None,
+        call_store: CallStore | None = None,
+        event_log: EventLog | None = None,
+        options: ServiceOptions | None = None,
+        stale_calls: StaleCalls | None = None,
+    ) -> None:
+        self._client = client
+        self._resolver = resolver
+        self._handlers = dict(handlers)
+        self._default = default_handler
+        self._originated = originated_hook
+        self._tap = event_tap
+        self._store = call_store
+        self._event_log = event_log
+        self._options = options or ServiceOptions()
+        self._stale_calls = stale_calls
+        self._vanished: set[str] = set()
+        self._router = CallRouter()
+        self._calls: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self.calls_started = 0
+        self.handler_errors = 0
+
+    @property
+    def active_calls(self) -> frozenset[str]:
+        return frozenset(self._calls)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def on_event(self, event: AriEvent) -> None:
+        """Handle one event from the reader; never blocks, never raises."""
+        received = time.monotonic()  # ``t=`` below: ``ivr bench`` times DTMF -> next command with it
+        channel_id = channel_of(event)
+        if self._event_log is not None:
+            try:
+                self._event_log.append(event)
+            except OSError as exc:
+                log.error(fields("service.eventlog.failed", error=str(exc)))
+        detail = {"digit": event.digit.value} if isinstance(event, ChannelDtmfReceived) else {}
+        log.info(
+            fields(
+                "call.event", type=event_type(event), channel=channel_id or "-", **detail, t=f"{received:.6f}"
+            )
+        )
+        if self._tap is not None:
+            try:
+                self._tap(event)
+            except Exception as exc:  # a failing observer must not stop event delivery
+                log.error(fields("service.event_tap.failed", error=f"{type(exc).__name__}: {exc}"))
+        if isinstance(event, StasisStart) and event.channel.id not in self._router:
+            self._start_call(event.channel, event.args)
+            return
+        self._router.deliver(event)
+
+    def on_connected(self, connection: int) -> None:
+        """Called by the event stream after each connect: resync in the background."""
+        self._spawn(self._resync(connection), f"resync-{connection}")
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def _pick(self, args: Sequence[str], snapshot: ChannelSnapshot) -> tuple[str, CallHandler | None]:
+        dialled = args[0] if args else snapshot.exten
+        if dialled == ORIGINATED_MARKER:
+            return dialled, self._originated
+        return dialled, self._handlers.get(dialled, self._default)
+
+    def _start_call(self, snapshot: ChannelSnapshot, args: Sequence[str], *, orphan: bool = False) -> None:
+        queue = self._router.open(snapshot.id)
+        dialled, handler = self._pick(args, snapshot)
+        channel = AriChannel(
+            self._client,
+            snapshot,
+            queue,
+            self._resolver,
+            dialled=dialled,
+            recordings_dir=self._options.recordings_dir,
+            language=self._options.language,
+        )
+        call = CallInfo(
+            call_id=snapshot.id,
+            channel_id=snapshot.id,
+            caller=snapshot.caller_number,
+            dialled=dialled,
+            args=tuple(args),
+            started=datetime.now(UTC),
+        )
+        self.calls_started += 1
+        task = asyncio.create_task(self._run_call(channel, call, None if orphan else handler, orphan))
+        task.set_name(f"call-{snapshot.id}")
+        self._calls[snapshot.id] = task
+        task.add_done_callback(self._call_done)
+
+    def _call_done(self, task: asyncio.Task[None]) -> None:
+        self._calls.pop(task.get_name().removeprefix("call-"), None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(fields("call.task_failed", task=task.get_name(), error=str(task.exception())))
+
+    async def _run_call(
+        self, channel: AriChannel, call: CallInfo, handler: CallHandler | None, orphan: bool
+    ) -> None:
+        disposition = "completed"
+        log.info(fields("call.started", call=call.call_id, caller=call.caller, dialled=call.dialled))
+        stored = call.dialled != ORIGINATED_MARKER  # an agent leg is part of its caller's call
+        if stored:
+            await self._store_call(call.call_id, started=call)
+        try:
+            if handler is None:
+                disposition = "orphan" if orphan else "no_handler"
+                log.warning(fields("call.unrouted", call=call.call_id, dialled=call.dialled, orphan=orphan))
+                await self._apologise(channel)
+            else:
+                await handler(channel, call)
+        except CallerHungUp:
+            disposition = "vanished" if call.channel_id in self._vanished else "caller_hangup"
+        except asyncio.CancelledError:
+            disposition = "shutdown"
+            await self._finish(channel)
+            raise
+        except Exception as exc:
+            self.handler_errors += 1
+            disposition = "error"
+            log.error(fields("call.handler_failed", call=call.call_id, error=f"{type(exc).__name__}: {exc}"),
+                      exc_info=True)
+            await self._apologise(channel)
+        finally:
+            if disposition != "shutdown":
+                await self._finish(channel)
+            self._router.close(call.channel_id)
+            self._vanished.discard(call.channel_id)
+            log.info(fields("call.ended", call=call.call_id, disposition=disposition))
+            if stored:
+                await self._store_call(call.call_id, disposition=disposition)
+
+    async def _apologise(self, channel: AriChannel) -> None:
+        """A short apology (never dead air), bounded in time; the caller may already be gone."""
+        with contextlib.suppress(CallerHungUp, ChannelError, TimeoutError):
+            async with asyncio.timeout(self._options.apology_timeout):
+                await channel.answer()
+                await channel.play_uris(APOLOGY)
+
+    async def _finish(self, channel: Channel) -> None:
+        with contextlib.suppress(ChannelError, CallerHungUp, TimeoutError):
+            async with asyncio.timeout(self._options.apology_timeout):
+                await channel.hangup()
+
+    async def _store_call(
+        self, call_id: str, *, started: CallInfo | None = None, disposition: str = ""
+    ) -> None:
+        if self._store is None:
+            return
+        try:
+            if started is not None:
+                await self._store.call_started(
+                    CallRecord(call_id, started.caller, started.dialled, started.started)
+                )
+            else:
+                await self._store.call_ended(call_id, datetime.now(UTC), disposition)
+        except Exception as exc:  # storage trouble must never cost a call
+            log.error(fields("call.store_failed", call=call_id, error=f"{type(exc).__name__}: {exc}"))
+
+    # -- resync -----------------------------------------------------------------------------------
+
+    async def _resync(self, connection: int) -> None:
+        began = datetime.now(UTC)
+        known_before = self._router.channel_ids()
+        try:
+            existing = {c.id for c in await self._client.list_channels()}
+            app = await self._client.get_application()
+            bridges = await self._client.list_bridges()
+        except AriError as exc:
+            log.warning(fields("service.resync.failed", connection=connection, error=str(exc)))
+            return
+        vanished = known_before - existing
+        self._vanished |= vanished
+        for channel_id in vanished:
+            self._router.deliver(ChannelVanished(channel_id))
+        await asyncio.sleep(self._options.orphan_grace)  # let StasisStarts already on the wire arrive
+        orphans = {c for c in app.channel_ids if c in existing} - self._router.channel_ids()
+        for channel_id in orphans:
+            try:
+                snapshot = await self._client.get_channel(channel_id)
+            except AriError:
+                continue
+            self._start_call(snapshot, (), orphan=True)
+        emptied = [b.id for b in bridges if b.id in app.bridge_ids and not b.channels]
+        for bridge_id in emptied:
+            with contextlib.suppress(AriNotFound):
+                await self._client.destroy_bridge(bridge_id)
+        closed = await self._close_stale_calls(existing | self._router.channel_ids(), began)
+        log.info(fields("service.resync", connection=connection, vanished=len(vanished),
+                        orphans=len(orphans), bridges_destroyed=len(emptied), rows_closed=closed))
+
+    async def _close_stale_calls(self, alive: Set[str], began: datetime) -> int:
+        if self._stale_calls is None:
+            return 0
+        try:
+            closed = await self._stale_calls(alive, began)
+        except Exception as exc:  # the database may be down too; the next resync tries again
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.warning(fields("service.resync.rows_not_closed", error=reason))
+            return 0
+        for call_id in closed:
+            log.warning(fields("call.closed_stale", call=call_id))
+        return len(closed)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._reap)
+
+    def _reap(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(fields("service.task_failed", task=task.get_name(), error=str(task.exception())))
+
+    async def wait_idle(self) -> None:
+        """Wait until no call or background task runs (tests)."""
+        while self._calls or self._background:
+            await asyncio.gather(*self._calls.values(), *self._background, return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Cancel every call (each hangs up its channel) and wait at most ``shutdown_timeout``."""
+        tasks = [*self._calls.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=self._options.shutdown_timeout)
+            if pending:
+                log.warning(fields("service.shutdown.stragglers", count=len(pending)))
+        log.info(fields("service.stopped", calls=self.calls_started, handler_errors=self.handler_errors))

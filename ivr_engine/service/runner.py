@@ -1,0 +1,177 @@
+"""Wiring for ``ivr serve``: the composition root.
+
+Settings -> ARI client, stores, ACD runtime, flows, control API and screen-pops, the Stasis service and
+its event stream; run until told to stop, then shut down in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ivr_engine.ari.client import AriClient, AriConfig
+from ivr_engine.ari.media import Synthesiser, default_resolver
+from ivr_engine.ari.stream import Backoff, EventStream
+from ivr_engine.config import Settings
+from ivr_engine.control.app import make_control_app
+from ivr_engine.control.server import start_control_server
+from ivr_engine.control.token import control_token
+from ivr_engine.flow.library import FlowLibrary
+from ivr_engine.flow.ports import Clock, NodeEventSink, Transferrer
+from ivr_engine.flow.services import BusyTransferrer, FlowServices
+from ivr_engine.logs import fields
+from ivr_engine.metrics import CountingNodeLog, MetricsSources, add_metrics_route
+from ivr_engine.prompts import TtsCache, catalogue_path, default_cache_dir, load_catalogue
+from ivr_engine.queues.wiring import acd_runtime
+from ivr_engine.reports.recorder import AcdRecorder
+from ivr_engine.screenpop.service import ScreenPopService
+from ivr_engine.service.app import IvrService, ServiceOptions
+from ivr_engine.service.clock import clock_from_setting
+from ivr_engine.service.eventlog import EventLog
+from ivr_engine.service.flows import flow_handlers
+from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
+from ivr_engine.storage.migrate import require_head
+from ivr_engine.storage.sweep import close_stale_calls
+from ivr_engine.web import UserFile, add_web_routes
+
+__all__ = ["build_flow_services", "recordings_dir", "run_service"]
+
+log = logging.getLogger(__name__)
+
+
+def recordings_dir(settings: Settings) -> Path:
+    """Where the lab's Asterisk writes named recordings (astspooldir = <state_dir>/spool)."""
+    return (settings.state_dir / "spool" / "recording").resolve()
+
+
+def build_flow_services(
+    settings: Settings,
+    stores: Stores,
+    *,
+    transferrer: Transferrer | None = None,
+    clock: Clock | None = None,
+    node_log: NodeEventSink | None = None,
+) -> tuple[FlowLibrary, FlowServices]:
+    """The flows of ``settings.flows_dir`` and the ports they run on (raises FlowError if broken)."""
+    library = FlowLibrary.from_paths([settings.flows_dir])
+    services = FlowServices(
+        lookups=stores.lookups,
+        node_log=node_log or stores.node_log,
+        surveys=stores.surveys,
+        voicemails=stores.voicemails,
+        catalogue=load_catalogue(catalogue_path(settings.sounds_dir)),
+        flows=library,
+        transferrer=transferrer or BusyTransferrer(),
+        clock=clock or clock_from_setting(settings.clock_start),
+    )
+    return library, services
+
+
+async def run_service(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    synthesiser: Synthesiser | None = None,
+    backoff: Backoff | None = None,
+) -> IvrService:
+    """Serve calls until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None); clean shutdown.
+
+    Every service number runs its YAML flow over the database stores; transfers go to the ACD, whose
+    agents are driven through the control API on ``settings.http_host:http_port``.
+    """
+    stop = stop or _signal_event()
+    config = AriConfig.from_settings(settings)
+    if synthesiser is None:
+        synthesiser = TtsCache(default_cache_dir(settings.state_dir)).for_language(settings.language)
+    async with contextlib.AsyncExitStack() as stack:
+        client = AriClient.open(config)
+        stack.push_async_callback(client.close)
+        stores = await stack.enter_async_context(open_stores(settings))
+        await _check_schema(stores)
+        recorder = AcdRecorder(stores.database)
+        runtime = await stack.enter_async_context(acd_runtime(settings, client, facts=recorder))
+        node_log = CountingNodeLog(stores.node_log)
+        library, services = build_flow_services(settings, stores, transferrer=runtime, node_log=node_log)
+        handlers = flow_handlers(library, settings.service_numbers, services)
+        log.info(fields("service.flows", flows=",".join(library.names()), numbers=len(handlers)))
+
+        event_log = EventLog(settings.state_dir / "events.jsonl")
+        event_log.open()
+        stack.callback(event_log.close)
+        service = IvrService(
+            client,
+            default_resolver(settings.sounds_dir, settings.language, synthesiser=synthesiser),
+            handlers=handlers,
+            originated_hook=runtime.originated_hook,
+            event_tap=runtime.on_ari_event,
+            call_store=stores.calls,
+            event_log=event_log,
+            options=ServiceOptions(recordings_dir=recordings_dir(settings), language=settings.language),
+            stale_calls=functools.partial(close_stale_calls, stores.database),
+        )
+        stream = EventStream(
+            config, client.session, on_event=service.on_event, on_connected=service.on_connected,
+            backoff=backoff,
+        )  # fmt: skip
+
+        screenpops = ScreenPopService(stores.database, node_log=stores.node_log)
+        await screenpops.restore(datetime.now(UTC) - SCREENPOP_RESTORE_WINDOW)
+        control = make_control_app(runtime, screenpops, control_token(settings))
+        add_metrics_route(control, MetricsSources(
+            active_calls=lambda: len(service.active_calls),
+            handler_errors=lambda: service.handler_errors,
+            calls_started=lambda: service.calls_started,
+            ari_reconnects=lambda: stream.reconnects,
+            acd=runtime,
+            node_log=node_log,
+        ))  # fmt: skip
+        users = UserFile.in_state_dir(settings.state_dir)
+        add_web_routes(control, database=stores.database, users=users, recorder=recorder)
+        http = await start_control_server(control, settings)
+        stack.push_async_callback(http.cleanup)
+        popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")
+        stack.push_async_callback(_cancel, popper)
+
+        log.info(fields("service.starting", ari=config.base_url, app=config.app_name,
+                        http=f"{settings.http_host}:{settings.http_port}"))
+        reader = asyncio.create_task(stream.run(), name="ari-events")
+        try:
+            await stop.wait()
+        finally:
+            log.info(fields("service.stopping", reconnects=stream.reconnects))
+            await _cancel(reader)
+            await service.shutdown()
+    return service
+
+
+SHUTDOWN_WAIT = 5.0
+SCREENPOP_RESTORE_WINDOW = timedelta(hours=12)
+"""On start, agents get back the screen-pop of their latest call answered this long ago or less."""
+
+
+async def _check_schema(stores: Stores) -> None:
+    """Refuse to serve on a schema behind the head (MigrationError); a database that is down is only
+    logged: calls still run and their writes wait in the write-behind queue."""
+    try:
+        await asyncio.to_thread(require_head, stores.database)
+    except DatabaseUnavailable as exc:
+        log.warning(fields("service.database_unavailable", error=str(exc)))
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it, bounded."""
+    task.cancel()
+    await asyncio.wait([task], timeout=SHUTDOWN_WAIT)
+
+
+def _signal_event() -> asyncio.Event:
+    event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, event.set)
+    return event

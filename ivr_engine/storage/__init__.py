@@ -1,0 +1,75 @@
+"""Storage: the schema and its migrations, demo data, named lookups and the write-behind call log.
+
+The live service and the simulator open everything at once::
+
+    async with open_stores(settings) as stores:
+        interpreter = Interpreter(lookups=stores.lookups, node_log=stores.node_log, ...)
+
+Opening does not migrate (``ivr db init`` does) and does not fail when the database is down: lookups
+answer ``error`` and writes wait in the write-behind queue until it is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from ivr_engine.config import Settings
+from ivr_engine.storage.database import Database
+from ivr_engine.storage.errors import DatabaseUnavailable, InvalidRecord, MigrationError, StorageError
+from ivr_engine.storage.lookups import SqlLookups
+from ivr_engine.storage.spool import spool_for
+from ivr_engine.storage.stores import SqlCallStore, SqlNodeLog, SqlSurveyStore, SqlVoicemailStore
+from ivr_engine.storage.writer import WriteBehind
+
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "InvalidRecord",
+    "MigrationError",
+    "StorageError",
+    "Stores",
+    "open_stores",
+]
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Everything the interpreter and the service need from storage, sharing one database handle."""
+
+    database: Database
+    lookups: SqlLookups
+    node_log: SqlNodeLog
+    calls: SqlCallStore
+    surveys: SqlSurveyStore
+    voicemails: SqlVoicemailStore
+    writer: WriteBehind
+
+
+@asynccontextmanager
+async def open_stores(
+    settings: Settings, *, batch_size: int = 200, flush_interval: float = 0.25, close_grace: float = 5.0
+) -> AsyncIterator[Stores]:
+    """Open the database at ``settings.db_url`` and run the write-behind flusher until exit.
+
+    On exit the queued writes are flushed (retrying an outage for up to ``close_grace`` seconds); what
+    the database still cannot take is spooled under ``settings.state_dir`` and written on the next open.
+    """
+    database = Database(settings.db_url)
+    spool = spool_for(settings.state_dir, database.url)
+    writer = WriteBehind(database, batch_size=batch_size, interval=flush_interval, spool=spool)
+    writer.start()
+    try:
+        yield Stores(
+            database=database,
+            lookups=SqlLookups(database),
+            node_log=SqlNodeLog(writer),
+            calls=SqlCallStore(writer),
+            surveys=SqlSurveyStore(writer),
+            voicemails=SqlVoicemailStore(writer),
+            writer=writer,
+        )
+    finally:
+        await writer.close(close_grace)
+        database.dispose()

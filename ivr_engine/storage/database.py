@@ -1,0 +1,121 @@
+"""The database handle: one SQLAlchemy engine and session factory, with blocking work kept off the loop.
+
+We use SQLAlchemy's ordinary (synchronous) engine and run each unit of work in a worker thread through
+``Database.run``: the same code then serves the asyncio service and the synchronous CLI, and SQLite needs
+no extra async driver. ``pool_pre_ping`` makes the first use after an outage reconnect by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr_engine.storage.errors import DatabaseUnavailable, StorageError
+
+__all__ = ["Database", "describe_error", "is_outage", "redact_url"]
+
+T = TypeVar("T")
+
+CONNECT_TIMEOUT_S = 5
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+_OUTAGE_SQLSTATES = ("08", "53", "57P", "42P01")
+"""Connection trouble, out of resources, server shutting down, and an undefined table (not migrated)."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot take writes now (retry later), not that data is bad.
+
+    A missing table (schema not migrated yet) counts as an outage: the writes wait for ``ivr db init``.
+    On SQLite that is an ``OperationalError``; on PostgreSQL SQLSTATE 42P01.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | InterfaceError | DatabaseUnavailable):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about a database error: the driver's own message, without SQLAlchemy's SQL dump."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Database:
+    """An engine plus a session factory for one database URL."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StorageError(f"not a database URL: {url!r}") from exc
+        self.url = parsed
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        elif parsed.get_backend_name() == "sqlite" and parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise StorageError(f"no driver for {redact_url(parsed)}: {exc}") from exc
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"Database({redact_url(self.url)})"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def call(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction (blocking; for the CLI and worker threads)."""
+        with self.session() as session:
+            return work(session)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction in a worker thread, so the event loop never blocks."""
+        return await asyncio.to_thread(self.call, work)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

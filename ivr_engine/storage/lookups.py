@@ -1,0 +1,149 @@
+"""The named, parameterised queries flows call from ``lookup`` nodes (``Lookups`` port over SQL).
+
+Each lookup takes string parameters and answers string values. Database trouble never raises: the
+answer is status ``error`` with a message, and the next call reconnects (``pool_pre_ping``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ivr_engine.flow.ports import LookupResult, LookupStatus
+from ivr_engine.storage.database import Database, describe_error
+from ivr_engine.storage.models import Account, Customer, CustomerPhone, LoyaltyMember, Order
+from ivr_engine.storage.pins import verify_nothing, verify_pin
+
+__all__ = ["LOOKUPS", "LookupSpec", "SqlLookups", "normalise_phone"]
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = LookupResult(LookupStatus.NOT_FOUND)
+
+
+def normalise_phone(phone: str) -> str:
+    """Digits only: ``+1 (555) 000-1001`` and ``15550001001`` are the same caller."""
+    return re.sub(r"\D", "", phone)
+
+
+def _is_text(value: str) -> bool:
+    """Whether every database can hold ``value`` (no NUL, no lone surrogates from a JSON escape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\0" not in value
+
+
+def _found(**values: str) -> LookupResult:
+    return LookupResult(LookupStatus.FOUND, values)
+
+
+def _customer_by_phone(session: Session, params: Mapping[str, str]) -> LookupResult:
+    phone = normalise_phone(params["phone"])
+    if not phone:
+        return NOT_FOUND
+    customer = session.scalar(
+        select(Customer).join(CustomerPhone).where(CustomerPhone.number == phone).limit(1)
+    )
+    if customer is None:
+        return NOT_FOUND
+    return _found(
+        customer_id=str(customer.id),
+        customer_name=customer.name,
+        vip="1" if customer.vip_level > 0 else "0",
+    )
+
+
+def _account_auth(session: Session, params: Mapping[str, str]) -> LookupResult:
+    """Unknown account and wrong PIN give the same answer in about the same time."""
+    pin = params["pin"]
+    account = session.scalar(select(Account).where(Account.number == params["account"]))
+    if account is None:
+        verify_nothing(pin)
+        return NOT_FOUND
+    if not verify_pin(pin, account.pin_hash):
+        return NOT_FOUND
+    return _found(account=account.number, balance=_money(account.balance))
+
+
+def _order_status(session: Session, params: Mapping[str, str]) -> LookupResult:
+    order = session.scalar(select(Order).where(Order.number == params["order"].strip().upper()))
+    if order is None:
+        return NOT_FOUND
+    delivery = order.expected_delivery.isoformat() if order.expected_delivery else ""
+    return _found(order_status=order.status, expected_delivery=delivery)
+
+
+def _member_points(session: Session, params: Mapping[str, str]) -> LookupResult:
+    row = session.execute(
+        select(LoyaltyMember.points, Customer.name)
+        .join(Customer, Customer.id == LoyaltyMember.customer_id)
+        .where(LoyaltyMember.card_number == params["card"])
+    ).first()
+    if row is None:
+        return NOT_FOUND
+    return _found(points=str(row.points), member_name=row.name)
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+@dataclass(frozen=True)
+class LookupSpec:
+    """A named query: the parameters it needs, the values it answers, and the query itself."""
+
+    name: str
+    params: tuple[str, ...]
+    values: tuple[str, ...]
+    query: Callable[[Session, Mapping[str, str]], LookupResult]
+
+
+LOOKUPS: Mapping[str, LookupSpec] = {
+    spec.name: spec
+    for spec in (
+        LookupSpec(
+            "customer_by_phone", ("phone",), ("customer_id", "customer_name", "vip"), _customer_by_phone
+        ),
+        LookupSpec("account_auth", ("account", "pin"), ("account", "balance"), _account_auth),
+        LookupSpec("order_status", ("order",), ("order_status", "expected_delivery"), _order_status),
+        LookupSpec("member_points", ("card",), ("points", "member_name"), _member_points),
+    )
+}
+
+
+class SqlLookups:
+    """``Lookups`` over the database; each query runs in a worker thread."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def names(self) -> frozenset[str]:
+        return frozenset(LOOKUPS)
+
+    async def run(self, name: str, params: Mapping[str, str]) -> LookupResult:
+        spec = LOOKUPS.get(name)
+        if spec is None:
+            return LookupResult(LookupStatus.ERROR, error=f"unknown lookup {name!r}")
+        missing = [p for p in spec.params if p not in params]
+        if missing:
+            return LookupResult(
+                LookupStatus.ERROR, error=f"lookup {name!r} needs parameter(s): {', '.join(missing)}"
+            )
+        wanted = {p: params[p] for p in spec.params}
+        if not all(_is_text(value) for value in wanted.values()):
+            return NOT_FOUND  # no row can hold such a value; asking the database would only fail
+        try:
+            return await self._database.run(lambda session: spec.query(session, wanted))
+        except SQLAlchemyError as exc:
+            log.warning("lookup %s failed: %s", name, describe_error(exc))
+            return LookupResult(LookupStatus.ERROR, error=f"database unavailable: {describe_error(exc)}")
+

@@ -1,0 +1,66 @@
+"""The flow ports (node log, calls, surveys, voicemails) as thin adapters over the write-behind queue.
+
+None of them waits for the database: each queues a write and returns. ``SqlNodeLog.flush`` is the one
+place a caller waits, at call end, so nothing is lost on hang-up.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ivr_engine.channel import Recording
+from ivr_engine.flow.ports import CallRecord, NodeEvent
+from ivr_engine.storage.errors import InvalidRecord
+from ivr_engine.storage.writer import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, WriteBehind
+
+__all__ = ["SqlCallStore", "SqlNodeLog", "SqlSurveyStore", "SqlVoicemailStore"]
+
+
+class SqlNodeLog:
+    """``NodeEventSink``: ``record`` queues the event; ``flush`` waits until it is written."""
+
+    def __init__(self, writer: WriteBehind) -> None:
+        self._writer = writer
+
+    def record(self, event: NodeEvent) -> None:
+        self._writer.submit(event)
+
+    async def flush(self) -> None:
+        await self._writer.flush()
+
+
+class SqlCallStore:
+    """``CallStore``: a call row from start (disposition ``in_progress``) to its end."""
+
+    def __init__(self, writer: WriteBehind) -> None:
+        self._writer = writer
+
+    async def call_started(self, call: CallRecord) -> None:
+        self._writer.submit(CallStarted(call))
+
+    async def call_ended(self, call_id: str, ended: datetime, disposition: str) -> None:
+        self._writer.submit(CallEnded(call_id, ended, disposition))
+
+
+class SqlSurveyStore:
+    def __init__(self, writer: WriteBehind) -> None:
+        self._writer = writer
+
+    async def save_answer(
+        self, *, call_id: str, survey: str, question: str, score: int, agent_id: str | None
+    ) -> None:
+        if not 1 <= score <= 5:
+            raise InvalidRecord(f"survey {survey!r} question {question!r}: score {score} is not 1-5")
+        self._writer.submit(SurveyAnswer(call_id, survey, question, score, agent_id, datetime.now(UTC)))
+
+
+class SqlVoicemailStore:
+    def __init__(self, writer: WriteBehind) -> None:
+        self._writer = writer
+
+    async def save_voicemail(
+        self, *, call_id: str, caller: str, mailbox: str, recording: Recording
+    ) -> None:
+        self._writer.submit(
+            VoicemailLeft(call_id, caller, mailbox, recording.path, recording.duration, datetime.now(UTC))
+        )

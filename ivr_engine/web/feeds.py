@@ -1,0 +1,133 @@
+"""Server-sent event feeds for the pages: the agent's own events and the wallboard's snapshots.
+
+The agent feed merges three sources into one stream: the ACD's runtime events about this agent (each
+followed by the agent's fresh state), the agent's screen-pops, and, after each of their calls ends, the
+caller's survey result (looked up in the database every ``survey_poll_s`` until ``survey_wait_s``; the
+survey flow writes no event of its own). The wallboard feed sends a full snapshot on connect, after ACD
+events (half a second after the first of a burst) and every ``refresh_s`` so today's figures stay current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import suppress
+from typing import Any
+
+from aiohttp import web
+
+from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, SCREENPOPS_KEY, event_json
+from ivr_engine.control.sse import ServerEvent, stream_events
+from ivr_engine.control.views import AgentView
+from ivr_engine.queues.api import RuntimeEventKind
+from ivr_engine.web.context import WEB_KEY
+from ivr_engine.web.desk import survey_result
+from ivr_engine.web.wallboard import build_wallboard
+
+__all__ = ["Item", "agent_feed", "agent_json", "end_streams", "send_events", "wallboard_feed"]
+
+Item = ServerEvent
+"""One server-sent event: its name and JSON data."""
+
+WALLBOARD_MIN_GAP_S = 0.5
+
+
+def agent_json(request: web.Request, agent_id: str) -> dict[str, Any]:
+    now = request.app[CLOCK_KEY]()
+    for agent in request.app[CONTROL_KEY].agents():
+        if agent.id == agent_id:
+            return AgentView.from_agent(agent, now).to_json()
+    return {"id": agent_id, "state": "unknown"}
+
+
+async def agent_feed(request: web.Request, agent_id: str) -> AsyncIterator[Item]:
+    control, pops, ctx = request.app[CONTROL_KEY], request.app[SCREENPOPS_KEY], request.app[WEB_KEY]
+    out: asyncio.Queue[Item] = asyncio.Queue()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def runtime_events() -> None:
+        async for event in control.subscribe():
+            if event.agent_id != agent_id:
+                continue
+            await out.put((event.kind.value, event_json(event)))
+            await out.put(("agent", agent_json(request, agent_id)))
+            if event.kind is RuntimeEventKind.ENDED and event.call_id:
+                spawn(watch_survey(event.call_id))
+
+    async def screenpops() -> None:
+        async for pop in pops.stream(agent_id):
+            await out.put(("screenpop", pop.to_json()))
+
+    async def watch_survey(call_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline, seen = loop.time() + ctx.survey_wait_s, 0
+        while loop.time() < deadline:
+            result = await survey_result(ctx.database, call_id)
+            if result is not None and len(result.answers) > seen:
+                seen = len(result.answers)
+                await out.put(("survey", result.to_json()))
+            await asyncio.sleep(ctx.survey_poll_s)
+
+    spawn(runtime_events())
+    spawn(screenpops())
+    await asyncio.sleep(0)  # both run up to their first wait: subscribed before the page hears a thing
+    try:
+        yield "agent", agent_json(request, agent_id)
+        latest = pops.latest(agent_id)
+        if latest is not None:
+            yield "screenpop", latest.to_json()
+        while True:
+            yield await out.get()
+    finally:
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def wallboard_feed(request: web.Request) -> AsyncIterator[Item]:
+    control, ctx, clock = request.app[CONTROL_KEY], request.app[WEB_KEY], request.app[CLOCK_KEY]
+    changed = asyncio.Event()
+
+    async def watch() -> None:
+        async for _ in control.subscribe():
+            changed.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        while True:
+            board = await build_wallboard(control, ctx.database, clock=clock, flow=ctx.main_flow,
+                                          sla_s=ctx.sla_s)
+            yield "wallboard", board.to_json()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), ctx.refresh_s)
+            changed.clear()
+            await asyncio.sleep(WALLBOARD_MIN_GAP_S)  # a burst of events, and the facts they store, settle
+    finally:
+        watcher.cancel()
+        with suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def send_events(
+    request: web.Request, items: AsyncIterator[Item], *, keepalive: float
+) -> web.StreamResponse:
+    """Stream ``items`` as server-sent events (a comment as keep-alive) until the page goes away; the
+    stream is one of the app's open ``streams`` (ended by :func:`end_streams`) while it runs."""
+    streams = request.app[WEB_KEY].streams
+    return await stream_events(request, items, _as_sent, keepalive=keepalive, streams=streams)
+
+
+def _as_sent(item: Item) -> Item:
+    return item
+
+
+async def end_streams(app: web.Application) -> None:
+    """``on_shutdown``: end the open event streams, so a page left open never holds up a shutdown."""
+    streams = app[WEB_KEY].streams
+    for task in list(streams):
+        task.cancel()

@@ -1,0 +1,122 @@
+"use strict";
+// The agent desktop: state buttons drive the ACD; one EventSource brings state, calls and screen-pops.
+const $ = (id) => document.getElementById(id);
+let me = null;
+let stateSince = null;
+let currentCall = null;
+
+function showMessage(text, ok) {
+  $("message").textContent = text;
+  $("message").className = ok ? "message ok" : "message";
+}
+
+function showAgent(agent) {
+  $("state").textContent = desk.label(agent.state);
+  $("state").className = `state ${agent.state}`;
+  stateSince = agent.in_state == null ? null : Date.now() - agent.in_state * 1000;
+  tick();
+  $("pause-reason").textContent = agent.state === "paused" ? `Reason: ${agent.pause_reason}` : "";
+  if (agent.state !== "ringing") { $("ringing").classList.add("hidden"); }
+}
+
+function tick() {
+  $("in-state").textContent = stateSince == null ? "–" : desk.duration((Date.now() - stateSince) / 1000);
+}
+
+async function act(action, body) {
+  try {
+    const agent = await desk.post(`/web/agents/${encodeURIComponent(me.agent_id)}/${action}`, body);
+    showAgent(agent);
+    showMessage(`Now ${desk.label(agent.state)}.`, true);
+  } catch (error) {
+    showMessage(error.message, false);
+  }
+}
+
+function table(node, headings, rows) {
+  node.replaceChildren();
+  if (!rows.length) {
+    node.append(desk.el("tr", {}, desk.el("td", { class: "muted" }, "none")));
+    return;
+  }
+  node.append(desk.el("tr", {}, ...headings.map((h) => desk.el("th", {}, h))));
+  for (const row of rows) { node.append(desk.el("tr", {}, ...row.map((c) => desk.el("td", {}, c)))); }
+}
+
+function showScreenPop(pop) {
+  const c = pop.customer;
+  currentCall = pop.call_id;
+  $("screenpop-empty").classList.add("hidden");
+  $("screenpop").classList.remove("hidden");
+  $("customer-name").textContent = c.known ? c.name : `Unknown caller ${c.phone || pop.caller}`;
+  $("vip").textContent = `VIP ${c.vip_level}`;
+  $("vip").classList.toggle("hidden", !c.vip);
+  $("customer-phone").textContent = `Calling from ${pop.caller || "a withheld number"} · queue ${pop.queue || "–"}`;
+  $("customer-summary").replaceChildren(
+    desk.el("span", {}, `${c.accounts.length} account(s)`),
+    desk.el("span", {}, `· ${c.orders.length} order(s)`),
+    desk.el("span", {}, `· points: ${c.points == null ? "no card" : c.points}`),
+  );
+  table($("accounts"), ["Account", "Balance"], c.accounts.map((a) => [a.number, a.balance]));
+  table($("orders"), ["Order", "Status", "Expected"], c.orders.map((o) => [o.number, o.status, o.expected_delivery || "–"]));
+  table($("ivr-path"), ["#", "Flow", "Node", "Input", "Outcome", "Seconds"],
+    pop.path.map((p) => [p.seq, p.flow, p.node, p.input == null ? "" : p.input, p.outcome, p.seconds.toFixed(1)]));
+  table($("last-calls"), ["Started", "Dialled", "Outcome", "Duration"], pop.last_calls.filter((l) => l.call_id !== pop.call_id).map((l) =>
+    [new Date(l.started).toLocaleString(), l.dialled, l.disposition, desk.duration(l.seconds)]));
+  $("wrapup-card").classList.remove("hidden");
+  $("wrapup-call").textContent = `call ${pop.call_id}`;
+  $("wrapup-message").textContent = "";
+  $("survey-card").classList.add("hidden");
+}
+
+function showSurvey(result) {
+  if (result.call_id !== currentCall) { return; }
+  $("survey-card").classList.remove("hidden");
+  $("survey").replaceChildren(
+    desk.el("div", { class: "customer" }, `${result.average.toFixed(1)} / 5`),
+    ...result.answers.map((a) => desk.el("div", {}, `${a.question}: ${a.score}`)),
+  );
+}
+
+function connect() {
+  const events = new EventSource(`/web/agents/${encodeURIComponent(me.agent_id)}/events`);
+  const on = (name, handler) => events.addEventListener(name, (e) => handler(JSON.parse(e.data)));
+  on("agent", (agent) => { showAgent(agent); document.body.dataset.live = "yes"; });
+  on("offered", (e) => {
+    $("ringing").textContent = `Incoming call from ${e.caller || "a withheld number"} (${e.queue || "queue"})`;
+    $("ringing").classList.remove("hidden");
+  });
+  on("answered", () => $("ringing").classList.add("hidden"));
+  on("screenpop", showScreenPop);
+  on("ended", (e) => { if (e.call_id === currentCall) { $("wrapup-message").textContent = "Call ended: please wrap up."; } });
+  on("survey", showSurvey);
+}
+
+async function start() {
+  me = await desk.get("/web/me");
+  $("who").textContent = `${me.user} · agent ${me.agent_id}`;
+  for (const reason of me.pause_reasons) { $("pause-reason-select").append(desk.el("option", { value: reason }, desk.label(reason))); }
+  for (const code of me.dispositions) { $("disposition").append(desk.el("option", { value: code }, desk.label(code))); }
+  if (me.agent) { showAgent(me.agent); }
+  $("btn-ready").addEventListener("click", () => act("ready"));
+  $("btn-pause").addEventListener("click", () => act("pause", { reason: $("pause-reason-select").value }));
+  $("btn-login").addEventListener("click", () => act("login"));
+  $("btn-logout").addEventListener("click", () => act("logout"));
+  $("sign-out").addEventListener("click", desk.signOut);
+  $("wrapup-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await desk.post(`/web/calls/${encodeURIComponent(currentCall)}/wrapup`,
+        { disposition: $("disposition").value, note: $("note").value });
+      $("wrapup-message").textContent = "Wrap-up saved.";
+      $("wrapup-message").className = "message ok";
+    } catch (error) {
+      $("wrapup-message").textContent = error.message;
+      $("wrapup-message").className = "message";
+    }
+  });
+  setInterval(tick, 1000);
+  connect();
+}
+
+start().catch((error) => showMessage(error.message, false));

@@ -1,0 +1,48 @@
+"""Builders shared by the ACD tests."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+
+from acd import Acd, AcdStore, Agent, EscalationStep, PassReason, Queue, Strategy
+from acd.events import AcdEvent, OfferMade
+from acd.model import Skills
+from acd.routing import PASSED_OVER_NAMED, eligible, nearest_key, pass_reason
+
+
+def agent(agent_id: str, **skills: int) -> Agent:
+    return Agent(agent_id, f"Agent {agent_id}", f"PJSIP/{agent_id}", dict(skills))
+
+
+def queue(name: str, strategy: Strategy = Strategy.LONGEST_IDLE, *,
+          escalation: tuple[EscalationStep, ...] = (), **skills: int) -> Queue:
+    return Queue(name, dict(skills), strategy=strategy, escalation=escalation, wrap_up_seconds=5,
+                 ring_timeout=15, max_wait=120)
+
+
+def offers(events: list[AcdEvent]) -> list[tuple[str, str]]:
+    """(call, agent) of every offer made, in order."""
+    return [(e.offer.call_id, e.offer.agent_id) for e in events if isinstance(e, OfferMade)]
+
+
+def ready_all(acd: Acd, ids: list[str], start: float = 0.0) -> None:
+    """Log agents in one second apart, in the given order (earliest = longest idle)."""
+    for i, agent_id in enumerate(ids):
+        acd.login(agent_id, start + i)
+
+
+def check_store_views(store: AcdStore, needs: Skills) -> None:
+    """The store's incremental counts and nearest list agree with a recount of every agent."""
+    pool = [a for a in store.agents() if not needs or any(s in a.skills for s in needs)]
+    tally: Counter[PassReason] = Counter()
+    for a in pool:
+        reason = pass_reason(a, needs)
+        if reason is not None:
+            tally[reason[0]] += 1
+    counts = store.pool_counts(needs)
+    assert counts.eligible == sum(1 for a in pool if eligible(a, needs))
+    assert counts.passed == dict(tally)
+    passed = [a for a in pool if not eligible(a, needs)]
+    want = heapq.nsmallest(PASSED_OVER_NAMED, passed, key=nearest_key)
+    assert store.nearest_passed(needs, PASSED_OVER_NAMED) == want

@@ -1,0 +1,119 @@
+"""REST calls reach ARI as documented, and every failure becomes one of our AriError types."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr_engine.ari.client import AriClient, AriConfig
+from ivr_engine.ari.errors import (
+    AriAuthError,
+    AriConflict,
+    AriConnectionError,
+    AriHttpError,
+    AriNotFound,
+)
+from ivr_engine.ari.fake import FakeAri
+
+
+async def test_missing_channel_is_not_found_with_aris_message(client: AriClient) -> None:
+    with pytest.raises(AriNotFound) as info:
+        await client.answer("nope")
+    assert info.value.status == 404
+    assert info.value.message == "Channel not found"
+    assert "POST /channels/nope/answer" in str(info.value)
+
+
+async def test_wrong_password_is_auth_error(fake: FakeAri) -> None:
+    config = AriConfig(fake.config.base_url, "ivr", "wrong", "ivr-engine")
+    bad = AriClient.open(config)
+    try:
+        with pytest.raises(AriAuthError) as info:
+            await bad.list_channels()
+        assert info.value.status == 401
+    finally:
+        await bad.close()
+
+
+async def test_conflict_and_other_statuses_keep_status(fake: FakeAri, client: AriClient) -> None:
+    fake.add_channel("c1")
+    fake.errors[("POST", "/channels/c1/answer")] = (409, "Channel not in Stasis application")
+    fake.errors[("GET", "/bridges")] = (500, "Internal Server Error")
+    with pytest.raises(AriConflict, match="not in Stasis"):
+        await client.answer("c1")
+    with pytest.raises(AriHttpError) as info:
+        await client.list_bridges()
+    assert info.value.status == 500
+    assert type(info.value) is AriHttpError
+
+
+async def test_unreachable_asterisk_is_connection_error() -> None:
+    client = AriClient.open(AriConfig("http://127.0.0.1:9/ari", "u", "p", "app"))
+    try:
+        with pytest.raises(AriConnectionError, match="GET /asterisk/info"):
+            await client.asterisk_info()
+    finally:
+        await client.close()
+
+
+async def test_channel_operations_send_our_ids_and_params(fake: FakeAri, client: AriClient) -> None:
+    fake.add_channel("c1")
+    await client.answer("c1")
+    await client.play("c1", ["sound:hello-world", "digits:42"], "pb-1")
+    await client.set_variable("c1", "ACCOUNT", "7")
+    assert await client.get_variable("c1", "ACCOUNT") == "7"
+    agent = await client.originate(
+        "PJSIP/1001", channel_id="agent-1", app_args=["agent", "q1"], caller_id="100"
+    )
+    assert agent.id == "agent-1"
+    (originate,) = fake.calls("POST", "/channels/agent-1")
+    assert originate.params["app"] == "ivr-engine"
+    assert originate.params["appArgs"] == "agent,q1"
+    (play,) = fake.calls("POST", "/channels/c1/play/pb-1")
+    assert play.params["media"] == "sound:hello-world,digits:42"
+    await client.hangup("c1", reason="busy")
+    assert fake.calls("DELETE", "/channels/c1")[0].params == {"reason": "busy"}
+    assert {c.id for c in await client.list_channels()} == {"agent-1"}
+
+
+async def test_bridges_and_application(fake: FakeAri, client: AriClient) -> None:
+    fake.add_channel("a")
+    fake.add_channel("b")
+    bridge = await client.create_bridge("br-1")
+    assert bridge.id == "br-1"
+    await client.add_channel("br-1", ["a", "b"])
+    assert (await client.list_bridges())[0].channels == ("a", "b")
+    await client.remove_channel("br-1", ["a"])
+    app = await client.get_application()
+    assert app.bridge_ids == {"br-1"}
+    assert app.channel_ids == {"a", "b"}
+    await client.destroy_bridge("br-1")
+    with pytest.raises(AriNotFound):
+        await client.destroy_bridge("br-1")
+    assert (await client.asterisk_info()).version.startswith("16.28")
+
+
+async def test_music_on_hold_starts_with_its_class_and_stops(fake: FakeAri, client: AriClient) -> None:
+    fake.add_channel("c1")
+    await client.start_moh("c1")
+    assert fake.moh == {"c1": "default"}
+    (start,) = fake.calls("POST", "/channels/c1/moh")
+    assert start.params == {"mohClass": "default"}
+    await client.stop_moh("c1")
+    assert fake.moh == {}
+    assert [r.path for r in fake.calls("DELETE", "/channels/c1/moh")] == ["/channels/c1/moh"]
+    await client.start_moh("c1", moh_class="jazz")
+    assert fake.moh == {"c1": "jazz"}
+    await client.hangup("c1")
+    assert fake.moh == {}  # a channel that goes takes its music with it
+
+
+async def test_music_on_hold_errors_are_mapped(fake: FakeAri, client: AriClient) -> None:
+    with pytest.raises(AriNotFound, match="POST /channels/gone/moh"):
+        await client.start_moh("gone")
+    with pytest.raises(AriNotFound, match="DELETE /channels/gone/moh"):
+        await client.stop_moh("gone")
+    fake.add_channel("c1")
+    fake.errors[("POST", "/channels/c1/moh")] = (409, "Channel not in Stasis application")
+    with pytest.raises(AriConflict, match="not in Stasis"):
+        await client.start_moh("c1")
+    assert fake.moh == {}

@@ -1,0 +1,117 @@
+"""Fault: the database goes away while the lab serves calls (PostgreSQL behind a TCP relay we cut).
+
+A caller who reaches a lookup hears the spoken fallback and is put through to an agent; the service
+keeps running; the call's node log waits in the write-behind queue and is written once the database
+is back. Its own lab on its own PostgreSQL schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from ivr_engine.lab.control import Component
+from ivr_engine.lab.probe import pid_alive
+from ivr_engine.lab.sipp import CallerScript
+from tests.tcp_proxy import TcpProxy, through
+
+from .conftest import Lab, until
+
+pytestmark = [pytest.mark.lab, pytest.mark.postgres]
+
+
+@pytest.fixture
+async def relay(postgres_url: str) -> AsyncIterator[TcpProxy]:
+    target = make_url(postgres_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    yield proxy
+    await proxy.cut()
+
+
+def _stored_calls(lab: Lab, env: dict[str, str], caller: str) -> list[dict[str, object]]:
+    """``ivr calls list --json`` rows from ``caller`` ([] while the database cannot be read)."""
+    done = lab.ivr("calls", "list", "--json", extra_env=env)
+    if done.returncode != 0:
+        return []
+    return [c for c in json.loads(done.stdout) if c["caller"] == caller]
+
+
+async def test_database_gone_callers_hear_fallback_get_an_agent_and_node_log_is_written_later(
+    make_lab: Callable[[], Lab], postgres_url: str, relay: TcpProxy
+) -> None:
+    lab = make_lab()
+    direct = {"IVR_DATABASE_URL": postgres_url}
+    for step in (("db", "init"), ("db", "seed")):
+        done = lab.ivr(*step, extra_env=direct)
+        assert done.returncode == 0, done.stdout
+    # The relay runs on this event loop: every blocking `ivr` call through it goes to a thread.
+    up = await asyncio.to_thread(
+        lab.ivr, "lab", "up", "--timeout", "60", extra_env={"IVR_DATABASE_URL": through(relay, postgres_url)}
+    )
+    assert up.returncode == 0, up.stdout
+
+    await relay.cut()
+    result = await lab.call(
+        CallerScript(number="101", caller_id="5550333", digits="100200#4321#", initial_wait_ms=2500,
+                     hangup_after_s=25, timeout_s=60)
+    )  # fmt: skip
+    assert result.ok, result.describe()
+    serve_pid = int(lab.paths.pid_file(Component.SERVE).read_text())
+    assert pid_alive(serve_pid, str(lab.paths.settings_file)), "ivr serve crashed during the outage"
+
+    await relay.start()  # the database is back on the same address
+
+    def stored_calls() -> list[dict[str, object]]:
+        return _stored_calls(lab, direct, "5550333")
+
+    await until(lambda: any(c["ended"] for c in stored_calls()), 30, "the queued call log is written")
+    call_id = str(stored_calls()[0]["call_id"])
+    shown = json.loads(lab.ivr("calls", "show", call_id, "--json", extra_env=direct).stdout)
+    steps = [(s["flow"], s["node"], s["outcome"]) for s in shown["path"]]
+    assert ("balance", "check_account", "error") in steps, steps
+    assert ("balance", "records_unavailable", "next") in steps, steps  # the fallback played to its end
+    assert any(flow == "agent" and node.startswith("to_") for flow, node, _ in steps), steps  # an agent
+    await until(lambda: lab.ari_json("/channels") == [], 10, "no channel is left")
+
+
+async def test_service_stopped_during_the_outage_spools_the_node_log_and_stores_it_after_restart(
+    make_lab: Callable[[], Lab], postgres_url: str, relay: TcpProxy
+) -> None:
+    lab = make_lab()
+    direct = {"IVR_DATABASE_URL": postgres_url}
+    relayed = {"IVR_DATABASE_URL": through(relay, postgres_url)}
+    done = lab.ivr("db", "init", extra_env=direct)
+    assert done.returncode == 0, done.stdout
+    up = await asyncio.to_thread(lab.ivr, "lab", "up", "--timeout", "60", extra_env=relayed)
+    assert up.returncode == 0, up.stdout
+
+    await relay.cut()
+    result = await lab.call(CallerScript(number="199", caller_id="5550334", digits="4211#", timeout_s=60))
+    assert result.ok, result.describe()
+    down = await asyncio.to_thread(lab.ivr, "lab", "down", extra_env=relayed)  # still no database
+    assert down.returncode == 0, down.stdout
+    spooled = list((lab.settings.state_dir / "spool").glob("writes-*.jsonl"))
+    assert len(spooled) == 1, spooled
+    assert '"call_id"' in spooled[0].read_text()
+    assert "saved to" in lab.paths.serve_log.read_text(errors="replace")
+
+    await relay.start()
+    up = await asyncio.to_thread(lab.ivr, "lab", "up", "--timeout", "60", extra_env=relayed)
+    assert up.returncode == 0, up.stdout
+
+    def stored_calls() -> list[dict[str, object]]:
+        return _stored_calls(lab, direct, "5550334")
+
+    await until(lambda: any(c["ended"] for c in stored_calls()), 30, "the spooled call log is written")
+    (call,) = stored_calls()
+    shown = json.loads(lab.ivr("calls", "show", str(call["call_id"]), "--json", extra_env=direct).stdout)
+    steps = [(s["node"], s["outcome"]) for s in shown["path"]]
+    assert steps == [("ask", "next"), ("read_back", "next"), ("bye", "next"), ("end", "completed")], steps
+    assert shown["path"][0]["input"] == "4211"
+    assert call["disposition"] == "completed", call
+    await until(lambda: not spooled[0].exists(), 10, "the spool file is removed once stored")

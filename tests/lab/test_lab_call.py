@@ -1,0 +1,54 @@
+"""End to end on the real lab: a SIPp caller dials the line check (199) and ``ivr serve`` handles it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ivr_engine.lab.sipp import CallerScript, HangupBy
+
+from .conftest import Lab
+
+pytestmark = pytest.mark.lab
+
+
+
+async def test_line_check_call_is_answered_digits_arrive_in_order_app_hangs_up(lab: Lab) -> None:
+    before = len(lab.events())
+    result = await lab.call(CallerScript(number="199", caller_id="5550199", digits="4211#", timeout_s=60))
+
+    assert result.ok, result.describe()
+    assert result.answered == 1
+    assert result.digits_sent == "4211#"
+    assert result.hangup_by == HangupBy.FAR_END, result.describe()
+
+    events = lab.events()[before:]
+    start = next(e for e in events if e["type"] == "StasisStart")
+    assert start["args"] == ["199"]
+    call = [e for e in events if e["channel"] == start["channel"]]
+    assert "".join(e["digit"] for e in call if e["type"] == "ChannelDtmfReceived") == "4211#"
+    assert [e["type"] for e in call][-1] in {"StasisEnd", "ChannelDestroyed"}
+
+    channels, bridges = await lab.leftovers()
+    assert channels == []
+    assert bridges == []
+
+
+async def test_calls_in_parallel_each_get_their_own_digits(lab: Lab) -> None:
+    """Callers hang up themselves here: what the flow does with the keys is not the point."""
+    before = len(lab.events())
+    scripts = [
+        CallerScript(number="100", caller_id=f"555020{i}", digits=f"{i}{i}#", hangup_after_s=2, timeout_s=60)
+        for i in range(3)
+    ]
+    results = await asyncio.gather(*(lab.call(s) for s in scripts))
+
+    assert all(r.ok for r in results), [r.describe() for r in results]
+    events = lab.events()[before:]
+    per_channel: dict[str, str] = {}
+    for event in events:
+        if event["type"] == "ChannelDtmfReceived":
+            per_channel[event["channel"]] = per_channel.get(event["channel"], "") + event["digit"]
+    assert sorted(per_channel.values()) == ["00#", "11#", "22#"]
+    assert await lab.leftovers() == ([], [])

@@ -1,0 +1,161 @@
+"""The Stasis app: routing by number, one task per call, apology on failure, resync."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ivr_engine.channel import Channel
+from ivr_engine.flow.ports import CallRecord
+from ivr_engine.service.app import APOLOGY
+from ivr_engine.service.eventlog import read_events
+from ivr_engine.service.handlers import CallInfo, demo_handler
+
+if TYPE_CHECKING:
+    from .conftest import Running
+
+
+def media_played(running: Running, channel_id: str) -> list[str]:
+    return [r.params["media"] for r in running.fake.calls("POST", f"/channels/{channel_id}/play/")]
+
+
+async def test_demo_call_collects_and_reads_back_digits(start_service: object) -> None:
+    running: Running = await start_service({"100": demo_handler})  # type: ignore[operator]
+    running.fake.playback_seconds = 5
+    await running.fake.incoming("c1", "100", caller="1000")
+    await running.until(lambda: bool(running.fake.calls("POST", "/channels/c1/play/")))
+    running.fake.playback_seconds = 0.02
+    await running.fake.dtmf("c1", "123#")
+    await running.until(lambda: "c1" not in running.fake.channels)
+    await running.service.wait_idle()
+    assert running.fake.calls("POST", "/channels/c1/answer")
+    assert media_played(running, "c1")[1:] == ["sound:you-entered,digits:123", "sound:goodbye"]
+    digits = [e["digit"] for e in read_events(running.events_file) if e["type"] == "ChannelDtmfReceived"]
+    assert digits == ["1", "2", "3", "#"]
+
+
+async def test_handler_error_gives_apology_then_hangup_and_service_survives(start_service: object) -> None:
+    async def broken(channel: Channel, call: CallInfo) -> None:
+        await channel.answer()
+        raise RuntimeError("lookup exploded")
+
+    calls: list[str] = []
+
+    async def fine(channel: Channel, call: CallInfo) -> None:
+        calls.append(call.caller)
+        await channel.hangup()
+
+    running: Running = await start_service({"100": broken, "101": fine})  # type: ignore[operator]
+    await running.fake.incoming("bad", "100")
+    await running.until(lambda: "bad" not in running.fake.channels)
+    assert media_played(running, "bad") == [",".join(APOLOGY)]
+    await running.fake.incoming("good", "101", caller="2000")
+    await running.until(lambda: "good" not in running.fake.channels)
+    await running.service.wait_idle()
+    assert calls == ["2000"]
+    assert running.service.handler_errors == 1
+
+
+async def test_unknown_number_gets_apology(start_service: object) -> None:
+    running: Running = await start_service({})  # type: ignore[operator]
+    await running.fake.incoming("c1", "999")
+    await running.until(lambda: "c1" not in running.fake.channels)
+    assert media_played(running, "c1") == [",".join(APOLOGY)]
+
+
+async def test_slow_call_does_not_delay_another(start_service: object) -> None:
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def handler(channel: Channel, call: CallInfo) -> None:
+        if call.caller == "slow":
+            await release.wait()  # e.g. a slow database lookup; its events pile up meanwhile
+        digits = await channel.collect(max_digits=3, first_timeout=3)
+        finished.append(f"{call.caller}:{digits.text}")
+        await channel.hangup()
+
+    running: Running = await start_service({"100": handler})  # type: ignore[operator]
+    await running.fake.incoming("s", "100", caller="slow")
+    await running.fake.incoming("f", "100", caller="fast")
+    await running.fake.dtmf("s", "987")
+    await running.fake.dtmf("f", "123")
+    await running.until(lambda: finished == ["fast:123"])
+    release.set()
+    await running.until(lambda: len(finished) == 2)
+    assert finished == ["fast:123", "slow:987"]  # the slow call's keys arrived in order, none lost
+
+
+async def test_originated_channels_go_to_the_hook(start_service: object) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    async def hook(channel: Channel, call: CallInfo) -> None:
+        seen.append(call.args)
+        await channel.hangup()
+
+    running: Running = await start_service({"100": demo_handler}, originated_hook=hook)  # type: ignore[operator]
+    await running.fake.incoming("agent-1", "agent", "q1")
+    await running.until(lambda: bool(seen))
+    assert seen == [("agent", "q1")]
+
+
+async def test_call_lifecycle_goes_to_call_store(start_service: object) -> None:
+    class Store:
+        def __init__(self) -> None:
+            self.rows: list[str] = []
+
+        async def call_started(self, call: CallRecord) -> None:
+            self.rows.append(f"start {call.call_id} {call.caller} {call.dialled}")
+
+        async def call_ended(self, call_id: str, ended: datetime, disposition: str) -> None:
+            self.rows.append(f"end {call_id} {disposition}")
+
+    async def waits(channel: Channel, call: CallInfo) -> None:
+        await channel.collect(max_digits=1, first_timeout=5)
+
+    legs: list[str] = []
+
+    async def agent_leg(channel: Channel, call: CallInfo) -> None:
+        legs.append(call.channel_id)
+        await channel.hangup()
+
+    store = Store()
+    running: Running = await start_service(  # type: ignore[operator]
+        {"100": waits}, call_store=store, originated_hook=agent_leg
+    )
+    await running.fake.incoming("c1", "100", caller="3000")
+    await running.until(lambda: bool(store.rows))
+    await running.fake.incoming("leg-1", "agent", "c1")  # an agent leg is part of c1, not a call
+    await running.until(lambda: legs == ["leg-1"])
+    await running.fake.caller_hangup("c1")
+    await running.until(lambda: len(store.rows) == 2)
+    await running.service.wait_idle()
+    assert store.rows == ["start c1 3000 100", "end c1 caller_hangup"]
+
+
+async def test_resync_after_reconnect_ends_vanished_and_hangs_up_orphans(start_service: object) -> None:
+    outcome: list[str] = []
+
+    async def waits(channel: Channel, call: CallInfo) -> None:
+        try:
+            await channel.collect(max_digits=1, first_timeout=10)
+        finally:
+            outcome.append(call.channel_id)
+
+    running: Running = await start_service({"100": waits})  # type: ignore[operator]
+    await running.fake.incoming("kept", "100")
+    await running.fake.incoming("lost", "100")
+    await running.until(lambda: running.service.active_calls == {"kept", "lost"})
+    # Outage: the WebSocket drops; meanwhile "lost" disappears and "stray" enters our app unseen.
+    running.fake.accepting = False
+    await running.fake.drop_websockets()
+    del running.fake.channels["lost"]
+    running.fake.add_channel("stray")
+    running.fake.accepting = True
+    await running.fake.connected(2)
+    await running.until(lambda: outcome == ["lost"] and "stray" not in running.fake.channels)
+    assert media_played(running, "stray") == [",".join(APOLOGY)]
+    assert running.service.active_calls == {"kept"}
+    assert running.stream.reconnects == 1
+    await running.fake.dtmf("kept", "5")
+    await running.until(lambda: outcome == ["lost", "kept"])

@@ -1,0 +1,108 @@
+"""Fixtures: the control app with the web routes over a fake ACD and a migrated SQLite database,
+served on loopback, users in a temporary state folder, and Debian's Chromium driven by Playwright.
+
+The browser fixture skips when Chromium or Playwright is missing, and fails under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ivr_engine.control import make_control_app
+from ivr_engine.screenpop import ScreenPopService
+from ivr_engine.storage import Database
+from ivr_engine.storage.migrate import upgrade
+from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
+from tests.acd_control_fakes import FakeControl
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+PASSWORDS = {"ann": "ann-secret-1", "raj": "raj-secret-2", "boss": "boss-secret-3"}
+
+
+@dataclass
+class Desk:
+    client: TestClient
+    control: FakeControl
+    screenpops: ScreenPopService
+    database: Database
+    users: UserFile
+
+    @property
+    def base(self) -> str:
+        return str(self.client.make_url("")).rstrip("/")
+
+    async def sign_in(self, name: str) -> None:
+        response = await self.client.post(
+            "/login", json={"username": name, "password": PASSWORDS[name]}, headers={"Origin": self.base}
+        )
+        assert response.status == 200, await response.text()
+
+    async def post(self, path: str, body: Any) -> Any:
+        return await self.client.post(path, json=body, headers={"Origin": self.base})
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'ivr.db'}")
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> UserFile:
+    store = UserFile.in_state_dir(tmp_path / "state")
+    store.add(WebUser("ann", Role.AGENT, "1001"), PASSWORDS["ann"])
+    store.add(WebUser("raj", Role.AGENT, "1002"), PASSWORDS["raj"])
+    store.add(WebUser("boss", Role.SUPERVISOR), PASSWORDS["boss"])
+    return store
+
+
+@pytest.fixture
+async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
+    control = FakeControl(time.time())
+    screenpops = ScreenPopService(database)
+    app = make_control_app(control, screenpops, "unused-token", clock=lambda: control.now, keepalive=0.2)
+    add_web_routes(app, database=database, users=users, survey_poll_s=0.1, refresh_s=0.5, keepalive_s=0.2)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        yield Desk(client, control, screenpops, database, users)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+async def browser(desk: Desk) -> AsyncIterator[Any]:
+    """Headless Debian Chromium (never a downloaded browser); closed before the server, whose open
+    event streams would otherwise hold its shutdown."""
+    missing = ""
+    if not shutil.which(CHROMIUM):
+        missing = f"{CHROMIUM} is not installed (apt-get install chromium; sip-lab/install does it)"
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        missing = missing or "Python playwright is not installed (pip install -e '.[dev]')"
+    if missing:
+        if _in_ci():
+            pytest.fail(f"{missing} (CI=true: browser tests must not skip)")
+        pytest.skip(missing)
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

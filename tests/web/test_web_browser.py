@@ -1,0 +1,177 @@
+"""The pages in headless Debian Chromium against the in-process service over a fake ACD.
+
+Set ``IVR_WEB_SCREENSHOTS=DIR`` to save the agent desktop and wallboard as PNGs while they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import expect
+from sqlalchemy import select
+
+from acd import AgentState
+from ivr_engine.queues.api import RuntimeEventKind
+from ivr_engine.reports import AcdRecorder
+from ivr_engine.screenpop import CustomerCard
+from ivr_engine.storage.acd_records import WrapUpRow
+from ivr_engine.storage.models import NodeEventRow, SurveyResponse
+from ivr_engine.storage.seed import seed
+from tests.acd_control_fakes import alice_pop
+
+from .conftest import PASSWORDS, Desk
+
+
+async def _signed_in(browser: Any, desk: Desk, name: str) -> Any:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await page.goto(f"{desk.base}/agent")
+    await expect(page).to_have_url(f"{desk.base}/login")
+    await page.fill("#username", name)
+    await page.fill("#password", PASSWORDS[name])
+    await page.click("#sign-in")
+    return page
+
+
+def _screenshot_dir() -> Path | None:
+    value = os.environ.get("IVR_WEB_SCREENSHOTS")
+    return Path(value) if value else None
+
+
+async def test_sign_in_is_required_and_a_wrong_password_is_shown(browser: Any, desk: Desk) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{desk.base}/wallboard")
+    await expect(page).to_have_url(f"{desk.base}/login")
+    await page.fill("#username", "boss")
+    await page.fill("#password", "not-the-password")
+    await page.click("#sign-in")
+    await expect(page.locator("#message")).to_have_text("wrong user name or password")
+    await page.fill("#password", PASSWORDS["boss"])
+    await page.click("#sign-in")
+    await expect(page).to_have_url(f"{desk.base}/wallboard")
+
+
+async def test_pause_in_the_page_pauses_the_agent_and_refusals_show_why(browser: Any, desk: Desk) -> None:
+    page = await _signed_in(browser, desk, "ann")
+    await expect(page).to_have_url(f"{desk.base}/agent")
+    await expect(page.locator("#state")).to_have_text("logged out")
+    await page.click("#btn-ready")
+    await expect(page.locator("#message")).to_contain_text("logged_out")
+    await page.click("#btn-login")
+    await expect(page.locator("#state")).to_have_text("ready")
+    await page.select_option("#pause-reason-select", "lunch")
+    await page.click("#btn-pause")
+    await expect(page.locator("#state")).to_have_text("paused")
+    await expect(page.locator("#pause-reason")).to_have_text("Reason: lunch")
+    assert desk.control.state("1001") is AgentState.PAUSED
+    assert desk.control.acd.store.agent("1001").pause_reason == "lunch"
+
+
+async def test_a_state_change_elsewhere_shows_live(browser: Any, desk: Desk) -> None:
+    page = await _signed_in(browser, desk, "ann")
+    await expect(page.locator("#state")).to_have_text("logged out")
+    await _live(page)
+    await desk.control.login("1001")  # e.g. `ivr agent login 1001` from the CLI
+    await expect(page.locator("#state")).to_have_text("ready")
+
+
+async def test_answered_call_rings_then_pops_the_caller_within_a_second_and_wrap_up_is_stored(
+    browser: Any, desk: Desk
+) -> None:
+    desk.database.call(seed)
+    runner = asyncio.create_task(desk.screenpops.run(desk.control.subscribe()))
+    try:
+        page = await _signed_in(browser, desk, "ann")
+        await expect(page.locator("#state")).to_have_text("logged out")
+        await _live(page)
+        desk.control.emit(RuntimeEventKind.OFFERED, "1001", "call-42")
+        await expect(page.locator("#ringing")).to_contain_text("Incoming call from 15550001001")
+        desk.control.emit(RuntimeEventKind.ANSWERED, "1001", "call-42")
+        await expect(page.locator("#customer-name")).to_have_text("Alice Chen", timeout=1000)
+        await expect(page.locator("#vip")).to_be_visible()
+        await expect(page.locator("#ringing")).to_be_hidden()
+        await page.fill("#note", "asked about her balance")
+        await page.select_option("#disposition", "resolved")
+        await page.click("#btn-wrapup")
+        await expect(page.locator("#wrapup-message")).to_have_text("Wrap-up saved.")
+        rows = desk.database.call(lambda s: [(r.call_id, r.agent_id, r.disposition, r.note)
+                                             for r in s.scalars(select(WrapUpRow))])
+        assert rows == [("call-42", "1001", "resolved", "asked about her balance")]
+
+        desk.control.emit(RuntimeEventKind.ENDED, "1001", "call-42")
+        await expect(page.locator("#wrapup-message")).to_have_text("Call ended: please wrap up.")
+        desk.database.call(lambda s: s.add(
+            SurveyResponse(call_id="call-42", agent_id="1001", survey="csat", question="agent", score=4)))
+        await expect(page.locator("#survey")).to_contain_text("4.0 / 5")
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+
+async def test_screen_pop_shows_ivr_path_with_masked_pin_and_unknown_callers(
+    browser: Any, desk: Desk
+) -> None:
+    page = await _signed_in(browser, desk, "ann")
+    await expect(page.locator("#state")).to_have_text("logged out")
+    await _live(page)
+    desk.screenpops.publish(alice_pop("1001", "call-1"))
+    path = page.locator("#ivr-path")
+    await expect(path).to_contain_text("ask_pin")
+    await expect(path).to_contain_text("****")
+    await expect(page.locator("#accounts")).to_contain_text("1520.50")
+    await expect(page.locator("#orders")).to_contain_text("ORD-77")
+    await expect(page.locator("#customer-summary")).to_contain_text("points: 4520")
+    if (folder := _screenshot_dir()) is not None:
+        await page.screenshot(path=str(folder / "agent-desktop.png"), full_page=True)
+    card = CustomerCard(customer_id=9, name="unknown caller", phone="15559990000", known=False)
+    desk.screenpops.publish(replace(alice_pop("1001", "call-2"), customer=card, caller="15559990000"))
+    await expect(page.locator("#customer-name")).to_have_text("Unknown caller 15559990000")
+    await expect(page.locator("#vip")).to_be_hidden()
+
+
+async def test_wallboard_shows_figures_and_updates_live(browser: Any, desk: Desk) -> None:
+    recorder = AcdRecorder(desk.database)
+    now = datetime.now(UTC)
+    await recorder.queue_call_enqueued(call_id="q1", queue="general", caller="1", priority=0,
+                                       enqueued=now - timedelta(seconds=30), predicted_wait_s=None)
+    await recorder.queue_call_answered(call_id="q1", agent_id="1001", answered=now - timedelta(seconds=25))
+    desk.database.call(lambda s: s.add_all([
+        NodeEventRow(call_id=c, seq=i, flow="main", node=node, node_type="menu", input=None, outcome="next",
+                     entered=now - timedelta(seconds=20 - i), left=now - timedelta(seconds=19 - i))
+        for c, nodes in {"a": ["welcome", "main_menu", "agent"], "b": ["welcome", "main_menu"]}.items()
+        for i, node in enumerate(nodes, start=1)
+    ]))
+    page = await _signed_in(browser, desk, "boss")
+    await expect(page).to_have_url(f"{desk.base}/wallboard")
+    tile = page.locator('[data-queue="general"]')
+    await expect(tile.locator('[data-field="offered"]')).to_have_text("1")
+    await expect(tile.locator('[data-field="sl"]')).to_have_text("100.0 %")
+    await expect(page.locator('#funnel [data-node="main_menu"]')).to_contain_text("2 visits · 1 ended here")
+    await expect(page.locator('[data-state="logged_out"]')).to_have_text("logged out: 2")
+
+    await desk.control.login("1002")
+    await expect(page.locator('[data-state="ready"]')).to_have_text("ready: 1")
+    await recorder.queue_call_enqueued(call_id="q2", queue="general", caller="2", priority=0,
+                                       enqueued=now, predicted_wait_s=None)
+    await desk.control.pause("1002", "break")  # any ACD event refreshes the board
+    await expect(tile.locator('[data-field="offered"]')).to_have_text("2")
+    if (folder := _screenshot_dir()) is not None:
+        await page.screenshot(path=str(folder / "wallboard.png"), full_page=True)
+
+
+async def test_an_agent_is_sent_away_from_the_wallboard(browser: Any, desk: Desk) -> None:
+    page = await _signed_in(browser, desk, "ann")
+    await expect(page).to_have_url(f"{desk.base}/agent")
+    await page.goto(f"{desk.base}/wallboard")
+    await expect(page).to_have_url(f"{desk.base}/agent")
+    response = await page.request.get(f"{desk.base}/web/wallboard")
+    assert response.status == 403
+
+
+async def _live(page: Any) -> None:
+    """Wait until the agent page's event stream is subscribed (its first event arrived)."""
+    await expect(page.locator("body")).to_have_attribute("data-live", "yes")
