@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -138,12 +139,46 @@ def _check_ports(settings: Settings) -> None:
         )
 
 
-def _tail(path: Path, lines: int = 5) -> str:
+def _tail(path: Path, lines: int = 5, offset: int = 0) -> str:
     try:
-        text = path.read_text(errors="replace").splitlines()
+        with path.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace").splitlines()
     except OSError:
         return ""
-    return "\n".join(text[-lines:])
+    return "\n".join(line for line in text[-lines:] if line.strip(" \x1b[0m"))
+
+
+def _log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _problems(path: Path, offset: int, most: int = 8) -> list[str]:
+    """The ERROR and WARNING lines Asterisk wrote to ``path`` after ``offset``."""
+    try:
+        with path.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if " ERROR[" in line or " WARNING[" in line][-most:]
+
+
+_HTTP_BIND_FAILED = re.compile(r"Unable to bind http server to (?P<address>\S+): (?P<reason>.+)$", re.M)
+
+
+def _http_bind_failure(path: Path, offset: int) -> str | None:
+    """Asterisk's reason when its HTTP server (ARI) could not bind; it runs on without ARI then."""
+    try:
+        with path.open("rb") as log:
+            log.seek(offset)
+            match = _HTTP_BIND_FAILED.search(log.read().decode(errors="replace"))
+    except OSError:
+        return None
+    return f"{match['address']}: {match['reason']}" if match else None
 
 
 def _wait_until(ready: Callable[[], bool], alive: Callable[[], bool], timeout_s: float) -> bool:
@@ -157,14 +192,24 @@ def _wait_until(ready: Callable[[], bool], alive: Callable[[], bool], timeout_s:
     return ready()
 
 
-def _spawn(cmd: list[str], log: Path, cwd: Path, pid_file: Path) -> int:
+def _spawn(cmd: list[str], log: Path, cwd: Path, pid_file: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
     pid_file.write_text(f"{proc.pid}\n")
-    return proc.pid
+    return proc
+
+
+def _stop_child(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """Stop a process this ``up`` started and collect its exit status."""
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout_s)
 
 
 def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
@@ -173,20 +218,37 @@ def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo:
     for directory in paths.directories():
         directory.mkdir(parents=True, exist_ok=True)
     write_configs(settings, paths.etc, paths)
-    pid = _spawn(
+    log_from, out_from = _log_size(paths.full_log), _log_size(paths.asterisk_out)
+    proc = _spawn(
         [binary, "-C", str(paths.asterisk_conf), "-f"],
         paths.asterisk_out, paths.root, paths.pid_file(Component.ASTERISK),
     )  # fmt: skip
-    echo(f"asterisk started (pid {pid}), waiting for ARI at {settings.ari_url}")
-    if not _wait_until(
+    echo(f"asterisk started (pid {proc.pid}), waiting for ARI at {settings.ari_url}")
+    ready = _wait_until(
         lambda: ari_status(settings, "/asterisk/info") == 200,
-        lambda: pid_alive(pid, _marker(paths, Component.ASTERISK)),
+        lambda: proc.poll() is None and _http_bind_failure(paths.full_log, log_from) is None,
         timeout_s,
-    ):
-        raise LabStartError(
-            f"Asterisk did not bring up ARI at {settings.ari_url} within {timeout_s:.0f} s; "
-            f"see {paths.asterisk_out} and {paths.full_log}:\n{_tail(paths.asterisk_out)}"
+    )
+    if ready:
+        return
+    bind_failure = _http_bind_failure(paths.full_log, log_from)
+    if bind_failure is not None:
+        _stop_child(proc)
+        paths.pid_file(Component.ASTERISK).unlink(missing_ok=True)
+        raise PortInUse(
+            f"Asterisk could not bind ARI ({bind_failure}): another process took the port first; "
+            "Asterisk was stopped. Run `ivr lab up` again, or give this lab another IVR_ARI_PORT."
         )
+    problems = "\n".join(_problems(paths.full_log, log_from)) or _tail(paths.asterisk_out, offset=out_from)
+    if proc.poll() is not None:
+        raise LabStartError(
+            f"Asterisk exited with code {proc.returncode} while starting; see {paths.asterisk_out} and "
+            f"{paths.full_log}:\n{problems}"
+        )
+    raise LabStartError(
+        f"Asterisk (pid {proc.pid}, still running: `ivr lab down` stops it) did not bring up ARI at "
+        f"{settings.ari_url} within {timeout_s:.0f} s; see {paths.full_log}:\n{problems}"
+    )
 
 
 def serve_command(settings_file: Path, state_dir: Path) -> list[str]:
@@ -210,20 +272,25 @@ def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
 
 def _start_serve(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
     _write_settings_file(settings, paths)
-    pid = _spawn(
+    log_from = _log_size(paths.serve_log)
+    proc = _spawn(
         serve_command(paths.settings_file, paths.root), paths.serve_log, Path.cwd(),
         paths.pid_file(Component.SERVE),
     )  # fmt: skip
-    echo(f"ivr serve started (pid {pid}), waiting for Stasis app {settings.app_name}")
-    if not _wait_until(
+    echo(f"ivr serve started (pid {proc.pid}), waiting for Stasis app {settings.app_name}")
+    if _wait_until(
         lambda: ari_status(settings, f"/applications/{settings.app_name}") == 200,
-        lambda: pid_alive(pid, _marker(paths, Component.SERVE)),
+        lambda: proc.poll() is None,
         timeout_s,
     ):
-        raise LabStartError(
-            f"ivr serve did not register Stasis app {settings.app_name} within {timeout_s:.0f} s; "
-            f"see {paths.serve_log}:\n{_tail(paths.serve_log)}"
-        )
+        return
+    tail = _tail(paths.serve_log, lines=8, offset=log_from)
+    if proc.poll() is not None:
+        raise LabStartError(f"ivr serve exited with code {proc.returncode}; see {paths.serve_log}:\n{tail}")
+    raise LabStartError(
+        f"ivr serve did not register Stasis app {settings.app_name} within {timeout_s:.0f} s; "
+        f"see {paths.serve_log}:\n{tail}"
+    )
 
 
 def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Echo = print) -> LabStatus:

@@ -157,17 +157,26 @@ class Lab:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+_PORT_TAKEN = "could not bind ARI"
+"""What ``ivr lab up`` says when another process took the ARI port between our check and Asterisk's bind."""
+
+
 @contextlib.contextmanager
 def serving_lab(
     lab: Lab, *steps: tuple[str, ...], env: dict[str, str] | None = None
 ) -> Iterator[Lab]:
     """Run the ``ivr`` set-up ``steps`` (e.g. ``("db", "init")``), then ``ivr lab up`` with ``env``;
-    ``ivr lab down`` on the way out. A failed step fails the test with its output."""
+    ``ivr lab down`` on the way out. A failed step fails the test with its output. Should the ARI port
+    be taken from under Asterisk, the lab moves to fresh ports (up to 3 tries): use the lab it yields."""
     for step in steps:
         done = lab.ivr(*step, extra_env=env)
         if done.returncode != 0:
             pytest.fail(f"ivr {' '.join(step)} failed:\n{done.stdout}")
-    started = lab.ivr("lab", "up", "--timeout", "60", extra_env=env)
+    for _ in range(3):
+        started = lab.ivr("lab", "up", "--timeout", "60", extra_env=env)
+        if started.returncode == 0 or _PORT_TAKEN not in started.stdout:
+            break
+        lab = Lab.create(lab.settings.state_dir)
     try:
         if started.returncode != 0:
             pytest.fail(f"ivr lab up failed:\n{started.stdout}")

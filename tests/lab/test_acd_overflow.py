@@ -55,7 +55,7 @@ def overflow_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab
     agents_file = lab.settings.state_dir / "acd-overflow.yaml"
     agents_file.write_text(yaml.safe_dump(config, sort_keys=False))
     env = {"IVR_AGENTS_FILE": str(agents_file)}
-    with serving_lab(lab, ("db", "init"), ("db", "seed"), env=env):
+    with serving_lab(lab, ("db", "init"), ("db", "seed"), env=env) as lab:
         yield lab, env
 
 

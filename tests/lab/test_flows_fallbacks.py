@@ -70,7 +70,7 @@ def fallback_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab
         "IVR_SOUNDS_DIR": str(sounds),
         "IVR_SERVICE_NUMBERS": json.dumps({NUMBER: "broken"}),
     }
-    with serving_lab(lab, ("validate", str(flows)), ("db", "init"), env=env):
+    with serving_lab(lab, ("validate", str(flows)), ("db", "init"), env=env) as lab:
         yield lab, env
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from ivr_engine.lab import PortInUse, control
 from ivr_engine.lab.control import Component
 from ivr_engine.lab.probe import pid_alive
 
@@ -83,3 +86,22 @@ def test_down_stops_exactly_what_up_started(make_lab: Callable[[], Lab]) -> None
     status = lab.ivr("lab", "status")
     assert re.search(r"^asterisk\s+stopped", status.stdout, re.M)
     assert "nothing of this lab runs" in lab.ivr("lab", "down").stdout
+
+
+def test_ari_port_taken_after_the_check_is_reported_and_asterisk_stopped(
+    make_lab: Callable[[], Lab], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the port check cannot see: a process binds the ARI port just before Asterisk does.
+    Asterisk would run on without ARI; ``up`` must say so at once, and leave no Asterisk behind."""
+    lab = make_lab()
+    monkeypatch.setattr(control, "_check_ports", lambda settings: None)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind((lab.settings.ari_host, lab.settings.ari_port))
+        squatter.listen()
+        started = time.monotonic()
+        with pytest.raises(PortInUse, match=rf"could not bind ARI \(127\.0\.0\.1:{lab.settings.ari_port}: "):
+            control.up(lab.settings, serve=False, timeout_s=60, echo=lambda _: None)
+        assert time.monotonic() - started < 30
+    assert _processes_naming(str(lab.paths.asterisk_conf)) == []
+    assert not control.status(lab.settings).running
