@@ -139,13 +139,18 @@ def _check_ports(settings: Settings) -> None:
         )
 
 
-def _tail(path: Path, lines: int = 5, offset: int = 0) -> str:
+def _log_since(path: Path, offset: int) -> str:
+    """What was written to ``path`` after byte ``offset`` ("" when it cannot be read)."""
     try:
         with path.open("rb") as log:
             log.seek(offset)
-            text = log.read().decode(errors="replace").splitlines()
+            return log.read().decode(errors="replace")
     except OSError:
         return ""
+
+
+def _tail(path: Path, lines: int = 5, offset: int = 0) -> str:
+    text = _log_since(path, offset).splitlines()
     return "\n".join(line for line in text[-lines:] if line.strip(" \x1b[0m"))
 
 
@@ -158,13 +163,8 @@ def _log_size(path: Path) -> int:
 
 def _problems(path: Path, offset: int, most: int = 8) -> list[str]:
     """The ERROR and WARNING lines Asterisk wrote to ``path`` after ``offset``."""
-    try:
-        with path.open("rb") as log:
-            log.seek(offset)
-            text = log.read().decode(errors="replace")
-    except OSError:
-        return []
-    return [line for line in text.splitlines() if " ERROR[" in line or " WARNING[" in line][-most:]
+    lines = _log_since(path, offset).splitlines()
+    return [line for line in lines if " ERROR[" in line or " WARNING[" in line][-most:]
 
 
 _HTTP_BIND_FAILED = re.compile(r"Unable to bind http server to (?P<address>\S+): (?P<reason>.+)$", re.M)
@@ -172,12 +172,7 @@ _HTTP_BIND_FAILED = re.compile(r"Unable to bind http server to (?P<address>\S+):
 
 def _http_bind_failure(path: Path, offset: int) -> str | None:
     """Asterisk's reason when its HTTP server (ARI) could not bind; it runs on without ARI then."""
-    try:
-        with path.open("rb") as log:
-            log.seek(offset)
-            match = _HTTP_BIND_FAILED.search(log.read().decode(errors="replace"))
-    except OSError:
-        return None
+    match = _HTTP_BIND_FAILED.search(_log_since(path, offset))
     return f"{match['address']}: {match['reason']}" if match else None
 
 
@@ -202,16 +197,6 @@ def _spawn(cmd: list[str], log: Path, cwd: Path, pid_file: Path) -> subprocess.P
     return proc
 
 
-def _stop_child(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    """Stop a process this ``up`` started and collect its exit status."""
-    proc.terminate()
-    try:
-        proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout_s)
-
-
 def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
     binary = _check_installed()
     _check_ports(settings)
@@ -233,7 +218,8 @@ def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo:
         return
     bind_failure = _http_bind_failure(paths.full_log, log_from)
     if bind_failure is not None:
-        _stop_child(proc)
+        _terminate(proc.pid, _marker(paths, Component.ASTERISK), 10.0)
+        proc.wait()  # already reaped by _terminate: this only settles the Popen, which would warn otherwise
         paths.pid_file(Component.ASTERISK).unlink(missing_ok=True)
         raise PortInUse(
             f"Asterisk could not bind ARI ({bind_failure}): another process took the port first; "

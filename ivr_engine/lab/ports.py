@@ -17,17 +17,18 @@ from typing import Any
 from ivr_engine.config import Settings, load_settings
 from ivr_engine.lab.errors import SippError
 from ivr_engine.lab.probe import port_free
+from ivr_engine.lab.render import RTP_RANGE
 
 __all__ = ["free_tcp_port", "free_udp_port", "lab_port_range", "port_env", "private_lab_settings", "udp_free"]
 
-_LOW = 20000
+_LOW = RTP_RANGE[1]
 """Above Asterisk's RTP range."""
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _handed_out: set[int] = set()
 
 
 def lab_port_range() -> range:
-    """Where lab ports come from: from 20000 up to the kernel's ephemeral range."""
+    """Where lab ports come from: from the top of Asterisk's RTP range up to the kernel's ephemeral range."""
     try:
         ephemeral_low = int(_EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):

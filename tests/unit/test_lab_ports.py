@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 from ivr_engine.lab.ports import free_tcp_port, free_udp_port, lab_port_range, private_lab_settings
+from ivr_engine.lab.render import RTP_RANGE
 
 
 def _ephemeral_low() -> int:
@@ -14,7 +15,7 @@ def _ephemeral_low() -> int:
 
 def test_range_stays_between_rtp_and_ephemeral_ports() -> None:
     pool = lab_port_range()
-    assert pool.start == 20000
+    assert pool.start == RTP_RANGE[1]
     assert pool.stop <= _ephemeral_low()
 
 
