@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 IVR := $(BIN)/ivr
 
-.PHONY: setup lab-install run stop test lint unit bench
+.PHONY: setup lab-install run stop test test-any-day lint unit bench
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,10 +31,16 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## The whole test suite: lint, types, unit tests, storage on SQLite and PostgreSQL, lab tests on real Asterisk.
+## The whole test suite: lint, types, unit tests, storage on SQLite and PostgreSQL, lab tests on real Asterisk,
+## then the clock-sensitive tests again with the machine's clock shifted to other days and hours (faketime).
 test: setup lab-install lint
 	$(IVR) prompts build
 	$(BIN)/pytest -q
+	$(BIN)/python -m tests.any_day
+
+test-any-day: setup lab-install
+	$(IVR) prompts build
+	$(BIN)/python -m tests.any_day
 
 unit: setup
 	$(BIN)/pytest -q -m "not lab"

@@ -58,6 +58,9 @@ class Settings:
     agents_file: Path = PROJECT_ROOT / "acd.yaml"
     clock_start: str = ""
     """Lab and testing only: ISO time with zone the service's clock starts at (then runs on)."""
+    timezone: str = ""
+    """The centre's IANA time zone ("today" in the wallboard and reports, times typed in the CLI);
+    empty: the zone of the flows' business hours (``hours`` nodes), else UTC."""
 
     @property
     def ari_url(self) -> str:

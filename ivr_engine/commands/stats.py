@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import click
 
+from ivr_engine.centre import centre_time
+from ivr_engine.clock import CentreTime, clock_from_setting
 from ivr_engine.config import Settings
 from ivr_engine.reports import AcdFilter, Bucket, NodeFilter, Report, ReportError, TimeWindow
 from ivr_engine.reports.source import acd_statistics, node_statistics
@@ -25,8 +27,15 @@ _DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M
 
 def _common(command: F) -> F:
     options = [
-        click.option("--since", type=click.DateTime(_DATE_FORMATS), help="From this time (UTC), inclusive."),
-        click.option("--until", type=click.DateTime(_DATE_FORMATS), help="Up to this time (UTC), exclusive."),
+        click.option(
+            "--since", type=click.DateTime(_DATE_FORMATS), help="From this time (centre's zone), inclusive."
+        ),
+        click.option(
+            "--until", type=click.DateTime(_DATE_FORMATS), help="Up to this time (centre's zone), exclusive."
+        ),
+        click.option(
+            "--today", is_flag=True, help="The centre's current local day (not with --since/--until)."
+        ),
         click.option(
             "--format",
             "fmt",
@@ -64,9 +73,20 @@ def _emit(settings: Settings, build: Callable[[Database], Report], fmt: str, out
         click.echo(f"wrote {out}", err=True)
 
 
-def _window(since: datetime | None, until: datetime | None) -> TimeWindow:
+def _window(
+    settings: Settings, centre: CentreTime, since: datetime | None, until: datetime | None, today: bool
+) -> TimeWindow:
+    """The report window: typed times are the centre's local times; ``--today`` its current local day."""
+    if today:
+        if since or until:
+            raise click.UsageError("--today cannot be combined with --since/--until")
+        day_start, day_end = centre.day_window(clock_from_setting(settings.clock_start).now())
+        return TimeWindow(day_start, day_end)
     try:
-        return TimeWindow(since, until)
+        return TimeWindow(
+            since.replace(tzinfo=centre.zone) if since else None,
+            until.replace(tzinfo=centre.zone) if until else None,
+        )
     except ReportError as exc:
         raise click.BadParameter(str(exc)) from exc
 
@@ -80,11 +100,12 @@ def nodes_command(
     flow: str | None,
     since: datetime | None,
     until: datetime | None,
+    today: bool,
     fmt: str,
     out: Path | None,
 ) -> None:
     """Per IVR node: visits, exits per edge, hang-ups, timeouts, invalid input, time spent; the funnel."""
-    filters = NodeFilter(flow=flow, window=_window(since, until))
+    filters = NodeFilter(flow=flow, window=_window(settings, centre_time(settings), since, until, today))
     _emit(settings, lambda database: node_statistics(database, filters), fmt, out)
 
 
@@ -96,7 +117,7 @@ def nodes_command(
     type=click.Choice([b.value for b in Bucket]),
     default=Bucket.HOUR.value,
     show_default=True,
-    help="Call volume per hour or per day (UTC).",
+    help="Call volume per hour or per day (the centre's local time).",
 )
 @click.option(
     "--sla",
@@ -115,9 +136,18 @@ def acd_command(
     sla: float,
     since: datetime | None,
     until: datetime | None,
+    today: bool,
     fmt: str,
     out: Path | None,
 ) -> None:
     """Offered, answered, abandoned, service level, ASA, AHT per queue and agent; surveys; volume."""
-    filters = AcdFilter(queue=queue, agent=agent, window=_window(since, until), by=Bucket(by), sla_s=sla)
+    centre = centre_time(settings)
+    filters = AcdFilter(
+        queue=queue,
+        agent=agent,
+        window=_window(settings, centre, since, until, today),
+        by=Bucket(by),
+        sla_s=sla,
+        zone=centre.name,
+    )
     _emit(settings, lambda database: acd_statistics(database, filters), fmt, out)

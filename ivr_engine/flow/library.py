@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ivr_engine.flow.errors import FlowError, Problem
 from ivr_engine.flow.loader import load_flow
-from ivr_engine.flow.model import Flow
+from ivr_engine.flow.model import Flow, HoursNode
 
 __all__ = ["FlowLibrary", "flow_files"]
 
@@ -53,3 +53,12 @@ class FlowLibrary:
         """The flow a service number (``Settings.service_numbers``) runs, if any."""
         name = numbers.get(dialled)
         return self._flows.get(name) if name is not None else None
+
+    def hours_zones(self) -> set[str]:
+        """The time zones of every ``hours`` node (the centre's zone defaults to these)."""
+        return {
+            node.timezone
+            for flow in self._flows.values()
+            for node in flow.nodes.values()
+            if isinstance(node, HoursNode)
+        }

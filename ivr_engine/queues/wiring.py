@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import acd
 from ivr_engine.ari.client import AriClient
@@ -29,11 +30,13 @@ def build_acd_runtime(
     *,
     facts: AcdFactSink | None = None,
     options: RuntimeOptions | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> AcdRuntime:
-    """A runtime over the agents and queues of ``settings.agents_file`` (raises ``acd.AcdConfigError``)."""
+    """A runtime over the agents and queues of ``settings.agents_file`` (raises ``acd.AcdConfigError``);
+    ``clock`` is the service's clock in epoch seconds."""
     config = acd.load_acd_config(settings.agents_file)
     engine = acd.Acd(config.queues, agents=config.agents)
-    return AcdRuntime(engine, client, facts=facts, options=options)
+    return AcdRuntime(engine, client, facts=facts, options=options, clock=clock)
 
 
 @contextlib.asynccontextmanager
@@ -43,9 +46,10 @@ async def acd_runtime(
     *,
     facts: AcdFactSink | None = None,
     options: RuntimeOptions | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[AcdRuntime]:
     """The runtime with its tick loop running; on exit the loop is cancelled (bounded wait)."""
-    runtime = build_acd_runtime(settings, client, facts=facts, options=options)
+    runtime = build_acd_runtime(settings, client, facts=facts, options=options, clock=clock)
     ticker = asyncio.create_task(runtime.run(), name="acd-tick")
     try:
         yield runtime

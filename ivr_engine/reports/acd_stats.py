@@ -40,6 +40,8 @@ class AcdFilter:
     window: TimeWindow = field(default_factory=TimeWindow)
     by: Bucket = Bucket.HOUR
     sla_s: float = 20.0
+    zone: str = "UTC"
+    """The centre's IANA zone: volume buckets are its local hours and days."""
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ def _volume(
 ) -> tuple[VolumeBucket, ...]:
     qc = QueueCallRow.__table__.c
     calls = Call.__table__.c
-    queued_period = time_bucket(qc.enqueued, filters.by).label("period")
+    queued_period = time_bucket(qc.enqueued, filters.by, filters.zone).label("period")
     queued = {
         period: (int(offered), int(n_answered), int(n_abandoned))
         for period, offered, n_answered, n_abandoned in conn.execute(
@@ -243,7 +245,7 @@ def _volume(
     all_calls: dict[str, int] = {}
     limited = filters.queue is not None or filters.agent is not None
     if not limited:
-        call_period = time_bucket(calls.started, filters.by).label("period")
+        call_period = time_bucket(calls.started, filters.by, filters.zone).label("period")
         all_calls = {
             period: int(n)
             for period, n in conn.execute(

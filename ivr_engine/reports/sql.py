@@ -1,9 +1,11 @@
 """SQL pieces the reports share that SQLite and PostgreSQL spell differently, and the time window.
 
-``seconds_between(a, b)`` is ``b - a`` in seconds; ``time_bucket(col, unit)`` is the hour or day a UTC
-timestamp falls in, as text ``YYYY-MM-DD HH:00`` / ``YYYY-MM-DD``; ``call_path(seq, flow, node)`` is the
-aggregate that strings a call's node events together (``split_call_path`` reads it back). Timestamps are
-stored as UTC (see ``ivr_engine.storage.models.UTCDateTime``), and buckets are UTC too.
+``seconds_between(a, b)`` is ``b - a`` in seconds; ``time_bucket(col, unit, zone)`` is the hour or day a
+UTC timestamp falls in, in the centre's zone, as text ``YYYY-MM-DD HH:00`` / ``YYYY-MM-DD``;
+``call_path(seq, flow, node)`` is the aggregate that strings a call's node events together
+(``split_call_path`` reads it back). Timestamps are stored as UTC (see
+``ivr_engine.storage.models.UTCDateTime``); buckets are the centre's local hours and days (SQLite gets the
+zone rules from a Python function the storage layer registers on connect).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, and_, true
+from sqlalchemy import ColumnElement, Float, String, and_, literal, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from ivr_engine.reports.errors import ReportError
+from ivr_engine.storage.database import LOCAL_TIME_FUNCTION
 
 __all__ = ["Bucket", "TimeWindow", "call_path", "seconds_between", "split_call_path", "time_bucket"]
 
@@ -68,6 +71,8 @@ class seconds_between(FunctionElement[float]):
 
 
 class _bucket(FunctionElement[str]):
+    """``(column, zone)``: the local hour or day of a UTC timestamp in the IANA ``zone``."""
+
     type = String()
     inherit_cache = True
     unit: Bucket
@@ -85,9 +90,10 @@ class _day(_bucket):
     unit = Bucket.DAY
 
 
-def time_bucket(column: ColumnElement[datetime], unit: Bucket) -> ColumnElement[str]:
-    """The UTC hour or day of a timestamp as sortable text."""
-    return _hour(column) if unit is Bucket.HOUR else _day(column)
+def time_bucket(column: ColumnElement[datetime], unit: Bucket, zone: str = "UTC") -> ColumnElement[str]:
+    """The hour or day of a timestamp in the centre's IANA ``zone``, as sortable text."""
+    kind = _hour if unit is Bucket.HOUR else _day
+    return kind(column, literal(zone, String()))
 
 
 @compiles(seconds_between, "sqlite")
@@ -146,11 +152,12 @@ _POSTGRES_FORMATS = {Bucket.HOUR: "YYYY-MM-DD HH24:00", Bucket.DAY: "YYYY-MM-DD"
 
 @compiles(_bucket, "sqlite")
 def _bucket_sqlite(element: _bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(next(iter(element.clauses)), **kw)
-    return f"strftime('{_SQLITE_FORMATS[element.unit]}', {column})"
+    column, zone = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"{LOCAL_TIME_FUNCTION}({column}, {zone}, '{_SQLITE_FORMATS[element.unit]}')"
 
 
 @compiles(_bucket, "postgresql")
 def _bucket_postgresql(element: _bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(next(iter(element.clauses)), **kw)
-    return f"to_char({column} AT TIME ZONE 'UTC', '{_POSTGRES_FORMATS[element.unit]}')"
+    column, zone = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"to_char({column} AT TIME ZONE {zone}, '{_POSTGRES_FORMATS[element.unit]}')"
+

@@ -16,8 +16,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence, Set
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from ivr_engine.ari.channel import AriChannel
@@ -34,7 +34,8 @@ from ivr_engine.ari.events import (
 )
 from ivr_engine.ari.media import MediaResolver
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
-from ivr_engine.flow.ports import CallRecord, CallStore
+from ivr_engine.clock import ServiceClock
+from ivr_engine.flow.ports import CallRecord, CallStore, Clock
 from ivr_engine.logs import fields
 from ivr_engine.service.eventlog import EventLog
 from ivr_engine.service.handlers import ORIGINATED_MARKER, CallHandler, CallInfo
@@ -57,6 +58,8 @@ class ServiceOptions:
     shutdown_timeout: float = 5.0
     apology_timeout: float = 10.0
     orphan_grace: float = 0.5
+    clock: Clock = field(default_factory=ServiceClock)
+    """The service's one clock: calls rows are stamped with it."""
 
 
 class IvrService:
@@ -158,7 +161,7 @@ class IvrService:
             caller=snapshot.caller_number,
             dialled=dialled,
             args=tuple(args),
-            started=datetime.now(UTC),
+            started=self._options.clock.now(),
         )
         self.calls_started += 1
         task = asyncio.create_task(self._run_call(channel, call, None if orphan else handler, orphan))
@@ -230,14 +233,14 @@ class IvrService:
                     CallRecord(call_id, started.caller, started.dialled, started.started)
                 )
             else:
-                await self._store.call_ended(call_id, datetime.now(UTC), disposition)
+                await self._store.call_ended(call_id, self._options.clock.now(), disposition)
         except Exception as exc:  # storage trouble must never cost a call
             log.error(fields("call.store_failed", call=call_id, error=f"{type(exc).__name__}: {exc}"))
 
     # -- resync -----------------------------------------------------------------------------------
 
     async def _resync(self, connection: int) -> None:
-        began = datetime.now(UTC)
+        began = self._options.clock.now()
         known_before = self._router.channel_ids()
         try:
             existing = {c.id for c in await self._client.list_channels()}

@@ -11,12 +11,14 @@ import contextlib
 import functools
 import logging
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from ivr_engine.ari.client import AriClient, AriConfig
 from ivr_engine.ari.media import Synthesiser, default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
+from ivr_engine.centre import centre_time
+from ivr_engine.clock import clock_from_setting
 from ivr_engine.config import Settings
 from ivr_engine.control.app import make_control_app
 from ivr_engine.control.server import start_control_server
@@ -31,7 +33,6 @@ from ivr_engine.queues.wiring import acd_runtime
 from ivr_engine.reports.recorder import AcdRecorder
 from ivr_engine.screenpop.service import ScreenPopService
 from ivr_engine.service.app import IvrService, ServiceOptions
-from ivr_engine.service.clock import clock_from_setting
 from ivr_engine.service.eventlog import EventLog
 from ivr_engine.service.flows import flow_handlers
 from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
@@ -86,19 +87,26 @@ async def run_service(
     """
     stop = stop or _signal_event()
     config = AriConfig.from_settings(settings)
+    clock = clock_from_setting(settings.clock_start)
     if synthesiser is None:
         synthesiser = TtsCache(default_cache_dir(settings.state_dir)).for_language(settings.language)
     async with contextlib.AsyncExitStack() as stack:
         client = AriClient.open(config)
         stack.push_async_callback(client.close)
-        stores = await stack.enter_async_context(open_stores(settings))
+        stores = await stack.enter_async_context(open_stores(settings, clock=clock))
         await _check_schema(stores)
         recorder = AcdRecorder(stores.database)
-        runtime = await stack.enter_async_context(acd_runtime(settings, client, facts=recorder))
+        runtime = await stack.enter_async_context(
+            acd_runtime(settings, client, facts=recorder, clock=clock.epoch)
+        )
         node_log = CountingNodeLog(stores.node_log)
-        library, services = build_flow_services(settings, stores, transferrer=runtime, node_log=node_log)
+        library, services = build_flow_services(
+            settings, stores, transferrer=runtime, node_log=node_log, clock=clock
+        )
+        centre = centre_time(settings, library)
         handlers = flow_handlers(library, settings.service_numbers, services)
-        log.info(fields("service.flows", flows=",".join(library.names()), numbers=len(handlers)))
+        log.info(fields("service.flows", flows=",".join(library.names()), numbers=len(handlers),
+                        timezone=centre.name, clock=clock.now().isoformat(timespec="seconds")))
 
         event_log = EventLog(settings.state_dir / "events.jsonl")
         event_log.open()
@@ -111,7 +119,9 @@ async def run_service(
             event_tap=runtime.on_ari_event,
             call_store=stores.calls,
             event_log=event_log,
-            options=ServiceOptions(recordings_dir=recordings_dir(settings), language=settings.language),
+            options=ServiceOptions(
+                recordings_dir=recordings_dir(settings), language=settings.language, clock=clock
+            ),
             stale_calls=functools.partial(close_stale_calls, stores.database),
         )
         stream = EventStream(
@@ -120,8 +130,8 @@ async def run_service(
         )  # fmt: skip
 
         screenpops = ScreenPopService(stores.database, node_log=stores.node_log)
-        await screenpops.restore(datetime.now(UTC) - SCREENPOP_RESTORE_WINDOW)
-        control = make_control_app(runtime, screenpops, control_token(settings))
+        await screenpops.restore(clock.now() - SCREENPOP_RESTORE_WINDOW)
+        control = make_control_app(runtime, screenpops, control_token(settings), clock=clock.epoch)
         add_metrics_route(control, MetricsSources(
             active_calls=lambda: len(service.active_calls),
             handler_errors=lambda: service.handler_errors,
@@ -131,7 +141,7 @@ async def run_service(
             node_log=node_log,
         ))  # fmt: skip
         users = UserFile.in_state_dir(settings.state_dir)
-        add_web_routes(control, database=stores.database, users=users, recorder=recorder)
+        add_web_routes(control, database=stores.database, users=users, recorder=recorder, centre=centre)
         http = await start_control_server(control, settings)
         stack.push_async_callback(http.cleanup)
         popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")

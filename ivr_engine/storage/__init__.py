@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from ivr_engine.config import Settings
+from ivr_engine.flow.ports import Clock
 from ivr_engine.storage.database import Database
 from ivr_engine.storage.errors import DatabaseUnavailable, InvalidRecord, MigrationError, StorageError
 from ivr_engine.storage.lookups import SqlLookups
@@ -49,7 +50,12 @@ class Stores:
 
 @asynccontextmanager
 async def open_stores(
-    settings: Settings, *, batch_size: int = 200, flush_interval: float = 0.25, close_grace: float = 5.0
+    settings: Settings,
+    *,
+    batch_size: int = 200,
+    flush_interval: float = 0.25,
+    close_grace: float = 5.0,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Stores]:
     """Open the database at ``settings.db_url`` and run the write-behind flusher until exit.
 
@@ -66,8 +72,8 @@ async def open_stores(
             lookups=SqlLookups(database),
             node_log=SqlNodeLog(writer),
             calls=SqlCallStore(writer),
-            surveys=SqlSurveyStore(writer),
-            voicemails=SqlVoicemailStore(writer),
+            surveys=SqlSurveyStore(writer, clock),
+            voicemails=SqlVoicemailStore(writer, clock),
             writer=writer,
         )
     finally:

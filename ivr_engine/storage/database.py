@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -113,7 +115,20 @@ class Database:
         self.engine.dispose()
 
 
+LOCAL_TIME_FUNCTION = "ivr_local_time"
+"""SQLite has no time zones: ``ivr_local_time(stored_utc, zone, format)`` is registered on connect."""
+
+
+def local_time_text(stored: str | None, zone: str, fmt: str) -> str | None:
+    """``strftime(fmt)`` of a stored naive-UTC SQLite timestamp, in the IANA ``zone``."""
+    if stored is None:
+        return None
+    moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return moment.astimezone(UTC if zone == "UTC" else ZoneInfo(zone)).strftime(fmt)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function(LOCAL_TIME_FUNCTION, 3, local_time_text, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ivr_engine.channel import Recording
-from ivr_engine.flow.ports import CallRecord, NodeEvent
+from ivr_engine.flow.ports import CallRecord, Clock, NodeEvent
 from ivr_engine.storage.errors import InvalidRecord
 from ivr_engine.storage.writer import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, WriteBehind
 
@@ -42,25 +42,36 @@ class SqlCallStore:
         self._writer.submit(CallEnded(call_id, ended, disposition))
 
 
+class _WallClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
 class SqlSurveyStore:
-    def __init__(self, writer: WriteBehind) -> None:
+    """``SurveyStore``: answers stamped with the service's clock."""
+
+    def __init__(self, writer: WriteBehind, clock: Clock | None = None) -> None:
         self._writer = writer
+        self._clock = clock or _WallClock()
 
     async def save_answer(
         self, *, call_id: str, survey: str, question: str, score: int, agent_id: str | None
     ) -> None:
         if not 1 <= score <= 5:
             raise InvalidRecord(f"survey {survey!r} question {question!r}: score {score} is not 1-5")
-        self._writer.submit(SurveyAnswer(call_id, survey, question, score, agent_id, datetime.now(UTC)))
+        self._writer.submit(SurveyAnswer(call_id, survey, question, score, agent_id, self._clock.now()))
 
 
 class SqlVoicemailStore:
-    def __init__(self, writer: WriteBehind) -> None:
+    """``VoicemailStore``: messages stamped with the service's clock."""
+
+    def __init__(self, writer: WriteBehind, clock: Clock | None = None) -> None:
         self._writer = writer
+        self._clock = clock or _WallClock()
 
     async def save_voicemail(
         self, *, call_id: str, caller: str, mailbox: str, recording: Recording
     ) -> None:
         self._writer.submit(
-            VoicemailLeft(call_id, caller, mailbox, recording.path, recording.duration, datetime.now(UTC))
+            VoicemailLeft(call_id, caller, mailbox, recording.path, recording.duration, self._clock.now())
         )

@@ -10,10 +10,12 @@ import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from aiohttp import web
 
+from ivr_engine.clock import CentreTime
 from ivr_engine.reports import AcdRecorder
 from ivr_engine.storage.database import Database
 from ivr_engine.web.errors import WebError
@@ -47,6 +49,8 @@ class WebContext:
     keepalive_s: float
     streams: set[asyncio.Task[object]] = field(default_factory=set)
     """Handlers serving an event stream now; ended when the app shuts down."""
+    centre: CentreTime = field(default_factory=lambda: CentreTime(UTC))
+    """The centre's time zone: the wallboard's "today" is its local day."""
 
 
 WEB_KEY: web.AppKey[WebContext] = web.AppKey("web_desktop")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ivr_engine.clock import CentreTime
 from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, MAX_REASON_LENGTH, SCREENPOPS_KEY
 from ivr_engine.reports import AcdRecorder
 from ivr_engine.storage.database import Database
@@ -68,6 +69,7 @@ def add_web_routes(
     survey_poll_s: float = 2.0,
     refresh_s: float = 5.0,
     keepalive_s: float = 15.0,
+    centre: CentreTime | None = None,
 ) -> None:
     """Mount the login page, agent desktop and wallboard on ``app`` (from ``make_control_app``)."""
     for key in (CONTROL_KEY, SCREENPOPS_KEY, CLOCK_KEY):
@@ -84,6 +86,7 @@ def add_web_routes(
         survey_poll_s=survey_poll_s,
         refresh_s=refresh_s,
         keepalive_s=keepalive_s,
+        centre=centre or CentreTime(UTC),
     )
     app.on_shutdown.append(end_streams)
     r = app.router
@@ -269,7 +272,7 @@ async def _wallboard(request: web.Request) -> web.Response:
     require_user(request, Role.SUPERVISOR)
     ctx = request.app[WEB_KEY]
     board = await build_wallboard(request.app[CONTROL_KEY], ctx.database, clock=request.app[CLOCK_KEY],
-                                  flow=ctx.main_flow, sla_s=ctx.sla_s)
+                                  flow=ctx.main_flow, sla_s=ctx.sla_s, centre=ctx.centre)
     return web.json_response(board.to_json())
 
 

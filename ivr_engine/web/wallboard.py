@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from acd import AgentState
+from ivr_engine.clock import CentreTime
 from ivr_engine.control.views import AgentView, QueueView
 from ivr_engine.queues.api import AcdControl
 from ivr_engine.reports import AcdFilter, FunnelStep, ReportError, TimeWindow, query_acd_stats, query_funnel
@@ -86,8 +87,10 @@ class Wallboard:
         }
 
 
-def today_window(now: datetime) -> TimeWindow:
-    return TimeWindow(since=now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+def today_window(now: datetime, centre: CentreTime) -> TimeWindow:
+    """The centre's local day holding ``now`` (midnight to midnight in its zone)."""
+    since, until = centre.day_window(now)
+    return TimeWindow(since=since, until=until)
 
 
 async def build_wallboard(
@@ -97,16 +100,17 @@ async def build_wallboard(
     clock: Callable[[], float],
     flow: str,
     sla_s: float,
+    centre: CentreTime,
 ) -> Wallboard:
     """The wallboard now; the SQL runs in a worker thread."""
     now = clock()
     generated = datetime.fromtimestamp(now, UTC)
     live = {s.queue: QueueView.from_status(s, now) for s in control.queue_statuses()}
     agents = tuple(AgentView.from_agent(a, now) for a in sorted(control.agents(), key=lambda a: a.id))
-    window = today_window(generated)
+    window = today_window(generated, centre)
 
     def work(connection: Connection) -> tuple[dict[str, AcdFigures], tuple[FunnelStep, ...]]:
-        stats = query_acd_stats(connection, AcdFilter(window=window, sla_s=sla_s))
+        stats = query_acd_stats(connection, AcdFilter(window=window, sla_s=sla_s, zone=centre.name))
         return {f.queue: f for f in stats.queues}, query_funnel(connection, flow, window)
 
     note = ""

@@ -19,12 +19,16 @@ import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ivr_engine.config import Settings
+from ivr_engine.config import PROJECT_ROOT, Settings
+from ivr_engine.flow.hours import next_open
+from ivr_engine.flow.library import FlowLibrary
+from ivr_engine.flow.model import HoursNode
 from ivr_engine.lab import LabPaths
 from ivr_engine.lab.ports import port_env, private_lab_settings
 from ivr_engine.lab.render import AGENT_IDS, agent_phones
@@ -38,8 +42,24 @@ IVR = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "cli"]
 _PLAYING = re.compile(r"> Playing '(?P<file>[^']+)'")
 """Asterisk's full-log line for a file it starts playing on a channel."""
 
-LAB_CLOCK_START = "2026-12-02T10:00:00-05:00"
-"""A Wednesday morning in New York: the flows' business hours are open whenever the suite runs."""
+
+
+def lab_clock_start(wall: datetime | None = None) -> str:
+    """Where the labs' clock starts: the next moment (from the real date and hour, or ``wall``) when the
+    shipped flows' business hours (``flows/agent.yaml``) are open with two hours to spare.
+
+    The service and every report read that one clock, so a lab call made at 03:00 on a Saturday is
+    stamped, counted on the wallboard and reported on the same (open) day.
+    """
+    library = FlowLibrary.from_paths([PROJECT_ROOT / "flows"])
+    agent = library.get("agent")
+    assert agent is not None, "flows/agent.yaml (the business hours) is missing"
+    hours = next(node for node in agent.nodes.values() if isinstance(node, HoursNode))
+    return next_open(hours, wall or datetime.now(UTC)).isoformat(timespec="seconds")
+
+
+LAB_CLOCK_START = lab_clock_start()
+"""Computed once per test session: inside the flows' business hours whatever day the suite runs."""
 
 
 def in_ci() -> bool:

@@ -28,9 +28,20 @@ pytestmark = pytest.mark.lab
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
+
+
+def browser_env() -> dict[str, str]:
+    """The browser is the user's machine, not ours: it never runs under the suite's shifted clock
+    (``tests/any_day.py`` preloads faketime into the processes of the service under test)."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
 
 
 @pytest.fixture
@@ -45,7 +56,9 @@ async def browser() -> AsyncIterator[Any]:
             pytest.fail(missing)
         pytest.skip(missing)
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=browser_env()
+        )
         try:
             yield chromium
         finally:
@@ -108,8 +121,9 @@ async def test_agent_desktop_and_wallboard_follow_a_real_call(lab: Lab, browser:
                 await expect(on_call).to_contain_text("on call")
                 await boss.screenshot(path=str(Path(folder) / "wallboard.png"), full_page=True)
 
-            await expect(page.locator("#wrapup-message")).to_have_text("Call ended: please wrap up.",
-                                                                       timeout=20_000)
+            await expect(page.locator("#wrapup-message")).to_have_text(
+                "Call ended: please wrap up.", timeout=20_000
+            )
             await page.select_option("#disposition", "resolved")
             await page.fill("#note", "read her balance")
             await page.click("#btn-wrapup")

@@ -66,6 +66,21 @@ def test_volume_by_hour_and_day(acd_db: Database) -> None:
     assert [(v.period, v.calls, v.offered) for v in daily.volume] == [("2026-03-02", 7, 6)]
 
 
+def test_volume_buckets_are_the_centres_local_hours_and_days(acd_db: Database) -> None:
+    # T0 is 10:00 UTC on 2 March: 05:00 in New York (EST, UTC-5), 18:00 in Shanghai (UTC+8).
+    new_york = read(
+        acd_db, lambda conn: query_acd_stats(conn, AcdFilter(by=Bucket.HOUR, zone="America/New_York"))
+    )
+    assert [(v.period, v.calls) for v in new_york.volume] == [
+        ("2026-03-02 05:00", 5),
+        ("2026-03-02 06:00", 2),
+    ]
+    by_day = AcdFilter(by=Bucket.DAY, zone="Pacific/Kiritimati")  # UTC+14: already 3 March there
+    assert [v.period for v in read(acd_db, lambda conn: query_acd_stats(conn, by_day)).volume] == [
+        "2026-03-03"
+    ]
+
+
 def test_time_window(acd_db: Database) -> None:
     window = TimeWindow(since=T0 + timedelta(minutes=30))
     stats = read(acd_db, lambda conn: query_acd_stats(conn, AcdFilter(window=window)))

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from ivr_engine.clock import CentreTime
 from ivr_engine.control import make_control_app
 from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.storage import Database
@@ -26,9 +27,22 @@ from tests.acd_control_fakes import FakeControl
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
+
+
+def browser_env() -> dict[str, str]:
+    """The browser is the user's machine, not ours: it never runs under the suite's shifted clock
+    (``tests/any_day.py`` preloads faketime into the processes of the service under test)."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 PASSWORDS = {"ann": "ann-secret-1", "raj": "raj-secret-2", "boss": "boss-secret-3"}
 
 
@@ -39,6 +53,11 @@ class Desk:
     screenpops: ScreenPopService
     database: Database
     users: UserFile
+
+    @property
+    def now(self) -> datetime:
+        """The desk's (injected) clock: facts stamped with it count as "today" on the wallboard."""
+        return datetime.fromtimestamp(self.control.now, UTC)
 
     @property
     def base(self) -> str:
@@ -52,6 +71,12 @@ class Desk:
 
     async def post(self, path: str, body: Any) -> Any:
         return await self.client.post(path, json=body, headers={"Origin": self.base})
+
+
+DESK_NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+"""The desk's clock: 22:00 on Friday 4 December in New York, already the 5th in UTC, so a wallboard
+that took the UTC day for "today" would lose the evening's figures."""
+DESK_ZONE = "America/New_York"
 
 
 @pytest.fixture
@@ -73,10 +98,18 @@ def users(tmp_path: Path) -> UserFile:
 
 @pytest.fixture
 async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
-    control = FakeControl(time.time())
+    control = FakeControl(DESK_NOW.timestamp())
     screenpops = ScreenPopService(database)
     app = make_control_app(control, screenpops, "unused-token", clock=lambda: control.now, keepalive=0.2)
-    add_web_routes(app, database=database, users=users, survey_poll_s=0.1, refresh_s=0.5, keepalive_s=0.2)
+    add_web_routes(
+        app,
+        database=database,
+        users=users,
+        survey_poll_s=0.1,
+        refresh_s=0.5,
+        keepalive_s=0.2,
+        centre=CentreTime.named(DESK_ZONE),
+    )
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Desk(client, control, screenpops, database, users)
 
@@ -101,7 +134,9 @@ async def browser(desk: Desk) -> AsyncIterator[Any]:
             pytest.fail(f"{missing} (CI=true: browser tests must not skip)")
         pytest.skip(missing)
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=browser_env()
+        )
         try:
             yield chromium
         finally:

@@ -3,7 +3,7 @@ wallboard figures, and clear 4xx errors for bad input."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -134,7 +134,7 @@ async def test_wrap_up_is_stored_only_for_the_agents_own_call(desk: Desk) -> Non
 
 async def test_wrap_up_accepts_a_call_the_acd_recorded_as_answered_by_the_agent(desk: Desk) -> None:
     recorder = AcdRecorder(desk.database)
-    at = datetime.now(UTC)
+    at = desk.now
     await recorder.queue_call_enqueued(call_id="old-call", queue="general", caller="1555", priority=0,
                                        enqueued=at, predicted_wait_s=None)
     await recorder.queue_call_answered(call_id="old-call", agent_id="1001", answered=at)
@@ -157,16 +157,23 @@ async def test_survey_result_of_own_call(desk: Desk) -> None:
     assert [a["question"] for a in result["answers"]] == ["agent", "overall"]
 
 
-async def test_wallboard_needs_a_supervisor_and_shows_todays_figures(desk: Desk) -> None:
+async def test_wallboard_needs_a_supervisor_and_shows_the_centres_local_day(desk: Desk) -> None:
     await desk.sign_in("ann")
     response = await desk.client.get("/web/wallboard")
     assert response.status == 403
     assert "needs a supervisor account" in (await response.json())["error"]
 
-    now = datetime.now(UTC)
+    now = desk.now
     recorder = AcdRecorder(desk.database)
-    for call_id, wait, outcome in (("q1", 5, None), ("q2", 40, None), ("q3", 12, QueueOutcome.ABANDONED)):
-        enqueued = now - timedelta(seconds=60)
+    calls = (  # (id, enqueued this long before now, wait, outcome): the desk's now is 22:00 in New York
+        ("q1", timedelta(seconds=60), 5, None),
+        ("q2", timedelta(seconds=60), 40, None),
+        ("q3", timedelta(seconds=60), 12, QueueOutcome.ABANDONED),
+        ("q4", timedelta(hours=4), 3, None),  # 18:00 local: today for the centre, yesterday in UTC
+        ("q5", timedelta(hours=23), 3, None),  # 23:00 local the day before: not today
+    )
+    for call_id, ago, wait, outcome in calls:
+        enqueued = now - ago
         await recorder.queue_call_enqueued(call_id=call_id, queue="general", caller="1", priority=0,
                                            enqueued=enqueued, predicted_wait_s=None)
         if outcome is None:
@@ -185,9 +192,9 @@ async def test_wallboard_needs_a_supervisor_and_shows_todays_figures(desk: Desk)
     await desk.sign_in("boss")
     board = await (await desk.client.get("/web/wallboard")).json()
     general = next(q for q in board["queues"] if q["name"] == "general")
-    assert (general["offered"], general["answered"], general["abandoned"]) == (3, 2, 1)
-    assert general["service_level"] == pytest.approx(1 / 3)
-    assert general["abandon_rate"] == pytest.approx(1 / 3)
+    assert (general["offered"], general["answered"], general["abandoned"]) == (4, 3, 1)
+    assert general["service_level"] == pytest.approx(2 / 4)
+    assert general["abandon_rate"] == pytest.approx(1 / 4)
     steps = {s["node"]: (s["reached"], s["ended_here"]) for s in board["funnel"]["steps"]}
     assert steps == {"welcome": (2, 1), "menu": (1, 1)}
     assert board["agents_by_state"]["logged_out"] == 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,7 @@ async def test_screen_pop_shows_ivr_path_with_masked_pin_and_unknown_callers(
 
 async def test_wallboard_shows_figures_and_updates_live(browser: Any, desk: Desk) -> None:
     recorder = AcdRecorder(desk.database)
-    now = datetime.now(UTC)
+    now = desk.now
     await recorder.queue_call_enqueued(call_id="q1", queue="general", caller="1", priority=0,
                                        enqueued=now - timedelta(seconds=30), predicted_wait_s=None)
     await recorder.queue_call_answered(call_id="q1", agent_id="1001", answered=now - timedelta(seconds=25))

@@ -1,0 +1,64 @@
+"""Run the clock-sensitive tests with the machine's clock shifted to other days and hours.
+
+``python -m tests.any_day`` (part of ``make test``) runs the clock unit tests, the web tests and the lab's
+web-desktop test (a real call through Asterisk, shown on the agent desktop and the wallboard) under
+Debian's ``faketime``, once per moment below. Every process of the run (pytest, ``ivr serve``, Asterisk,
+SIPp) sees the same shifted wall clock; monotonic time is left alone, so timeouts stay real. A test
+that read the real date or hour anywhere instead of the service's clock would fail on one of them.
+
+The moments are in the centre's zone (New York, the business hours' zone): a Saturday afternoon, 03:00
+on a weekday night, and 23:30 on New Year's Eve (a holiday follows, and the local day turns while the
+UTC day has turned already).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+CENTRE = ZoneInfo("America/New_York")
+MOMENTS = (
+    datetime(2026, 12, 5, 14, 0, tzinfo=CENTRE),  # Saturday afternoon
+    datetime(2026, 12, 8, 3, 0, tzinfo=CENTRE),  # Tuesday, 03:00
+    datetime(2026, 12, 31, 23, 30, tzinfo=CENTRE),  # New Year's Eve, 23:30 (04:30 UTC on 1 January)
+)
+TESTS = ("tests/unit/test_clock.py", "tests/web", "tests/lab/test_web_desktop.py")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def run_at(moment: datetime) -> int:
+    """pytest over TESTS with the wall clock shifted so that it reads ``moment`` now; its exit status."""
+    offset = round(moment.timestamp() - time.time())
+    env = {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"}
+    print(f"any-day: {moment:%a %Y-%m-%d %H:%M %Z} ({moment.astimezone(UTC):%H:%M UTC}), shift {offset:+d} s",
+          flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="ivr-any-day-") as base:
+        command = ["faketime", "-f", f"{offset:+d}", sys.executable, "-m", "pytest", "-q",
+                   "-p", "no:cacheprovider", f"--basetemp={base}/t", *TESTS]  # fmt: skip
+        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+
+
+def main() -> int:
+    if shutil.which("faketime") is None:
+        message = "any-day: faketime is not installed (sip-lab/install installs it)"
+        print(message, file=sys.stderr)
+        return 1 if _in_ci() else 0
+    failed = [m for m in MOMENTS if run_at(m) != 0]
+    for moment in failed:
+        print(f"any-day: FAILED with the clock at {moment:%a %Y-%m-%d %H:%M %Z}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
