@@ -221,12 +221,14 @@ def rotate_asterisk_logs(paths: LabPaths, rotation: Rotation) -> None:
         rotate_if_over(log, rotation, first=0)
 
 
-def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
+def _start_asterisk(
+    settings: Settings, paths: LabPaths, rotation: Rotation, timeout_s: float, echo: Echo
+) -> None:
     binary = _check_installed()
     _check_ports(settings)
     make_lab_dirs(paths)
     write_configs(settings, paths.etc, paths)
-    rotate_asterisk_logs(paths, Rotation.of(settings))
+    rotate_asterisk_logs(paths, rotation)
     log_from, out_from = _log_size(paths.full_log), _log_size(paths.asterisk_out)
     proc = _spawn(
         [binary, "-C", str(paths.asterisk_conf), "-f"],
@@ -282,9 +284,11 @@ def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
     write_private(paths.settings_file, yaml.safe_dump(values, sort_keys=True))
 
 
-def _start_serve(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
+def _start_serve(
+    settings: Settings, paths: LabPaths, rotation: Rotation, timeout_s: float, echo: Echo
+) -> None:
     _write_settings_file(settings, paths)
-    rotate_if_over(paths.serve_out, Rotation.of(settings))
+    rotate_if_over(paths.serve_out, rotation)
     log_from, out_from = _log_size(paths.serve_log), _log_size(paths.serve_out)
     proc = _spawn(
         serve_command(paths.settings_file, paths.root, paths.serve_log), paths.serve_out, Path.cwd(),
@@ -313,6 +317,7 @@ def _start_serve(settings: Settings, paths: LabPaths, timeout_s: float, echo: Ec
 def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Echo = print) -> LabStatus:
     """Start what is not yet running (Asterisk, then ``ivr serve``) and wait until each is ready."""
     settings = settings.with_secrets()
+    rotation = Rotation.of(settings)  # a bad log setting stops `up` before anything starts
     paths = LabPaths.for_state_dir(settings.state_dir)
     paths.run.mkdir(parents=True, exist_ok=True)
     current = status(settings)
@@ -320,13 +325,13 @@ def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Ec
     if asterisk.running:
         echo(f"asterisk already running (pid {asterisk.pid})")
     else:
-        _start_asterisk(settings, paths, timeout_s, echo)
+        _start_asterisk(settings, paths, rotation, timeout_s, echo)
     if serve:
         running = current.state_of(Component.SERVE)
         if running.running:
             echo(f"ivr serve already running (pid {running.pid})")
         else:
-            _start_serve(settings, paths, timeout_s, echo)
+            _start_serve(settings, paths, rotation, timeout_s, echo)
     return status(settings)
 
 

@@ -170,3 +170,10 @@ def test_cursor_on_a_log_that_did_not_exist_reads_it_all(tmp_path: Path) -> None
     path.write_text("first\n")
     assert cursor.read_since() == "first\n"
     assert LogCursor.at_end(path).read_since() == ""
+
+
+def test_lab_up_refuses_an_unusable_log_setting_before_starting_anything(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, ari_password="pw", log_backups=0)
+    with pytest.raises(ConfigError, match="'log_backups'"):
+        control.up(settings, echo=lambda _: None)
+    assert not LabPaths.for_state_dir(tmp_path).log.exists()
