@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from ivr_engine.privatefiles import write_private
+
 __all__ = ["DEFAULT_SERVICE_NUMBERS", "ConfigError", "Settings", "load_settings"]
 
 DEFAULT_SERVICE_NUMBERS: dict[str, str] = {
@@ -56,6 +58,10 @@ class Settings:
     language: str = "en"
     service_numbers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVICE_NUMBERS))
     agents_file: Path = PROJECT_ROOT / "acd.yaml"
+    log_max_bytes: int = 10_000_000
+    """``ivr serve --log-file`` and ``events.jsonl`` rotate when they would grow past this size..."""
+    log_backups: int = 5
+    """...keeping this many rotated files (``serve.log.1`` ... ``serve.log.5``)."""
     clock_start: str = ""
     """Lab and testing only: ISO time with zone the service's clock starts at (then runs on)."""
     timezone: str = ""
@@ -86,9 +92,7 @@ class Settings:
         if not isinstance(password, str) or not password:
             password = secrets.token_urlsafe(18)
             stored["ari_password"] = password
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            self.secrets_file.write_text(yaml.safe_dump(stored))
-            self.secrets_file.chmod(0o600)
+            write_private(self.secrets_file, yaml.safe_dump(stored))
         return replace(self, ari_password=password)
 
 

@@ -31,6 +31,7 @@ from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.ports import free_udp_port, port_env, private_lab_settings
 from ivr_engine.lab.render import render_configs
 from ivr_engine.lab.sipp import SipTarget, sipp_command
+from ivr_engine.logfiles import LogCursor
 
 __all__ = [
     "BASELINE_NUMBER",
@@ -171,7 +172,7 @@ async def _run_one(
     lab = control.status(settings)
     ast_pid = lab.state_of(control.Component.ASTERISK).pid
     serve_pid = lab.state_of(control.Component.SERVE).pid
-    log_offset = paths.serve_log.stat().st_size if paths.serve_log.exists() else 0
+    log_from = LogCursor.at_end(paths.serve_log)  # serve.log may rotate during the run
     cmd = sipp_command(
         scenario, run_dir, settings.sip_host, free_udp_port(settings.sip_host),
         free_udp_port(settings.sip_host), SipTarget.of(settings), calls=None, timeout_s=None,
@@ -208,9 +209,7 @@ async def _run_one(
     service_cpu: float | None = None
     if number == SERVICE_NUMBER:
         service_cpu = _cpu_s(serve_before, read_cpu(serve_pid))
-        with paths.serve_log.open(encoding="utf-8", errors="replace") as log_file:
-            log_file.seek(log_offset)
-            samples = tuple(dtmf_to_command_ms(log_file))
+        samples = tuple(dtmf_to_command_ms(log_from.read_since().splitlines()))
     return RunFigures(
         name=name, number=number, attempted=attempted, succeeded=succeeded, failed=attempted - succeeded,
         wall_s=wall, peak_concurrent=max((r.current for r in rows), default=0), asterisk_cpu_s=ast_cpu,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ivr_engine.config import Settings
+from ivr_engine.config import ConfigError, Settings
 from ivr_engine.lab import LabError, control
 from ivr_engine.lab.ready_made import write_ready_made
 from ivr_engine.web import LAB_PASSWORDS_FILE, create_lab_users
@@ -25,7 +25,7 @@ def up(settings: Settings, no_serve: bool, timeout: float) -> None:
     """Start Asterisk and `ivr serve` (what is not yet running) and wait until both are ready."""
     try:
         result = control.up(settings, serve=not no_serve, timeout_s=timeout, echo=click.echo)
-    except LabError as exc:
+    except (LabError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     if not (settings.state_dir / LAB_PASSWORDS_FILE).exists():
         create_lab_users(settings.state_dir)

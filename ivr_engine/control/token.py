@@ -12,6 +12,7 @@ import secrets
 import yaml
 
 from ivr_engine.config import ConfigError, Settings
+from ivr_engine.privatefiles import write_private
 
 __all__ = ["TOKEN_ENV", "control_token"]
 
@@ -45,9 +46,7 @@ def control_token(settings: Settings, *, create: bool = True) -> str:
     token = secrets.token_urlsafe(24)
     stored[_KEY] = token
     try:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(stored))
-        path.chmod(0o600)
+        write_private(path, yaml.safe_dump(stored))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot store the control token: {exc}") from exc
     return token

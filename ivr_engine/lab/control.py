@@ -27,6 +27,8 @@ from ivr_engine.lab.errors import AsteriskMissing, LabStartError, PortInUse
 from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.probe import ari_status, pid_alive, port_free
 from ivr_engine.lab.render import write_configs
+from ivr_engine.logfiles import Rotation, rotate_if_over
+from ivr_engine.privatefiles import make_private_dir, private_opener, write_private
 
 __all__ = ["Component", "ComponentState", "LabStatus", "down", "serve_command", "status", "up"]
 
@@ -187,26 +189,50 @@ def _wait_until(ready: Callable[[], bool], alive: Callable[[], bool], timeout_s:
     return ready()
 
 
-def _spawn(cmd: list[str], log: Path, cwd: Path, pid_file: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
+PRIVATE_UMASK = 0o077
+"""Asterisk cannot be told the mode of its log files: started with this umask they are 0600."""
+
+
+def _spawn(
+    cmd: list[str], log: Path, cwd: Path, pid_file: Path, umask: int = -1
+) -> subprocess.Popen[bytes]:
+    with open(log, "ab", opener=private_opener()) as out:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, umask=umask,
         )  # fmt: skip
     pid_file.write_text(f"{proc.pid}\n")
     return proc
 
 
-def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
+def make_lab_dirs(paths: LabPaths) -> None:
+    """The state folder's directories; the log folder 0700 (made so, not chmod'ed)."""
+    for directory in paths.directories():
+        if directory == paths.log:
+            make_private_dir(directory)
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+
+
+def rotate_asterisk_logs(paths: LabPaths, rotation: Rotation) -> None:
+    """Asterisk rotates only when told (``logger rotate``): rotate its logs past the bound before it
+    starts, with its own ``rotatestrategy = rotate`` names (``full.0`` newest)."""
+    for log in (paths.full_log, paths.messages_log, paths.asterisk_out):
+        rotate_if_over(log, rotation, first=0)
+
+
+def _start_asterisk(
+    settings: Settings, paths: LabPaths, rotation: Rotation, timeout_s: float, echo: Echo
+) -> None:
     binary = _check_installed()
     _check_ports(settings)
-    for directory in paths.directories():
-        directory.mkdir(parents=True, exist_ok=True)
+    make_lab_dirs(paths)
     write_configs(settings, paths.etc, paths)
+    rotate_asterisk_logs(paths, rotation)
     log_from, out_from = _log_size(paths.full_log), _log_size(paths.asterisk_out)
     proc = _spawn(
         [binary, "-C", str(paths.asterisk_conf), "-f"],
-        paths.asterisk_out, paths.root, paths.pid_file(Component.ASTERISK),
+        paths.asterisk_out, paths.root, paths.pid_file(Component.ASTERISK), umask=PRIVATE_UMASK,
     )  # fmt: skip
     echo(f"asterisk started (pid {proc.pid}), waiting for ARI at {settings.ari_url}")
     ready = _wait_until(
@@ -237,11 +263,12 @@ def _start_asterisk(settings: Settings, paths: LabPaths, timeout_s: float, echo:
     )
 
 
-def serve_command(settings_file: Path, state_dir: Path) -> list[str]:
+def serve_command(settings_file: Path, state_dir: Path, log_file: Path) -> list[str]:
     """How the lab starts ``ivr serve``: the ``ivr`` script beside this Python, else ``python -m cli``."""
     script = Path(sys.executable).with_name("ivr")
     base = [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
-    return [*base, "--config", str(settings_file), "--state-dir", str(state_dir), "serve"]
+    return [*base, "--config", str(settings_file), "--state-dir", str(state_dir), "serve",
+            "--log-file", str(log_file)]  # fmt: skip
 
 
 def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
@@ -253,14 +280,18 @@ def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
             continue
         values[f.name] = str(value) if isinstance(value, Path) else value
     values["state_dir"] = str(paths.root)
-    paths.settings_file.write_text(yaml.safe_dump(values, sort_keys=True))
+    # 0600: database_url may carry a database password.
+    write_private(paths.settings_file, yaml.safe_dump(values, sort_keys=True))
 
 
-def _start_serve(settings: Settings, paths: LabPaths, timeout_s: float, echo: Echo) -> None:
+def _start_serve(
+    settings: Settings, paths: LabPaths, rotation: Rotation, timeout_s: float, echo: Echo
+) -> None:
     _write_settings_file(settings, paths)
-    log_from = _log_size(paths.serve_log)
+    rotate_if_over(paths.serve_out, rotation)
+    log_from, out_from = _log_size(paths.serve_log), _log_size(paths.serve_out)
     proc = _spawn(
-        serve_command(paths.settings_file, paths.root), paths.serve_log, Path.cwd(),
+        serve_command(paths.settings_file, paths.root, paths.serve_log), paths.serve_out, Path.cwd(),
         paths.pid_file(Component.SERVE),
     )  # fmt: skip
     echo(f"ivr serve started (pid {proc.pid}), waiting for Stasis app {settings.app_name}")
@@ -270,18 +301,23 @@ def _start_serve(settings: Settings, paths: LabPaths, timeout_s: float, echo: Ec
         timeout_s,
     ):
         return
-    tail = _tail(paths.serve_log, lines=8, offset=log_from)
+    tail = "\n".join(
+        text for text in (_tail(paths.serve_out, lines=8, offset=out_from),
+                          _tail(paths.serve_log, lines=8, offset=log_from)) if text
+    )  # fmt: skip
+    where = f"{paths.serve_out} and {paths.serve_log}"
     if proc.poll() is not None:
-        raise LabStartError(f"ivr serve exited with code {proc.returncode}; see {paths.serve_log}:\n{tail}")
+        raise LabStartError(f"ivr serve exited with code {proc.returncode}; see {where}:\n{tail}")
     raise LabStartError(
         f"ivr serve did not register Stasis app {settings.app_name} within {timeout_s:.0f} s; "
-        f"see {paths.serve_log}:\n{tail}"
+        f"see {where}:\n{tail}"
     )
 
 
 def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Echo = print) -> LabStatus:
     """Start what is not yet running (Asterisk, then ``ivr serve``) and wait until each is ready."""
     settings = settings.with_secrets()
+    rotation = Rotation.of(settings)  # a bad log setting stops `up` before anything starts
     paths = LabPaths.for_state_dir(settings.state_dir)
     paths.run.mkdir(parents=True, exist_ok=True)
     current = status(settings)
@@ -289,13 +325,13 @@ def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Ec
     if asterisk.running:
         echo(f"asterisk already running (pid {asterisk.pid})")
     else:
-        _start_asterisk(settings, paths, timeout_s, echo)
+        _start_asterisk(settings, paths, rotation, timeout_s, echo)
     if serve:
         running = current.state_of(Component.SERVE)
         if running.running:
             echo(f"ivr serve already running (pid {running.pid})")
         else:
-            _start_serve(settings, paths, timeout_s, echo)
+            _start_serve(settings, paths, rotation, timeout_s, echo)
     return status(settings)
 
 

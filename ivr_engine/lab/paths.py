@@ -29,6 +29,7 @@ class LabPaths:
 
     @property
     def log(self) -> Path:
+        """Asterisk's and the service's logs: a 0700 folder of 0600 files."""
         return self.root / "log"
 
     @property
@@ -37,13 +38,24 @@ class LabPaths:
         return self.log / "full"
 
     @property
+    def messages_log(self) -> Path:
+        """Asterisk's notices, warnings and errors (see logger.conf)."""
+        return self.log / "messages"
+
+    @property
     def asterisk_out(self) -> Path:
         """Asterisk's own stdout/stderr (start-up failures land here)."""
         return self.log / "asterisk.out"
 
     @property
     def serve_log(self) -> Path:
+        """``ivr serve``'s log (``--log-file``: 0600, rotated by size)."""
         return self.log / "serve.log"
+
+    @property
+    def serve_out(self) -> Path:
+        """``ivr serve``'s own stdout/stderr (its start-up line, a failure to start)."""
+        return self.log / "serve.out"
 
     @property
     def run(self) -> Path:

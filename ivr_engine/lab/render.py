@@ -10,6 +10,7 @@ import jinja2
 from ivr_engine.config import PROJECT_ROOT, Settings
 from ivr_engine.lab.errors import RenderError
 from ivr_engine.lab.paths import LabPaths
+from ivr_engine.privatefiles import write_private
 
 __all__ = [
     "AGENT_IDS",
@@ -26,6 +27,8 @@ AGENT_IDS: tuple[str, ...] = ("1001", "1002", "1003")
 WEBSOCKET_WRITE_TIMEOUT_MS = 1000
 QUALIFY_FREQUENCY_S = 5
 RTP_RANGE = (10000, 20000)
+SECRET_CONFIGS = frozenset({"ari.conf"})
+"""Configs holding a password: created 0600."""
 MOH_DIRECTORY = Path("/usr/share/asterisk/moh")
 """Hold music of musiconhold.conf's ``default`` class: Debian's asterisk-moh-opsound-wav (sip-lab/install)."""
 
@@ -94,8 +97,9 @@ def write_configs(
     written: list[Path] = []
     for name, text in rendered.items():
         target = out_dir / name
-        target.write_text(text)
-        if name == "ari.conf":
-            target.chmod(0o600)
+        if name in SECRET_CONFIGS:
+            write_private(target, text)
+        else:
+            target.write_text(text)
         written.append(target)
     return written

@@ -26,7 +26,6 @@ from ivr_engine.ari.dispatch import CallRouter, channel_of
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.ari.events import (
     AriEvent,
-    ChannelDtmfReceived,
     ChannelSnapshot,
     ChannelVanished,
     StasisStart,
@@ -115,12 +114,8 @@ class IvrService:
                 self._event_log.append(event)
             except OSError as exc:
                 log.error(fields("service.eventlog.failed", error=str(exc)))
-        detail = {"digit": event.digit.value} if isinstance(event, ChannelDtmfReceived) else {}
-        log.info(
-            fields(
-                "call.event", type=event_type(event), channel=channel_id or "-", **detail, t=f"{received:.6f}"
-            )
-        )
+        # Never the DTMF digit: a caller's PIN or account number must not be readable from the log.
+        log.info(fields("call.event", type=event_type(event), channel=channel_id or "-", t=f"{received:.6f}"))
         if self._tap is not None:
             try:
                 self._tap(event)

@@ -1,49 +1,51 @@
 """A JSON-lines log of every ARI event the service handles, for lab tests (testsuite-style counts).
 
-One line per event: ``{"type", "channel", "digit", "args", "time"}`` appended to
-``<state_dir>/events.jsonl``.
+One line per event: ``{"type", "channel", "args", "time"}`` appended to ``<state_dir>/events.jsonl``.
+A ``ChannelDtmfReceived`` line says that a key was pressed, never which one: a caller's PIN or account
+number must not be readable from a log. The file is created 0600 and rotated by size (``.1`` ... ``.N``;
+see :mod:`ivr_engine.logfiles`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from ivr_engine.ari.dispatch import channel_of
-from ivr_engine.ari.events import AriEvent, ChannelDtmfReceived, StasisStart, event_type
+from ivr_engine.ari.events import AriEvent, StasisStart, event_type
+from ivr_engine.logfiles import DEFAULT_ROTATION, PrivateRotatingFileHandler, Rotation
 
 __all__ = ["EventLog", "read_events"]
 
 
 class EventLog:
-    """Append-only, line-buffered; open it for the service's lifetime."""
+    """Append-only; open it for the service's lifetime. A failed write raises ``OSError``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, rotation: Rotation = DEFAULT_ROTATION) -> None:
         self.path = path
-        self._file: IO[str] | None = None
+        self.rotation = rotation
+        self._handler: PrivateRotatingFileHandler | None = None
 
     def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", buffering=1, encoding="utf-8")
+        self._handler = PrivateRotatingFileHandler(self.path, self.rotation, raise_errors=True)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._handler is not None:
+            self._handler.close()
+            self._handler = None
 
     def append(self, event: AriEvent) -> None:
-        if self._file is None:
+        if self._handler is None:
             return
         line = {
             "type": event_type(event),
             "channel": channel_of(event),
-            "digit": event.digit.value if isinstance(event, ChannelDtmfReceived) else None,
             "args": list(event.args) if isinstance(event, StasisStart) else None,
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
-        self._file.write(json.dumps(line) + "\n")
+        self._handler.emit(logging.makeLogRecord({"msg": json.dumps(line)}))
 
 
 def read_events(path: Path) -> list[dict[str, object]]:

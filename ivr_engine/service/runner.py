@@ -26,6 +26,7 @@ from ivr_engine.control.token import control_token
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.ports import Clock, NodeEventSink, Transferrer
 from ivr_engine.flow.services import BusyTransferrer, FlowServices
+from ivr_engine.logfiles import Rotation
 from ivr_engine.logs import fields
 from ivr_engine.metrics import CountingNodeLog, MetricsSources, add_metrics_route
 from ivr_engine.prompts import TtsCache, catalogue_path, default_cache_dir, load_catalogue
@@ -108,7 +109,7 @@ async def run_service(
         log.info(fields("service.flows", flows=",".join(library.names()), numbers=len(handlers),
                         timezone=centre.name, clock=clock.now().isoformat(timespec="seconds")))
 
-        event_log = EventLog(settings.state_dir / "events.jsonl")
+        event_log = EventLog(settings.state_dir / "events.jsonl", Rotation.of(settings))
         event_log.open()
         stack.callback(event_log.close)
         service = IvrService(

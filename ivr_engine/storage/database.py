@@ -26,6 +26,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr_engine.privatefiles import create_private
 from ivr_engine.storage.errors import DatabaseUnavailable, StorageError
 
 __all__ = ["Database", "describe_error", "is_outage", "redact_url"]
@@ -79,8 +80,8 @@ class Database:
         connect_args: dict[str, Any] = {}
         if parsed.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-        elif parsed.get_backend_name() == "sqlite" and parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        elif parsed.get_backend_name() == "sqlite" and _is_file(parsed):
+            _create_database_file(Path(str(parsed.database)))
         try:
             self.engine: Engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
         except (NoSuchModuleError, ImportError) as exc:
@@ -125,6 +126,20 @@ def local_time_text(stored: str | None, zone: str, fmt: str) -> str | None:
         return None
     moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
     return moment.astimezone(UTC if zone == "UTC" else ZoneInfo(zone)).strftime(fmt)
+
+
+def _is_file(url: URL) -> bool:
+    """A SQLite URL naming a file on disk (not ``sqlite://`` or ``:memory:``)."""
+    database = url.database or ""
+    return database not in ("", ":memory:") and not database.startswith("file:")
+
+
+def _create_database_file(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite opens it (its WAL and shm files then get that mode)."""
+    try:
+        create_private(path)
+    except OSError as exc:
+        raise StorageError(f"cannot create the SQLite database {path}: {exc.strerror or exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

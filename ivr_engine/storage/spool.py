@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from ivr_engine.flow.ports import CallRecord, NodeEvent
+from ivr_engine.privatefiles import write_private
 from ivr_engine.storage.writer import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, Write
 
 __all__ = ["WriteSpool", "decode_write", "encode_write", "spool_for"]
@@ -96,13 +96,7 @@ class WriteSpool:
         if not writes:
             self.clear()
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.tmp")
-        with temporary.open("w", encoding="utf-8") as out:
-            out.writelines(encode_write(write) + "\n" for write in writes)
-            out.flush()
-            os.fsync(out.fileno())
-        temporary.replace(self.path)
+        write_private(self.path, "".join(encode_write(write) + "\n" for write in writes))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

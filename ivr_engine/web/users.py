@@ -26,6 +26,7 @@ from typing import Protocol
 
 import yaml
 
+from ivr_engine.privatefiles import write_private
 from ivr_engine.web.errors import UserError, UserFileError
 
 __all__ = [
@@ -214,13 +215,7 @@ def _parse(path: Path, data: object) -> tuple[dict[str, tuple[WebUser, str]], st
 
 def _write_private(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-        path.chmod(0o600)
+        write_private(path, text)
     except OSError as exc:
         raise UserFileError(f"{path}: cannot write web users: {exc.strerror or exc}") from exc
 

@@ -13,7 +13,7 @@ from ivr_engine.lab.sipp import SippResult, run_scenario_file
 
 from .conftest import Lab
 
-__all__ = ["call_ids", "finished_call", "generate", "node_path", "place", "query"]
+__all__ = ["call_ids", "calls_list", "finished_call", "generate", "node_path", "place", "query"]
 
 
 def generate(lab: Lab, out_dir: Path, flow: str, path: str, caller: str) -> dict[str, Any]:
@@ -29,10 +29,16 @@ async def place(lab: Lab, plan: dict[str, Any]) -> SippResult:
     return await run_scenario_file(lab.settings, Path(plan["scenario"]), float(plan["timeout_s"]))
 
 
-def call_ids(lab: Lab) -> set[str]:
+def calls_list(lab: Lab) -> list[dict[str, Any]]:
+    """``ivr calls list --json``: the latest calls, newest first."""
     done = lab.ivr("calls", "list", "--json")
     assert done.returncode == 0, done.stdout
-    return {row["call_id"] for row in json.loads(done.stdout)}
+    rows: list[dict[str, Any]] = json.loads(done.stdout)
+    return rows
+
+
+def call_ids(lab: Lab) -> set[str]:
+    return {row["call_id"] for row in calls_list(lab)}
 
 
 async def finished_call(

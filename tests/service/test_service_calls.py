@@ -31,8 +31,9 @@ async def test_demo_call_collects_and_reads_back_digits(start_service: object) -
     await running.service.wait_idle()
     assert running.fake.calls("POST", "/channels/c1/answer")
     assert media_played(running, "c1")[1:] == ["sound:you-entered,digits:123", "sound:goodbye"]
-    digits = [e["digit"] for e in read_events(running.events_file) if e["type"] == "ChannelDtmfReceived"]
-    assert digits == ["1", "2", "3", "#"]
+    keys = [e for e in read_events(running.events_file) if e["type"] == "ChannelDtmfReceived"]
+    assert len(keys) == 4  # each key is logged as an event, without its value
+    assert all("digit" not in e for e in keys)
 
 
 async def test_handler_error_gives_apology_then_hangup_and_service_survives(start_service: object) -> None:

@@ -104,8 +104,21 @@ def test_agent_ports_follow_base_port(settings: Settings) -> None:
     ]
 
 
-def test_logger_writes_full_log(configs: dict[str, str]) -> None:
-    assert "full =>" in configs["logger.conf"]
+def _log_levels(logger_conf: str) -> dict[str, set[str]]:
+    files = logger_conf.split("[logfiles]", 1)[1]
+    return {
+        name.strip(): {level.strip() for level in levels.split(",")}
+        for name, levels in (line.split("=>", 1) for line in files.splitlines() if "=>" in line)
+    }
+
+
+def test_logger_writes_full_log_without_dtmf_keys(configs: dict[str, str]) -> None:
+    """The ``dtmf`` level would log each key a caller presses (a PIN) in clear; verbose stays for
+    the ``> Playing '...'`` lines the lab tests read."""
+    levels = _log_levels(configs["logger.conf"])
+    assert "verbose(3)" in levels["full"]
+    assert all("dtmf" not in found and "debug" not in found for found in levels.values()), levels
+    assert "rotatestrategy = rotate" in configs["logger.conf"]
 
 
 def test_default_moh_class_plays_the_installed_hold_music(configs: dict[str, str]) -> None:

@@ -76,14 +76,16 @@ def test_up_refuses_taken_sip_port(settings: Settings, monkeypatch: pytest.Monke
             control.up(taken, serve=False, echo=lambda _: None)
 
 
-def test_serve_command_names_the_lab_settings(tmp_path: Path) -> None:
-    cmd = control.serve_command(tmp_path / "lab-settings.yaml", tmp_path)
-    assert cmd[-5:] == [
+def test_serve_command_names_the_lab_settings_and_its_log_file(tmp_path: Path) -> None:
+    cmd = control.serve_command(tmp_path / "lab-settings.yaml", tmp_path, tmp_path / "log" / "serve.log")
+    assert cmd[-7:] == [
         "--config",
         str(tmp_path / "lab-settings.yaml"),
         "--state-dir",
         str(tmp_path),
         "serve",
+        "--log-file",
+        str(tmp_path / "log" / "serve.log"),
     ]
 
 

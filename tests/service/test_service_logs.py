@@ -1,0 +1,56 @@
+"""What the service writes about a call's keys: that a key came, never which (a PIN is keys too)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ivr_engine.channel import Channel, DtmfKey, Prompt
+from ivr_engine.service.handlers import CallInfo
+from tests.masking import keys_listed, shows_value
+
+if TYPE_CHECKING:
+    from .conftest import Running
+
+
+async def test_keys_are_counted_in_the_logs_but_their_values_never_written(
+    start_service: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    collected: list[str] = []
+
+    async def pin_entry(channel: Channel, call: CallInfo) -> None:
+        await channel.answer()
+        entry = await channel.collect(prompt=[Prompt("hello-world", "Hello world.")], max_digits=8,
+                                      terminator=DtmfKey.POUND, first_timeout=5.0, inter_timeout=5.0)
+        collected.append(entry.text)
+        await channel.hangup()
+
+    previous = os.umask(0)  # the events file's 0600 must come from its creation, not from the umask
+    try:
+        running: Running = await start_service({"101": pin_entry})  # type: ignore[operator]
+    finally:
+        os.umask(previous)
+    caplog.set_level(logging.INFO, logger="ivr_engine")
+    await running.fake.incoming("c1", "101", caller="15550001001")
+    await running.until(lambda: bool(running.fake.calls("POST", "/channels/c1/play/")))
+    await running.fake.dtmf("c1", "4321#")
+    await running.until(lambda: "c1" not in running.fake.channels)
+    await running.service.wait_idle()
+
+    assert collected == ["4321"]  # the keys did reach the call
+    log_lines = [r.getMessage() for r in caplog.records if "ChannelDtmfReceived" in r.getMessage()]
+    assert len(log_lines) == 5
+    assert all(line.startswith("call.event type=ChannelDtmfReceived channel=c1 t=") for line in log_lines)
+    events_text = running.events_file.read_text()
+    keyed = [json.loads(line) for line in events_text.splitlines() if "ChannelDtmfReceived" in line]
+    assert [(e["type"], e["channel"]) for e in keyed] == [("ChannelDtmfReceived", "c1")] * 5
+    assert all("digit" not in e for e in keyed)
+    for text in (caplog.text, events_text):
+        assert keys_listed(text) == ""
+        assert not shows_value(text, "4321")
+    assert stat.S_IMODE(running.events_file.stat().st_mode) == 0o600
