@@ -20,12 +20,12 @@ from ivr_engine.config import ConfigError, load_settings
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (YAML). Default: ivr.yaml here, or $IVR_CONFIG.",
+    help="Settings file (YAML); must exist. Default: $IVR_CONFIG, else ivr.yaml in the project root.",
 )
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Lab state folder (configs, logs, SQLite, secrets). Default: .lab",
+    help="State folder (configs, logs, SQLite, secrets). Default: .lab in the project root.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.pass_context
