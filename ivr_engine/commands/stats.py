@@ -10,6 +10,13 @@ from typing import TypeVar
 
 import click
 
+from ivr_engine.commands.guards import (
+    known_agents,
+    known_flows,
+    known_queues,
+    require_database,
+    require_known,
+)
 from ivr_engine.config import Settings
 from ivr_engine.reports import AcdFilter, Bucket, NodeFilter, Report, ReportError, TimeWindow
 from ivr_engine.reports.source import acd_statistics, node_statistics
@@ -50,6 +57,7 @@ def stats_group() -> None:
 
 
 def _emit(settings: Settings, build: Callable[[Database], Report], fmt: str, out: Path | None) -> None:
+    require_database(settings)
     database: Database | None = None
     try:
         database = Database(settings.db_url)
@@ -84,6 +92,8 @@ def nodes_command(
     out: Path | None,
 ) -> None:
     """Per IVR node: visits, exits per edge, hang-ups, timeouts, invalid input, time spent; the funnel."""
+    if flow is not None:
+        require_known("--flow", flow, known_flows(settings), str(settings.flows_dir))
     filters = NodeFilter(flow=flow, window=_window(since, until))
     _emit(settings, lambda database: node_statistics(database, filters), fmt, out)
 
@@ -119,5 +129,9 @@ def acd_command(
     out: Path | None,
 ) -> None:
     """Offered, answered, abandoned, service level, ASA, AHT per queue and agent; surveys; volume."""
+    if queue is not None:
+        require_known("--queue", queue, known_queues(settings), str(settings.agents_file))
+    if agent is not None:
+        require_known("--agent", agent, known_agents(settings), str(settings.agents_file))
     filters = AcdFilter(queue=queue, agent=agent, window=_window(since, until), by=Bucket(by), sla_s=sla)
     _emit(settings, lambda database: acd_statistics(database, filters), fmt, out)

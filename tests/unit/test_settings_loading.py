@@ -38,7 +38,7 @@ def test_a_missing_config_option_is_an_error(tmp_path: Path) -> None:
 
 def test_a_missing_ivr_config_and_an_empty_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IVR_CONFIG", str(tmp_path / "gone.yaml"))
-    with pytest.raises(ConfigError, match="IVR_CONFIG names .*gone.yaml, which does not exist"):
+    with pytest.raises(ConfigError, match=r"IVR_CONFIG names .*gone\.yaml, which does not exist"):
         load_settings()
     monkeypatch.setenv("IVR_CONFIG", "")  # empty means unset, as for every IVR_* variable
     assert load_settings().sip_port == 5060
@@ -55,7 +55,9 @@ def test_a_missing_ivr_config_and_an_empty_one(tmp_path: Path, monkeypatch: pyte
         ("IVR_STATE_DIR", "   ", "IVR_STATE_DIR: '   ' is not a path"),
     ],
 )
-def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+def test_a_bad_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as caught:
         load_settings()
