@@ -127,9 +127,9 @@ def test_filters_on_the_project_flows_and_queues_with_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner = seeded_cli(tmp_path, monkeypatch)
-    nodes = invoke(runner, tmp_path, "stats", "nodes", "--flow", "balance", "--format", "json")
+    nodes = invoke(runner, tmp_path, "stats", "nodes", "--flow", "balance", "--json")
     assert nodes.exit_code == 0, nodes.output
-    acd = invoke(runner, tmp_path, "stats", "acd", "--queue", "billing", "--format", "json")
+    acd = invoke(runner, tmp_path, "stats", "acd", "--queue", "billing", "--json")
     assert acd.exit_code == 0, acd.output
     wrong = invoke(runner, tmp_path, "stats", "acd", "--queue", "bililng")
     assert wrong.exit_code == 2
