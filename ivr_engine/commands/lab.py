@@ -16,7 +16,7 @@ __all__ = ["lab_group"]
 
 @click.group("lab")
 def lab_group() -> None:
-    """Run Asterisk and the service on loopback, in the state folder (--state-dir, default .lab)."""
+    """Run Asterisk and the service on loopback, in the state folder (--state-dir)."""
 
 
 @lab_group.command("up")
