@@ -2,8 +2,8 @@
 
 Routing code only talks to ``AcdStore``. ``MemoryStore`` is the in-process implementation; its methods
 are query-shaped (ready agents by skill, queue heads, counts of a skill pool per reason) so that a
-PostgreSQL or Redis implementation can answer each with one indexed query (see docs/design.md, "Sharing
-ACD state").
+shared (database) implementation could answer each with one indexed query. None exists yet: see
+docs/design.md, "Sharing ACD state", Plans.
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
 """Settings: one source for the service, the lab and the CLI.
 
-Values come from, in rising precedence: built-in defaults, a YAML file (``ivr.yaml`` in the working
-directory, or the path in ``IVR_CONFIG``), then ``IVR_*`` environment variables. Secrets have no default:
-the ARI password is taken from ``IVR_ARI_PASSWORD`` or the YAML file, otherwise one is generated once
-into ``<state_dir>/secrets.yaml`` (never committed; the state folder is git-ignored).
+Values come from, in rising precedence: built-in defaults, a YAML file (``--config FILE``, else the path
+in ``IVR_CONFIG``, else ``ivr.yaml`` in the project root if there is one), then ``IVR_*`` environment
+variables, then command-line options. Nothing depends on the working directory: the default state folder
+is ``<project root>/.lab``, a relative path in the YAML file is read from the file's folder, and a relative
+path in an ``IVR_*`` variable or an option is made absolute once, at load. A bad value is a
+``ConfigError`` naming where it came from (``IVR_SIP_PORT: 'abc' is not an integer``).
+
+Secrets have no default: the ARI password is taken from ``IVR_ARI_PASSWORD`` or the YAML file, otherwise
+one is generated once into ``<state_dir>/secrets.yaml`` (never committed; the state folder is git-ignored).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ DEFAULT_SERVICE_NUMBERS: dict[str, str] = {
 }
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "ivr.yaml"
+"""Read when neither ``--config`` nor ``IVR_CONFIG`` names a file (and only if it exists)."""
 
 
 class ConfigError(Exception):
@@ -41,7 +48,7 @@ class ConfigError(Exception):
 class Settings:
     """Everything the service, the lab and the CLI need to know about their surroundings."""
 
-    state_dir: Path = Path(".lab")
+    state_dir: Path = PROJECT_ROOT / ".lab"
     sip_host: str = "127.0.0.1"
     sip_port: int = 5060
     agent_base_port: int = 5080
@@ -103,45 +110,96 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings")
     return data
 
 
-def _coerce(name: str, kind: Any, value: Any) -> Any:
-    try:
-        if kind in ("Path", Path):
-            return Path(value)
-        if kind in ("int", int):
-            return int(value)
-        if kind in ("dict[str, str]",):
-            if isinstance(value, str):
+def _coerce(key: str, where: str, kind: Any, value: Any, base: Path) -> Any:
+    """``value`` as setting ``key`` of type ``kind``; ``where`` names its source in the error.
+
+    Relative paths are read from ``base`` (the YAML file's folder, or the working directory).
+    """
+    if kind in ("Path", Path):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: {value!r} is not a path")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else base / path
+    if kind in ("int", int):
+        number = _integer(value)
+        if number is None:
+            raise ConfigError(f"{where}: {value!r} is not an integer")
+        if key.endswith("_port") and not 1 <= number <= 65535:
+            raise ConfigError(f"{where}: {number} is not a port number (1-65535)")
+        return number
+    if kind in ("dict[str, str]",):
+        if isinstance(value, str):
+            try:
                 value = yaml.safe_load(value)
-            if not isinstance(value, dict):
-                raise TypeError("expected a mapping")
-            return {str(k): str(v) for k, v in value.items()}
-        return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name!r}: {exc}") from exc
+            except yaml.YAMLError:
+                raise ConfigError(f"{where}: not a YAML mapping such as '{{\"100\": main}}'") from None
+        if not isinstance(value, dict) or not all(_is_scalar(v) for v in [*value, *value.values()]):
+            raise ConfigError(f"{where}: {value!r} is not a mapping of number to flow name")
+        return {str(k): str(v) for k, v in value.items()}
+    if not _is_scalar(value):
+        raise ConfigError(f"{where}: {value!r} is not a single value")
+    return str(value)
+
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _settings_file(config_file: Path | None) -> Path | None:
+    """The YAML file to read, or None; a file named explicitly must exist."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"--config names {config_file}, which does not exist or is not a file")
+        return config_file
+    named = os.environ.get("IVR_CONFIG", "")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"IVR_CONFIG names {path}, which does not exist or is not a file")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build Settings from defaults, the YAML file, ``IVR_*`` env vars and explicit overrides."""
-    path = config_file or Path(os.environ.get("IVR_CONFIG", "ivr.yaml"))
-    values: dict[str, Any] = {}
-    from_file = _read_yaml(path) if path.exists() or "IVR_CONFIG" in os.environ else {}
-    if "IVR_CONFIG" in os.environ and not path.exists():
-        raise ConfigError(f"IVR_CONFIG names {path}, which does not exist")
+    """Build Settings from defaults, the YAML file, ``IVR_*`` env vars and explicit overrides.
+
+    ``config_file`` is the ``--config`` option: when given it must exist. Raises ``ConfigError``.
+    """
+    path = _settings_file(config_file)
     known = {f.name: f.type for f in fields(Settings)}
-    for key, value in from_file.items():
-        if key not in known:
-            raise ConfigError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
-        values[key] = _coerce(key, known[key], value)
+    values: dict[str, Any] = {}
+    if path is not None:
+        base = path.resolve().parent
+        for key, value in _read_yaml(path).items():
+            if key not in known:
+                raise ConfigError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
+            if value is None:  # `key:` with no value keeps the default
+                continue
+            values[key] = _coerce(key, f"{path}: {key}", known[key], value, base)
+    cwd = Path.cwd()
     for key, kind in known.items():
         env = os.environ.get(f"IVR_{key.upper()}")
         if env is not None and env != "":
-            values[key] = _coerce(key, kind, env)
+            values[key] = _coerce(key, f"IVR_{key.upper()}", kind, env, cwd)
     for key, value in overrides.items():
         if value is not None:
-            values[key] = _coerce(key, known[key], value)
+            values[key] = _coerce(key, key, known[key], str(value) if isinstance(value, Path) else value, cwd)
     return Settings(**values)

@@ -1,37 +1,131 @@
-"""CLI command groups, one module per group; ``cli.py`` adds what ``all_groups`` returns."""
+"""CLI command groups, one module per group, loaded only when their command runs.
+
+``COMMANDS`` is the table ``ivr --help`` is printed from: a command's module (and the SQLAlchemy, aiohttp,
+openpyxl ... it imports) is imported only when that command is invoked or its own help is asked for, so
+``ivr --help`` stays fast. Add a line here when adding a group; ``tests/unit/test_cli_lazy.py`` checks
+that every line resolves and that its short help is the command's own.
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
-__all__ = ["all_groups"]
+__all__ = ["COMMANDS", "LazyCommand", "LazyGroup", "first_paragraph"]
 
-# Module name -> attribute holding its click command or group. Add a line when adding a group.
-_GROUPS: dict[str, str] = {
-    "flows": "validate_command",
-    "simulate": "simulate_command",
-    "lab": "lab_group",
-    "dialplan": "dialplan_group",
-    "prompts": "prompts_group",
-    "db": "db_group",
-    "calls": "calls_group",
-    "stats": "stats_group",
-    "serve": "serve",
-    "agent": "agent_group",
-    "queue": "queue_group",
-    "web": "web_group",
-    "sipp": "sipp_group",
-    "bench": "bench_command",
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a top-level command lives, and what ``ivr --help`` says about it."""
+
+    module: str
+    """Module under ``ivr_engine.commands``."""
+    attr: str
+    """The attribute holding its click command or group."""
+    summary: str
+    """The first paragraph of the command's help (``--help`` shortens it as click would)."""
+
+    def load(self) -> click.Command:
+        module = importlib.import_module(f"ivr_engine.commands.{self.module}")
+        command = getattr(module, self.attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"ivr_engine.commands.{self.module}.{self.attr} is not a click command")
+        return command
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "agent": LazyCommand(
+        "agent", "agent_group", "Agent control on the running service (see `ivr serve`)."
+    ),
+    "bench": LazyCommand(
+        "bench",
+        "bench_command",
+        "Run the caller mix through ivr-engine (100) and the dialplan IVR (9100); print the figures.",
+    ),
+    "calls": LazyCommand("calls", "calls_group", "Call history and node-traversal log."),
+    "db": LazyCommand(
+        "db",
+        "db_group",
+        "Database schema (alembic migrations) and demo data. URL: settings database_url, else SQLite.",
+    ),
+    "dialplan": LazyCommand(
+        "dialplan", "dialplan_group", "Asterisk configuration rendered from dialplans/*.j2."
+    ),
+    "lab": LazyCommand(
+        "lab",
+        "lab_group",
+        "Run Asterisk and the service on loopback, in the state folder (--state-dir).",
+    ),
+    "prompts": LazyCommand(
+        "prompts",
+        "prompts_group",
+        "Prompt audio: synthesise sounds/prompts.yaml into 8 kHz wavs, list what is built.",
+    ),
+    "queue": LazyCommand(
+        "queue", "queue_group", "Queues of the running service (see `ivr serve`)."
+    ),
+    "serve": LazyCommand(
+        "serve",
+        "serve",
+        "Connect to ARI and answer calls (reconnects on its own; stop with Ctrl-C or SIGTERM).",
+    ),
+    "simulate": LazyCommand(
+        "simulate",
+        "simulate_command",
+        "Run FLOW (a file or a flow name) with scripted digits against the database.",
+    ),
+    "sipp": LazyCommand("sipp", "sipp_group", "SIPp scenarios for flows."),
+    "stats": LazyCommand("stats", "stats_group", "Supervisor statistics: IVR nodes and the ACD."),
+    "validate": LazyCommand(
+        "flows",
+        "validate_command",
+        "Check flow files (default: the flows folder); exit status 1 on any error.",
+    ),
+    "web": LazyCommand(
+        "web",
+        "web_group",
+        "The agent desktop and wallboard served by `ivr serve` (http://127.0.0.1:8090/login).",
+    ),
 }
 
 
-def all_groups() -> list[click.Command]:
-    commands: list[click.Command] = []
-    for module_name, attr in _GROUPS.items():
-        module = importlib.import_module(f"ivr_engine.commands.{module_name}")
-        command = getattr(module, attr)
-        assert isinstance(command, click.Command)
-        commands.append(command)
-    return commands
+def first_paragraph(help_text: str | None) -> str:
+    """The first paragraph of a command's help, on one line (what ``COMMANDS`` keeps as ``summary``)."""
+    paragraph = inspect.cleandoc(help_text or "").split("\n\n")[0]
+    return " ".join(paragraph.split())
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported from a table the first time they are needed."""
+
+    def __init__(self, *args: Any, lazy: dict[str, LazyCommand], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            command = self.lazy[cmd_name].load()
+            self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The ``Commands`` section of ``--help``, from the table: no command module is imported."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            # Not loaded yet: a stand-in with the table's summary shortens it exactly as click would.
+            shown = self.commands.get(name) or click.Command(name, help=self.lazy[name].summary)
+            rows.append((name, shown.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)

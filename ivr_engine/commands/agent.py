@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from ivr_engine.config import Settings
@@ -57,10 +59,15 @@ def ready(settings: Settings, agent_id: str) -> None:
 
 
 @agent_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def list_agents(settings: Settings) -> None:
+def list_agents(settings: Settings, as_json: bool) -> None:
     """Every agent with state, time in state, calls taken and skills."""
-    click.echo(agents_table(run_client(settings, lambda c: c.agents())))
+    agents = run_client(settings, lambda c: c.agents())
+    if as_json:
+        click.echo(json.dumps([agent.to_json() for agent in agents], indent=2))
+    else:
+        click.echo(agents_table(agents))
 
 
 @agent_group.command("watch")

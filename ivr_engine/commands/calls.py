@@ -11,6 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ivr_engine.commands.guards import require_database
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database, StorageError
 from ivr_engine.storage.database import describe_error, is_outage
@@ -81,6 +82,7 @@ def show_command(settings: Settings, call_id: str, as_json: bool) -> None:
 
 
 def _query(settings: Settings, work: Callable[[Session], T]) -> T:
+    require_database(settings)
     database: Database | None = None
     try:
         database = Database(settings.db_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr_engine.commands.guards import require_database
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database, StorageError
 from ivr_engine.storage.database import describe_error, is_outage, redact_url
@@ -38,6 +39,7 @@ def upgrade_command(settings: Settings, revision: str) -> None:
 @click.pass_obj
 def seed_command(settings: Settings) -> None:
     """Load the deterministic demo customers, accounts, orders and loyalty cards (idempotent)."""
+    require_database(settings)
     database = _open(settings)
     try:
         if current_revision(database) != head_revision():

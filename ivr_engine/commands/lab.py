@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from ivr_engine.config import ConfigError, Settings
@@ -14,7 +16,7 @@ __all__ = ["lab_group"]
 
 @click.group("lab")
 def lab_group() -> None:
-    """Run Asterisk and the service on loopback, in the state folder (--state-dir, default .lab)."""
+    """Run Asterisk and the service on loopback, in the state folder (--state-dir)."""
 
 
 @lab_group.command("up")
@@ -44,11 +46,28 @@ def down(settings: Settings) -> None:
 
 
 @lab_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def status(settings: Settings) -> None:
+def status(settings: Settings, as_json: bool) -> None:
     """Show what runs in this lab and where its logs are."""
-    click.echo(control.status(settings).table())
-    _echo_web(settings)
+    result = control.status(settings)
+    if not as_json:
+        click.echo(result.table())
+        _echo_web(settings)
+        return
+    passwords = settings.state_dir / LAB_PASSWORDS_FILE
+    data = {
+        "state_dir": str(result.paths.root),
+        "running": result.running,
+        "components": [
+            {"component": c.component.value, "running": c.running, "pid": c.pid, "detail": c.detail}
+            for c in result.components
+        ],
+        "logs": {"asterisk": str(result.paths.full_log), "serve": str(result.paths.serve_log)},
+        "web": f"http://{settings.http_host}:{settings.http_port}",
+        "lab_passwords": str(passwords) if passwords.exists() else None,
+    }
+    click.echo(json.dumps(data, indent=2))
 
 
 def _echo_web(settings: Settings) -> None:

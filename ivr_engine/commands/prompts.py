@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import click
@@ -51,8 +52,9 @@ def build_command(settings: Settings, lang: str | None, force: bool) -> None:
 
 @prompts_group.command("list")
 @click.option("--lang", help="Only this language.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def list_command(settings: Settings, lang: str | None) -> None:
+def list_command(settings: Settings, lang: str | None, as_json: bool) -> None:
     """Print every catalogue prompt: id, language, whether its audio is built and current, text."""
     try:
         builder = PromptBuilder(_catalogue(settings), _synthesizer())
@@ -64,6 +66,10 @@ def list_command(settings: Settings, lang: str | None) -> None:
                 rows.append((entry.id, code, _built_state(builder.catalogue, entry, current), entry.text))
     except PromptError as exc:
         raise click.ClickException(str(exc)) from exc
+    if as_json:
+        keys = ("id", "lang", "built", "text")
+        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        return
     if not rows:
         click.echo("the catalogue has no prompts")
         return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import Sequence
 
 import click
 
 from ivr_engine.config import Settings
-from ivr_engine.control import ControlClient
+from ivr_engine.control import ControlClient, QueueView
 from ivr_engine.control.cli import run_client
 from ivr_engine.control.tables import queues_text
 
@@ -26,19 +28,26 @@ def queue_group() -> None:
               help="Seconds between refreshes with --watch.")
 @click.option("--count", type=click.IntRange(min=0), default=0, show_default=True,
               help="With --watch: stop after this many refreshes (0: until Ctrl-C).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (with --watch: one JSON document per line per refresh).")
 @click.pass_obj
-def status(settings: Settings, watch: bool, interval: float, count: int) -> None:
+def status(settings: Settings, watch: bool, interval: float, count: int, as_json: bool) -> None:
     """Per queue: waiting calls (position, wait, priority, VIP), agents per state, longest wait."""
     if not watch:
-        click.echo(queues_text(run_client(settings, lambda c: c.queues())))
+        queues = run_client(settings, lambda c: c.queues())
+        click.echo(_json(queues, indent=2) if as_json else queues_text(queues))
         return
 
     async def work(client: ControlClient) -> None:
         shown = 0
         while True:
-            text = queues_text(await client.queues())
-            click.clear()
-            click.echo(f"{time.strftime('%H:%M:%S')}  every {interval:g}s, Ctrl-C to stop\n\n{text}")
+            queues = await client.queues()
+            if as_json:
+                click.echo(_json(queues, indent=None))
+            else:
+                click.clear()
+                click.echo(f"{time.strftime('%H:%M:%S')}  every {interval:g}s, Ctrl-C to stop\n\n"
+                           f"{queues_text(queues)}")
             shown += 1
             if count and shown >= count:
                 return
@@ -48,3 +57,7 @@ def status(settings: Settings, watch: bool, interval: float, count: int) -> None
         run_client(settings, work)
     except KeyboardInterrupt:
         click.echo("stopped")
+
+
+def _json(queues: Sequence[QueueView], indent: int | None) -> str:
+    return json.dumps([queue.to_json() for queue in queues], indent=indent)

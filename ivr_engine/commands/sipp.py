@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ivr_engine.commands.guards import require_database
 from ivr_engine.config import Settings
 from ivr_engine.flow.errors import FlowError
 from ivr_engine.flow.library import FlowLibrary
@@ -154,6 +155,7 @@ def generate_command(
     except ValueError:
         raise click.BadParameter(f"{at_text!r} is not a date and time", param_hint="--at") from None
     start = start if start.tzinfo is not None else start.astimezone()
+    require_database(settings)
     from ivr_engine.storage import StorageError
 
     try:

@@ -12,6 +12,13 @@ import click
 
 from ivr_engine.centre import centre_time
 from ivr_engine.clock import CentreTime, clock_from_setting
+from ivr_engine.commands.guards import (
+    known_agents,
+    known_flows,
+    known_queues,
+    require_database,
+    require_known,
+)
 from ivr_engine.config import Settings
 from ivr_engine.reports import AcdFilter, Bucket, NodeFilter, Report, ReportError, TimeWindow
 from ivr_engine.reports.source import acd_statistics, node_statistics
@@ -40,10 +47,9 @@ def _common(command: F) -> F:
             "--format",
             "fmt",
             type=click.Choice([f.value for f in Format]),
-            default=Format.TABLE.value,
-            show_default=True,
-            help="Output format; xlsx needs --out.",
+            help="Output format (default: table); xlsx needs --out.",
         ),
+        click.option("--json", "as_json", is_flag=True, help="Same as --format json."),
         click.option(
             "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead."
         ),
@@ -58,12 +64,19 @@ def stats_group() -> None:
     """Supervisor statistics: IVR nodes and the ACD."""
 
 
-def _emit(settings: Settings, build: Callable[[Database], Report], fmt: str, out: Path | None) -> None:
+def _format(fmt: str | None, as_json: bool) -> Format:
+    if as_json and fmt not in (None, Format.JSON.value):
+        raise click.UsageError(f"--json and --format {fmt} ask for two formats: give one")
+    return Format.JSON if as_json else Format(fmt or Format.TABLE.value)
+
+
+def _emit(settings: Settings, build: Callable[[Database], Report], fmt: Format, out: Path | None) -> None:
+    require_database(settings)
     database: Database | None = None
     try:
         database = Database(settings.db_url)
         report = build(database)
-        write_report(report, Format(fmt), out, sys.stdout)
+        write_report(report, fmt, out, sys.stdout)
     except (ReportError, StorageError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -101,12 +114,15 @@ def nodes_command(
     since: datetime | None,
     until: datetime | None,
     today: bool,
-    fmt: str,
+    fmt: str | None,
+    as_json: bool,
     out: Path | None,
 ) -> None:
     """Per IVR node: visits, exits per edge, hang-ups, timeouts, invalid input, time spent; the funnel."""
+    if flow is not None:
+        require_known("--flow", flow, known_flows(settings), str(settings.flows_dir))
     filters = NodeFilter(flow=flow, window=_window(settings, centre_time(settings), since, until, today))
-    _emit(settings, lambda database: node_statistics(database, filters), fmt, out)
+    _emit(settings, lambda database: node_statistics(database, filters), _format(fmt, as_json), out)
 
 
 @stats_group.command("acd")
@@ -137,10 +153,15 @@ def acd_command(
     since: datetime | None,
     until: datetime | None,
     today: bool,
-    fmt: str,
+    fmt: str | None,
+    as_json: bool,
     out: Path | None,
 ) -> None:
     """Offered, answered, abandoned, service level, ASA, AHT per queue and agent; surveys; volume."""
+    if queue is not None:
+        require_known("--queue", queue, known_queues(settings), str(settings.agents_file))
+    if agent is not None:
+        require_known("--agent", agent, known_agents(settings), str(settings.agents_file))
     centre = centre_time(settings)
     filters = AcdFilter(
         queue=queue,
@@ -150,4 +171,4 @@ def acd_command(
         sla_s=sla,
         zone=centre.name,
     )
-    _emit(settings, lambda database: acd_statistics(database, filters), fmt, out)
+    _emit(settings, lambda database: acd_statistics(database, filters), _format(fmt, as_json), out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from typing import TypeVar
@@ -57,11 +58,16 @@ def add_user(settings: Settings, name: str, role: str, agent_id: str | None, gen
 
 
 @user_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def list_users(settings: Settings) -> None:
+def list_users(settings: Settings, as_json: bool) -> None:
     """List the web users (never their passwords)."""
     store = UserFile.in_state_dir(settings.state_dir)
     users = _guard(store.users)
+    if as_json:
+        data = [{"name": u.name, "role": u.role.value, "agent_id": u.agent_id} for u in users]
+        click.echo(json.dumps(data, indent=2))
+        return
     if not users:
         click.echo(f"no web users in {store.path}; add one with `ivr web user add`")
     for user in users:

@@ -67,7 +67,7 @@ class ControlClient:
     def from_settings(cls, settings: Settings, *, timeout: float = 5.0) -> ControlClient:
         """A client for the service run with ``settings`` (its address and state folder's token)."""
         base_url = f"http://{settings.http_host}:{settings.http_port}"
-        return cls(base_url, control_token(settings), timeout=timeout)
+        return cls(base_url, control_token(settings, create=False), timeout=timeout)
 
     async def __aenter__(self) -> ControlClient:
         self._session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self._token}"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import threading
@@ -151,6 +152,43 @@ def test_queue_status_watch_refreshes(live: LiveService, state_dir: Path) -> Non
     assert result.exit_code == 0, result.output
     assert result.output.count("queue general:") == 2
     assert re.search(r"\d\d:\d\d:\d\d  every 0.2s", result.output)
+
+
+def test_agent_list_json(live: LiveService, state_dir: Path) -> None:
+    live.run(live.fake.login("1002"))
+    live.fake.now = EPOCH + 125
+
+    result = ivr(state_dir, live.port, "agent", "list", "--json")
+
+    assert result.exit_code == 0, result.output
+    agents = json.loads(result.output)
+    assert [(a["id"], a["name"], a["state"], a["in_state"]) for a in agents] == [
+        ("1001", "Ann Lee", "logged_out", None),
+        ("1002", "Raj Patel", "ready", 125.0),
+    ]
+    assert agents[1]["skills"] == {"general": 5, "orders": 9}
+
+
+def test_queue_status_json_once_and_watched(live: LiveService, state_dir: Path) -> None:
+    live.fake.acd.enqueue("c-1", "15550001002", "general", EPOCH)
+    live.fake.now = EPOCH + 65
+
+    result = ivr(state_dir, live.port, "queue", "status", "--json")
+
+    assert result.exit_code == 0, result.output
+    queues = {q["name"]: q for q in json.loads(result.output)}
+    assert queues["general"]["longest_wait"] == 65.0
+    assert [(w["call_id"], w["position"], w["waited"]) for w in queues["general"]["waiting"]] == [
+        ("c-1", 1, 65.0)
+    ]
+    assert queues["billing"]["waiting"] == []
+
+    watched = ivr(state_dir, live.port, "queue", "status", "--watch", "--json", "--interval", "0.2",
+                  "--count", "2")  # fmt: skip
+    assert watched.exit_code == 0, watched.output
+    lines = watched.output.splitlines()
+    assert len(lines) == 2
+    assert all({q["name"] for q in json.loads(line)} == {"general", "billing"} for line in lines)
 
 
 def test_agent_watch_prints_screen_pops(live: LiveService, state_dir: Path) -> None:

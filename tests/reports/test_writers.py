@@ -148,6 +148,7 @@ def test_cli_rejects_an_empty_window_and_a_missing_schema(cli_env: Path, tmp_pat
     result = CliRunner().invoke(main, ["stats", "nodes", "--since", "2026-03-03", "--until", "2026-03-02"])
     assert result.exit_code == 2
     assert "is not before --until" in result.output
+    (tmp_path / "empty.db").touch()  # a database without the schema (a missing one: tests/unit)
     empty = CliRunner().invoke(
         main, ["stats", "acd"], env={"IVR_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
     )
