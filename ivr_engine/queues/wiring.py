@@ -29,9 +29,11 @@ def build_acd_runtime(
     *,
     facts: AcdFactSink | None = None,
     options: RuntimeOptions | None = None,
+    config: acd.AcdConfig | None = None,
 ) -> AcdRuntime:
-    """A runtime over the agents and queues of ``settings.agents_file`` (raises ``acd.AcdConfigError``)."""
-    config = acd.load_acd_config(settings.agents_file)
+    """A runtime over ``config``, by default the agents and queues of ``settings.agents_file`` (raises
+    ``acd.AcdConfigError``)."""
+    config = config or acd.load_acd_config(settings.agents_file)
     engine = acd.Acd(config.queues, agents=config.agents)
     return AcdRuntime(engine, client, facts=facts, options=options)
 
@@ -44,8 +46,14 @@ async def acd_runtime(
     facts: AcdFactSink | None = None,
     options: RuntimeOptions | None = None,
 ) -> AsyncIterator[AcdRuntime]:
-    """The runtime with its tick loop running; on exit the loop is cancelled (bounded wait)."""
-    runtime = build_acd_runtime(settings, client, facts=facts, options=options)
+    """The runtime with its tick loop running; on exit the loop is cancelled (bounded wait).
+
+    The configured agents are registered with ``facts`` first (names and endpoints for the reports).
+    """
+    config = acd.load_acd_config(settings.agents_file)
+    runtime = build_acd_runtime(settings, client, facts=facts, options=options, config=config)
+    if facts is not None:
+        await facts.register_agents(config.agents)
     ticker = asyncio.create_task(runtime.run(), name="acd-tick")
     try:
         yield runtime
