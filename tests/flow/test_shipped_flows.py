@@ -128,8 +128,15 @@ async def test_main_invalid_choices_end_with_an_agent(harness: Harness, library:
 
 
 async def test_survey_flow_stores_three_answers(harness: Harness, library: FlowLibrary) -> None:
-    await _run(harness, library, "survey", "4T53")  # no answer to question two at first
+    sim = await _run(harness, library, "survey", "4T53")  # no answer to question two at first
     assert [a[2:4] for a in harness.surveys.answers] == [("agent", 4), ("resolved", 5), ("recommend", 3)]
+    said = harness.said(sim)
+    resolved = said.index(harness.catalogue.texts["survey_q_resolved"])
+    assert said[resolved + 1 : resolved + 3] == [  # no input: "we did not hear", not "invalid"
+        harness.catalogue.texts["no_input"],
+        harness.catalogue.texts["survey_q_resolved"],
+    ]
+    assert harness.catalogue.texts["survey_invalid"] not in said
 
 
 async def test_voicemail_flow_saves_the_message(harness: Harness, library: FlowLibrary) -> None:
