@@ -231,7 +231,7 @@ def _say_value(kind: SayKind, value: str) -> str:
     try:
         if kind is SayKind.NUMBER and re.fullmatch(r"-?\d+", value):
             return str(int(value))
-        if kind is SayKind.DIGITS and re.fullmatch(r"\d+", value):
+        if kind is SayKind.DIGITS and re.fullmatch(r"[0-9*#A-D]+", value):  # any DTMF keys
             return value
         if kind is SayKind.MONEY:
             return str(Decimal(value).quantize(Decimal("0.01")))
