@@ -226,7 +226,7 @@ class Acd:
             for call in self._store.enqueued_before(q.name, now - q.max_wait):
                 if call.offered_to is None:
                     self._store.remove_call(call.id)
-                    events.append(CallOverflowed(call, q.overflow_target, now, now - call.enqueued_at))
+                    events.append(CallOverflowed(call, now, now - call.enqueued_at))
         for agent in self._store.agents_in_state(AgentState.WRAP_UP):
             if agent.wrap_up_until is not None and agent.wrap_up_until <= now:
                 events.append(self._move(agent, AgentState.READY, "wrap-up done", now, **_FREE))

@@ -71,10 +71,9 @@ class CallAbandoned:
 
 @dataclass(frozen=True)
 class CallOverflowed:
-    """Max wait reached: send the caller to ``target`` (a flow name, e.g. ``voicemail``)."""
+    """Max wait reached: the caller leaves the queue (the flow's transfer node ends ``overflow``)."""
 
     call: WaitingCall
-    target: str
     at: float
     waited: float
 

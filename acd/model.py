@@ -91,7 +91,6 @@ class Queue:
     wrap_up_seconds: float = 5.0
     ring_timeout: float = 15.0
     max_wait: float = 120.0
-    overflow_target: str = "voicemail"
     announce_interval: float = 30.0
     escalation: tuple[EscalationStep, ...] = ()
     default_handle_seconds: float = 180.0

@@ -7,7 +7,9 @@ The resolver is what ``AriChannel`` calls before every playback. Rules:
   (``<core_sounds>/<lang>/<id>.*``), ``sound:<id>``; otherwise, when the prompt carries its catalogue
   text and a synthesiser is given, that text spoken by runtime TTS (an unbuilt prompt is never silence);
   otherwise ``ChannelError`` naming the file.
-- ``Say`` NUMBER/DIGITS/CHARACTERS -> ``number:``/``digits:``/``characters:``.
+- ``Say`` NUMBER/DIGITS/CHARACTERS -> ``number:``/``digits:``/``characters:``. DIGITS are DTMF keys:
+  Asterisk's ``digits:`` says 0-9, ``*`` ("star") and ``#`` ("pound") but skips letters, so keys with
+  one of A-D go as ``characters:``, which says digits, star, pound and letters alike.
 - ``Say`` MONEY ``"12.34"`` -> "twelve dollars and thirty-four" from core sounds (``digits/dollars``,
   ``vm-and``); Asterisk 16's English core sounds have no "cents" file, so cents are spoken as a number.
 - ``Say`` DATE ``"2024-03-05"`` -> weekday, month, ordinal day, year (``digits/day-N``, ``digits/mon-N``,
@@ -98,7 +100,8 @@ def _say(say: Say) -> list[str]:
     if say.kind is SayKind.NUMBER:
         return [f"number:{say.value}"]
     if say.kind is SayKind.DIGITS:
-        return [f"digits:{say.value}"]
+        scheme = "characters" if any(key in "ABCD" for key in say.value) else "digits"
+        return [f"{scheme}:{say.value}"]
     if say.kind is SayKind.CHARACTERS:
         return [f"characters:{say.value}"]
     if say.kind is SayKind.MONEY:

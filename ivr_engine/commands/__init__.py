@@ -76,7 +76,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "simulate": LazyCommand(
         "simulate",
         "simulate_command",
-        "Run FLOW (a file or a flow name) with scripted digits against the database.",
+        "Run FLOW (a file or a flow name) with scripted digits, reading the database's customers.",
     ),
     "sipp": LazyCommand("sipp", "sipp_group", "SIPp scenarios for flows."),
     "stats": LazyCommand("stats", "stats_group", "Supervisor statistics: IVR nodes and the ACD."),

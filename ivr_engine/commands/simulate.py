@@ -1,20 +1,23 @@
-"""``ivr simulate``: walk a flow with typed digits, through the real interpreter and database."""
+"""``ivr simulate``: walk a flow with typed digits through the real interpreter, live data untouched."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from ivr_engine.centre import centre_time
+from ivr_engine.clock import ClockError, clock_from_setting, parse_local
 from ivr_engine.config import Settings
 from ivr_engine.flow.errors import FlowError
 from ivr_engine.flow.interpreter import EndReason
 from ivr_engine.flow.library import FlowLibrary
+from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
 from ivr_engine.flow.ports import CallRecord, TransferOutcome, TransferRequest, Transferrer
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.flow.simulator import ScriptedChannel, SimClock, Simulation, parse_script, simulate
@@ -64,9 +67,19 @@ def simulation_lines(sim: Simulation, *, header: str) -> list[str]:
     return lines
 
 
-def simulation_json(sim: Simulation, *, call_id: str, caller: str, dialled: str, started: datetime) -> str:
+def simulation_json(
+    sim: Simulation,
+    *,
+    call_id: str,
+    caller: str,
+    dialled: str,
+    started: datetime,
+    recorded_to: str | None = None,
+) -> str:
+    """The walk as JSON; ``recorded_to`` names the separate database it was stored in (None: nowhere)."""
     data = {
         "call_id": call_id,
+        "recorded_to": recorded_to,
         "caller": caller,
         "dialled": dialled,
         "started": started.isoformat(),
@@ -96,14 +109,14 @@ def simulation_json(sim: Simulation, *, call_id: str, caller: str, dialled: str,
     return json.dumps(data, indent=2)
 
 
-def _parse_at(text: str | None) -> datetime:
+def _parse_at(settings: Settings, library: FlowLibrary, text: str | None) -> datetime:
+    """``--at`` in the centre's time zone (unless it carries an offset); default: the service's now."""
     if text is None:
-        return datetime.now(UTC)
+        return clock_from_setting(settings.clock_start).now()
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return parse_local(text, centre_time(settings, library).zone)
+    except ClockError:
         raise click.BadParameter(f"{text!r} is not a date and time such as '2026-12-25 10:00'") from None
-    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def _flow_file(settings: Settings, flow: str) -> Path:
@@ -116,6 +129,32 @@ def _flow_file(settings: Settings, flow: str) -> Path:
     raise click.BadParameter(f"no flow file {flow!r} (and no {named})", param_hint="FLOW")
 
 
+def _record_url(settings: Settings, target: str | None) -> str | None:
+    """The database ``--record-to`` names, migrated to the current schema; never the live one."""
+    from ivr_engine.storage import Database, StorageError
+    from ivr_engine.storage.database import redact_url
+    from ivr_engine.storage.migrate import upgrade
+    from ivr_engine.storage.targets import database_url, same_database
+
+    if target is None:
+        return None
+    try:
+        url = database_url(target)
+        if same_database(url, settings.db_url):
+            raise click.BadParameter(
+                f"{redact_url(url)} is the live database: name a separate file or URL to record into",
+                param_hint="--record-to",
+            )
+        database = Database(url)
+        try:
+            upgrade(database)
+        finally:
+            database.dispose()
+    except StorageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--record-to") from None
+    return url
+
+
 async def _run(
     settings: Settings,
     library: FlowLibrary,
@@ -123,8 +162,12 @@ async def _run(
     channel: ScriptedChannel,
     clock: SimClock,
     transferrer: Transferrer,
+    record_url: str | None,
 ) -> Simulation:
-    from ivr_engine.storage import open_stores
+    """Walk the flow. Lookups read the live database, opened read-only; what the call writes is kept
+    in memory, or stored in the ``record_url`` database (never the live one: see ``_record_url``)."""
+    from ivr_engine.storage import Database, open_stores
+    from ivr_engine.storage.lookups import SqlLookups
 
     try:
         catalogue = load_catalogue(settings.sounds_dir / "prompts.yaml", settings.sounds_dir)
@@ -132,24 +175,33 @@ async def _run(
         raise click.ClickException(str(exc)) from None
     flow = library.get(flow_name)
     assert flow is not None
-    async with open_stores(settings) as stores:
+    live = Database(settings.db_url, read_only=True)
+    try:
         services = FlowServices(
-            lookups=stores.lookups,
-            node_log=stores.node_log,
-            surveys=stores.surveys,
-            voicemails=stores.voicemails,
+            lookups=SqlLookups(live),
+            node_log=MemoryNodeLog(),
+            surveys=MemorySurveys(),
+            voicemails=MemoryVoicemails(),
             catalogue=catalogue,
             flows=library,
             transferrer=transferrer,
             clock=clock,
         )
-        await stores.calls.call_started(
-            CallRecord(channel.id, channel.caller_id, channel.dialled, clock.now())
-        )
-        sim = await simulate(flow, channel, services, call_id=channel.id)
-        await stores.node_log.flush()
-        await stores.calls.call_ended(channel.id, clock.now(), f"simulated:{sim.result.reason.value}")
-    return sim
+        if record_url is None:
+            return await simulate(flow, channel, services, call_id=channel.id)
+        async with open_stores(replace(settings, database_url=record_url)) as stores:
+            services = replace(
+                services, node_log=stores.node_log, surveys=stores.surveys, voicemails=stores.voicemails
+            )
+            await stores.calls.call_started(
+                CallRecord(channel.id, channel.caller_id, channel.dialled, clock.now())
+            )
+            sim = await simulate(flow, channel, services, call_id=channel.id)
+            await stores.node_log.flush()
+            await stores.calls.call_ended(channel.id, clock.now(), f"simulated:{sim.result.reason.value}")
+        return sim
+    finally:
+        live.dispose()
 
 
 @click.command("simulate")
@@ -163,7 +215,7 @@ async def _run(
     help="No input before the N-th key (0-based); may be repeated.",
 )
 @click.option(
-    "--at", "at_text", help="Simulated clock, e.g. '2026-12-25 10:00' (local time unless an offset)."
+    "--at", "at_text", help="Simulated clock, e.g. '2026-12-25 10:00' (centre's time zone unless an offset)."
 )
 @click.option("--dialled", help="The number dialled. Default: the flow's service number.")
 @click.option(
@@ -173,6 +225,13 @@ async def _run(
     default=TransferOutcome.NO_AGENTS.value,
     show_default=True,
     help="How transfers to agents end in the simulation.",
+)
+@click.option(
+    "--record-to",
+    "record_to",
+    metavar="FILE_OR_URL",
+    help="Store the simulated call in this separate database (a SQLite file or a database URL; "
+    "created or migrated as needed). Never the live one. Default: store nothing.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the walk as JSON.")
 @click.pass_obj
@@ -185,12 +244,14 @@ def simulate_command(
     at_text: str | None,
     dialled: str | None,
     transfer_outcome: str,
+    record_to: str | None,
     as_json: bool,
 ) -> None:
-    """Run FLOW (a file or a flow name) with scripted digits against the database.
+    """Run FLOW (a file or a flow name) with scripted digits, reading the database's customers.
 
-    The walk is stored like a real call (see `ivr calls show`). When the digits run out, the
-    simulated caller hangs up at the next request for input.
+    Nothing is stored in the live database: no call, node events, survey answers or voicemails
+    (lookups only read it). `--record-to` stores the walk like a real call in a separate database.
+    When the digits run out, the simulated caller hangs up at the next request for input.
     """
     path = _flow_file(settings, flow)
     try:
@@ -203,7 +264,7 @@ def simulate_command(
         raise click.ClickException(f"{exc}\n(run `ivr validate {path.parent}`)") from None
     flow_name = next((f for f in library.names() if (fl := library.get(f)) and fl.path == path), path.stem)
     numbers = {name: number for number, name in settings.service_numbers.items()}
-    started = _parse_at(at_text)
+    started = _parse_at(settings, library, at_text)
     clock = SimClock(started)
     call_id = f"sim-{uuid.uuid4().hex[:12]}"
     channel = ScriptedChannel(
@@ -214,7 +275,9 @@ def simulate_command(
         clock=clock,
     )
     from ivr_engine.storage import StorageError
+    from ivr_engine.storage.database import redact_url
 
+    record_url = _record_url(settings, record_to)
     try:
         sim = asyncio.run(
             _run(
@@ -224,13 +287,22 @@ def simulate_command(
                 channel,
                 clock,
                 _FixedTransferrer(TransferOutcome(transfer_outcome)),
+                record_url,
             )
         )
     except StorageError as exc:
         raise click.ClickException(f"{exc} (have you run `ivr db init` and `ivr db seed`?)") from None
+    recorded_to = None if record_url is None else redact_url(record_url)
     if as_json:
         click.echo(
-            simulation_json(sim, call_id=call_id, caller=caller, dialled=channel.dialled, started=started)
+            simulation_json(
+                sim,
+                call_id=call_id,
+                caller=caller,
+                dialled=channel.dialled,
+                started=started,
+                recorded_to=recorded_to,
+            )
         )
     else:
         header = (
@@ -239,5 +311,9 @@ def simulate_command(
         )
         for line in simulation_lines(sim, header=header):
             click.echo(line)
+        if recorded_to is None:
+            click.echo("not stored: a simulation leaves no trace in the live data (--record-to keeps one)")
+        else:
+            click.echo(f"recorded in {recorded_to} as call {call_id}")
     if sim.result.reason is EndReason.ERROR:
         raise click.exceptions.Exit(1)

@@ -14,6 +14,7 @@ from ivr_engine.commands.guards import require_database
 from ivr_engine.config import Settings
 from ivr_engine.flow.errors import FlowError
 from ivr_engine.flow.library import FlowLibrary
+from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
 from ivr_engine.flow.model import Flow
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.lab.errors import LabError
@@ -41,24 +42,28 @@ def _flow(settings: Settings, flow: str) -> tuple[FlowLibrary, Flow]:
 async def _plan(
     settings: Settings, library: FlowLibrary, flow: Flow, path: str, number: str, caller: str, start: datetime
 ) -> ScenarioPlan:
-    from ivr_engine.storage import open_stores
+    from ivr_engine.storage import Database
+    from ivr_engine.storage.lookups import SqlLookups
 
     try:
         catalogue = load_catalogue(settings.sounds_dir / "prompts.yaml", settings.sounds_dir)
     except CatalogueError as exc:
         raise click.ClickException(str(exc)) from None
-    async with open_stores(settings) as stores:
+    database = Database(settings.db_url, read_only=True)  # planning reads customers, writes nothing
+    try:
         services = FlowServices(
-            lookups=stores.lookups,
-            node_log=stores.node_log,
-            surveys=stores.surveys,
-            voicemails=stores.voicemails,
+            lookups=SqlLookups(database),
+            node_log=MemoryNodeLog(),
+            surveys=MemorySurveys(),
+            voicemails=MemoryVoicemails(),
             catalogue=catalogue,
             flows=library,
         )
         return await plan_scenario(
             flow, parse_path(path), services, number=number, caller_id=caller, start=start
         )
+    finally:
+        database.dispose()
 
 
 def plan_json(plan: ScenarioPlan, files: list[Path]) -> str:

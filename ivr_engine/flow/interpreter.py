@@ -231,7 +231,7 @@ def _say_value(kind: SayKind, value: str) -> str:
     try:
         if kind is SayKind.NUMBER and re.fullmatch(r"-?\d+", value):
             return str(int(value))
-        if kind is SayKind.DIGITS and re.fullmatch(r"\d+", value):
+        if kind is SayKind.DIGITS and re.fullmatch(r"[0-9*#A-D]+", value):  # any DTMF keys
             return value
         if kind is SayKind.MONEY:
             return str(Decimal(value).quantize(Decimal("0.01")))
@@ -329,8 +329,8 @@ async def _survey(node: SurveyNode, call: _Call, flow: Flow) -> Step:
     for question in node.questions:
         digits = Digits(())
         for attempt in range(node.retries + 1):
-            if attempt and node.invalid_speech:
-                await call.channel.play(call.media(node.invalid_speech))
+            if attempt:
+                await _retry_prompt(call, digits, node.invalid_speech, node.no_input_speech)
             digits = await call.channel.collect(
                 prompt=call.media(question.speech),
                 max_digits=1,

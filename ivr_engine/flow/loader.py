@@ -501,6 +501,7 @@ def _survey(f: _Fields, b: _Where, d: FlowDefaults) -> Node:
         retries=f.number("retries", d.retries, int),
         timeout=f.number("timeout", d.timeout, float, 0.5),
         invalid_speech=f.speech("invalid"),
+        no_input_speech=f.speech("no_input"),
         next=f.target("next"),
     )
 

@@ -293,6 +293,7 @@ class SurveyNode(_Base):
     retries: int
     timeout: float
     invalid_speech: Speech = Speech()
+    no_input_speech: Speech = Speech()
     next: str
 
     def targets(self) -> Iterator[tuple[str, str]]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ivr_engine.channel import Digits, DtmfKey, Media, Prompt, Recording, Say, Silence, Tts
 from ivr_engine.flow.interpreter import EndReason
+from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
 from ivr_engine.flow.model import Flow
 from ivr_engine.flow.ports import NodeEvent
 from ivr_engine.flow.services import FlowServices
@@ -207,31 +208,6 @@ def _media_seconds(media: Media) -> float:
     return media.seconds
 
 
-class _NodeEvents:
-    """A node log that keeps events in memory (planning never writes to the database)."""
-
-    def __init__(self) -> None:
-        self.events: list[NodeEvent] = []
-
-    def record(self, event: NodeEvent) -> None:
-        self.events.append(event)
-
-    async def flush(self) -> None:
-        return None
-
-
-class _Discard:
-    """Survey and voicemail stores that keep nothing."""
-
-    async def save_answer(
-        self, *, call_id: str, survey: str, question: str, score: int, agent_id: str | None
-    ) -> None:
-        return None
-
-    async def save_voicemail(self, *, call_id: str, caller: str, mailbox: str, recording: Recording) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class _Request:
     position: int
@@ -244,7 +220,7 @@ class _Request:
 class _TrackingChannel(ScriptedChannel):
     """The simulator's channel, noting where and when the flow asks for input."""
 
-    events: _NodeEvents = field(default_factory=_NodeEvents)
+    events: MemoryNodeLog = field(default_factory=MemoryNodeLog)
     speech_at: dict[int, float] = field(default_factory=dict)
     requests: list[_Request] = field(default_factory=list)
     finished: list[datetime] = field(default_factory=list)
@@ -323,7 +299,7 @@ async def plan_scenario(
     """
     if not segments:
         raise ScenarioPathError("the path is empty: give at least one segment")
-    events = _NodeEvents()
+    events = MemoryNodeLog()
     starts: list[int] = []
     speech_at: dict[int, float] = {}
     script: list[DtmfKey | None] = []
@@ -341,10 +317,10 @@ async def plan_scenario(
         events=events,
         speech_at=speech_at,
     )
-    quiet = _Discard()
-    sim = await simulate(
-        flow, channel, replace(services, node_log=events, surveys=quiet, voicemails=quiet, clock=clock)
+    kept = replace(
+        services, node_log=events, surveys=MemorySurveys(), voicemails=MemoryVoicemails(), clock=clock
     )
+    sim = await simulate(flow, channel, kept)
     if sim.result.reason is EndReason.ERROR:
         raise ScenarioPathError(
             f"the flow fails on this path at {sim.result.flow}/{sim.result.node}: {sim.result.error}"

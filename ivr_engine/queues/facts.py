@@ -6,15 +6,21 @@ database. Every method returns whether the fact was stored and never raises for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+import acd
 from ivr_engine.storage.acd_records import QueueOutcome
 
 __all__ = ["AcdFactSink", "QueueOutcome"]
 
 
 class AcdFactSink(Protocol):
+    async def register_agents(self, agents: Sequence[acd.Agent]) -> bool:
+        """The configured agents' names and endpoints, stored at start-up for the reports."""
+        ...
+
     async def record_state_change(
         self, *, agent_id: str, from_state: str, to_state: str, reason: str, at: datetime
     ) -> bool: ...

@@ -525,7 +525,7 @@ class AcdRuntime:
             self._spawn(self._facts_ended(event.call.id, outcome, event.at), "facts")
         elif isinstance(event, acd.CallOverflowed):
             self._publish(RuntimeEventKind.QUEUE_CHANGED, event.at, None, event.call.id, event.call.caller,
-                          event.call.queue, f"overflow to {event.target}")
+                          event.call.queue, f"overflow after {event.waited:.0f}s")
             self._spawn(self._facts_ended(event.call.id, QueueOutcome.OVERFLOW, event.at), "facts")
             waiter = self._waiters.get(event.call.id)
             if waiter is not None and not waiter.connected.done():

@@ -31,10 +31,11 @@ def build_acd_runtime(
     facts: AcdFactSink | None = None,
     options: RuntimeOptions | None = None,
     clock: Callable[[], float] = time.time,
+    config: acd.AcdConfig | None = None,
 ) -> AcdRuntime:
-    """A runtime over the agents and queues of ``settings.agents_file`` (raises ``acd.AcdConfigError``);
-    ``clock`` is the service's clock in epoch seconds."""
-    config = acd.load_acd_config(settings.agents_file)
+    """A runtime over ``config``, by default the agents and queues of ``settings.agents_file`` (raises
+    ``acd.AcdConfigError``); ``clock`` is the service's clock in epoch seconds."""
+    config = config or acd.load_acd_config(settings.agents_file)
     engine = acd.Acd(config.queues, agents=config.agents)
     return AcdRuntime(engine, client, facts=facts, options=options, clock=clock)
 
@@ -48,8 +49,14 @@ async def acd_runtime(
     options: RuntimeOptions | None = None,
     clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[AcdRuntime]:
-    """The runtime with its tick loop running; on exit the loop is cancelled (bounded wait)."""
-    runtime = build_acd_runtime(settings, client, facts=facts, options=options, clock=clock)
+    """The runtime with its tick loop running; on exit the loop is cancelled (bounded wait).
+
+    The configured agents are registered with ``facts`` first (names and endpoints for the reports).
+    """
+    config = acd.load_acd_config(settings.agents_file)
+    runtime = build_acd_runtime(settings, client, facts=facts, options=options, clock=clock, config=config)
+    if facts is not None:
+        await facts.register_agents(config.agents)
     ticker = asyncio.create_task(runtime.run(), name="acd-tick")
     try:
         yield runtime

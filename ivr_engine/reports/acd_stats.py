@@ -1,7 +1,9 @@
 """ACD statistics from ``queue_calls``, ``survey_responses`` and ``calls``, computed by SQL aggregates.
 
 Definitions (the usual call-centre ones, stated so nobody has to guess):
-- offered: calls that entered the queue in the window (``enqueued``), whatever became of them;
+- offered: calls that entered the queue in the window (``enqueued``), whatever became of them, except
+  the calls that never waited because no agent was logged in for the queue (outcome ``no_agents``):
+  those are counted on their own (``no_agents``) and are in no rate below;
 - answered / abandoned / overflow / callback / no agents: by the queue call's outcome;
 - abandon rate = abandoned / offered;
 - service level = calls answered within the threshold (``actual_wait_s <= sla_s``) / offered;
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, or_, select
 
 from ivr_engine.reports.sql import Bucket, TimeWindow, time_bucket
 from ivr_engine.storage.acd_records import AgentRow, QueueCallRow, QueueOutcome
@@ -133,6 +135,11 @@ def _figures(queue: str, row: Sequence[Any]) -> AcdFigures:
     )
 
 
+def _offered(outcome: ColumnElement[str | None]) -> ColumnElement[bool]:
+    """A queue stay that counts as offered: still waiting, or left the queue any way but ``no_agents``."""
+    return or_(outcome.is_(None), outcome != QueueOutcome.NO_AGENTS.value)
+
+
 def query_acd_stats(conn: Connection, filters: AcdFilter) -> AcdStats:
     qc = QueueCallRow.__table__.c
     where: list[ColumnElement[bool]] = [filters.window.clause(qc.enqueued)]
@@ -142,7 +149,7 @@ def query_acd_stats(conn: Connection, filters: AcdFilter) -> AcdStats:
         where.append(qc.agent_id == filters.agent)
     answered = qc.outcome == QueueOutcome.ANSWERED.value
     figures = (
-        func.count(),
+        _count_if(_offered(qc.outcome)),
         _count_if(answered),
         _count_if(qc.outcome == QueueOutcome.ABANDONED.value),
         _count_if(qc.outcome == QueueOutcome.OVERFLOW.value),
@@ -234,7 +241,7 @@ def _volume(
         for period, offered, n_answered, n_abandoned in conn.execute(
             select(
                 queued_period,
-                func.count(),
+                _count_if(_offered(qc.outcome)),
                 _count_if(qc.outcome == QueueOutcome.ANSWERED.value),
                 _count_if(qc.outcome == QueueOutcome.ABANDONED.value),
             )

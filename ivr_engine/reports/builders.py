@@ -180,5 +180,6 @@ def acd_report(stats: AcdStats, filters: AcdFilter) -> Report:
         notes=(
             f"{', '.join(scope)}, {filters.window.describe()}",
             f"service level: answered within {sla} s / offered; abandon rate: abandoned / offered",
+            "offered leaves out calls that found no agent logged in for the queue (column No agents)",
         ),
     )

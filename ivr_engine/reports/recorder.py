@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,13 +30,26 @@ from ivr_engine.storage.acd_records import (
 )
 from ivr_engine.storage.database import Database, is_outage
 
-__all__ = ["AcdRecorder"]
+__all__ = ["AcdRecorder", "NamedAgent"]
 
 log = logging.getLogger(__name__)
 
 
 def _seconds(start: datetime, end: datetime) -> float:
     return round((end - start).total_seconds(), 3)
+
+
+class NamedAgent(Protocol):
+    """What an agent row needs (``acd.Agent`` has it): the id, the name shown in reports, the endpoint."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def endpoint(self) -> str: ...
 
 
 class AcdRecorder:
@@ -72,6 +86,22 @@ class AcdRecorder:
             return True
 
         return await self._write(f"agent {agent_id}", work)
+
+    async def register_agents(self, agents: Iterable[NamedAgent]) -> bool:
+        """Create or update the rows of all ``agents`` in one transaction (the service does this at
+        start-up from acd.yaml, so reports name every agent). Agents not listed keep their rows."""
+        wanted = {agent.id: (agent.name, agent.endpoint) for agent in agents}
+
+        def work(session: Session) -> bool:
+            for agent_id, (name, endpoint) in wanted.items():
+                row = session.get(AgentRow, agent_id)
+                if row is None:
+                    session.add(AgentRow(id=agent_id, name=name, endpoint=endpoint))
+                else:
+                    row.name, row.endpoint = name, endpoint
+            return True
+
+        return await self._write(f"{len(wanted)} agent(s)", work)
 
     async def record_state_change(
         self, *, agent_id: str, from_state: str, to_state: str, reason: str, at: datetime

@@ -8,7 +8,7 @@ reads storage; ``ScreenPop`` (model.py) is the JSON-serialisable record; ``forma
 from ivr_engine.screenpop.build import Answered, build_screen_pop
 from ivr_engine.screenpop.errors import MalformedScreenPop, ScreenPopError
 from ivr_engine.screenpop.model import (
-    UNKNOWN_CALLER,
+    NEW_CALLER,
     AccountSummary,
     CustomerCard,
     OrderSummary,
@@ -20,7 +20,7 @@ from ivr_engine.screenpop.service import ScreenPopService, answered_from
 from ivr_engine.screenpop.text import format_screen_pop
 
 __all__ = [
-    "UNKNOWN_CALLER",
+    "NEW_CALLER",
     "AccountSummary",
     "Answered",
     "CustomerCard",

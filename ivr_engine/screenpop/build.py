@@ -1,8 +1,9 @@
 """Build a :class:`ScreenPop` from storage in one transaction (run it through ``Database.run``).
 
-An unknown caller gets a customer row of their own (name "unknown caller", the number as its phone), so
-the next call from that number is recognised and an agent can fill in the record. A withheld number
-creates nothing.
+An unknown caller gets a customer row of their own, without a name (the number as its phone), so an
+agent can fill in the record and the number's later calls find it. Until it has a name the caller is
+shown as new (``known`` False), and the IVR does not greet them by name (see ``storage.lookups``). A
+withheld number creates nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr_engine.screenpop.model import (
-    UNKNOWN_CALLER,
     AccountSummary,
     CustomerCard,
     OrderSummary,
@@ -25,7 +25,7 @@ from ivr_engine.screenpop.model import (
     ScreenPop,
 )
 from ivr_engine.storage.acd_records import QueueCallRow
-from ivr_engine.storage.lookups import normalise_phone
+from ivr_engine.storage.lookups import has_name, normalise_phone
 from ivr_engine.storage.models import Account, Call, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.queries import call_detail
 
@@ -86,13 +86,13 @@ def build_screen_pop(session: Session, answered: Answered, *, history: int = 5) 
 
 def _find_or_create(session: Session, phone: str) -> CustomerCard:
     if not phone:
-        return CustomerCard(customer_id=None, name=UNKNOWN_CALLER, phone="", known=False)
+        return CustomerCard(customer_id=None, name="", phone="", known=False)
     customer = _by_phone(session, phone)
     if customer is not None:
         return _card(session, customer, phone)
     try:
         with session.begin_nested():  # two calls from the same new number: the second one re-reads
-            customer = Customer(name=UNKNOWN_CALLER, vip_level=0)
+            customer = Customer(name="", vip_level=0)
             session.add(customer)
             session.flush()
             session.add(CustomerPhone(customer_id=customer.id, number=phone))
@@ -102,7 +102,7 @@ def _find_or_create(session: Session, phone: str) -> CustomerCard:
         if found is None:
             raise
         return _card(session, found, phone)
-    return CustomerCard(customer_id=customer.id, name=UNKNOWN_CALLER, phone=phone, known=False)
+    return CustomerCard(customer_id=customer.id, name="", phone=phone, known=False)
 
 
 def _by_phone(session: Session, phone: str) -> Customer | None:
@@ -125,11 +125,12 @@ def _card(session: Session, customer: Customer, phone: str) -> CustomerCard:
             LoyaltyMember.customer_id == customer.id
         )
     ).one()
+    known = has_name(customer.name)
     return CustomerCard(
         customer_id=customer.id,
-        name=customer.name,
+        name=customer.name if known else "",
         phone=phone,
-        known=True,
+        known=known,
         vip_level=customer.vip_level,
         accounts=tuple(AccountSummary(number, _money(balance)) for number, balance in accounts),
         orders=tuple(

@@ -24,7 +24,7 @@ from ivr_engine.json_values import (
 from ivr_engine.screenpop.errors import MalformedScreenPop
 
 __all__ = [
-    "UNKNOWN_CALLER",
+    "NEW_CALLER",
     "AccountSummary",
     "CustomerCard",
     "OrderSummary",
@@ -33,7 +33,8 @@ __all__ = [
     "ScreenPop",
 ]
 
-UNKNOWN_CALLER = "unknown caller"
+NEW_CALLER = "new caller"
+"""How a caller with no name on record is shown: their customer row has no name (yet)."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ class OrderSummary:
 class CustomerCard:
     """The caller's customer record as the agent sees it.
 
-    ``known`` is False when the caller was not found: ``name`` is then :data:`UNKNOWN_CALLER` and
-    ``customer_id`` names the customer row just created for the number (None for a withheld number).
+    ``known`` is False when there is no name on record for the caller: ``name`` is then empty and
+    ``customer_id`` names the nameless customer row kept for the number (created on the number's first
+    call, for an agent to fill in), or is None for a withheld number. :attr:`label` is what to show.
     """
 
     customer_id: int | None
@@ -72,6 +74,11 @@ class CustomerCard:
     @property
     def vip(self) -> bool:
         return self.vip_level > 0
+
+    @property
+    def label(self) -> str:
+        """The customer's name, or :data:`NEW_CALLER` when none is on record."""
+        return self.name if self.known else NEW_CALLER
 
 
 @dataclass(frozen=True)

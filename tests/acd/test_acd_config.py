@@ -22,8 +22,7 @@ def test_the_repo_file_holds_the_lab_agents_and_queues() -> None:
     queues = {q.name: q for q in config.queues}
     assert {"general", "billing", "orders", "loyalty"} <= set(queues)
     general = queues["general"]
-    assert (general.skills, general.ring_timeout, general.max_wait, general.overflow_target) == (
-        {"general": 1}, 15, 120, "voicemail")
+    assert (general.skills, general.ring_timeout, general.max_wait) == ({"general": 1}, 15, 120)
     assert queues["orders"].escalation[0] == EscalationStep(30, "orders", 1)
     assert queues["loyalty"].strategy is Strategy.ROUND_ROBIN
 
@@ -33,6 +32,7 @@ def test_the_repo_file_holds_the_lab_agents_and_queues() -> None:
     ("queues:\n  - name: a\n    strategy: bogus\n", "t.yaml:3: unknown strategy 'bogus'"),
     ("queues:\n  - name: a\n    ring_timeout: 0\n", "t.yaml:3: ring_timeout of queue a must be above 0"),
     ("queues:\n  - name: a\n    colour: red\n", "t.yaml:3: unknown key 'colour'"),
+    ("queues:\n  - name: a\n    overflow: voicemail\n", "t.yaml:3: 'overflow' is not read: a caller"),
     ("queues:\n  - name: a\n  - name: a\n", "t.yaml:3: queue 'a' is defined twice"),
     ("agents:\n  - id: '1'\n    skills: {}\nqueues:\n  - name: a\n", "t.yaml:2: agent #1 needs 'endpoint'"),
     ("queues:\n  - name: a\n    skills: {x: 2}\n    escalation:\n      - {after: 5, skill: y, drop: true}\n",

@@ -34,6 +34,12 @@ async def test_say_kinds(tmp_path: Path) -> None:
     assert await resolve(Say(SayKind.CHARACTERS, "ab")) == ["characters:ab"]
 
 
+async def test_dtmf_keys_are_said_star_pound_and_letters(tmp_path: Path) -> None:
+    resolve = default_resolver(tmp_path)
+    assert await resolve(Say(SayKind.DIGITS, "1*2#")) == ["digits:1*2#"]  # digits: says star and pound
+    assert await resolve(Say(SayKind.DIGITS, "1A*D")) == ["characters:1A*D"]  # digits: would skip letters
+
+
 def test_money_and_date_use_core_sounds() -> None:
     assert say_money("12.34") == ["number:12", "sound:digits/dollars", "sound:vm-and", "number:34"]
     assert say_money("5") == ["number:5", "sound:digits/dollars"]

@@ -404,6 +404,7 @@ nodes:
       - {id: agent, prompt: q1}
       - {id: resolved, prompt: q2}
     invalid: again
+    no_input: not_heard
     next: bye
   bye: {type: hangup}
 """
@@ -419,6 +420,15 @@ async def test_survey_stores_answers_and_retries_invalid(harness: Harness, make_
     )
     assert harness.surveys.answers == [("c", "post_call", "agent", 4, "1001")]
     assert harness.sink.path()[0] == ("ask", "hangup")  # ran out of digits on question two
+
+
+async def test_survey_tells_no_input_from_an_invalid_key(harness: Harness, make_flow: FlowMaker) -> None:
+    sim = await harness.run(make_flow(SURVEY), "T4" + "95")
+    assert harness.said(sim) == [
+        "[prompt q1]", "[prompt not_heard]", "[prompt q1]",  # nothing pressed: the no-input message
+        "[prompt q2]", "[prompt again]", "[prompt q2]",  # 9: the invalid message
+    ]
+    assert [a[2:4] for a in harness.surveys.answers] == [("agent", 4), ("resolved", 5)]
 
 
 async def test_survey_skips_a_question_after_retries(harness: Harness, make_flow: FlowMaker) -> None:

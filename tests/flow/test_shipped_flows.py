@@ -127,9 +127,28 @@ async def test_main_invalid_choices_end_with_an_agent(harness: Harness, library:
     assert len(harness.transferrer.requests) == 1
 
 
+@pytest.mark.parametrize("keys", ["*", "12*", "A", "1B2C3D", "*0#"])
+async def test_line_check_reads_back_star_and_letters(
+    harness: Harness, library: FlowLibrary, keys: str
+) -> None:
+    sim = await _run(harness, library, "demo", keys if keys.endswith("#") else keys + "#")
+    entered = keys.removesuffix("#")
+    assert sim.result.reason is EndReason.COMPLETED, sim.result.error
+    path = [("ask", "next"), ("read_back", "next"), ("bye", "next"), ("end", "completed")]
+    assert harness.sink.path() == path
+    assert f"[digits] {entered}" in harness.said(sim)
+
+
 async def test_survey_flow_stores_three_answers(harness: Harness, library: FlowLibrary) -> None:
-    await _run(harness, library, "survey", "4T53")  # no answer to question two at first
+    sim = await _run(harness, library, "survey", "4T53")  # no answer to question two at first
     assert [a[2:4] for a in harness.surveys.answers] == [("agent", 4), ("resolved", 5), ("recommend", 3)]
+    said = harness.said(sim)
+    resolved = said.index(harness.catalogue.texts["survey_q_resolved"])
+    assert said[resolved + 1 : resolved + 3] == [  # no input: "we did not hear", not "invalid"
+        harness.catalogue.texts["no_input"],
+        harness.catalogue.texts["survey_q_resolved"],
+    ]
+    assert harness.catalogue.texts["survey_invalid"] not in said
 
 
 async def test_voicemail_flow_saves_the_message(harness: Harness, library: FlowLibrary) -> None:

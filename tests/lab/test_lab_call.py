@@ -9,7 +9,7 @@ import pytest
 from ivr_engine.lab.sipp import CallerScript, HangupBy
 
 from .conftest import Lab
-from .flow_calls import call_ids, calls_list, finished_call
+from .flow_calls import call_ids, calls_list, finished_call, node_path
 
 pytestmark = pytest.mark.lab
 
@@ -38,6 +38,24 @@ async def test_line_check_call_is_answered_digits_arrive_in_order_app_hangs_up(l
     channels, bridges = await lab.leftovers()
     assert channels == []
     assert bridges == []
+
+
+async def test_line_check_reads_back_a_star(lab: Lab) -> None:
+    """``*`` is a key like any other: read back as "star" by Asterisk, not an apology."""
+    caller = "5550198"
+    before_calls = call_ids(lab)
+    result = await lab.call(CallerScript(number="199", caller_id=caller, digits="4*2#", timeout_s=60))
+
+    assert result.ok, result.describe()
+    assert result.hangup_by == HangupBy.FAR_END, result.describe()
+    call = await finished_call(lab, before_calls, caller, "199")
+    assert node_path(call) == [
+        ("demo", "ask", "next"), ("demo", "read_back", "next"), ("demo", "bye", "next"),
+        ("demo", "end", "completed"),
+    ]  # fmt: skip
+    read_back = next(step for step in call["path"] if step["node"] == "read_back")
+    assert read_back["input"] == "4*2"
+    assert "digits/star" in lab.paths.full_log.read_text(errors="replace")
 
 
 async def test_calls_in_parallel_each_get_their_own_digits(lab: Lab) -> None:

@@ -41,6 +41,9 @@ class Facts:
         self.rows.append((kind, kw))
         return True
 
+    async def register_agents(self, agents: Any) -> bool:
+        return await self._add("agents", {"agents": list(agents)})
+
     async def record_state_change(self, **kw: Any) -> bool:
         return await self._add("state", kw)
 

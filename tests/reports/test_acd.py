@@ -34,6 +34,21 @@ def test_queue_figures(acd_db: Database) -> None:
     }
 
 
+async def test_calls_that_found_no_agent_are_not_offered(acd_db: Database) -> None:
+    recorder = AcdRecorder(acd_db)
+    for n, at in enumerate((T0 + timedelta(minutes=5), T0 + timedelta(minutes=6))):  # as the runtime does
+        assert await recorder.queue_call_enqueued(call_id=f"na{n}", queue="general", caller="1", priority=0,
+                                                  enqueued=at, predicted_wait_s=None)
+        assert await recorder.queue_call_ended(call_id=f"na{n}", outcome=QueueOutcome.NO_AGENTS, ended=at)
+    stats = read(acd_db, lambda conn: query_acd_stats(conn, AcdFilter()))
+    general = {q.queue: q for q in stats.queues}["general"]
+    assert (general.offered, general.no_agents) == (4, 2)  # the four queued calls of test_queue_figures
+    assert (general.service_level, general.abandon_rate) == (0.5, 0.25)  # unchanged by the two
+    assert (stats.total.offered, stats.total.no_agents, stats.total.service_level) == (6, 2, 0.5)
+    assert ("no_agents", 2) in {(o.outcome, o.calls) for o in stats.outcomes}  # reported on their own
+    assert [(v.period, v.offered) for v in stats.volume] == [("2026-03-02 10:00", 4), ("2026-03-02 11:00", 2)]
+
+
 def test_sla_threshold_is_configurable(acd_db: Database) -> None:
     stats = read(acd_db, lambda conn: query_acd_stats(conn, AcdFilter(sla_s=30)))
     assert stats.total.answered_in_sla == 4

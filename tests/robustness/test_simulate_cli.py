@@ -76,9 +76,13 @@ def test_bad_scripts_are_usage_errors(state: Path, monkeypatch: pytest.MonkeyPat
 def test_odd_caller_ids_simulate_and_are_stored(
     state: Path, monkeypatch: pytest.MonkeyPatch, caller: str
 ) -> None:
-    result = _simulate(state, monkeypatch, "main", "--caller", caller, "--digits", "9", "--json")
+    record = state.parent / "simulations.db"
+    result = _simulate(
+        state, monkeypatch, "main", "--caller", caller, "--digits", "9", "--json", "--record-to", str(record)
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
+    monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{record}")
     shown = CliRunner().invoke(main, ["--state-dir", str(state), "calls", "show", data["call_id"], "--json"])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output)["caller"] == caller[:64]

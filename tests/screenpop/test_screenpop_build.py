@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr_engine.config import Settings
+from ivr_engine.flow.library import FlowLibrary
+from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
+from ivr_engine.flow.ports import LookupStatus
+from ivr_engine.flow.services import FlowServices
+from ivr_engine.flow.simulator import ScriptedChannel, SimClock, parse_script, simulate
+from ivr_engine.prompts.catalogue import load_catalogue
 from ivr_engine.queues.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.screenpop import (
-    UNKNOWN_CALLER,
+    NEW_CALLER,
     Answered,
     ScreenPop,
     ScreenPopService,
@@ -22,6 +29,7 @@ from ivr_engine.screenpop import (
 )
 from ivr_engine.storage import Database
 from ivr_engine.storage.acd_records import QueueCallRow
+from ivr_engine.storage.lookups import SqlLookups
 from ivr_engine.storage.models import Call, Customer, CustomerPhone, NodeEventRow
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -75,25 +83,64 @@ def test_known_customer_card_has_accounts_orders_points(database: Database) -> N
     assert card.points == 4520
 
 
-def test_unknown_caller_is_created_once(database: Database) -> None:
+def test_unknown_caller_is_created_once_without_a_name(database: Database) -> None:
     number = "15559998877"
     first = database.call(lambda s: build_screen_pop(s, _answered("c-1", number)))
 
     assert not first.customer.known
-    assert first.customer.name == UNKNOWN_CALLER
+    assert (first.customer.name, first.customer.label) == ("", NEW_CALLER)
     assert first.customer.phone == number
     assert first.customer.customer_id is not None
     assert first.customer.points is None
     rows = database.call(lambda s: s.execute(
         select(Customer.id, Customer.name).join(CustomerPhone).where(CustomerPhone.number == number)).all())
-    assert [(r.id, r.name) for r in rows] == [(first.customer.customer_id, UNKNOWN_CALLER)]
+    assert [(r.id, r.name) for r in rows] == [(first.customer.customer_id, "")]
 
     second = database.call(lambda s: build_screen_pop(s, _answered("c-2", number)))
     assert second.customer.customer_id == first.customer.customer_id
-    assert second.customer.known  # the record exists now, for an agent to complete
+    assert not second.customer.known  # the record exists, but nobody has named the caller yet
+    assert second.customer.label == NEW_CALLER
+    text = format_screen_pop(second)
+    assert f"Customer: new caller {number} (customer #{first.customer.customer_id}, no name yet)" in text
     count = database.call(lambda s: s.scalar(
         select(func.count()).select_from(CustomerPhone).where(CustomerPhone.number == number)))
     assert count == 1
+
+    def name_them(session: Session) -> None:
+        customer = session.get(Customer, first.customer.customer_id)
+        assert customer is not None
+        customer.name = "Dana Ruiz"
+
+    database.call(name_them)  # an agent fills in the record
+    third = database.call(lambda s: build_screen_pop(s, _answered("c-3", number)))
+    assert (third.customer.known, third.customer.label) == (True, "Dana Ruiz")
+
+
+async def test_next_call_from_a_new_caller_is_welcomed_not_greeted_by_a_fake_name(
+    database: Database,
+) -> None:
+    number = "15559998878"
+    database.call(lambda s: build_screen_pop(s, _answered("c-1", number)))  # the first call's screen-pop
+    lookups = SqlLookups(database)
+    answer = await lookups.run("customer_by_phone", {"phone": number})
+    assert answer.status is LookupStatus.NOT_FOUND
+
+    root = Path(__file__).parents[2]
+    library = FlowLibrary.from_paths([root / "flows"])
+    main = library.get("main")
+    assert main is not None
+    clock = SimClock(T0)
+    services = FlowServices(
+        lookups=lookups, node_log=MemoryNodeLog(), surveys=MemorySurveys(), voicemails=MemoryVoicemails(),
+        catalogue=load_catalogue(root / "sounds" / "prompts.yaml"), flows=library, clock=clock,
+    )  # fmt: skip
+    channel = ScriptedChannel(parse_script(""), caller_id=number, dialled="100", clock=clock)
+    sim = await simulate(main, channel, services, call_id="c-2")
+    path = [(s.event.node, s.event.outcome) for s in sim.steps]
+    assert path[:2] == [("identify", "not_found"), ("welcome", "next")]
+    said = " ".join(e.text for e in sim.transcript)
+    assert "Hello" not in said
+    assert "unknown caller" not in said.lower()
 
 
 def test_withheld_number_creates_nothing(database: Database) -> None:
@@ -102,7 +149,9 @@ def test_withheld_number_creates_nothing(database: Database) -> None:
     after = database.call(lambda s: s.scalar(select(func.count()).select_from(Customer)))
 
     assert pop.customer.customer_id is None
-    assert pop.customer.name == UNKNOWN_CALLER
+    assert not pop.customer.known
+    assert pop.customer.label == NEW_CALLER
+    assert "Customer: new caller (number withheld)" in format_screen_pop(pop)
     assert after == before
 
 

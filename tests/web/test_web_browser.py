@@ -127,9 +127,9 @@ async def test_screen_pop_shows_ivr_path_with_masked_pin_and_unknown_callers(
     await expect(page.locator("#customer-summary")).to_contain_text("points: 4520")
     if (folder := _screenshot_dir()) is not None:
         await page.screenshot(path=str(folder / "agent-desktop.png"), full_page=True)
-    card = CustomerCard(customer_id=9, name="unknown caller", phone="15559990000", known=False)
+    card = CustomerCard(customer_id=9, name="", phone="15559990000", known=False)
     desk.screenpops.publish(replace(alice_pop("1001", "call-2"), customer=card, caller="15559990000"))
-    await expect(page.locator("#customer-name")).to_have_text("Unknown caller 15559990000")
+    await expect(page.locator("#customer-name")).to_have_text("New caller 15559990000")
     await expect(page.locator("#vip")).to_be_hidden()
 
 

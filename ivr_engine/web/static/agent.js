@@ -48,7 +48,7 @@ function showScreenPop(pop) {
   currentCall = pop.call_id;
   $("screenpop-empty").classList.add("hidden");
   $("screenpop").classList.remove("hidden");
-  $("customer-name").textContent = c.known ? c.name : `Unknown caller ${c.phone || pop.caller}`;
+  $("customer-name").textContent = c.known ? c.name : `New caller ${c.phone || pop.caller}`;
   $("vip").textContent = `VIP ${c.vip_level}`;
   $("vip").classList.toggle("hidden", !c.vip);
   $("customer-phone").textContent = `Calling from ${pop.caller || "a withheld number"} · queue ${pop.queue || "–"}`;
