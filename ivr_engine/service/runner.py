@@ -19,6 +19,7 @@ from ivr_engine.ari.media import Synthesiser, default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
 from ivr_engine.config import Settings
 from ivr_engine.control.app import make_control_app
+from ivr_engine.control.hosts import allowed_hosts
 from ivr_engine.control.server import start_control_server
 from ivr_engine.control.token import control_token
 from ivr_engine.flow.library import FlowLibrary
@@ -121,7 +122,8 @@ async def run_service(
 
         screenpops = ScreenPopService(stores.database, node_log=stores.node_log)
         await screenpops.restore(datetime.now(UTC) - SCREENPOP_RESTORE_WINDOW)
-        control = make_control_app(runtime, screenpops, control_token(settings))
+        control = make_control_app(runtime, screenpops, control_token(settings),
+                                   allowed_hosts=allowed_hosts(settings))
         add_metrics_route(control, MetricsSources(
             active_calls=lambda: len(service.active_calls),
             handler_errors=lambda: service.handler_errors,
