@@ -34,7 +34,7 @@ from aiohttp import web
 import acd
 from ivr_engine.control.body import read_json_object
 from ivr_engine.control.hosts import host_check
-from ivr_engine.control.http_errors import Handler, Refusal, errors_middleware
+from ivr_engine.control.http_errors import HANDLER_ARGS, Handler, Refusal, errors_middleware
 from ivr_engine.control.sse import stream_events
 from ivr_engine.control.views import AgentView, QueueView
 from ivr_engine.queues.api import AcdControl, RuntimeEvent
@@ -76,7 +76,8 @@ def make_control_app(
     """
     if not token:
         raise ValueError("the control API needs a non-empty bearer token")
-    app = web.Application(middlewares=[errors_middleware, host_check(allowed_hosts), _auth])
+    app = web.Application(middlewares=[errors_middleware, host_check(allowed_hosts), _auth],
+                          handler_args=HANDLER_ARGS)
     app[CONTROL_KEY] = control
     app[SCREENPOPS_KEY] = screenpops
     app[CLOCK_KEY] = clock

@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 import acd
 from ivr_engine.logs import fields
 
-__all__ = ["Handler", "Refusal", "error_response", "errors_middleware"]
+__all__ = ["HANDLER_ARGS", "SERVER_LOG", "Handler", "Refusal", "error_response", "errors_middleware"]
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +80,25 @@ def _http_message(request: web.Request, exc: web.HTTPException) -> str:
 def _kept_headers(exc: web.HTTPException) -> dict[str, str]:
     """The headers of an aiohttp error worth passing on (``Allow`` on a 405), not its content headers."""
     return {name: value for name, value in exc.headers.items() if name in ("Allow", "Retry-After")}
+
+
+class _ClientFaults(logging.Filter):
+    """Turn aiohttp's "Error handling request" about an unparseable request into a one-line warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = fields("http.malformed_request", status=exc.code, error=exc.message.strip())
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+SERVER_LOG = logging.getLogger("ivr_engine.control.http_server")
+"""Where aiohttp's connection handler logs for our apps (instead of ``aiohttp.server``)."""
+SERVER_LOG.addFilter(_ClientFaults())
+
+HANDLER_ARGS: dict[str, Any] = {"logger": SERVER_LOG}
+"""``web.Application(handler_args=...)`` for every runner that serves the app, test servers included."""

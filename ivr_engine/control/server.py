@@ -5,44 +5,18 @@
     runner = await start_control_server(make_control_app(control, screenpops, token), settings)
     ...
     await runner.cleanup()
-
-A request aiohttp cannot even parse (a malformed request line or header, a bad chunked body) is the
-client's fault: aiohttp answers it 400 itself, and its log line is one WARNING without a traceback
-(``http.malformed_request``), not the ERROR with a traceback aiohttp logs by default.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from ivr_engine.config import Settings
 from ivr_engine.control.errors import ControlError
-from ivr_engine.logs import fields
 
-__all__ = ["SERVER_LOG", "start_control_server"]
-
-
-class _ClientFaults(logging.Filter):
-    """Turn aiohttp's "Error handling request" for an unparseable request into a one-line warning."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            record.msg = fields("http.malformed_request", status=exc.code, error=exc.message)
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-SERVER_LOG = logging.getLogger("ivr_engine.control.http_server")
-"""The logger aiohttp's connection handler logs to (instead of ``aiohttp.server``)."""
-SERVER_LOG.addFilter(_ClientFaults())
+__all__ = ["start_control_server"]
 
 
 async def start_control_server(
@@ -52,7 +26,7 @@ async def start_control_server(
     host = settings.http_host
     if host != "localhost" and not _loopback(host):
         raise ControlError(f"the control API binds to loopback only; http_host {host!r} is not")
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, logger=SERVER_LOG)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, settings.http_port).start()
