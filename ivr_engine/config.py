@@ -59,6 +59,8 @@ class Settings:
     app_name: str = "ivr-engine"
     http_host: str = "127.0.0.1"
     http_port: int = 8090
+    http_allowed_hosts: str = ""
+    """Comma-separated extra names (``name`` or ``name:port``) the HTTP ``Host`` header may carry."""
     database_url: str = ""
     flows_dir: Path = PROJECT_ROOT / "flows"
     sounds_dir: Path = PROJECT_ROOT / "sounds"

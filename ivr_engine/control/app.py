@@ -14,28 +14,29 @@ Routes (all under ``/api``; every one but ``/api/health`` needs ``Authorization:
 ``GET  /api/events``                        server-sent events: ``event: <kind>`` per ACD event
 ==========================================  =====================================================
 
-Every failure is JSON ``{"error": "..."}``: 400 bad input, 401 no/wrong token, 403 not from
-loopback, 404 unknown agent or route, 409 a refused state change (the message says why). Routes
-outside ``/api`` are left to whoever adds them (the web desktop) and are not token-checked here.
+Every failure is JSON ``{"error": "..."}`` (one middleware, ``http_errors``): 400 bad input, 401
+no/wrong token, 403 not from loopback, 404 unknown agent or route, 409 a refused state change (the
+message says why), 413/415 a body too large or not UTF-8 JSON (``body``), 421 a ``Host`` that is not
+ours (``hosts``: every route, not only ``/api``). Routes outside ``/api`` are left to whoever adds them
+(the web desktop) and are not token-checked here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
-import json
-import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 
 import acd
+from ivr_engine.control.body import read_json_object
+from ivr_engine.control.hosts import host_check
+from ivr_engine.control.http_errors import HANDLER_ARGS, Handler, Refusal, errors_middleware
 from ivr_engine.control.sse import stream_events
 from ivr_engine.control.views import AgentView, QueueView
-from ivr_engine.logs import fields
 from ivr_engine.queues.api import AcdControl, RuntimeEvent
 from ivr_engine.screenpop import ScreenPopService
 
@@ -48,8 +49,6 @@ __all__ = [
     "make_control_app",
 ]
 
-log = logging.getLogger(__name__)
-
 CONTROL_KEY: web.AppKey[AcdControl] = web.AppKey("acd_control")
 SCREENPOPS_KEY: web.AppKey[ScreenPopService] = web.AppKey("screenpops")
 CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
@@ -58,8 +57,7 @@ _KEEPALIVE_KEY: web.AppKey[float] = web.AppKey("sse_keepalive")
 
 MAX_REASON_LENGTH = 64
 _PUBLIC = frozenset({"/api/health"})
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def make_control_app(
@@ -69,11 +67,17 @@ def make_control_app(
     *,
     clock: Callable[[], float] = time.time,
     keepalive: float = 15.0,
+    allowed_hosts: Iterable[str] = (),
 ) -> web.Application:
-    """The control API over ``control``; ``clock`` must be the ACD's clock (epoch seconds)."""
+    """The control API over ``control``; ``clock`` must be the ACD's clock (epoch seconds).
+
+    ``allowed_hosts``: the names the app answers to besides the loopback ones (``hosts.allowed_hosts``
+    gives them from the settings).
+    """
     if not token:
         raise ValueError("the control API needs a non-empty bearer token")
-    app = web.Application(middlewares=[_errors, _auth])
+    app = web.Application(middlewares=[errors_middleware, host_check(allowed_hosts), _auth],
+                          handler_args=HANDLER_ARGS)
     app[CONTROL_KEY] = control
     app[SCREENPOPS_KEY] = screenpops
     app[CLOCK_KEY] = clock
@@ -96,50 +100,18 @@ def make_control_app(
 # -- middlewares ----------------------------------------------------------------------------------
 
 
-def _error(status: int, message: str, **headers: str) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers or None)
-
-
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure as ``{"error": ...}`` JSON; never a traceback to the client."""
-    try:
-        return await handler(request)
-    except acd.UnknownAgent as exc:
-        return _error(404, str(exc))
-    except acd.AcdError as exc:  # InvalidTransition and the like: the request conflicts with the state
-        return _error(409, str(exc))
-    except web.HTTPException as exc:
-        if exc.content_type == "application/json":
-            raise
-        return _error(exc.status, _http_message(request, exc))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.error(fields("control.failed", method=request.method, path=request.path,
-                         error=f"{type(exc).__name__}: {exc}"), exc_info=True)
-        return _error(500, "internal error in the ivr service; see its log")
-
-
-def _http_message(request: web.Request, exc: web.HTTPException) -> str:
-    if exc.status == 404:
-        return f"no such endpoint: {request.method} {request.path}"
-    if exc.status == 405:
-        return f"{request.method} is not allowed on {request.path}"
-    return exc.reason.lower()
-
-
 @web.middleware
 async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith("/api/") or request.path in _PUBLIC:
         return await handler(request)
     if not _is_loopback(request.remote):
-        return _error(403, "the control API only answers on loopback")
+        raise Refusal(403, "the control API only answers on loopback")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        return _error(401, "missing bearer token", **{"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(given.strip().encode(), request.app[_TOKEN_KEY].encode()):
-        return _error(401, "wrong bearer token", **{"WWW-Authenticate": "Bearer"})
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Refusal(401, "missing bearer token", headers=_CHALLENGE)
+    given = given.strip()
+    if not given.isascii() or not hmac.compare_digest(given.encode(), request.app[_TOKEN_KEY].encode()):
+        raise Refusal(401, "wrong bearer token", headers=_CHALLENGE)
     return await handler(request)
 
 
@@ -181,54 +153,36 @@ async def _agent(request: web.Request) -> web.Response:
 
 async def _login(request: web.Request) -> web.Response:
     agent_id = request.match_info["agent_id"]
-    await _body(request)
+    await read_json_object(request)
     await request.app[CONTROL_KEY].login(agent_id)
     return web.json_response(_agent_view(request, agent_id).to_json())
 
 
 async def _logout(request: web.Request) -> web.Response:
     agent_id = request.match_info["agent_id"]
-    await _body(request)
+    await read_json_object(request)
     await request.app[CONTROL_KEY].logout(agent_id)
     return web.json_response(_agent_view(request, agent_id).to_json())
 
 
 async def _ready(request: web.Request) -> web.Response:
     agent_id = request.match_info["agent_id"]
-    await _body(request)
+    await read_json_object(request)
     await request.app[CONTROL_KEY].ready(agent_id)
     return web.json_response(_agent_view(request, agent_id).to_json())
 
 
 async def _pause(request: web.Request) -> web.Response:
     agent_id = request.match_info["agent_id"]
-    body = await _body(request)
+    body = await read_json_object(request)
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise _bad_request('pause needs a JSON body {"reason": "<text>"} with a non-empty reason')
+        raise Refusal(400, 'pause needs a JSON body {"reason": "<text>"} with a non-empty reason')
     reason = reason.strip()
     if len(reason) > MAX_REASON_LENGTH or not reason.isprintable():
-        raise _bad_request(f"a pause reason is at most {MAX_REASON_LENGTH} printable characters")
+        raise Refusal(400, f"a pause reason is at most {MAX_REASON_LENGTH} printable characters")
     await request.app[CONTROL_KEY].pause(agent_id, reason)
     return web.json_response(_agent_view(request, agent_id).to_json())
-
-
-async def _body(request: web.Request) -> Mapping[str, Any]:
-    """The JSON object in the body; an empty body is an empty object."""
-    raw = await request.text()
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise _bad_request(f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    if not isinstance(data, dict):
-        raise _bad_request("the request body must be a JSON object")
-    return data
-
-
-def _bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 
 # -- queues ---------------------------------------------------------------------------------------
@@ -247,7 +201,7 @@ async def _latest_screenpop(request: web.Request) -> web.Response:
     agent_id = _agent_view(request, request.match_info["agent_id"]).id
     pop = request.app[SCREENPOPS_KEY].latest(agent_id)
     if pop is None:
-        return _error(404, f"no screen-pop yet for agent {agent_id}")
+        raise Refusal(404, f"no screen-pop yet for agent {agent_id}")
     return web.json_response(pop.to_json())
 
 

@@ -21,6 +21,7 @@ from ivr_engine.centre import centre_time
 from ivr_engine.clock import clock_from_setting
 from ivr_engine.config import Settings
 from ivr_engine.control.app import make_control_app
+from ivr_engine.control.hosts import allowed_hosts
 from ivr_engine.control.server import start_control_server
 from ivr_engine.control.token import control_token
 from ivr_engine.flow.library import FlowLibrary
@@ -132,7 +133,8 @@ async def run_service(
 
         screenpops = ScreenPopService(stores.database, node_log=stores.node_log)
         await screenpops.restore(clock.now() - SCREENPOP_RESTORE_WINDOW)
-        control = make_control_app(runtime, screenpops, control_token(settings), clock=clock.epoch)
+        control = make_control_app(runtime, screenpops, control_token(settings), clock=clock.epoch,
+                                   allowed_hosts=allowed_hosts(settings))
         add_metrics_route(control, MetricsSources(
             active_calls=lambda: len(service.active_calls),
             handler_errors=lambda: service.handler_errors,

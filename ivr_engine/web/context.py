@@ -1,25 +1,28 @@
 """What the web routes share: their settings on the app, the signed-in user, JSON bodies and errors.
 
-Every web failure is JSON ``{"error": "..."}`` with a 4xx status (raised as :func:`refuse`), which the
-control app's error middleware passes through unchanged.
+Every web failure is JSON ``{"error": "..."}`` with a 4xx status, raised as :func:`refuse` (a
+``Refusal``) and answered by the control app's error middleware. Bodies are read by the control app's
+one body reader (``control.body``) after the CSRF checks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ivr_engine.clock import CentreTime
+from ivr_engine.control.body import read_json_object
+from ivr_engine.control.http_errors import Refusal
 from ivr_engine.reports import AcdRecorder
 from ivr_engine.storage.database import Database
 from ivr_engine.web.errors import WebError
 from ivr_engine.web.session import COOKIE_NAME, SessionSigner
+from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.users import Role, UserStore, WebUser
 
 __all__ = [
@@ -32,7 +35,9 @@ __all__ = [
     "text_field",
 ]
 
-MAX_BODY = 16 * 1024
+MAX_PASSWORD_CHECKS = 2
+"""Password checks (scrypt, in worker threads) running at once; more wait, so a burst of sign-ins
+cannot take every core from the calls."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class WebContext:
     survey_poll_s: float
     refresh_s: float
     keepalive_s: float
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    password_checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_PASSWORD_CHECKS))
     streams: set[asyncio.Task[object]] = field(default_factory=set)
     """Handlers serving an event stream now; ended when the app shuts down."""
     centre: CentreTime = field(default_factory=lambda: CentreTime(UTC))
@@ -56,18 +63,9 @@ class WebContext:
 WEB_KEY: web.AppKey[WebContext] = web.AppKey("web_desktop")
 
 
-def refuse(status: int, message: str) -> web.HTTPException:
+def refuse(status: int, message: str, *, headers: Mapping[str, str] | None = None) -> Refusal:
     """A JSON error response to raise: ``raise refuse(403, "...")``."""
-    classes: Mapping[int, Callable[..., web.HTTPException]] = {
-        400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
-        409: web.HTTPConflict, 503: web.HTTPServiceUnavailable,
-    }
-    body = json.dumps({"error": message})
-    if status == 413:
-        return web.HTTPRequestEntityTooLarge(
-            MAX_BODY, MAX_BODY + 1, text=body, content_type="application/json"
-        )
-    return classes.get(status, web.HTTPBadRequest)(text=body, content_type="application/json")
+    return Refusal(status, message, headers=headers)
 
 
 def current_user(request: web.Request) -> WebUser | None:
@@ -99,25 +97,12 @@ def _same_origin(request: web.Request) -> bool:
 
 
 async def json_body(request: web.Request) -> Mapping[str, Any]:
-    """The POST's JSON object, after the CSRF checks (same origin, JSON content type)."""
+    """The POST's JSON object, after the CSRF checks (same origin, JSON content type even when empty)."""
     if not _same_origin(request):
         raise refuse(403, "cross-site request refused")
-    if request.content_type != "application/json":
-        raise refuse(400, "send the request body as application/json")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise refuse(413, f"the request body is larger than {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise refuse(413, f"the request body is larger than {MAX_BODY} bytes")
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise refuse(400, f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise refuse(400, "the request body must be a JSON object")
-    return data
+    if hdrs.CONTENT_TYPE not in request.headers or request.content_type != "application/json":
+        raise refuse(415, "send the request body as JSON (Content-Type: application/json)")
+    return await read_json_object(request)
 
 
 def text_field(body: Mapping[str, Any], key: str, *, max_length: int, required: bool = True) -> str:

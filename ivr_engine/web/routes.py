@@ -3,7 +3,7 @@
 ==========================================  ===========================================================
 ``GET  /login``, ``/agent``, ``/wallboard``  pages (``/agent`` and ``/wallboard`` redirect to ``/login``
                                             when signed out; ``/wallboard`` needs a supervisor)
-``POST /login``                             ``{"username", "password"}`` -> session cookie
+``POST /login``                             ``{"username", "password"}`` -> session cookie (throttled)
 ``POST /logout``                            clears the cookie
 ``GET  /web/me``                            the signed-in user and, for an agent, their ACD state
 ``POST /web/agents/{id}/login|logout|ready`` drive the agent's state machine (``/pause``: ``{"reason"}``)
@@ -16,11 +16,15 @@
 ==========================================  ===========================================================
 
 An agent may act only for their own agent id and see only calls they answered (403 otherwise);
-supervisors may act for any agent. Every POST is CSRF-checked (same origin, JSON body).
+supervisors may act for any agent. Every POST is CSRF-checked (same origin, JSON body). Sign-in checks
+the password in a worker thread (scrypt must not stall the calls on the event loop) and is throttled
+per user name and per address (``throttle``): past the limit it answers 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -31,6 +35,7 @@ from aiohttp import web
 
 from ivr_engine.clock import CentreTime
 from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, MAX_REASON_LENGTH, SCREENPOPS_KEY
+from ivr_engine.logs import fields
 from ivr_engine.reports import AcdRecorder
 from ivr_engine.storage.database import Database
 from ivr_engine.web.context import (
@@ -46,10 +51,13 @@ from ivr_engine.web.desk import DISPOSITIONS, MAX_NOTE_LENGTH, PAUSE_REASONS, an
 from ivr_engine.web.errors import WebError
 from ivr_engine.web.feeds import agent_feed, agent_json, end_streams, send_events, wallboard_feed
 from ivr_engine.web.session import COOKIE_NAME, SESSION_SECONDS, SessionSigner
+from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.users import Role, UserStore, WebUser
 from ivr_engine.web.wallboard import build_wallboard
 
 __all__ = ["STATIC_DIR", "add_web_routes"]
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(str(resources.files("ivr_engine.web") / "static"))
 _CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -70,8 +78,12 @@ def add_web_routes(
     refresh_s: float = 5.0,
     keepalive_s: float = 15.0,
     centre: CentreTime | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> None:
-    """Mount the login page, agent desktop and wallboard on ``app`` (from ``make_control_app``)."""
+    """Mount the login page, agent desktop and wallboard on ``app`` (from ``make_control_app``).
+
+    ``throttle`` limits failed sign-ins (default: 5 per user and 20 per address a minute).
+    """
     for key in (CONTROL_KEY, SCREENPOPS_KEY, CLOCK_KEY):
         if key not in app:
             raise ValueError("add_web_routes needs the control app from make_control_app")
@@ -87,6 +99,7 @@ def add_web_routes(
         refresh_s=refresh_s,
         keepalive_s=keepalive_s,
         centre=centre or CentreTime(UTC),
+        throttle=throttle or LoginThrottle(),
     )
     app.on_shutdown.append(end_streams)
     r = app.router
@@ -147,12 +160,24 @@ async def _sign_in(request: web.Request) -> web.Response:
     if not isinstance(password, str) or not password or len(password) > _MAX_PASSWORD:
         raise refuse(400, f"'password' is required (at most {_MAX_PASSWORD} characters)")
     ctx = request.app[WEB_KEY]
+    address = request.remote or "unknown"
+    throttled = ctx.throttle.admit(name, address)
+    if throttled is not None:
+        log.warning(fields("web.login_throttled", user=name, remote=address, by=throttled.by,
+                           retry_after=throttled.retry_after_s))
+        whose = f"for user {name}" if throttled.by == "user" else "from this address"
+        raise refuse(429, f"too many failed sign-ins {whose}; try again in {throttled.retry_after_s} s",
+                     headers={"Retry-After": str(throttled.retry_after_s)})
     try:
-        user = ctx.users.authenticate(name, password)
+        async with ctx.password_checks:
+            user = await asyncio.to_thread(ctx.users.authenticate, name, password)
     except WebError as exc:
+        ctx.throttle.withdraw(name, address)  # not the user's failure
         raise refuse(503, str(exc)) from None
     if user is None:
+        log.warning(fields("web.login_failed", user=name, remote=address))
         raise refuse(401, "wrong user name or password")
+    ctx.throttle.forgive(name, address)
     response = web.json_response({"user": user.name, "role": user.role.value, "redirect": _landing(user)})
     response.set_cookie(COOKIE_NAME, ctx.signer.sign(user.name), max_age=SESSION_SECONDS, path="/",
                         httponly=True, samesite="Strict")

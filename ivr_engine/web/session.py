@@ -41,9 +41,12 @@ class SessionSigner:
         return f"{payload}.{self._mac(payload)}"
 
     def verify(self, cookie: str) -> str | None:
-        """The user name the cookie was signed for, or None if it is forged, malformed or expired."""
+        """The user name the cookie was signed for, or None if it is forged, malformed or expired
+        (a cookie with bytes outside ASCII, which no signed cookie has, included)."""
+        if not cookie.isascii():
+            return None
         payload, _, mac = cookie.partition(".")
-        if not payload or not mac or not hmac.compare_digest(mac, self._mac(payload)):
+        if not payload or not mac or not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
             return None
         try:
             data = json.loads(_unb64(payload))

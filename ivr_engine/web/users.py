@@ -18,6 +18,7 @@ import hmac
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -104,7 +105,10 @@ class UserStore(Protocol):
     def get(self, name: str) -> WebUser | None: ...
 
     def authenticate(self, name: str, password: str) -> WebUser | None:
-        """The user when ``password`` is theirs, else None (unknown name and wrong password alike)."""
+        """The user when ``password`` is theirs, else None (unknown name and wrong password alike).
+
+        Slow on purpose (scrypt) and called from a worker thread, concurrently with ``get``.
+        """
         ...
 
     def session_key(self) -> bytes:
@@ -113,10 +117,14 @@ class UserStore(Protocol):
 
 
 class UserFile:
-    """A :class:`UserStore` over ``<state_dir>/web-accounts.yaml``; re-read when the file changes."""
+    """A :class:`UserStore` over ``<state_dir>/web-accounts.yaml``; re-read when the file changes.
+
+    Thread-safe: the web routes check passwords in worker threads while the event loop reads users.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.RLock()
         self._stamp: float | None = None
         self._users: dict[str, tuple[WebUser, str]] = {}
         self._key = ""
@@ -140,11 +148,12 @@ class UserFile:
         return entry[0] if verify_password(password, entry[1]) else None
 
     def session_key(self) -> bytes:
-        self._load()
-        if not self._key:
-            self._key = secrets.token_urlsafe(32)
-            self._save(self._users)
-        return self._key.encode()
+        with self._lock:
+            self._load()
+            if not self._key:
+                self._key = secrets.token_urlsafe(32)
+                self._save(self._users)
+            return self._key.encode()
 
     def add(self, user: WebUser, password: str, *, replace: bool = False) -> None:
         """Store ``user`` with ``password`` hashed; raises :class:`UserError` for a duplicate or weak one."""
@@ -163,6 +172,10 @@ class UserFile:
         self._save(users)
 
     def _load(self) -> dict[str, tuple[WebUser, str]]:
+        with self._lock:
+            return self._load_locked()
+
+    def _load_locked(self) -> dict[str, tuple[WebUser, str]]:
         try:
             stamp = self.path.stat().st_mtime_ns
         except FileNotFoundError:
@@ -180,6 +193,10 @@ class UserFile:
         return self._users
 
     def _save(self, users: dict[str, tuple[WebUser, str]]) -> None:
+        with self._lock:
+            self._save_locked(users)
+
+    def _save_locked(self, users: dict[str, tuple[WebUser, str]]) -> None:
         data = {
             "session_key": self._key or secrets.token_urlsafe(32),
             "users": {

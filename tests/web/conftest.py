@@ -23,6 +23,7 @@ from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
+from ivr_engine.web.throttle import LoginThrottle
 from tests.acd_control_fakes import FakeControl
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,12 +48,26 @@ PASSWORDS = {"ann": "ann-secret-1", "raj": "raj-secret-2", "boss": "boss-secret-
 
 
 @dataclass
+class ManualClock:
+    """Monotonic seconds that move only when the test says so (the sign-in throttle's clock)."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
 class Desk:
     client: TestClient
     control: FakeControl
     screenpops: ScreenPopService
     database: Database
     users: UserFile
+    throttle_clock: ManualClock
 
     @property
     def now(self) -> datetime:
@@ -62,6 +77,11 @@ class Desk:
     @property
     def base(self) -> str:
         return str(self.client.make_url("")).rstrip("/")
+
+    @property
+    def port(self) -> int:
+        assert self.client.port is not None
+        return self.client.port
 
     async def sign_in(self, name: str) -> None:
         response = await self.client.post(
@@ -100,6 +120,7 @@ def users(tmp_path: Path) -> UserFile:
 async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
     control = FakeControl(DESK_NOW.timestamp())
     screenpops = ScreenPopService(database)
+    clock = ManualClock()
     app = make_control_app(control, screenpops, "unused-token", clock=lambda: control.now, keepalive=0.2)
     add_web_routes(
         app,
@@ -109,9 +130,10 @@ async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
         refresh_s=0.5,
         keepalive_s=0.2,
         centre=CentreTime.named(DESK_ZONE),
+        throttle=LoginThrottle(clock=clock),
     )
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield Desk(client, control, screenpops, database, users)
+        yield Desk(client, control, screenpops, database, users, clock)
 
 
 def _in_ci() -> bool:

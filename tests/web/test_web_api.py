@@ -66,7 +66,8 @@ async def test_post_needs_same_origin_and_json(desk: Desk) -> None:
     response = await desk.client.post("/login", data="username=ann&password=ann-secret-1",
                                       headers={"Origin": desk.base,
                                                "Content-Type": "application/x-www-form-urlencoded"})
-    assert response.status == 400
+    assert response.status == 415
+    assert "Content-Type: application/json" in (await response.json())["error"]
     response = await desk.client.post("/login", data=b"{not json", headers={
         "Origin": desk.base, "Content-Type": "application/json"})
     assert response.status == 400
