@@ -33,6 +33,7 @@ from acd.model import requirements_at
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.ari.events import AriEvent, ChannelDestroyed, ChannelHangupRequest, ChannelLeftBridge
+from ivr_engine.calls import ORIGINATED_MARKER, CallInfo
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError, Media
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 from ivr_engine.logs import fields
@@ -40,7 +41,6 @@ from ivr_engine.queues.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.queues.facts import AcdFactSink, QueueOutcome
 from ivr_engine.queues.hold import HoldOptions, announcement, hold_cycle
 from ivr_engine.queues.hub import EventHub, Subscription
-from ivr_engine.service.handlers import ORIGINATED_MARKER, CallInfo
 
 __all__ = ["AcdRuntime", "RuntimeOptions"]
 

@@ -32,12 +32,12 @@ from ivr_engine.ari.events import (
     event_type,
 )
 from ivr_engine.ari.media import MediaResolver
+from ivr_engine.calls import ORIGINATED_MARKER, CallHandler, CallInfo
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.clock import ServiceClock
 from ivr_engine.flow.ports import CallRecord, CallStore, Clock
 from ivr_engine.logs import fields
 from ivr_engine.service.eventlog import EventLog
-from ivr_engine.service.handlers import ORIGINATED_MARKER, CallHandler, CallInfo
 
 __all__ = ["APOLOGY", "IvrService", "ServiceOptions", "StaleCalls"]
 

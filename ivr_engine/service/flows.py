@@ -7,13 +7,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ivr_engine.calls import CallHandler, CallInfo
 from ivr_engine.channel import CallerHungUp, Channel
 from ivr_engine.flow.interpreter import EndReason, run_flow
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.model import Flow
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.logs import fields
-from ivr_engine.service.handlers import CallHandler, CallInfo
 
 __all__ = ["FlowCallHandler", "FlowFailed", "flow_handlers"]
 

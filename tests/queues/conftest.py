@@ -13,12 +13,12 @@ from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.ari.media import default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
+from ivr_engine.calls import CallInfo
 from ivr_engine.channel import CallerHungUp, Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 from ivr_engine.queues import AcdRuntime, RuntimeOptions
 from ivr_engine.queues.hold import QUEUE_CALLBACK_CONFIRMED, QUEUE_CALLBACK_OFFER, QUEUE_HOLD, HoldOptions
 from ivr_engine.service.app import IvrService, ServiceOptions
-from ivr_engine.service.handlers import CallInfo
 from tests.queues.hold_timeline import timeline
 
 CORE_SOUNDS = ("queue-thereare", "queue-holdtime", "queue-minute", "queue-minutes")

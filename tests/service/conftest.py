@@ -11,9 +11,9 @@ from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.ari.media import default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
+from ivr_engine.calls import CallHandler
 from ivr_engine.service.app import IvrService, ServiceOptions
 from ivr_engine.service.eventlog import EventLog
-from ivr_engine.service.handlers import CallHandler
 
 
 @dataclass

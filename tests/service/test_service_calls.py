@@ -6,11 +6,12 @@ import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ivr_engine.calls import CallInfo
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import CallRecord
 from ivr_engine.service.app import APOLOGY
+from ivr_engine.service.demo import demo_handler
 from ivr_engine.service.eventlog import read_events
-from ivr_engine.service.handlers import CallInfo, demo_handler
 
 if TYPE_CHECKING:
     from .conftest import Running

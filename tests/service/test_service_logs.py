@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ivr_engine.calls import CallInfo
 from ivr_engine.channel import Channel, DtmfKey, Prompt
-from ivr_engine.service.handlers import CallInfo
 from tests.masking import keys_listed, shows_value
 
 if TYPE_CHECKING:

@@ -1,0 +1,5 @@
+"""The call contract (``CallInfo``, ``CallHandler``, ``ORIGINATED_MARKER``): below the service and the ACD."""
+
+from ivr_engine.calls.contract import ORIGINATED_MARKER, CallHandler, CallInfo
+
+__all__ = ["ORIGINATED_MARKER", "CallHandler", "CallInfo"]
