@@ -17,8 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from acd import AgentState
+from acd.live.api import AcdControl
 from ivr_engine.flow.ports import NodeEvent, NodeEventSink
-from ivr_engine.queues.api import AcdControl
 
 __all__ = ["CountingNodeLog", "MetricsSources", "ServiceCollector", "add_metrics_route"]
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import acd
-from ivr_engine.queues.api import RuntimeEvent, RuntimeEventKind
+from acd.live.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.screenpop import AccountSummary, CustomerCard, OrderSummary, PastCall, PathEntry, ScreenPop
 
 EPOCH = 1_800_000_000.0

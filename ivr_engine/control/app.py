@@ -32,12 +32,12 @@ from typing import Any
 from aiohttp import web
 
 import acd
+from acd.live.api import AcdControl, RuntimeEvent
 from ivr_engine.control.body import read_json_object
 from ivr_engine.control.hosts import host_check
 from ivr_engine.control.http_errors import HANDLER_ARGS, Handler, Refusal, errors_middleware
 from ivr_engine.control.sse import stream_events
 from ivr_engine.control.views import AgentView, QueueView
-from ivr_engine.queues.api import AcdControl, RuntimeEvent
 from ivr_engine.screenpop import ScreenPopService
 
 __all__ = [

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from acd.live.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.config import Settings
 from ivr_engine.control.errors import (
     ControlError,
@@ -34,7 +35,6 @@ from ivr_engine.control.errors import (
 )
 from ivr_engine.control.token import control_token
 from ivr_engine.control.views import AgentView, QueueView
-from ivr_engine.queues.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.screenpop import MalformedScreenPop, ScreenPop
 
 __all__ = ["ControlClient", "Health", "SseMessage", "parse_sse"]

@@ -19,9 +19,9 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from acd.live.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.flow.ports import NodeEventSink
 from ivr_engine.logs import fields
-from ivr_engine.queues.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.screenpop.build import Answered, build_screen_pop, last_answered
 from ivr_engine.screenpop.model import ScreenPop
 from ivr_engine.storage.database import Database, describe_error

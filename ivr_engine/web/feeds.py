@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
+from acd.live.api import RuntimeEventKind
 from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, SCREENPOPS_KEY, event_json
 from ivr_engine.control.sse import ServerEvent, stream_events
 from ivr_engine.control.views import AgentView
-from ivr_engine.queues.api import RuntimeEventKind
 from ivr_engine.web.context import WEB_KEY
 from ivr_engine.web.desk import survey_result
 from ivr_engine.web.wallboard import build_wallboard

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from acd import AgentState
+from acd.live.api import AcdControl
 from ivr_engine.clock import CentreTime
 from ivr_engine.control.views import AgentView, QueueView
-from ivr_engine.queues.api import AcdControl
 from ivr_engine.reports import AcdFilter, FunnelStep, ReportError, TimeWindow, query_acd_stats, query_funnel
 from ivr_engine.reports.acd_stats import AcdFigures
 from ivr_engine.reports.source import read

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 import acd
+from acd.live import AcdRuntime, RuntimeOptions
 from ivr_engine.ari.client import AriClient, AriConfig
 from ivr_engine.ari.media import default_resolver
 from ivr_engine.ari.stream import EventStream
@@ -17,7 +18,6 @@ from ivr_engine.calls import CallInfo
 from ivr_engine.channel import CallerHungUp, Channel
 from ivr_engine.flow.ports import TransferRequest
 from ivr_engine.lab.sipp import CallerScript
-from ivr_engine.queues import AcdRuntime, RuntimeOptions
 from ivr_engine.service.app import IvrService, ServiceOptions
 
 from .conftest import Lab, until

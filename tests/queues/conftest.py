@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 import acd
+from acd.live import AcdRuntime, RuntimeOptions
+from acd.live.hold import QUEUE_CALLBACK_CONFIRMED, QUEUE_CALLBACK_OFFER, QUEUE_HOLD, HoldOptions
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.ari.media import default_resolver
@@ -16,8 +18,6 @@ from ivr_engine.ari.stream import Backoff, EventStream
 from ivr_engine.calls import CallInfo
 from ivr_engine.channel import CallerHungUp, Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
-from ivr_engine.queues import AcdRuntime, RuntimeOptions
-from ivr_engine.queues.hold import QUEUE_CALLBACK_CONFIRMED, QUEUE_CALLBACK_OFFER, QUEUE_HOLD, HoldOptions
 from ivr_engine.service.app import IvrService, ServiceOptions
 from tests.queues.hold_timeline import timeline
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from acd.live import acd_runtime
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.config import Settings
-from ivr_engine.queues import acd_runtime
 from ivr_engine.reports import AcdFilter, AcdRecorder, query_acd_stats
 from ivr_engine.reports.source import read
 from ivr_engine.storage import Database

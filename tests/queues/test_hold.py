@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ivr_engine.channel import Prompt, Say, SayKind
-from ivr_engine.config import PROJECT_ROOT
-from ivr_engine.prompts import catalogue_path, load_catalogue
-from ivr_engine.queues import HoldOptions
-from ivr_engine.queues.hold import (
+from acd.live import HoldOptions
+from acd.live.hold import (
     QUEUE_CALLBACK_CONFIRMED,
     QUEUE_CALLBACK_OFFER,
     QUEUE_HOLD,
     announcement,
     hold_cycle,
 )
+from ivr_engine.channel import Prompt, Say, SayKind
+from ivr_engine.config import PROJECT_ROOT
+from ivr_engine.prompts import catalogue_path, load_catalogue
 from ivr_engine.storage.acd_records import QueueOutcome
 from tests.queues.hold_timeline import BRIDGED, MUSIC_OFF, MUSIC_ON, music_during_prompts
 

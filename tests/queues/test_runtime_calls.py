@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import acd
-from ivr_engine.queues import RuntimeEventKind
+from acd.live import RuntimeEventKind
 from ivr_engine.storage.acd_records import QueueOutcome
 
 if TYPE_CHECKING:
@@ -187,10 +187,10 @@ async def test_state_changes_are_recorded_and_published(start_lab: Any) -> None:
 
 
 async def test_runtime_builds_from_the_project_acd_yaml() -> None:
+    from acd.live import acd_runtime
     from ivr_engine.ari.client import AriClient
     from ivr_engine.ari.fake import FakeAri
     from ivr_engine.config import load_settings
-    from ivr_engine.queues import acd_runtime
 
     fake = FakeAri()
     await fake.start()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import acd
-from ivr_engine.queues import AcdRuntime
-from ivr_engine.queues import runtime as runtime_module
+from acd.live import AcdRuntime
+from acd.live import runtime as runtime_module
 
 
 class _Clock:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from acd.live.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.config import Settings
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
@@ -18,7 +19,6 @@ from ivr_engine.flow.ports import LookupStatus
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.flow.simulator import ScriptedChannel, SimClock, parse_script, simulate
 from ivr_engine.prompts.catalogue import load_catalogue
-from ivr_engine.queues.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.screenpop import (
     NEW_CALLER,
     Answered,

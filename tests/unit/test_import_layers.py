@@ -119,7 +119,7 @@ def test_the_call_contract_sits_below_the_service_and_the_acd() -> None:
     assert set(graph["ivr_engine.calls"]) <= {"ivr_engine.channel"}
     assert "ivr_engine.calls" in graph["ivr_engine.service"]
     above = {"ivr_engine.service", "ivr_engine.control", "ivr_engine.web"}
-    assert not above & set(graph["ivr_engine.queues"])
+    assert not above & set(graph["acd.live"])
 
 
 def test_the_acd_core_does_no_io() -> None:

@@ -16,7 +16,7 @@ from playwright.async_api import expect
 from sqlalchemy import select
 
 from acd import AgentState
-from ivr_engine.queues.api import RuntimeEventKind
+from acd.live.api import RuntimeEventKind
 from ivr_engine.reports import AcdRecorder
 from ivr_engine.screenpop import CustomerCard
 from ivr_engine.storage.acd_records import WrapUpRow

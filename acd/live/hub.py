@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from ivr_engine.queues.api import RuntimeEvent
+from acd.live.api import RuntimeEvent
 
 __all__ = ["EventHub", "Subscription"]
 

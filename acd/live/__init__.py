@@ -1,10 +1,10 @@
 """The live ACD: queued callers on hold, agent offers, bridging, and operator control (``AcdControl``)."""
 
-from ivr_engine.queues.api import AcdControl, RuntimeEvent, RuntimeEventKind
-from ivr_engine.queues.facts import AcdFactSink
-from ivr_engine.queues.hold import HoldOptions
-from ivr_engine.queues.runtime import AcdRuntime, RuntimeOptions
-from ivr_engine.queues.wiring import acd_runtime, build_acd_runtime
+from acd.live.api import AcdControl, RuntimeEvent, RuntimeEventKind
+from acd.live.facts import AcdFactSink
+from acd.live.hold import HoldOptions
+from acd.live.runtime import AcdRuntime, RuntimeOptions
+from acd.live.wiring import acd_runtime, build_acd_runtime
 
 __all__ = [
     "AcdControl",

@@ -16,10 +16,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import acd
+from acd.live.facts import AcdFactSink
+from acd.live.runtime import AcdRuntime, RuntimeOptions
 from ivr_engine.ari.client import AriClient
 from ivr_engine.config import Settings
-from ivr_engine.queues.facts import AcdFactSink
-from ivr_engine.queues.runtime import AcdRuntime, RuntimeOptions
 
 __all__ = ["acd_runtime", "build_acd_runtime"]
 

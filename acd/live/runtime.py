@@ -29,6 +29,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import acd
+from acd.live.api import RuntimeEvent, RuntimeEventKind
+from acd.live.facts import AcdFactSink, QueueOutcome
+from acd.live.hold import HoldOptions, announcement, hold_cycle
+from acd.live.hub import EventHub, Subscription
 from acd.model import requirements_at
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
@@ -37,10 +41,6 @@ from ivr_engine.calls import ORIGINATED_MARKER, CallInfo
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError, Media
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 from ivr_engine.logs import fields
-from ivr_engine.queues.api import RuntimeEvent, RuntimeEventKind
-from ivr_engine.queues.facts import AcdFactSink, QueueOutcome
-from ivr_engine.queues.hold import HoldOptions, announcement, hold_cycle
-from ivr_engine.queues.hub import EventHub, Subscription
 
 __all__ = ["AcdRuntime", "RuntimeOptions"]
 

@@ -1,7 +1,7 @@
 """What the live ACD offers the rest of the service: operator control and a stream of runtime events.
 
 The control HTTP API, the CLI and the screen-pop code against ``AcdControl``; ``AcdRuntime``
-(ivr_engine.queues.runtime) implements it. Agent commands raise ``acd.AcdError`` subclasses
+(acd.live.runtime) implements it. Agent commands raise ``acd.AcdError`` subclasses
 (``InvalidTransition``, ``UnknownAgent``) whose messages are fit to show an operator.
 """
 
