@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from acd.live.api import RuntimeEvent
+from acd.live.api import RuntimeEvent, RuntimeEventKind
+from acd.live.inflight import utc
 
 __all__ = ["EventHub", "Subscription"]
 
@@ -44,3 +45,8 @@ class EventHub:
     def publish(self, event: RuntimeEvent) -> None:
         for queue in self._subscribers:
             queue.put_nowait(event)
+
+    def emit(self, kind: RuntimeEventKind, at: float, agent_id: str | None, call_id: str | None,
+             caller: str | None, queue: str | None, detail: str = "") -> None:
+        """Publish one event at ``at`` (ACD epoch seconds)."""
+        self.publish(RuntimeEvent(kind, utc(at), agent_id, call_id, caller, queue, detail))

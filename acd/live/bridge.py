@@ -1,0 +1,73 @@
+"""Bridging a caller and the agent who answered until one of them hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from acd.live.inflight import Leg, Waiter, until_hangup
+from acd.live.legs import AgentLegs
+from ivr_engine.ari.client import AriClient
+from ivr_engine.ari.errors import AriError
+from ivr_engine.ari.events import ChannelLeftBridge
+from ivr_engine.channel import CallerHungUp
+from ivr_engine.flow.ports import TransferOutcome
+from ivr_engine.logs import fields
+
+__all__ = ["Bridger"]
+
+log = logging.getLogger(__name__)
+
+_LEAVE_BRIDGE_SECONDS = 2.0
+"""How long the caller's next prompt waits for Asterisk to take the caller out of the destroyed bridge: a
+playback requested while the channel is still in it is lost with the bridge (the caller would hear nothing
+and the flow would wait for a PlaybackFinished that never comes)."""
+
+
+class Bridger:
+    def __init__(self, client: AriClient, legs: AgentLegs) -> None:
+        self._client = client
+        self._legs = legs
+        self._leaving: dict[str, asyncio.Event] = {}  # caller channel -> set once it left the ACD bridge
+
+    async def talk(self, waiter: Waiter, leg: Leg, finish: Callable[[Waiter, Leg], None]) -> TransferOutcome:
+        """Bridge caller and agent until one hangs up; COMPLETED when the agent hung up first. ``finish``
+        closes the call in the ACD once the bridge is gone and the agent's leg is down."""
+        bridge_id = f"acd-{waiter.request.call_id}"
+        caller_gone = False
+        left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
+        try:
+            await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
+            await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
+            listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
+            agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
+            try:
+                await asyncio.wait({listen, agent_gone}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (listen, agent_gone):
+                    task.cancel()
+                await asyncio.gather(listen, agent_gone, return_exceptions=True)
+            caller_gone = not leg.gone.is_set()
+        except AriError as exc:
+            log.warning(fields("acd.bridge.failed", call=waiter.request.call_id, error=str(exc)))
+            caller_gone = True
+        finally:
+            with contextlib.suppress(AriError):
+                await self._client.destroy_bridge(bridge_id)
+            if not caller_gone:  # the flow's next prompt must not reach a channel still in the bridge
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(left_bridge.wait(), _LEAVE_BRIDGE_SECONDS)
+            self._leaving.pop(waiter.channel.id, None)
+            if not leg.gone.is_set():
+                await self._legs.hang_up(leg)
+            finish(waiter, leg)
+        if caller_gone:
+            raise CallerHungUp(waiter.channel.id)
+        return TransferOutcome.COMPLETED
+
+    def left_bridge(self, event: ChannelLeftBridge) -> None:
+        """A caller leaving the ACD bridge releases their next prompt (see ``_LEAVE_BRIDGE_SECONDS``)."""
+        if (leaving := self._leaving.get(event.channel.id)) is not None:
+            leaving.set()

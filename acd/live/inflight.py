@@ -1,0 +1,78 @@
+"""What the runtime holds about calls in flight: the callers waiting inside ``transfer`` and the agent
+legs rung for them, plus the two small contracts every part shares (how ACD events are applied, the
+clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import acd
+from ivr_engine.channel import CallerHungUp, Channel, ChannelError
+from ivr_engine.flow.ports import TransferOutcome, TransferRequest
+
+__all__ = ["Apply", "EpochClock", "Leg", "Waiter", "Waiters", "until_hangup", "utc"]
+
+Apply = Callable[[list[acd.AcdEvent]], None]
+"""Acts on the events an ``acd.Acd`` operation returned (``acd.live.reactions.Reactions.apply``)."""
+EpochClock = Callable[[], float]
+"""The service's clock in epoch seconds: the ACD's times."""
+
+_LISTEN_SECONDS = 3600.0
+
+
+def utc(seconds: float) -> datetime:
+    """An ACD time (epoch seconds) as the aware UTC datetime events and facts carry."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass
+class Leg:
+    """An agent's phone rung for one offer."""
+
+    channel_id: str
+    agent_id: str
+    call_id: str
+    answered: bool = False
+    gone: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Waiter:
+    """A caller inside ``transfer``; ``connected`` resolves with the answering leg or an overflow."""
+
+    request: TransferRequest
+    channel: Channel
+    connected: asyncio.Future[Leg | TransferOutcome]
+    callback: bool = False
+
+
+class Waiters:
+    """The callers inside ``transfer``, by call id."""
+
+    def __init__(self) -> None:
+        self._by_call: dict[str, Waiter] = {}
+
+    def add(self, waiter: Waiter) -> None:
+        self._by_call[waiter.request.call_id] = waiter
+
+    def remove(self, call_id: str) -> None:
+        self._by_call.pop(call_id, None)
+
+    def get(self, call_id: str) -> Waiter | None:
+        return self._by_call.get(call_id)
+
+    def caller_of(self, call_id: str) -> str:
+        waiter = self._by_call.get(call_id)
+        return waiter.request.caller if waiter is not None else ""
+
+
+async def until_hangup(channel: Channel) -> None:
+    """Consume the channel's events (keys are ignored) until it hangs up."""
+    with contextlib.suppress(CallerHungUp, ChannelError):
+        while True:
+            await channel.collect(max_digits=1, terminator=None, first_timeout=_LISTEN_SECONDS)

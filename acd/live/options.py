@@ -1,0 +1,19 @@
+"""How the live ACD is tuned: tick, shutdown bound, ring margin, hold audio, caller id on agent legs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from acd.live.hold import HoldOptions
+
+__all__ = ["RuntimeOptions"]
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    tick_seconds: float = 0.5
+    shutdown_timeout: float = 5.0
+    ring_margin_seconds: int = 5
+    """Asterisk's originate timeout is the queue's ring timeout plus this; the ACD's tick comes first."""
+    hold: HoldOptions = field(default_factory=HoldOptions)
+    caller_id: str = ""

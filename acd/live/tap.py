@@ -1,0 +1,52 @@
+"""What drives the ACD besides calls and operators: Asterisk's events (the service's event tap) and the
+clock (the tick loop: ring timeouts, wrap-ups, max waits, escalation)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import acd
+from acd.live.bridge import Bridger
+from acd.live.inflight import Apply, EpochClock
+from acd.live.legs import AgentLegs
+from acd.live.tasks import TaskSet
+from ivr_engine.ari.events import AriEvent, ChannelDestroyed, ChannelHangupRequest, ChannelLeftBridge
+
+__all__ = ["AriTap", "Ticker"]
+
+
+class AriTap:
+    def __init__(self, legs: AgentLegs, bridger: Bridger) -> None:
+        self._legs = legs
+        self._bridger = bridger
+
+    def on_event(self, event: AriEvent) -> None:
+        """An agent leg that ends before answering is a no-answer; a caller leaving the ACD bridge
+        releases their next prompt."""
+        if isinstance(event, ChannelLeftBridge):
+            self._bridger.left_bridge(event)
+        elif isinstance(event, ChannelDestroyed | ChannelHangupRequest):
+            self._legs.ended(event)
+
+
+class Ticker:
+    def __init__(self, engine: acd.Acd, *, apply: Apply, clock: EpochClock, tasks: TaskSet,
+                 tick_seconds: float, shutdown_timeout: float) -> None:
+        self._acd = engine
+        self._apply = apply
+        self._clock = clock
+        self._tasks = tasks
+        self._tick_seconds = tick_seconds
+        self._shutdown_timeout = shutdown_timeout
+
+    async def run(self) -> None:
+        """Tick the ACD until cancelled; then cancel and await the runtime's tasks (bounded)."""
+        try:
+            while True:
+                self.tick()
+                await asyncio.sleep(self._tick_seconds)
+        finally:
+            await self._tasks.cancel_all(self._shutdown_timeout)
+
+    def tick(self) -> None:
+        self._apply(self._acd.tick(self._clock()))

@@ -1,0 +1,132 @@
+"""The caller's side of a queued call (the flows' ``Transferrer``).
+
+``transfer`` runs in the caller's call task: it queues the call, has the hold player play to the caller
+while listening for the callback key and the hangup, and once an agent answers has the bridger connect
+the two legs and wait for either side to hang up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import acd
+from acd.live.api import RuntimeEventKind
+from acd.live.bridge import Bridger
+from acd.live.callbacks import CallbackBooking
+from acd.live.facts import FactWriter, QueueOutcome
+from acd.live.hold_player import HoldPlayer
+from acd.live.hub import EventHub
+from acd.live.inflight import Apply, EpochClock, Leg, Waiter, Waiters
+from acd.live.legs import AgentLegs
+from acd.model import requirements_at
+from ivr_engine.channel import CallerHungUp, Channel
+from ivr_engine.flow.ports import TransferOutcome, TransferRequest
+from ivr_engine.logs import fields
+
+__all__ = ["TransferDesk"]
+
+log = logging.getLogger(__name__)
+
+_LOGGED_IN_ELSEWHERE = (
+    acd.PassReason.PAUSED, acd.PassReason.RINGING, acd.PassReason.BUSY, acd.PassReason.WRAP_UP
+)
+"""Pass reasons of agents who hold the skills and are logged in, just not free right now."""
+
+
+class TransferDesk:
+    def __init__(
+        self,
+        engine: acd.Acd,
+        *,
+        waiters: Waiters,
+        legs: AgentLegs,
+        hold: HoldPlayer,
+        bridger: Bridger,
+        callbacks: CallbackBooking,
+        facts: FactWriter,
+        hub: EventHub,
+        apply: Apply,
+        clock: EpochClock,
+    ) -> None:
+        self._acd = engine
+        self._waiters = waiters
+        self._legs = legs
+        self._hold = hold
+        self._bridger = bridger
+        self._callbacks = callbacks
+        self._facts = facts
+        self._hub = hub
+        self._apply = apply
+        self._clock = clock
+
+    async def transfer(self, channel: Channel, request: TransferRequest) -> TransferOutcome:
+        """Queue the caller until an agent answers (COMPLETED once the agent hangs up), max wait
+        (OVERFLOW), the callback key (CALLBACK) or nobody logged in (NO_AGENTS). A caller hangup
+        raises ``CallerHungUp`` as every channel operation does."""
+        try:
+            queue = self._acd.queue(request.queue)
+        except acd.UnknownQueue as exc:
+            log.error(fields("acd.transfer.failed", call=request.call_id, error=str(exc)))
+            return TransferOutcome.FAILED
+        now = self._clock()
+        if not self._staffed(queue, request):
+            self._facts.enqueued(request, now, None)
+            self._facts.ended(request.call_id, QueueOutcome.NO_AGENTS, now)
+            return TransferOutcome.NO_AGENTS
+        waiter = Waiter(request, channel, asyncio.get_running_loop().create_future())
+        self._waiters.add(waiter)
+        try:
+            self._apply(self._acd.enqueue(
+                request.call_id, request.caller, queue.name, now, priority=request.priority,
+                vip=request.variables.get("vip") == "1", skills=dict(request.skills) or None,
+            ))
+            result = await self._wait_for_agent(waiter, queue)
+            if isinstance(result, TransferOutcome):
+                return result
+            return await self._bridger.talk(waiter, result, self._finish_call)
+        finally:
+            self._waiters.remove(request.call_id)
+            if self._acd.store.call(request.call_id) is not None:
+                self._apply(self._acd.abandon(request.call_id, self._clock()))
+
+    async def _wait_for_agent(self, waiter: Waiter, queue: acd.Queue) -> Leg | TransferOutcome:
+        hold = asyncio.create_task(self._hold.play(waiter, queue), name=f"hold-{waiter.request.call_id}")
+        try:
+            either: list[asyncio.Future[Any]] = [hold, waiter.connected]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not hold.done():
+                hold.cancel()
+            await asyncio.gather(hold, return_exceptions=True)
+        if waiter.connected.done():
+            result = waiter.connected.result()
+            caller_gone = not hold.cancelled() and isinstance(hold.exception(), CallerHungUp)
+            if isinstance(result, Leg) and caller_gone:
+                await self._legs.hang_up(result)
+                self._finish_call(waiter, result)
+                raise CallerHungUp(waiter.channel.id)
+            return result
+        error = hold.exception()
+        if error is not None:
+            raise error  # CallerHungUp: the finally of transfer() records the abandon
+        return await self._callbacks.book(waiter)
+
+    def _finish_call(self, waiter: Waiter, leg: Leg) -> None:
+        now = self._clock()
+        self._legs.release(leg)
+        with contextlib.suppress(acd.AcdError):
+            self._apply(self._acd.end_call(leg.agent_id, now))
+        self._facts.ended(leg.call_id, QueueOutcome.ANSWERED, now)
+        self._hub.emit(RuntimeEventKind.ENDED, now, leg.agent_id, leg.call_id, waiter.request.caller,
+                       waiter.request.queue)
+
+    def _staffed(self, queue: acd.Queue, request: TransferRequest) -> bool:
+        """Is anyone logged in who could ever take this call (after every escalation step)? Read from
+        the store's indexed pool counts: skills are judged before state, so an agent counted as paused,
+        ringing, busy or in wrap-up holds the skills."""
+        needed = requirements_at(dict(request.skills) or queue.skills, queue.escalation, float("inf"))
+        counts = self._acd.store.pool_counts(needed)
+        return counts.eligible > 0 or any(counts.passed.get(reason, 0) for reason in _LOGGED_IN_ELSEWHERE)
