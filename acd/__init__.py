@@ -16,6 +16,7 @@ from acd.errors import (
     UnknownAgent,
     UnknownCall,
     UnknownQueue,
+    UnknownStrategy,
 )
 from acd.estimate import WaitAccuracy, expected_wait
 from acd.events import (
@@ -42,9 +43,11 @@ from acd.model import (
     WaitingCall,
 )
 from acd.store import AcdStore, MemoryStore
+from acd.strategies import STRATEGIES, RoutingStrategy, strategy_for
 
 __all__ = [
     "NO_ANSWER",
+    "STRATEGIES",
     "TRANSITIONS",
     "Acd",
     "AcdConfig",
@@ -73,14 +76,17 @@ __all__ = [
     "PoolCounts",
     "Queue",
     "QueueStatus",
+    "RoutingStrategy",
     "StateChange",
     "Strategy",
     "UnknownAgent",
     "UnknownCall",
     "UnknownQueue",
+    "UnknownStrategy",
     "WaitAccuracy",
     "WaitingCall",
     "expected_wait",
     "load_acd_config",
     "parse_acd_config",
+    "strategy_for",
 ]

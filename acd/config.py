@@ -8,8 +8,9 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from acd.errors import AcdConfigError
+from acd.errors import AcdConfigError, UnknownStrategy
 from acd.model import Agent, EscalationStep, Queue, Strategy
+from acd.strategies import STRATEGIES, strategy_for
 
 __all__ = ["AcdConfig", "load_acd_config", "parse_acd_config"]
 
@@ -134,11 +135,10 @@ def _queue(r: _Reader, node: Node, index: int) -> Queue:
     if "strategy" in fields:
         raw = r.text(fields["strategy"], f"strategy of {what}")
         try:
-            strategy = Strategy(raw)
-        except ValueError:
-            choices = ", ".join(s.value for s in Strategy)
-            message = f"unknown strategy {raw!r} in {what} (one of: {choices})"
-            raise r.fail(fields["strategy"], message) from None
+            strategy = strategy_for(raw, name).name
+        except UnknownStrategy:
+            raise UnknownStrategy(raw, list(STRATEGIES), name, source=r.source,
+                                  line=fields["strategy"].start_mark.line + 1) from None
     defaults = Queue(name, skills)
 
     def seconds(key: str, default: float, positive: bool = False) -> float:

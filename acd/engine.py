@@ -33,6 +33,7 @@ from acd.events import (
 from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
 from acd.routing import PASSED_OVER_NAMED, decide, eligible
 from acd.store import AcdStore, MemoryStore
+from acd.strategies import strategy_for
 
 __all__ = ["NO_ANSWER", "Acd", "QueueStatus"]
 
@@ -64,9 +65,13 @@ class Acd:
     """Skills-based routing over an ``AcdStore``; see the module docstring."""
 
     def __init__(self, queues: Iterable[Queue], store: AcdStore | None = None, agents: Iterable[Agent] = ()):
-        """Asking the store for each queue's pool counts at every escalation stage up front lets an
+        """Raises ``UnknownStrategy`` for a queue whose strategy has none in the registry.
+
+        Asking the store for each queue's pool counts at every escalation stage up front lets an
         indexing store keep those counts from the start instead of building them on a first decision."""
         self._queues = {q.name: q for q in queues}
+        for q in self._queues.values():
+            strategy_for(q.strategy, q.name)  # an unknown strategy is refused here, not at the first call
         self._store: AcdStore = store if store is not None else MemoryStore()
         for q in self._queues.values():
             for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}):

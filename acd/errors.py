@@ -11,6 +11,7 @@ __all__ = [
     "UnknownAgent",
     "UnknownCall",
     "UnknownQueue",
+    "UnknownStrategy",
 ]
 
 
@@ -69,3 +70,14 @@ class AcdConfigError(AcdError):
         self.line = line
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+
+class UnknownStrategy(AcdConfigError):
+    """A queue names a routing strategy that has none in ``acd.strategies.STRATEGIES``."""
+
+    def __init__(self, name: str, known: list[str], queue: str | None = None, *,
+                 source: str = "<queues>", line: int | None = None) -> None:
+        self.name = name = str(name)
+        self.queue = queue
+        where = f" in queue {queue}" if queue is not None else ""
+        super().__init__(source, line, f"unknown strategy {name!r}{where} (one of: {', '.join(known)})")

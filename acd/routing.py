@@ -1,4 +1,4 @@
-"""Choosing an agent for a call: eligibility, the four strategies, and the explanation of the choice.
+"""Choosing an agent for a call: eligibility, the strategy's pick (acd.strategies), and the explanation.
 
 Pure functions over agents the store hands in. Ties always end on the agent id, so the same state and
 clock give the same choice. ``decide`` builds a decision from the eligible agents, a bounded list of the
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from acd.model import Agent, AgentState, Decision, PassedOver, PassReason, PoolCounts, Skills, Strategy
+from acd.strategies import strategy_for
 
 __all__ = [
     "NEAREST_FIRST",
@@ -27,7 +28,6 @@ __all__ = [
     "holds_any",
     "nearest_key",
     "pass_reason",
-    "rank_key",
 ]
 
 PASSED_OVER_NAMED = 10
@@ -96,29 +96,6 @@ def eligible(agent: Agent, required: Skills) -> bool:
     return agent.state is AgentState.READY and _skill_gap(agent, required) is None
 
 
-def rank_key(strategy: Strategy, agent: Agent, required: Skills, rr_cursor: str | None) -> tuple[object, ...]:
-    """Sort key of a candidate under ``strategy``: the smallest key wins; the agent id breaks ties."""
-    if strategy is Strategy.LONGEST_IDLE:
-        return (agent.idle_since, agent.id)
-    if strategy is Strategy.FEWEST_CALLS:
-        return (agent.calls_taken, agent.idle_since, agent.id)
-    if strategy is Strategy.BEST_SKILL:
-        return (-sum(agent.skills.get(s, 0) for s in required), agent.idle_since, agent.id)
-    after_cursor = rr_cursor is None or agent.id > rr_cursor
-    return (0 if after_cursor else 1, agent.id)
-
-
-def _why(strategy: Strategy, agent: Agent, required: Skills, at: float) -> str:
-    if strategy is Strategy.LONGEST_IDLE:
-        return f"longest idle: ready for {at - agent.idle_since:g}s"
-    if strategy is Strategy.FEWEST_CALLS:
-        return f"fewest calls: {agent.calls_taken} taken"
-    if strategy is Strategy.BEST_SKILL:
-        levels = ", ".join(f"{s} {agent.skills.get(s, 0)}" for s in sorted(required))
-        return f"best skill: {levels or 'no skill required'}"
-    return "round robin: next in turn after the last agent offered"
-
-
 @dataclass(frozen=True)
 class RoutingInput:
     """Agents to choose from by a full scan; those holding none of the needed skills are only counted.
@@ -151,10 +128,11 @@ def decide(
     ``PASSED_OVER_NAMED``, see ``nearest_key``); ``counts`` are the pool's counts per reason. Costs time
     in proportion to the candidates and the named agents only.
     """
+    ranking = strategy_for(strategy)
     if not candidates:
         return None
-    best = min(candidates, key=lambda a: rank_key(strategy, a, required, rr_cursor))
-    passed = [PassedOver(a.id, PassReason.RANKED_LOWER, _why(strategy, a, required, at))
+    best = min(candidates, key=lambda a: ranking.rank(a, required, rr_cursor))
+    passed = [PassedOver(a.id, PassReason.RANKED_LOWER, ranking.why(a, required, at))
               for a in candidates if a.id != best.id]
     for agent in others:
         reason = pass_reason(agent, required)
@@ -166,7 +144,7 @@ def decide(
     return Decision(
         chosen=best.id,
         strategy=strategy,
-        why=_why(strategy, best, required, at),
+        why=ranking.why(best, required, at),
         required=dict(required),
         passed_over=tuple(passed),
         without_any_skill=without_any_skill,
