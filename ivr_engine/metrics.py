@@ -1,8 +1,8 @@
 """Prometheus metrics of the running service, read live at scrape time (``GET /metrics``).
 
-Nothing is double-booked: gauges come straight from the service, the ACD runtime and the event stream
-when Prometheus scrapes; the only counter we keep ourselves is node visits, counted by a thin wrapper
-around the node log (``CountingNodeLog``).
+Nothing is double-booked: gauges come straight from the service, the ACD runtime (its figures are
+``acd.live.metrics.AcdCollector``'s) and the event stream when Prometheus scrapes; the only counter we
+keep ourselves is node visits, counted by a thin wrapper around the node log (``CountingNodeLog``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from acd import AgentState
 from acd.live.api import AcdControl
+from acd.live.metrics import AcdCollector
 from ivr_engine.flow.ports import NodeEvent, NodeEventSink
 
 __all__ = ["CountingNodeLog", "MetricsSources", "ServiceCollector", "add_metrics_route"]
@@ -63,19 +63,7 @@ class ServiceCollector(Collector):
                                   value=s.handler_errors())  # fmt: skip
         yield CounterMetricFamily("ivr_ari_reconnects", "Events WebSocket reconnects",
                                   value=s.ari_reconnects())  # fmt: skip
-        waiting = GaugeMetricFamily("ivr_queue_waiting_calls", "Callers waiting per queue", labels=["queue"])
-        longest = GaugeMetricFamily("ivr_queue_longest_wait_seconds", "Longest current wait per queue",
-                                    labels=["queue"])  # fmt: skip
-        for status in s.acd.queue_statuses():
-            waiting.add_metric([status.queue], len(status.waiting))
-            longest.add_metric([status.queue], status.longest_wait)
-        yield waiting
-        yield longest
-        agents = GaugeMetricFamily("ivr_agents", "Agents per state", labels=["state"])
-        per_state = Counter(agent.state for agent in s.acd.agents())
-        for state in AgentState:
-            agents.add_metric([state.value], per_state[state])
-        yield agents
+        yield from AcdCollector(s.acd).collect()
         visits = CounterMetricFamily("ivr_node_visits", "IVR nodes entered", labels=["flow", "node"])
         for (flow, node), count in sorted(s.node_log.visits.items()):
             visits.add_metric([flow, node], count)

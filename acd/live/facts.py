@@ -1,4 +1,4 @@
-"""Where the runtime stores ACD facts: the shape of ``ivr_engine.reports.recorder.AcdRecorder``.
+"""Where the runtime stores ACD facts: the shape of ``acd.records.recorder.AcdRecorder``.
 
 Declared here as a protocol so tests can pass a list-backed fake and the runtime does not depend on the
 database. Every method returns whether the fact was stored and never raises for database trouble.
@@ -15,8 +15,8 @@ from typing import Protocol
 import acd
 from acd.live.inflight import utc
 from acd.live.tasks import TaskSet
+from acd.records.rows import QueueOutcome
 from ivr_engine.flow.ports import TransferRequest
-from ivr_engine.storage.acd_records import QueueOutcome
 
 __all__ = ["AcdFactSink", "FactWriter", "QueueOutcome"]
 

@@ -1,4 +1,4 @@
-"""Supervisor reports (IVR node statistics, ACD statistics) and the ACD fact recorder.
+"""Supervisor reports (IVR node statistics, ACD statistics over the ACD's records, ``acd.records``).
 
 Queries (``node_stats``, ``funnel``, ``acd_stats``) compute figures with SQL aggregates and return typed
 dataclasses; ``builders`` lays them out as a :class:`Report`; ``writers`` render it.
@@ -12,12 +12,10 @@ from ivr_engine.reports.errors import ExportError, ReportError, ReportSourceErro
 from ivr_engine.reports.funnel import FunnelStep, query_funnel
 from ivr_engine.reports.model import Report
 from ivr_engine.reports.node_stats import NodeFilter, NodeStat, query_node_stats
-from ivr_engine.reports.recorder import AcdRecorder
 from ivr_engine.reports.sql import Bucket, TimeWindow
 
 __all__ = [
     "AcdFilter",
-    "AcdRecorder",
     "AcdStats",
     "Bucket",
     "ExportError",

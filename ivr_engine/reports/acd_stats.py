@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, case, func, or_, select
 
+from acd.records.rows import AgentRow, QueueCallRow, QueueOutcome
 from ivr_engine.reports.sql import Bucket, TimeWindow, time_bucket
-from ivr_engine.storage.acd_records import AgentRow, QueueCallRow, QueueOutcome
 from ivr_engine.storage.models import Call, SurveyResponse
 
 __all__ = [

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from acd.records.rows import QueueCallRow
 from ivr_engine.screenpop.model import (
     AccountSummary,
     CustomerCard,
@@ -24,7 +25,6 @@ from ivr_engine.screenpop.model import (
     PathEntry,
     ScreenPop,
 )
-from ivr_engine.storage.acd_records import QueueCallRow
 from ivr_engine.storage.lookups import has_name, normalise_phone
 from ivr_engine.storage.models import Account, Call, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.queries import call_detail

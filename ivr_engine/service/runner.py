@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from acd.live.wiring import acd_runtime
+from acd.records.recorder import AcdRecorder
 from ivr_engine.ari.client import AriClient, AriConfig
 from ivr_engine.ari.media import Synthesiser, default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
@@ -32,7 +33,6 @@ from ivr_engine.logfiles import Rotation
 from ivr_engine.logs import fields
 from ivr_engine.metrics import CountingNodeLog, MetricsSources, add_metrics_route
 from ivr_engine.prompts import TtsCache, catalogue_path, default_cache_dir, load_catalogue
-from ivr_engine.reports.recorder import AcdRecorder
 from ivr_engine.screenpop.service import ScreenPopService
 from ivr_engine.service.app import IvrService, ServiceOptions
 from ivr_engine.service.eventlog import EventLog

@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
+from acd.records import AcdRecorder
 from ivr_engine.clock import CentreTime
 from ivr_engine.control.body import read_json_object
 from ivr_engine.control.http_errors import Refusal
-from ivr_engine.reports import AcdRecorder
 from ivr_engine.storage.database import Database
 from ivr_engine.web.errors import WebError
 from ivr_engine.web.session import COOKIE_NAME, SessionSigner

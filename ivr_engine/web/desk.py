@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from acd.records.rows import QueueCallRow
 from ivr_engine.screenpop import ScreenPopService
-from ivr_engine.storage.acd_records import QueueCallRow
 from ivr_engine.storage.database import Database
 from ivr_engine.storage.models import SurveyResponse
 

@@ -33,10 +33,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from acd.records import AcdRecorder
 from ivr_engine.clock import CentreTime
 from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, MAX_REASON_LENGTH, SCREENPOPS_KEY
 from ivr_engine.logs import fields
-from ivr_engine.reports import AcdRecorder
 from ivr_engine.storage.database import Database
 from ivr_engine.web.context import (
     WEB_KEY,

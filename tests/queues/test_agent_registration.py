@@ -9,13 +9,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from acd.live import acd_runtime
+from acd.records import AcdRecorder
+from acd.records.rows import AgentRow
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.config import Settings
-from ivr_engine.reports import AcdFilter, AcdRecorder, query_acd_stats
+from ivr_engine.reports import AcdFilter, query_acd_stats
 from ivr_engine.reports.source import read
 from ivr_engine.storage import Database
-from ivr_engine.storage.acd_records import AgentRow
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ACD_YAML = """

@@ -15,10 +15,10 @@ from acd.live.hold import (
     announcement,
     hold_cycle,
 )
+from acd.records.rows import QueueOutcome
 from ivr_engine.channel import Prompt, Say, SayKind
 from ivr_engine.config import PROJECT_ROOT
 from ivr_engine.prompts import catalogue_path, load_catalogue
-from ivr_engine.storage.acd_records import QueueOutcome
 from tests.queues.hold_timeline import BRIDGED, MUSIC_OFF, MUSIC_ON, music_during_prompts
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pytest
 
 import acd
 from acd.live import RuntimeEventKind
-from ivr_engine.storage.acd_records import QueueOutcome
+from acd.records.rows import QueueOutcome
 
 if TYPE_CHECKING:
     from .conftest import Lab

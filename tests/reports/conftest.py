@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from acd.records import AcdRecorder
+from acd.records.rows import QueueOutcome
 from ivr_engine.config import Settings
-from ivr_engine.reports import AcdRecorder
 from ivr_engine.storage import Database
-from ivr_engine.storage.acd_records import QueueOutcome
 from ivr_engine.storage.models import Call, NodeEventRow, SurveyResponse
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

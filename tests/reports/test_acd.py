@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from ivr_engine.reports import AcdFilter, AcdRecorder, Bucket, TimeWindow, query_acd_stats
+from acd.records import AcdRecorder
+from acd.records.rows import AgentStateChangeRow, CallbackRow, QueueCallRow, QueueOutcome
+from ivr_engine.reports import AcdFilter, Bucket, TimeWindow, query_acd_stats
 from ivr_engine.reports.source import read
 from ivr_engine.storage import Database
-from ivr_engine.storage.acd_records import AgentStateChangeRow, CallbackRow, QueueCallRow, QueueOutcome
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # as in conftest.py
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from acd.live.api import RuntimeEvent, RuntimeEventKind
+from acd.records.rows import QueueCallRow
 from ivr_engine.config import Settings
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
@@ -28,7 +29,6 @@ from ivr_engine.screenpop import (
     format_screen_pop,
 )
 from ivr_engine.storage import Database
-from ivr_engine.storage.acd_records import QueueCallRow
 from ivr_engine.storage.lookups import SqlLookups
 from ivr_engine.storage.models import Call, Customer, CustomerPhone, NodeEventRow
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from acd import AgentState
-from ivr_engine.reports import AcdRecorder
-from ivr_engine.storage.acd_records import QueueOutcome, WrapUpRow
+from acd.records import AcdRecorder
+from acd.records.rows import QueueOutcome, WrapUpRow
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse
 from ivr_engine.web.session import COOKIE_NAME
 from tests.acd_control_fakes import alice_pop

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from acd import AgentState
 from acd.live.api import RuntimeEventKind
-from ivr_engine.reports import AcdRecorder
+from acd.records import AcdRecorder
+from acd.records.rows import WrapUpRow
 from ivr_engine.screenpop import CustomerCard
-from ivr_engine.storage.acd_records import WrapUpRow
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse
 from ivr_engine.storage.seed import seed
 from tests.acd_control_fakes import alice_pop

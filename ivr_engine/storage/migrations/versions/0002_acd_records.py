@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25
 
-Mirrors ``ivr_engine.storage.acd_records``. ``call_id``/``agent_id`` are soft references (no foreign key).
+Mirrors ``acd.records.rows``. ``call_id``/``agent_id`` are soft references (no foreign key).
 """
 
 from __future__ import annotations

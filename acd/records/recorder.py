@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ivr_engine.storage.acd_records import (
+from acd.records.rows import (
     AgentRow,
     AgentStateChangeRow,
     CallbackRow,

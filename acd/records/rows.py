@@ -1,6 +1,6 @@
 """The ACD's facts as typed ORM classes: agents, their state changes, queued calls, callbacks, wrap-ups.
 
-These are append-mostly records written by :class:`ivr_engine.reports.recorder.AcdRecorder` and read by
+These are append-mostly records written by :class:`acd.records.recorder.AcdRecorder` and read by
 the ACD reports. Like the storage package's own tables, ``call_id`` and ``agent_id`` are soft references
 (indexed, no foreign key): the recorder writes facts from independent events in whatever order they
 arrive, and a fact must never be refused because the row it names has not been written yet.
