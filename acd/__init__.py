@@ -1,7 +1,10 @@
-"""Skills-based automatic call distribution: pure routing, no I/O.
+"""Skills-based automatic call distribution: the pure router here, the live parts in subpackages.
 
-Start with ``Acd`` (acd.engine) over an ``AcdStore`` (acd.store), configured from ``acd.yaml``
-(acd.config). Every method takes the clock value and returns typed events (acd.events).
+The modules of this package do no I/O: start with ``Acd`` (acd.engine) over an ``AcdStore`` (acd.store),
+configured from ``acd.yaml`` (acd.config), choosing agents by the strategies of acd.strategies. Every
+method takes the clock value and returns typed events (acd.events). ``acd.live`` drives it over ARI for
+``ivr serve``; ``acd.records`` keeps its facts in the service's database. Importing ``acd`` imports
+neither.
 """
 
 from acd.agent_state import TRANSITIONS, StateChange
