@@ -1,9 +1,10 @@
 """The state the ACD shares (agents, waiting calls, offers, a few counters) behind one Protocol.
 
-Routing code only talks to ``AcdStore``. ``MemoryStore`` is the in-process implementation; its methods
-are query-shaped (ready agents by skill, queue heads, counts of a skill pool per reason) so that a
-PostgreSQL or Redis implementation can answer each with one indexed query (see docs/design.md, "Sharing
-ACD state").
+Routing code only talks to ``AcdStore``. ``MemoryStore`` is the in-process implementation;
+``acd.sql_store.SqlStore`` keeps the same state in SQLite or PostgreSQL. The methods are query-shaped
+(ready agents by skill, queue heads, counts of a skill pool per reason) so that a database answers each
+with one indexed query (see docs/design.md, "Sharing ACD state"). ``transaction`` groups the calls of one
+engine operation into one atomic unit.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import bisect
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
@@ -30,6 +32,10 @@ _NeedKey = tuple[tuple[str, int], ...]
 
 class AcdStore(Protocol):
     """Shared ACD state. Lists of agents come sorted by id; waiting calls in service order."""
+
+    def transaction(self, *queues: str) -> AbstractContextManager[None]:
+        """Everything inside is one atomic unit (re-entrant); a shared store locks ``queues`` first."""
+        ...
 
     def agent(self, agent_id: str) -> Agent | None: ...
     def agents(self) -> list[Agent]: ...
@@ -128,6 +134,10 @@ class MemoryStore:
         self._seq = 0
         self._rr: dict[str, str] = {}
         self._handle: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=_HANDLE_TIMES_KEPT))
+
+    def transaction(self, *queues: str) -> AbstractContextManager[None]:
+        """Nothing to do in one process: the engine refuses an operation before it changes anything."""
+        return nullcontext()
 
     # agents
 
