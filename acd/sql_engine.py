@@ -2,7 +2,10 @@
 
 SQLite: the driver's own transaction handling is switched off and every transaction starts with
 ``BEGIN IMMEDIATE``, so one engine operation reads and writes under the database's write lock (a second
-process waits up to ``busy_timeout`` instead of failing half-way). WAL journal, foreign keys on.
+process waits up to ``busy_timeout`` instead of failing half-way). WAL journal, foreign keys on, and
+``synchronous=NORMAL``: a commit survives the process being killed (``kill -9``), and skips the fsync
+that would only matter if the machine itself lost power, which ends every live call anyway (this is
+live call state, not a record); it halves the time of a routing decision.
 PostgreSQL: psycopg 3, a connect timeout, and ``pool_pre_ping`` so the first use after an outage
 reconnects by itself.
 """
@@ -59,6 +62,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -26,9 +26,11 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -111,6 +113,7 @@ def _kept_handle_times() -> Delete:
 class SQL:
     """The fixed statements (parameters named after the column they set or match)."""
 
+    lock_queue: Select[Any] = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("queue"))))
     agent: Select[Any] = select(AGENTS).where(A.id == bindparam("id"))
     agents: Select[Any] = select(AGENTS).order_by(A.id)
     agent_count: Select[Any] = select(func.count()).select_from(AGENTS)
@@ -148,9 +151,6 @@ class SQL:
                                  .order_by(H.id.desc()).limit(HANDLE_TIMES_KEPT))
     insert_handle_time: Insert = insert(HANDLE_TIMES)
     prune_handle_times: Delete = _kept_handle_times()
-
-
-_STATE_RANK = case({state.value: rank for rank, state in enumerate(NEAREST_FIRST)}, value=A.state)
 
 
 def pool_params(required: Skills) -> dict[str, Any]:
@@ -193,10 +193,22 @@ def pool_counts_query(needed: int) -> Select[Any]:
 
 @functools.cache
 def nearest_passed_query(needed: int) -> Select[Any]:
-    """The agents holding one of ``needed`` skills but not eligible, by ``routing.nearest_key``."""
+    """The agents holding one of ``needed`` skills but not eligible, by ``routing.nearest_key``.
+
+    One branch per state, each walking ``ix_acd_agents_state`` (state, state_since, id) in order and
+    stopping at ``limit``: the cost follows the named agents, not the pool.
+    """
     joined, holds, reason = _pool(needed)
-    return (select(AGENTS).select_from(joined).where(holds, reason.is_not(None))
-            .order_by(_STATE_RANK, A.state_since, A.id).limit(bindparam("limit")))
+    branches = []
+    for rank, state in enumerate(NEAREST_FIRST):
+        branch = (select(AGENTS, literal(rank).label("nearest")).select_from(joined)
+                  .where(A.state == state.value, holds, reason.is_not(None))
+                  .order_by(A.state_since, A.id).limit(bindparam("limit")).subquery())
+        branches.append(select(branch))
+    nearest = union_all(*branches).subquery()
+    columns = [nearest.c[c.name] for c in AGENTS.columns]
+    return (select(*columns).order_by(nearest.c.nearest, nearest.c.state_since, nearest.c.id)
+            .limit(bindparam("limit")))
 
 
 @functools.cache

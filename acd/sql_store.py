@@ -26,9 +26,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table, func, select
+from sqlalchemy import Connection, Executable, Table
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from acd.errors import OfferConflict, UnknownCall
@@ -48,6 +49,17 @@ from acd.sql_tables import AGENTS, RR_CURSORS, WAITING_CALLS
 __all__ = ["HANDLE_TIMES_KEPT", "SqlStore"]
 
 _SEQ = "seq"
+
+
+@dataclass
+class _Seen:
+    """What the current transaction has read or written, by key: asked again, it costs no round trip.
+
+    Every read of a record refreshes its entry, every write sets it; dropped when the transaction ends."""
+
+    agents: dict[str, Agent] = field(default_factory=dict)
+    calls: dict[str, WaitingCall | None] = field(default_factory=dict)
+    offers: dict[str, Offer | None] = field(default_factory=dict)
 
 
 class SqlStore:
@@ -81,12 +93,12 @@ class SqlStore:
             return
         try:
             with self.engine.begin() as conn:
-                self._local.conn = conn
+                self._local.conn, self._local.seen = conn, _Seen()
                 try:
                     self._lock_queues(conn, queues)
                     yield
                 finally:
-                    self._local.conn = None
+                    self._local.conn, self._local.seen = None, None
         except SQLAlchemyError as exc:
             error = store_error(exc, self.url)
             if error is None:
@@ -96,7 +108,12 @@ class SqlStore:
     def _lock_queues(self, conn: Connection, queues: tuple[str, ...]) -> None:
         if self._postgres:
             for queue in sorted(set(queues)):
-                conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(queue))))
+                conn.execute(SQL.lock_queue, {"queue": queue})
+
+    def _seen(self) -> _Seen | None:
+        """The records of the current transaction; ``None`` outside one (each call then reads afresh)."""
+        seen: _Seen | None = getattr(self._local, "seen", None)
+        return seen
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
@@ -127,11 +144,18 @@ class SqlStore:
     # agents
 
     def agent(self, agent_id: str) -> Agent | None:
-        rows = self._rows(SQL.agent, id=agent_id)
-        return agent_from(rows[0]) if rows else None
+        seen = self._seen()
+        if seen is not None and agent_id in seen.agents:
+            return seen.agents[agent_id]
+        found = self._agents(SQL.agent, id=agent_id)
+        return found[0] if found else None
 
     def _agents(self, stmt: Executable, **params: Any) -> list[Agent]:
-        return [agent_from(row) for row in self._rows(stmt, **params)]
+        agents = [agent_from(row) for row in self._rows(stmt, **params)]
+        seen = self._seen()
+        if seen is not None:
+            seen.agents.update((a.id, a) for a in agents)
+        return agents
 
     def agents(self) -> list[Agent]:
         return self._agents(SQL.agents)
@@ -173,6 +197,9 @@ class SqlStore:
     def save_agent(self, agent: Agent) -> None:
         """One ``UPDATE`` when the agent exists with the same skills, else its rows are written anew."""
         values = agent_values(agent)
+        seen = self._seen()
+        if seen is not None:
+            seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
         changed = {k: v for k, v in values.items() if k != "id"}
         if self._write(SQL.update_agent_same_skills,
                        {**changed, "agent_id": agent.id, "same_skills": values["skills"]}) == 1:
@@ -188,18 +215,34 @@ class SqlStore:
     # waiting calls
 
     def call(self, call_id: str) -> WaitingCall | None:
-        rows = self._rows(SQL.call, call_id=call_id)
-        return call_from(rows[0]) if rows else None
+        seen = self._seen()
+        if seen is not None and call_id in seen.calls:
+            return seen.calls[call_id]
+        found = self._calls(SQL.call, call_id=call_id)
+        if seen is not None and not found:
+            seen.calls[call_id] = None
+        return found[0] if found else None
 
     def save_call(self, call: WaitingCall) -> None:
         """Insert (stamped with this store's node), or update in place keeping the owning node."""
+        self._set_seen_call(call.id, call)
         self._upsert(WAITING_CALLS, ("call_id",), {**call_values(call), "node": self.node}, keep=("node",))
 
     def remove_call(self, call_id: str) -> None:
+        self._set_seen_call(call_id, None)
         self._write(SQL.delete_call, {"call_id": call_id})
 
+    def _set_seen_call(self, call_id: str, call: WaitingCall | None) -> None:
+        seen = self._seen()
+        if seen is not None:
+            seen.calls[call_id] = call
+
     def _calls(self, stmt: Executable, **params: Any) -> list[WaitingCall]:
-        return [call_from(row) for row in self._rows(stmt, **params)]
+        calls = [call_from(row) for row in self._rows(stmt, **params)]
+        seen = self._seen()
+        if seen is not None:
+            seen.calls.update((c.id, c) for c in calls)
+        return calls
 
     def waiting(self, queue: str) -> list[WaitingCall]:
         return self._calls(SQL.waiting, queue=queue)
@@ -224,11 +267,21 @@ class SqlStore:
     # offers
 
     def offer(self, agent_id: str) -> Offer | None:
+        seen = self._seen()
+        if seen is not None and agent_id in seen.offers:
+            return seen.offers[agent_id]
         rows = self._rows(SQL.offer, agent_id=agent_id)
-        return offer_from(rows[0]) if rows else None
+        offer = offer_from(rows[0]) if rows else None
+        if seen is not None:
+            seen.offers[agent_id] = offer
+        return offer
 
     def offers(self) -> list[Offer]:
-        return [offer_from(row) for row in self._rows(SQL.offers)]
+        offers = [offer_from(row) for row in self._rows(SQL.offers)]
+        seen = self._seen()
+        if seen is not None:
+            seen.offers.update((o.agent_id, o) for o in offers)
+        return offers
 
     def save_offer(self, offer: Offer) -> None:
         """Insert only: a second offer for the agent or the call is refused (``OfferConflict``)."""
@@ -236,9 +289,16 @@ class SqlStore:
             self._write(SQL.insert_offer, offer_values(offer))
         except IntegrityError as exc:
             raise OfferConflict(offer.agent_id, offer.call_id) from exc
+        self._set_seen_offer(offer.agent_id, offer)
 
     def remove_offer(self, agent_id: str) -> None:
+        self._set_seen_offer(agent_id, None)
         self._write(SQL.delete_offer, {"agent_id": agent_id})
+
+    def _set_seen_offer(self, agent_id: str, offer: Offer | None) -> None:
+        seen = self._seen()
+        if seen is not None:
+            seen.offers[agent_id] = offer
 
     # counters
 

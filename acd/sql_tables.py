@@ -70,7 +70,7 @@ AGENTS = Table(
     Column("current_queue", String(100)),
     Column("answered_at", Double),
     Column("wrap_up_until", Double),
-    Index("ix_acd_agents_state", "state", "id"),
+    Index("ix_acd_agents_state", "state", "state_since", "id"),
 )
 
 AGENT_SKILLS = Table(

@@ -63,6 +63,32 @@ def test_a_new_store_on_the_same_database_sees_the_same_state(acd_db_url: str) -
         again.close()
 
 
+def test_a_failed_transaction_keeps_nothing_and_the_next_reads_afresh(acd_db_url: str) -> None:
+    store, other = SqlStore(acd_db_url), SqlStore(acd_db_url)
+    try:
+        Acd(QUEUES, store=store, agents=start_agents())
+        a1 = store.agent("a1")
+        assert a1 is not None
+
+        def fail_after_pausing() -> None:
+            with store.transaction():
+                store.save_agent(replace(a1, state=AgentState.PAUSED, pause_reason="lunch"))
+                assert store.agent("a1").pause_reason == "lunch"  # seen inside the transaction
+                raise RuntimeError("the operation failed")
+
+        with pytest.raises(RuntimeError, match="the operation failed"):
+            fail_after_pausing()
+        assert store.agent("a1") == a1
+        with store.transaction():
+            assert store.agent("a1") == a1
+        other.save_agent(replace(a1, state=AgentState.READY))  # e.g. another node
+        with store.transaction():
+            assert store.agent("a1").state is AgentState.READY
+    finally:
+        store.close()
+        other.close()
+
+
 def _offer_row(agent_id: str, call_id: str) -> dict[str, object]:
     decision = Decision(agent_id, Strategy.LONGEST_IDLE, "written behind the store's back", {})
     return {"agent_id": agent_id, "call_id": call_id, "queue": "general", "at": 1.0, "expires_at": 16.0,

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("wrap_up_until", sa.Double(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_acd_agents_state", "acd_agents", ["state", "id"])
+    op.create_index("ix_acd_agents_state", "acd_agents", ["state", "state_since", "id"])
     op.create_table(
         "acd_agent_skills",
         sa.Column("agent_id", AGENT_ID, nullable=False),
