@@ -1,4 +1,4 @@
-"""Skills-based automatic call distribution: pure routing, no I/O.
+"""Skills-based automatic call distribution: pure routing, no I/O (but for ``acd.sql_store``).
 
 Start with ``Acd`` (acd.engine) over an ``AcdStore`` (acd.store), configured from ``acd.yaml``
 (acd.config). Every method takes the clock value and returns typed events (acd.events). The state lives
