@@ -17,10 +17,9 @@ the live service calls it from one worker thread, never on the event loop.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 from acd.agent_state import StateChange, transition
 from acd.errors import DuplicateCall, InvalidTransition, NoOffer, UnknownAgent, UnknownCall, UnknownQueue
@@ -37,7 +36,7 @@ from acd.events import (
 )
 from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
 from acd.routing import PASSED_OVER_NAMED, decide, eligible
-from acd.store import AcdStore, MemoryStore
+from acd.store import AcdStore, MemoryStore, in_transaction
 
 __all__ = ["NO_ANSWER", "Acd", "QueueStatus"]
 
@@ -55,21 +54,6 @@ _STATE_OF_REASON = {
     PassReason.BUSY: AgentState.ON_CALL,
     PassReason.WRAP_UP: AgentState.WRAP_UP,
 }
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _atomic(method: Callable[Concatenate[Acd, P], R]) -> Callable[Concatenate[Acd, P], R]:
-    """Run the operation in one store transaction: all of it is stored, or (on an exception) none."""
-
-    def run(self: Acd, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self.store.transaction():
-            return method(self, *args, **kwargs)
-
-    functools.update_wrapper(run, method)
-    return run
 
 
 @dataclass(frozen=True)
@@ -124,7 +108,7 @@ class Acd:
 
     # agent commands
 
-    @_atomic
+    @in_transaction
     def login(self, agent_id: str, now: float, paused_reason: str = "") -> list[AcdEvent]:
         """Log in ready, or paused with ``paused_reason``."""
         agent = self.agent(agent_id)
@@ -134,12 +118,12 @@ class Acd:
             return [self._move(agent, AgentState.PAUSED, paused_reason, now)]
         return [self._move(agent, AgentState.READY, "login", now), *self._serve_agent(agent_id, now)]
 
-    @_atomic
+    @in_transaction
     def logout(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Log out; a ringing offer is withdrawn and its call routed again. Refused while on a call."""
         return self._leave(agent_id, AgentState.LOGGED_OUT, "logout", now)
 
-    @_atomic
+    @in_transaction
     def pause(self, agent_id: str, reason: str, now: float) -> list[AcdEvent]:
         """Pause with a reason code; a ringing offer is withdrawn. Refused while on a call."""
         state = self.agent(agent_id).state
@@ -148,7 +132,7 @@ class Acd:
             raise InvalidTransition(agent_id, state.value, AgentState.PAUSED.value, detail)
         return self._leave(agent_id, AgentState.PAUSED, reason, now)
 
-    @_atomic
+    @in_transaction
     def ready(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Become ready (from paused, or ending wrap-up early) and take a waiting call if one fits."""
         agent = self.agent(agent_id)
@@ -160,7 +144,7 @@ class Acd:
 
     # calls
 
-    @_atomic
+    @in_transaction
     def enqueue(
         self,
         call_id: str,
@@ -192,7 +176,7 @@ class Acd:
         self._store.save_call(call)
         return [CallQueued(call, position), *self._dispatch_call(call, now)]
 
-    @_atomic
+    @in_transaction
     def answer(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent picked up: the call leaves the queue; bridge it."""
         offer, agent = self._ringing(agent_id)
@@ -206,12 +190,12 @@ class Acd:
         ended = OfferEnded(offer, OfferResult.ANSWERED, now)
         return [ended, change, CallAnswered(call, agent_id, now, accuracy)]
 
-    @_atomic
+    @in_transaction
     def reject(self, agent_id: str, now: float, reason: str = "rejected") -> list[AcdEvent]:
         """The agent refused or could not be reached: paused with ``reason``; the next agent is tried."""
         return self._unanswered(agent_id, OfferResult.REJECTED, reason, now)
 
-    @_atomic
+    @in_transaction
     def end_call(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent's call is over: wrap-up for the queue's wrap-up seconds (ready at once if zero)."""
         agent = self.agent(agent_id)
@@ -227,7 +211,7 @@ class Acd:
                        *self._serve_agent(agent_id, now)]
         return events
 
-    @_atomic
+    @in_transaction
     def abandon(self, call_id: str, now: float) -> list[AcdEvent]:
         """The caller hung up while waiting or ringing: recorded; a ringing agent goes back to ready."""
         call = self.call(call_id)
@@ -244,7 +228,7 @@ class Acd:
             return events + self._serve_agent(agent.id, now)
         return [CallAbandoned(call, now, now - call.enqueued_at)]
 
-    @_atomic
+    @in_transaction
     def tick(self, now: float) -> list[AcdEvent]:
         """Time passed: unanswered offers, finished wrap-ups, max waits, skill escalation."""
         events: list[AcdEvent] = []
@@ -269,12 +253,12 @@ class Acd:
 
     # queries
 
-    @_atomic
+    @in_transaction
     def position(self, call_id: str) -> int:
         self.call(call_id)
         return self._store.position(call_id)
 
-    @_atomic
+    @in_transaction
     def expected_wait(self, call_id: str, now: float) -> float | None:
         """Re-estimate of the remaining wait for a queued caller from the live state."""
         call = self.call(call_id)
@@ -282,7 +266,7 @@ class Acd:
         required = requirements_at(call.skills, q.escalation, now - call.enqueued_at)
         return self._estimate(q, required, self._store.position(call_id))
 
-    @_atomic
+    @in_transaction
     def queue_status(self, queue: str, now: float) -> QueueStatus:
         q = self.queue(queue)
         waiting = tuple(self._store.waiting(queue))

@@ -10,16 +10,17 @@ engine operation into one atomic unit.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Protocol
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
 from acd.routing import NEAREST_FIRST, eligible, holds_any, pass_reason
 
-__all__ = ["AcdStore", "MemoryStore"]
+__all__ = ["AcdStore", "MemoryStore", "in_transaction"]
 
 _HANDLE_TIMES_KEPT = 50
 _POOL_VIEWS_KEPT = 256
@@ -82,6 +83,28 @@ class AcdStore(Protocol):
     def set_rr_cursor(self, queue: str, agent_id: str) -> None: ...
     def handle_times(self, queue: str) -> list[float]: ...
     def record_handle_time(self, queue: str, seconds: float) -> None: ...
+
+
+class _HasStore(Protocol):
+    @property
+    def store(self) -> AcdStore: ...
+
+
+_Owner = TypeVar("_Owner", bound=_HasStore)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_transaction(method: Callable[Concatenate[_Owner, _P], _R]) -> Callable[Concatenate[_Owner, _P], _R]:
+    """Decorate a method of an object with a ``store``: the call runs in one store transaction, so all
+    of it is stored or, on an exception, none of it."""
+
+    def run(self: _Owner, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.store.transaction():
+            return method(self, *args, **kwargs)
+
+    functools.update_wrapper(run, method)
+    return run
 
 
 def _group_key(call: WaitingCall) -> _GroupKey:
