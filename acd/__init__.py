@@ -1,7 +1,10 @@
-"""Skills-based automatic call distribution: pure routing, no I/O.
+"""Skills-based automatic call distribution: pure routing, no I/O (but for ``acd.sql_store``).
 
 Start with ``Acd`` (acd.engine) over an ``AcdStore`` (acd.store), configured from ``acd.yaml``
-(acd.config). Every method takes the clock value and returns typed events (acd.events).
+(acd.config). Every method takes the clock value and returns typed events (acd.events). The state lives
+in a ``MemoryStore`` or, to survive restarts and be shared by several nodes, in an
+``acd.sql_store.SqlStore`` (SQLite or PostgreSQL; imported from there, so that ``acd`` alone needs no
+database driver).
 """
 
 from acd.agent_state import TRANSITIONS, StateChange
@@ -13,6 +16,8 @@ from acd.errors import (
     DuplicateCall,
     InvalidTransition,
     NoOffer,
+    OfferConflict,
+    StoreError,
     UnknownAgent,
     UnknownCall,
     UnknownQueue,
@@ -65,6 +70,7 @@ __all__ = [
     "MemoryStore",
     "NoOffer",
     "Offer",
+    "OfferConflict",
     "OfferEnded",
     "OfferMade",
     "OfferResult",
@@ -74,6 +80,7 @@ __all__ = [
     "Queue",
     "QueueStatus",
     "StateChange",
+    "StoreError",
     "Strategy",
     "UnknownAgent",
     "UnknownCall",
