@@ -1,10 +1,12 @@
 """Skills-based automatic call distribution: the pure router here, the live parts in subpackages.
 
-The modules of this package do no I/O: start with ``Acd`` (acd.engine) over an ``AcdStore`` (acd.store),
-configured from ``acd.yaml`` (acd.config), choosing agents by the strategies of acd.strategies. Every
-method takes the clock value and returns typed events (acd.events). ``acd.live`` drives it over ARI for
-``ivr serve``; ``acd.records`` keeps its facts in the service's database. Importing ``acd`` imports
-neither.
+The core modules of this package do no I/O: start with ``Acd`` (acd.engine) over an ``AcdStore``
+(acd.store), configured from ``acd.yaml`` (acd.config), choosing agents by the strategies of
+acd.strategies. Every method takes the clock value and returns typed events (acd.events). The state lives
+in a ``MemoryStore`` or, to survive restarts and be shared by several nodes, in an
+``acd.sql_store.SqlStore`` (SQLite or PostgreSQL). ``acd.live`` drives the engine over ARI for
+``ivr serve``; ``acd.records`` keeps its facts in the service's database. Importing ``acd`` imports none
+of these three.
 """
 
 from acd.agent_state import TRANSITIONS, StateChange
@@ -16,6 +18,8 @@ from acd.errors import (
     DuplicateCall,
     InvalidTransition,
     NoOffer,
+    OfferConflict,
+    StoreError,
     UnknownAgent,
     UnknownCall,
     UnknownQueue,
@@ -71,6 +75,7 @@ __all__ = [
     "MemoryStore",
     "NoOffer",
     "Offer",
+    "OfferConflict",
     "OfferEnded",
     "OfferMade",
     "OfferResult",
@@ -81,6 +86,7 @@ __all__ = [
     "QueueStatus",
     "RoutingStrategy",
     "StateChange",
+    "StoreError",
     "Strategy",
     "UnknownAgent",
     "UnknownCall",

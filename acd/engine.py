@@ -9,6 +9,10 @@ ready agents holding its rarest needed skill; an agent becoming ready looks only
 indexes (counts per reason, a bounded list of the nearest passed-over agents), so a decision costs
 time in proportion to the ready agents, not to everyone holding a needed skill. ``tick(now)`` expires
 offers, wrap-ups and max waits and retries the heads whose needed skills relaxed with waiting time.
+
+Each operation runs in one ``AcdStore.transaction``: with a database store it is stored whole or, if
+it raises, not at all. The engine is synchronous; over a database store it blocks on every query, so
+the live service calls it from one worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from acd.events import (
 )
 from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
 from acd.routing import PASSED_OVER_NAMED, decide, eligible
-from acd.store import AcdStore, MemoryStore
+from acd.store import AcdStore, MemoryStore, in_transaction
 from acd.strategies import strategy_for
 
 __all__ = ["NO_ANSWER", "Acd", "QueueStatus"]
@@ -73,12 +77,13 @@ class Acd:
         for q in self._queues.values():
             strategy_for(q.strategy, q.name)  # an unknown strategy is refused here, not at the first call
         self._store: AcdStore = store if store is not None else MemoryStore()
-        for q in self._queues.values():
-            for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}):
-                self._store.pool_counts(requirements_at(q.skills, q.escalation, waited))
-        for agent in agents:
-            if self._store.agent(agent.id) is None:
-                self._store.save_agent(agent)
+        with self._store.transaction():
+            for q in self._queues.values():
+                for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}):
+                    self._store.pool_counts(requirements_at(q.skills, q.escalation, waited))
+            for agent in agents:
+                if self._store.agent(agent.id) is None:
+                    self._store.save_agent(agent)
 
     @property
     def store(self) -> AcdStore:
@@ -108,6 +113,7 @@ class Acd:
 
     # agent commands
 
+    @in_transaction
     def login(self, agent_id: str, now: float, paused_reason: str = "") -> list[AcdEvent]:
         """Log in ready, or paused with ``paused_reason``."""
         agent = self.agent(agent_id)
@@ -117,10 +123,12 @@ class Acd:
             return [self._move(agent, AgentState.PAUSED, paused_reason, now)]
         return [self._move(agent, AgentState.READY, "login", now), *self._serve_agent(agent_id, now)]
 
+    @in_transaction
     def logout(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Log out; a ringing offer is withdrawn and its call routed again. Refused while on a call."""
         return self._leave(agent_id, AgentState.LOGGED_OUT, "logout", now)
 
+    @in_transaction
     def pause(self, agent_id: str, reason: str, now: float) -> list[AcdEvent]:
         """Pause with a reason code; a ringing offer is withdrawn. Refused while on a call."""
         state = self.agent(agent_id).state
@@ -129,6 +137,7 @@ class Acd:
             raise InvalidTransition(agent_id, state.value, AgentState.PAUSED.value, detail)
         return self._leave(agent_id, AgentState.PAUSED, reason, now)
 
+    @in_transaction
     def ready(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Become ready (from paused, or ending wrap-up early) and take a waiting call if one fits."""
         agent = self.agent(agent_id)
@@ -140,6 +149,7 @@ class Acd:
 
     # calls
 
+    @in_transaction
     def enqueue(
         self,
         call_id: str,
@@ -171,6 +181,7 @@ class Acd:
         self._store.save_call(call)
         return [CallQueued(call, position), *self._dispatch_call(call, now)]
 
+    @in_transaction
     def answer(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent picked up: the call leaves the queue; bridge it."""
         offer, agent = self._ringing(agent_id)
@@ -184,10 +195,12 @@ class Acd:
         ended = OfferEnded(offer, OfferResult.ANSWERED, now)
         return [ended, change, CallAnswered(call, agent_id, now, accuracy)]
 
+    @in_transaction
     def reject(self, agent_id: str, now: float, reason: str = "rejected") -> list[AcdEvent]:
         """The agent refused or could not be reached: paused with ``reason``; the next agent is tried."""
         return self._unanswered(agent_id, OfferResult.REJECTED, reason, now)
 
+    @in_transaction
     def end_call(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent's call is over: wrap-up for the queue's wrap-up seconds (ready at once if zero)."""
         agent = self.agent(agent_id)
@@ -203,6 +216,7 @@ class Acd:
                        *self._serve_agent(agent_id, now)]
         return events
 
+    @in_transaction
     def abandon(self, call_id: str, now: float) -> list[AcdEvent]:
         """The caller hung up while waiting or ringing: recorded; a ringing agent goes back to ready."""
         call = self.call(call_id)
@@ -219,6 +233,7 @@ class Acd:
             return events + self._serve_agent(agent.id, now)
         return [CallAbandoned(call, now, now - call.enqueued_at)]
 
+    @in_transaction
     def tick(self, now: float) -> list[AcdEvent]:
         """Time passed: unanswered offers, finished wrap-ups, max waits, skill escalation."""
         events: list[AcdEvent] = []
@@ -243,10 +258,12 @@ class Acd:
 
     # queries
 
+    @in_transaction
     def position(self, call_id: str) -> int:
         self.call(call_id)
         return self._store.position(call_id)
 
+    @in_transaction
     def expected_wait(self, call_id: str, now: float) -> float | None:
         """Re-estimate of the remaining wait for a queued caller from the live state."""
         call = self.call(call_id)
@@ -254,6 +271,7 @@ class Acd:
         required = requirements_at(call.skills, q.escalation, now - call.enqueued_at)
         return self._estimate(q, required, self._store.position(call_id))
 
+    @in_transaction
     def queue_status(self, queue: str, now: float) -> QueueStatus:
         q = self.queue(queue)
         waiting = tuple(self._store.waiting(queue))

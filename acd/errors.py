@@ -8,6 +8,8 @@ __all__ = [
     "DuplicateCall",
     "InvalidTransition",
     "NoOffer",
+    "OfferConflict",
+    "StoreError",
     "UnknownAgent",
     "UnknownCall",
     "UnknownQueue",
@@ -60,6 +62,22 @@ class NoOffer(AcdError):
     def __init__(self, agent_id: str, state: str) -> None:
         self.agent_id = agent_id
         super().__init__(f"agent {agent_id} has no call ringing (state {state})")
+
+
+class StoreError(AcdError):
+    """The ACD's state store failed: its database is unreachable, not migrated, or not a database URL."""
+
+
+class OfferConflict(StoreError):
+    """The store refused an offer: the agent already has one, or the call is already offered."""
+
+    def __init__(self, agent_id: str, call_id: str) -> None:
+        self.agent_id = agent_id
+        self.call_id = call_id
+        super().__init__(
+            f"offer of call {call_id!r} to agent {agent_id} refused: the agent already has an offer "
+            "or the call is already offered"
+        )
 
 
 class AcdConfigError(AcdError):

@@ -20,6 +20,7 @@ from acd.strategies import strategy_for
 __all__ = [
     "NEAREST_FIRST",
     "PASSED_OVER_NAMED",
+    "STATE_REASON",
     "RoutingInput",
     "choose_agent",
     "decide",
@@ -44,13 +45,14 @@ NEAREST_FIRST: tuple[AgentState, ...] = (
 """Order in which passed-over agents are named: nearest to being available first."""
 _STATE_RANK = {state: rank for rank, state in enumerate(NEAREST_FIRST)}
 
-_STATE_REASON: dict[AgentState, PassReason] = {
+STATE_REASON: dict[AgentState, PassReason] = {
     AgentState.LOGGED_OUT: PassReason.LOGGED_OUT,
     AgentState.PAUSED: PassReason.PAUSED,
     AgentState.RINGING: PassReason.RINGING,
     AgentState.ON_CALL: PassReason.BUSY,
     AgentState.WRAP_UP: PassReason.WRAP_UP,
 }
+"""The reason an agent holding the needed skills is passed over in each state but ready."""
 
 
 def _skill_gap(agent: Agent, required: Skills) -> tuple[PassReason, str] | None:
@@ -74,7 +76,7 @@ def pass_reason(agent: Agent, required: Skills) -> tuple[PassReason, str] | None
     if agent.state is AgentState.READY:
         return None
     detail = agent.pause_reason if agent.state is AgentState.PAUSED else ""
-    return _STATE_REASON[agent.state], detail
+    return STATE_REASON[agent.state], detail
 
 
 def holds_any(agent: Agent, required: Skills) -> bool:

@@ -1,23 +1,26 @@
 """The state the ACD shares (agents, waiting calls, offers, a few counters) behind one Protocol.
 
-Routing code only talks to ``AcdStore``. ``MemoryStore`` is the in-process implementation; its methods
-are query-shaped (ready agents by skill, queue heads, counts of a skill pool per reason) so that a
-shared (database) implementation could answer each with one indexed query. None exists yet: see
-docs/design.md, "Sharing ACD state", Plans.
+Routing code only talks to ``AcdStore``. ``MemoryStore`` is the in-process implementation;
+``acd.sql_store.SqlStore`` keeps the same state in SQLite or PostgreSQL. The methods are query-shaped
+(ready agents by skill, queue heads, counts of a skill pool per reason) so that a database answers each
+with one indexed query (see docs/design.md, "Sharing ACD state"). ``transaction`` groups the calls of one
+engine operation into one atomic unit.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
 from acd.routing import NEAREST_FIRST, eligible, holds_any, pass_reason
 
-__all__ = ["AcdStore", "MemoryStore"]
+__all__ = ["AcdStore", "MemoryStore", "in_transaction"]
 
 _HANDLE_TIMES_KEPT = 50
 _POOL_VIEWS_KEPT = 256
@@ -30,6 +33,10 @@ _NeedKey = tuple[tuple[str, int], ...]
 
 class AcdStore(Protocol):
     """Shared ACD state. Lists of agents come sorted by id; waiting calls in service order."""
+
+    def transaction(self, *queues: str) -> AbstractContextManager[None]:
+        """Everything inside is one atomic unit (re-entrant); a shared store locks ``queues`` first."""
+        ...
 
     def agent(self, agent_id: str) -> Agent | None: ...
     def agents(self) -> list[Agent]: ...
@@ -76,6 +83,28 @@ class AcdStore(Protocol):
     def set_rr_cursor(self, queue: str, agent_id: str) -> None: ...
     def handle_times(self, queue: str) -> list[float]: ...
     def record_handle_time(self, queue: str, seconds: float) -> None: ...
+
+
+class _HasStore(Protocol):
+    @property
+    def store(self) -> AcdStore: ...
+
+
+_Owner = TypeVar("_Owner", bound=_HasStore)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_transaction(method: Callable[Concatenate[_Owner, _P], _R]) -> Callable[Concatenate[_Owner, _P], _R]:
+    """Decorate a method of an object with a ``store``: the call runs in one store transaction, so all
+    of it is stored or, on an exception, none of it."""
+
+    def run(self: _Owner, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.store.transaction():
+            return method(self, *args, **kwargs)
+
+    functools.update_wrapper(run, method)
+    return run
 
 
 def _group_key(call: WaitingCall) -> _GroupKey:
@@ -128,6 +157,10 @@ class MemoryStore:
         self._seq = 0
         self._rr: dict[str, str] = {}
         self._handle: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=_HANDLE_TIMES_KEPT))
+
+    def transaction(self, *queues: str) -> AbstractContextManager[None]:
+        """Nothing to do in one process: the engine refuses an operation before it changes anything."""
+        return nullcontext()
 
     # agents
 

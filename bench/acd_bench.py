@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from acd import Acd, Agent, AgentState, EscalationStep, Queue, Strategy, WaitingCall
+from acd import Acd, AcdStore, Agent, AgentState, EscalationStep, Queue, Strategy, WaitingCall
 from acd.model import requirements_at
 from acd.routing import RoutingInput, choose_agent, eligible
 
@@ -32,14 +32,14 @@ SKILLS = ["billing", "orders", "loyalty", "tech", "sales"]
 STRATEGIES = list(Strategy)
 
 
-def build(n: int, seed: int = 7) -> Acd:
+def build(n: int, seed: int = 7, store: AcdStore | None = None) -> Acd:
     rng = random.Random(seed)
     queues = [
         Queue(skill, {skill: 3, "general": 1}, strategy=STRATEGIES[i % len(STRATEGIES)], wrap_up_seconds=0,
               max_wait=1e9, escalation=(EscalationStep(60, skill, 1),))
         for i, skill in enumerate(SKILLS)
     ]
-    acd = Acd(queues)
+    acd = Acd(queues, store=store)
     store = acd.store
     for i in range(n):
         skills = {"general": rng.randint(1, 10)}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from ivr_engine.centre import centre_time
+from ivr_engine.clock import ClockError, clock_from_setting, parse_local
 from ivr_engine.commands.guards import require_database
 from ivr_engine.config import Settings
 from ivr_engine.flow.errors import FlowError
@@ -127,7 +129,9 @@ def sipp_group() -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Scenario file. Default: ./sipp-FLOW.xml"
 )
-@click.option("--at", "at_text", help="Clock for `hours` nodes, e.g. '2026-12-02 10:00' (default: now).")
+@click.option(
+    "--at", "at_text", help="Clock for `hours` nodes, e.g. '2026-12-02 10:00' (centre's zone; default: now)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
 def generate_command(
@@ -155,11 +159,14 @@ def generate_command(
         )
     if not re.fullmatch(r"[0-9A-Za-z+*#_.-]{1,32}", caller):
         raise click.BadParameter(f"{caller!r} is not a SIP user part", param_hint="--caller")
-    try:
-        start = datetime.fromisoformat(at_text.strip()) if at_text else datetime.now(UTC)
-    except ValueError:
+    try:  # the centre's time zone unless an offset is given; default: the service's now
+        start = (
+            parse_local(at_text, centre_time(settings).zone)
+            if at_text
+            else clock_from_setting(settings.clock_start).now()
+        )
+    except ClockError:
         raise click.BadParameter(f"{at_text!r} is not a date and time", param_hint="--at") from None
-    start = start if start.tzinfo is not None else start.astimezone()
     require_database(settings)
     from ivr_engine.storage import StorageError
 

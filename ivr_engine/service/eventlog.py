@@ -1,6 +1,7 @@
 """A JSON-lines log of every ARI event the service handles, for lab tests (testsuite-style counts).
 
-One line per event: ``{"type", "channel", "args", "time"}`` appended to ``<state_dir>/events.jsonl``.
+One line per event: ``{"type", "channel", "args", "time"}`` (time from the service's clock) appended to
+``<state_dir>/events.jsonl``.
 A ``ChannelDtmfReceived`` line says that a key was pressed, never which one: a caller's PIN or account
 number must not be readable from a log. The file is created 0600 and rotated by size (``.1`` ... ``.N``;
 see :mod:`ivr_engine.logfiles`).
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 from ivr_engine.ari.dispatch import channel_of
 from ivr_engine.ari.events import AriEvent, StasisStart, event_type
+from ivr_engine.clock import ServiceClock
+from ivr_engine.flow.ports import Clock
 from ivr_engine.logfiles import DEFAULT_ROTATION, PrivateRotatingFileHandler, Rotation
 
 __all__ = ["EventLog", "read_events"]
@@ -23,9 +25,10 @@ __all__ = ["EventLog", "read_events"]
 class EventLog:
     """Append-only; open it for the service's lifetime. A failed write raises ``OSError``."""
 
-    def __init__(self, path: Path, rotation: Rotation = DEFAULT_ROTATION) -> None:
+    def __init__(self, path: Path, rotation: Rotation = DEFAULT_ROTATION, clock: Clock | None = None) -> None:
         self.path = path
         self.rotation = rotation
+        self._clock = clock or ServiceClock()
         self._handler: PrivateRotatingFileHandler | None = None
 
     def open(self) -> None:
@@ -43,7 +46,7 @@ class EventLog:
             "type": event_type(event),
             "channel": channel_of(event),
             "args": list(event.args) if isinstance(event, StasisStart) else None,
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "time": self._clock.now().isoformat(timespec="milliseconds"),
         }
         self._handler.emit(logging.makeLogRecord({"msg": json.dumps(line)}))
 

@@ -110,7 +110,7 @@ async def run_service(
         log.info(fields("service.flows", flows=",".join(library.names()), numbers=len(handlers),
                         timezone=centre.name, clock=clock.now().isoformat(timespec="seconds")))
 
-        event_log = EventLog(settings.state_dir / "events.jsonl", Rotation.of(settings))
+        event_log = EventLog(settings.state_dir / "events.jsonl", Rotation.of(settings), clock)
         event_log.open()
         stack.callback(event_log.close)
         service = IvrService(

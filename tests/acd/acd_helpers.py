@@ -5,10 +5,14 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 
+from sqlalchemy import delete
+
 from acd import Acd, AcdStore, Agent, EscalationStep, PassReason, Queue, Strategy
 from acd.events import AcdEvent, OfferMade
 from acd.model import Skills
 from acd.routing import PASSED_OVER_NAMED, eligible, nearest_key, pass_reason
+from acd.sql_store import SqlStore
+from acd.sql_tables import METADATA
 
 
 def agent(agent_id: str, **skills: int) -> Agent:
@@ -46,3 +50,11 @@ def check_store_views(store: AcdStore, needs: Skills) -> None:
     passed = [a for a in pool if not eligible(a, needs)]
     want = heapq.nsmallest(PASSED_OVER_NAMED, passed, key=nearest_key)
     assert store.nearest_passed(needs, PASSED_OVER_NAMED) == want
+
+
+def wipe(store: SqlStore) -> SqlStore:
+    """Empty every ACD state table (a fresh store for the next hypothesis example); returns ``store``."""
+    with store.engine.begin() as conn:
+        for table in reversed(METADATA.sorted_tables):
+            conn.execute(delete(table))
+    return store

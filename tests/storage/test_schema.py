@@ -21,6 +21,14 @@ OUR_TABLES = {
     "node_events",
     "voicemails",
     "survey_responses",
+    # the ACD's live state (acd.sql_tables)
+    "acd_agents",
+    "acd_agent_skills",
+    "acd_waiting_calls",
+    "acd_offers",
+    "acd_counters",
+    "acd_rr_cursors",
+    "acd_handle_times",
 }
 
 

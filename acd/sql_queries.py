@@ -1,0 +1,220 @@
+"""The statements of ``SqlStore``, built once with bound parameters and reused.
+
+Building a SQLAlchemy statement costs far more than running a small one, so every statement here is
+built once (per number of needed skills, or per dialect) and executed with its parameters; SQLAlchemy
+then also reuses the compiled SQL. Each answers one ``AcdStore`` question in one statement, portable
+between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    FromClause,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from acd.model import AgentState, PassReason, Skills
+from acd.routing import NEAREST_FIRST, STATE_REASON
+from acd.sql_tables import (
+    AGENT_SKILLS,
+    AGENTS,
+    COUNTERS,
+    HANDLE_TIMES,
+    OFFERS,
+    RR_CURSORS,
+    WAITING_CALLS,
+)
+
+__all__ = [
+    "HANDLE_TIMES_KEPT",
+    "SQL",
+    "nearest_passed_query",
+    "pool_counts_query",
+    "pool_params",
+    "upsert_statement",
+]
+
+HANDLE_TIMES_KEPT = 50
+"""Handle times kept per queue (as ``MemoryStore``)."""
+
+A, S, W, H = AGENTS.c, AGENT_SKILLS.c, WAITING_CALLS.c, HANDLE_TIMES.c
+OF = OFFERS.c
+_READY = AgentState.READY.value
+
+QUEUE_ORDER: tuple[ColumnElement[Any], ...] = (W.vip.desc(), W.priority.desc(), W.enqueued_at, W.seq)
+"""``WaitingCall.order`` in SQL: VIP first, then higher priority, then enqueue time and sequence."""
+
+
+def _heads() -> Select[Any]:
+    """The first call not being offered of each (skills, priority band) group of a queue, in order."""
+    first = func.row_number().over(
+        partition_by=(W.skills, W.vip, W.priority), order_by=(W.enqueued_at, W.seq)
+    ).label("first")
+    ranked = select(WAITING_CALLS, first).where(W.queue == bindparam("queue"), W.offered_to.is_(None))
+    r = ranked.subquery().c
+    columns = [r[c.name] for c in WAITING_CALLS.columns]
+    order = (r.vip.desc(), r.priority.desc(), r.enqueued_at, r.seq)
+    return select(*columns).where(r.first == 1).order_by(*order)
+
+
+def _position() -> Select[Any]:
+    """1 + the calls of the same queue ahead of a call in service order; no row if it is unknown."""
+    o, m = WAITING_CALLS.alias("other").c, WAITING_CALLS.alias("me").c
+    same_band = and_(o.vip == m.vip, o.priority == m.priority)
+    ahead = or_(
+        and_(o.vip == true(), m.vip == false()),
+        and_(o.vip == m.vip, o.priority > m.priority),
+        and_(same_band, o.enqueued_at < m.enqueued_at),
+        and_(same_band, o.enqueued_at == m.enqueued_at, o.seq < m.seq),
+    )
+    count = select(func.count()).where(o.queue == m.queue, ahead).scalar_subquery()
+    return select((count + 1).label("position")).where(m.call_id == bindparam("call_id"))
+
+
+def _holding() -> Select[Any]:
+    return select(AGENTS).join(AGENT_SKILLS, S.agent_id == A.id).where(S.skill == bindparam("skill"))
+
+
+def _ready_count(by_skill: bool) -> Select[Any]:
+    stmt = select(func.count()).select_from(AGENTS).where(A.state == _READY)
+    if by_skill:
+        stmt = stmt.join(AGENT_SKILLS, S.agent_id == A.id).where(S.skill == bindparam("skill"))
+    return stmt
+
+
+def _kept_handle_times() -> Delete:
+    oldest_kept = (select(H.id).where(H.queue == bindparam("queue")).order_by(H.id.desc())
+                   .offset(HANDLE_TIMES_KEPT - 1).limit(1).scalar_subquery())
+    return delete(HANDLE_TIMES).where(H.queue == bindparam("queue"), H.id < oldest_kept)
+
+
+class SQL:
+    """The fixed statements (parameters named after the column they set or match)."""
+
+    lock_queue: Select[Any] = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("queue"))))
+    agent: Select[Any] = select(AGENTS).where(A.id == bindparam("id"))
+    agents: Select[Any] = select(AGENTS).order_by(A.id)
+    agent_count: Select[Any] = select(func.count()).select_from(AGENTS)
+    agents_in_state: Select[Any] = select(AGENTS).where(A.state == bindparam("state")).order_by(A.id)
+    agents_with_skill: Select[Any] = _holding().order_by(A.id)
+    ready_agents: Select[Any] = select(AGENTS).where(A.state == _READY).order_by(A.id)
+    ready_agents_with_skill: Select[Any] = _holding().where(A.state == _READY).order_by(A.id)
+    ready_count: Select[Any] = _ready_count(by_skill=False)
+    ready_count_with_skill: Select[Any] = _ready_count(by_skill=True)
+    update_agent_same_skills: Update = update(AGENTS).where(
+        A.id == bindparam("agent_id"), A.skills == bindparam("same_skills"))
+    delete_agent_skills: Delete = delete(AGENT_SKILLS).where(S.agent_id == bindparam("agent_id"))
+    insert_agent_skill: Insert = insert(AGENT_SKILLS)
+
+    call: Select[Any] = select(WAITING_CALLS).where(W.call_id == bindparam("call_id"))
+    delete_call: Delete = delete(WAITING_CALLS).where(W.call_id == bindparam("call_id"))
+    waiting: Select[Any] = select(WAITING_CALLS).where(W.queue == bindparam("queue")).order_by(*QUEUE_ORDER)
+    enqueued_before: Select[Any] = (select(WAITING_CALLS)
+                                    .where(W.queue == bindparam("queue"), W.enqueued_at <= bindparam("at"))
+                                    .order_by(*QUEUE_ORDER))
+    heads: Select[Any] = _heads()
+    position: Select[Any] = _position()
+    node_of: Select[Any] = select(W.node).where(W.call_id == bindparam("call_id"))
+
+    offer: Select[Any] = select(OFFERS).where(OF.agent_id == bindparam("agent_id"))
+    offers: Select[Any] = select(OFFERS).order_by(OF.agent_id)
+    insert_offer: Insert = insert(OFFERS)
+    delete_offer: Delete = delete(OFFERS).where(OF.agent_id == bindparam("agent_id"))
+
+    bump_counter: Update = (update(COUNTERS).where(COUNTERS.c.name == bindparam("counter"))
+                            .values(value=COUNTERS.c.value + 1).returning(COUNTERS.c.value))
+    insert_counter: Insert = insert(COUNTERS)
+    rr_cursor: Select[Any] = select(RR_CURSORS.c.agent_id).where(RR_CURSORS.c.queue == bindparam("queue"))
+    handle_times: Select[Any] = (select(H.seconds).where(H.queue == bindparam("queue"))
+                                 .order_by(H.id.desc()).limit(HANDLE_TIMES_KEPT))
+    insert_handle_time: Insert = insert(HANDLE_TIMES)
+    prune_handle_times: Delete = _kept_handle_times()
+
+
+def pool_params(required: Skills) -> dict[str, Any]:
+    """The parameters of ``pool_counts_query`` / ``nearest_passed_query`` for ``required``."""
+    params: dict[str, Any] = {}
+    for i, skill in enumerate(sorted(required)):
+        params[f"skill{i}"] = skill
+        params[f"level{i}"] = required[skill]
+    return params
+
+
+def _pool(needed: int) -> tuple[FromClause, ColumnElement[Any], ColumnElement[Any]]:
+    """Agents joined to their level of each of ``needed`` skills: (from, holds a needed skill, reason).
+
+    ``reason`` is ``routing.pass_reason``'s reason (skills in name order, then state), ``NULL`` when
+    eligible. Everyone is in the pool when nothing is needed.
+    """
+    joined: FromClause = AGENTS
+    levels: list[tuple[ColumnElement[Any], ColumnElement[Any]]] = []
+    for i in range(needed):
+        held = AGENT_SKILLS.alias(f"need{i}")
+        joined = joined.outerjoin(held, and_(held.c.agent_id == A.id, held.c.skill == bindparam(f"skill{i}")))
+        levels.append((held.c.level, bindparam(f"level{i}")))
+    holds = or_(*(level.is_not(None) for level, _ in levels)) if levels else true()
+    whens: list[tuple[ColumnElement[bool], str]] = []
+    for level, minimum in levels:
+        whens.append((level.is_(None), PassReason.MISSING_SKILL.value))
+        whens.append((level < minimum, PassReason.LEVEL_TOO_LOW.value))
+    whens += [(A.state == state.value, reason.value) for state, reason in STATE_REASON.items()]
+    return joined, holds, case(*whens, else_=None)
+
+
+@functools.cache
+def pool_counts_query(needed: int) -> Select[Any]:
+    """(reason, or ``NULL`` for eligible; agents) over the agents holding one of ``needed`` skills."""
+    joined, holds, reason = _pool(needed)
+    inner = select(reason.label("reason")).select_from(joined).where(holds).subquery()
+    return select(inner.c.reason, func.count().label("agents")).group_by(inner.c.reason)
+
+
+@functools.cache
+def nearest_passed_query(needed: int) -> Select[Any]:
+    """The agents holding one of ``needed`` skills but not eligible, by ``routing.nearest_key``.
+
+    One branch per state, each walking ``ix_acd_agents_state`` (state, state_since, id) in order and
+    stopping at ``limit``: the cost follows the named agents, not the pool.
+    """
+    joined, holds, reason = _pool(needed)
+    branches = []
+    for rank, state in enumerate(NEAREST_FIRST):
+        branch = (select(AGENTS, literal(rank).label("nearest")).select_from(joined)
+                  .where(A.state == state.value, holds, reason.is_not(None))
+                  .order_by(A.state_since, A.id).limit(bindparam("limit")).subquery())
+        branches.append(select(branch))
+    nearest = union_all(*branches).subquery()
+    columns = [nearest.c[c.name] for c in AGENTS.columns]
+    return (select(*columns).order_by(nearest.c.nearest, nearest.c.state_since, nearest.c.id)
+            .limit(bindparam("limit")))
+
+
+@functools.cache
+def upsert_statement(dialect: str, table: Table, keys: tuple[str, ...], keep: tuple[str, ...] = ()) -> Insert:
+    """Insert a row, or update the one with the same ``keys`` (all columns but ``keep``)."""
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys + keep}
+    upserted: Insert = stmt.on_conflict_do_update(index_elements=list(keys), set_=changed)
+    return upserted

@@ -1,0 +1,325 @@
+"""``AcdStore`` in a database through SQLAlchemy Core: SQLite (one node) or PostgreSQL (several nodes).
+
+The ACD's state then survives a restart of the service, and on PostgreSQL several service nodes share
+it. Tables: ``acd.sql_tables`` (created by ``ivr db init``, migration 0005). Every method answers with
+one or two statements on the indexes there; nothing is cached in the process, so a second store on the
+same database (after a restart, or on another node) sees exactly the same state.
+
+Transactions. ``transaction(*queues)`` runs everything inside it in one database transaction, committed
+at the end and rolled back on any exception; ``Acd`` runs each of its operations in one. A method
+called outside any transaction runs in its own. On PostgreSQL, ``transaction`` first takes
+``pg_advisory_xact_lock(hashtext(queue))`` for each named queue (in name order, so two nodes never
+deadlock on them), which serialises routing decisions per queue across nodes, and ``ready_agents``
+selects ``FOR UPDATE SKIP LOCKED``: two nodes routing at once never pick the same ready agent. The
+uniqueness constraints of ``acd_offers`` make the database itself refuse a second offer for an agent or
+a call (``OfferConflict``; the transaction is then spoilt and must be rolled back). On SQLite every
+transaction starts with ``BEGIN IMMEDIATE`` (``acd.sql_engine``).
+
+Blocking. The store is synchronous, like the engine that calls it: every method waits for the
+database. The live service must therefore call the engine off the event loop, from one worker thread
+(``asyncio.to_thread`` on a one-thread executor), never from a coroutine directly. A store's current
+transaction is per thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Executable, Table
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from acd.errors import OfferConflict, UnknownCall
+from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
+from acd.sql_codec import agent_from, agent_values, call_from, call_values, offer_from, offer_values
+from acd.sql_engine import make_engine, store_error
+from acd.sql_queries import (
+    HANDLE_TIMES_KEPT,
+    SQL,
+    nearest_passed_query,
+    pool_counts_query,
+    pool_params,
+    upsert_statement,
+)
+from acd.sql_tables import AGENTS, RR_CURSORS, WAITING_CALLS
+
+__all__ = ["HANDLE_TIMES_KEPT", "SqlStore"]
+
+_SEQ = "seq"
+
+
+@dataclass
+class _Seen:
+    """What the current transaction has read or written, by key: asked again, it costs no round trip.
+
+    Every read of a record refreshes its entry, every write sets it; dropped when the transaction ends."""
+
+    agents: dict[str, Agent] = field(default_factory=dict)
+    calls: dict[str, WaitingCall | None] = field(default_factory=dict)
+    offers: dict[str, Offer | None] = field(default_factory=dict)
+
+
+class SqlStore:
+    """``AcdStore`` over the database at ``url``; ``node`` is stamped on the calls this store queues."""
+
+    def __init__(self, url: str, *, node: str | None = None) -> None:
+        self.url = url
+        self.node = node
+        self.engine = make_engine(url)
+        self._postgres = self.engine.dialect.name == "postgresql"
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.engine.url.render_as_string(hide_password=True)})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # transactions
+
+    @contextmanager
+    def transaction(self, *queues: str) -> Iterator[None]:
+        """One database transaction around everything inside; on PostgreSQL, ``queues`` locked first.
+
+        Re-entrant: an inner ``transaction`` joins the outer one (and locks its queues too).
+        """
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            self._lock_queues(current, queues)
+            yield
+            return
+        try:
+            with self.engine.begin() as conn:
+                self._local.conn, self._local.seen = conn, _Seen()
+                try:
+                    self._lock_queues(conn, queues)
+                    yield
+                finally:
+                    self._local.conn, self._local.seen = None, None
+        except SQLAlchemyError as exc:
+            error = store_error(exc, self.url)
+            if error is None:
+                raise
+            raise error from exc
+
+    def _lock_queues(self, conn: Connection, queues: tuple[str, ...]) -> None:
+        if self._postgres:
+            for queue in sorted(set(queues)):
+                conn.execute(SQL.lock_queue, {"queue": queue})
+
+    def _seen(self) -> _Seen | None:
+        """The records of the current transaction; ``None`` outside one (each call then reads afresh)."""
+        seen: _Seen | None = getattr(self._local, "seen", None)
+        return seen
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self.transaction():
+            yield self._local.conn
+
+    def _rows(self, stmt: Executable, **params: Any) -> list[Any]:
+        with self._connection() as conn:
+            return list(conn.execute(stmt, params).mappings())
+
+    def _scalar(self, stmt: Executable, **params: Any) -> Any:
+        with self._connection() as conn:
+            return conn.execute(stmt, params).scalar()
+
+    def _write(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+        with self._connection() as conn:
+            return int(conn.execute(stmt, params).rowcount)
+
+    def _upsert(self, table: Table, keys: tuple[str, ...], values: dict[str, Any],
+                keep: tuple[str, ...] = ()) -> None:
+        with self._connection() as conn:
+            conn.execute(upsert_statement(conn.dialect.name, table, keys, keep), values)
+
+    # agents
+
+    def agent(self, agent_id: str) -> Agent | None:
+        seen = self._seen()
+        if seen is not None and agent_id in seen.agents:
+            return seen.agents[agent_id]
+        found = self._agents(SQL.agent, id=agent_id)
+        return found[0] if found else None
+
+    def _agents(self, stmt: Executable, **params: Any) -> list[Agent]:
+        agents = [agent_from(row) for row in self._rows(stmt, **params)]
+        seen = self._seen()
+        if seen is not None:
+            seen.agents.update((a.id, a) for a in agents)
+        return agents
+
+    def agents(self) -> list[Agent]:
+        return self._agents(SQL.agents)
+
+    def agent_count(self) -> int:
+        return int(self._scalar(SQL.agent_count))
+
+    def agents_in_state(self, state: AgentState) -> list[Agent]:
+        return self._agents(SQL.agents_in_state, state=state.value)
+
+    def agents_with_skill(self, skill: str) -> list[Agent]:
+        return self._agents(SQL.agents_with_skill, skill=skill)
+
+    def ready_agents(self, skill: str | None) -> list[Agent]:
+        """On PostgreSQL the rows are locked for this transaction, and rows another one holds skipped."""
+        stmt = SQL.ready_agents if skill is None else SQL.ready_agents_with_skill
+        if self._postgres:
+            stmt = stmt.with_for_update(skip_locked=True, of=AGENTS)
+        return self._agents(stmt, skill=skill)
+
+    def ready_count(self, skill: str | None) -> int:
+        if skill is None:
+            return int(self._scalar(SQL.ready_count))
+        return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
+
+    def pool_counts(self, required: Skills) -> PoolCounts:
+        eligible = 0
+        passed: dict[PassReason, int] = {}
+        for row in self._rows(pool_counts_query(len(required)), **pool_params(required)):
+            if row["reason"] is None:
+                eligible = int(row["agents"])
+            else:
+                passed[PassReason(row["reason"])] = int(row["agents"])
+        return PoolCounts(eligible, passed)
+
+    def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
+        return self._agents(nearest_passed_query(len(required)), limit=limit, **pool_params(required))
+
+    def save_agent(self, agent: Agent) -> None:
+        """One ``UPDATE`` when the agent exists with the same skills, else its rows are written anew."""
+        values = agent_values(agent)
+        seen = self._seen()
+        if seen is not None:
+            seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
+        changed = {k: v for k, v in values.items() if k != "id"}
+        if self._write(SQL.update_agent_same_skills,
+                       {**changed, "agent_id": agent.id, "same_skills": values["skills"]}) == 1:
+            return
+        self._write(SQL.delete_agent_skills, {"agent_id": agent.id})
+        self._upsert(AGENTS, ("id",), values)
+        if agent.skills:
+            self._write(SQL.insert_agent_skill, [
+                {"agent_id": agent.id, "skill": skill, "level": level}
+                for skill, level in sorted(agent.skills.items())
+            ])
+
+    # waiting calls
+
+    def call(self, call_id: str) -> WaitingCall | None:
+        seen = self._seen()
+        if seen is not None and call_id in seen.calls:
+            return seen.calls[call_id]
+        found = self._calls(SQL.call, call_id=call_id)
+        if seen is not None and not found:
+            seen.calls[call_id] = None
+        return found[0] if found else None
+
+    def save_call(self, call: WaitingCall) -> None:
+        """Insert (stamped with this store's node), or update in place keeping the owning node."""
+        self._set_seen_call(call.id, call)
+        self._upsert(WAITING_CALLS, ("call_id",), {**call_values(call), "node": self.node}, keep=("node",))
+
+    def remove_call(self, call_id: str) -> None:
+        self._set_seen_call(call_id, None)
+        self._write(SQL.delete_call, {"call_id": call_id})
+
+    def _set_seen_call(self, call_id: str, call: WaitingCall | None) -> None:
+        seen = self._seen()
+        if seen is not None:
+            seen.calls[call_id] = call
+
+    def _calls(self, stmt: Executable, **params: Any) -> list[WaitingCall]:
+        calls = [call_from(row) for row in self._rows(stmt, **params)]
+        seen = self._seen()
+        if seen is not None:
+            seen.calls.update((c.id, c) for c in calls)
+        return calls
+
+    def waiting(self, queue: str) -> list[WaitingCall]:
+        return self._calls(SQL.waiting, queue=queue)
+
+    def heads(self, queue: str) -> list[WaitingCall]:
+        return self._calls(SQL.heads, queue=queue)
+
+    def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
+        return self._calls(SQL.enqueued_before, queue=queue, at=at)
+
+    def position(self, call_id: str) -> int:
+        position = self._scalar(SQL.position, call_id=call_id)
+        if position is None:
+            raise UnknownCall(call_id)
+        return int(position)
+
+    def node_of(self, call_id: str) -> str | None:
+        """The node that queued ``call_id`` (owns its channel); ``None`` on one node or if unknown."""
+        node: str | None = self._scalar(SQL.node_of, call_id=call_id)
+        return node
+
+    # offers
+
+    def offer(self, agent_id: str) -> Offer | None:
+        seen = self._seen()
+        if seen is not None and agent_id in seen.offers:
+            return seen.offers[agent_id]
+        rows = self._rows(SQL.offer, agent_id=agent_id)
+        offer = offer_from(rows[0]) if rows else None
+        if seen is not None:
+            seen.offers[agent_id] = offer
+        return offer
+
+    def offers(self) -> list[Offer]:
+        offers = [offer_from(row) for row in self._rows(SQL.offers)]
+        seen = self._seen()
+        if seen is not None:
+            seen.offers.update((o.agent_id, o) for o in offers)
+        return offers
+
+    def save_offer(self, offer: Offer) -> None:
+        """Insert only: a second offer for the agent or the call is refused (``OfferConflict``)."""
+        try:
+            self._write(SQL.insert_offer, offer_values(offer))
+        except IntegrityError as exc:
+            raise OfferConflict(offer.agent_id, offer.call_id) from exc
+        self._set_seen_offer(offer.agent_id, offer)
+
+    def remove_offer(self, agent_id: str) -> None:
+        self._set_seen_offer(agent_id, None)
+        self._write(SQL.delete_offer, {"agent_id": agent_id})
+
+    def _set_seen_offer(self, agent_id: str, offer: Offer | None) -> None:
+        seen = self._seen()
+        if seen is not None:
+            seen.offers[agent_id] = offer
+
+    # counters
+
+    def next_seq(self) -> int:
+        value = self._scalar(SQL.bump_counter, counter=_SEQ)
+        if value is None:
+            self._write(SQL.insert_counter, {"name": _SEQ, "value": 1})
+            return 1
+        return int(value)
+
+    def rr_cursor(self, queue: str) -> str | None:
+        cursor: str | None = self._scalar(SQL.rr_cursor, queue=queue)
+        return cursor
+
+    def set_rr_cursor(self, queue: str, agent_id: str) -> None:
+        self._upsert(RR_CURSORS, ("queue",), {"queue": queue, "agent_id": agent_id})
+
+    def handle_times(self, queue: str) -> list[float]:
+        return [float(row["seconds"]) for row in reversed(self._rows(SQL.handle_times, queue=queue))]
+
+    def record_handle_time(self, queue: str, seconds: float) -> None:
+        """Append; times beyond the last ``HANDLE_TIMES_KEPT`` of the queue are deleted."""
+        self._write(SQL.insert_handle_time, {"queue": queue, "seconds": seconds})
+        self._write(SQL.prune_handle_times, {"queue": queue})

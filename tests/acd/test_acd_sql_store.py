@@ -1,0 +1,206 @@
+"""``SqlStore`` on SQLite and PostgreSQL: state that survives the store, refusals by the database itself,
+atomic engine operations, and (PostgreSQL) per-queue advisory locks and ``SKIP LOCKED`` ready agents."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from acd import Acd, AgentState, Decision, MemoryStore, OfferConflict, Strategy
+from acd.errors import StoreError
+from acd.sql_codec import decision_text
+from acd.sql_store import HANDLE_TIMES_KEPT, SqlStore
+from acd.sql_tables import HANDLE_TIMES, OFFERS
+
+from .small_centre import QUEUES, start_agents, store_view
+
+
+def busy_centre(store: SqlStore) -> Acd:
+    """Agents in every state (a2 paused for lunch), calls of several bands waiting, one ringing."""
+    acd = Acd(QUEUES, store=store, agents=start_agents())
+    acd.login("a3", 0.0)
+    acd.enqueue("c1", "100", "general", 1.0)  # a3 rings
+    acd.answer("a3", 2.0)
+    acd.end_call("a3", 30.0)  # wrap-up, a handle time of 28 s
+    acd.login("a2", 31.0, paused_reason="lunch")
+    acd.login("a1", 32.0)
+    acd.enqueue("c2", "101", "orders", 33.0)  # nobody has orders 6 ready
+    for i, (priority, vip) in enumerate([(0, False), (2, False), (0, True), (1, False)]):
+        acd.enqueue(f"c{3 + i}", "102", "billing", 34.0 + i, priority=priority, vip=vip)  # c3 rings a1
+    acd.enqueue("c7", "103", "loyalty", 40.0)
+    return acd
+
+
+def test_a_new_store_on_the_same_database_sees_the_same_state(acd_db_url: str) -> None:
+    first = SqlStore(acd_db_url)
+    try:
+        busy_centre(first)
+        before = store_view(first, 50.0)
+        seq = first.next_seq()
+    finally:
+        first.close()
+    assert {a.id: a.state for a in before["agents"]} == {
+        "a1": AgentState.RINGING, "a2": AgentState.PAUSED, "a3": AgentState.WRAP_UP,
+        "a4": AgentState.LOGGED_OUT}
+    assert [c.id for c in before["billing"]["waiting"]] == ["c5", "c4", "c6", "c3"]
+    assert [(o.agent_id, o.call_id) for o, _ in before["offers"]] == [("a1", "c3")]
+    assert before["general"]["handle"] == [28.0]
+    assert before["billing"]["rr"] == "a1"
+
+    again = SqlStore(acd_db_url)
+    try:
+        assert store_view(again, 50.0) == before
+        assert again.agent("a2").state is AgentState.PAUSED
+        assert again.agent("a2").pause_reason == "lunch"
+        assert [again.position(c) for c in ("c5", "c4", "c6", "c3")] == [1, 2, 3, 4]
+        assert again.next_seq() == seq + 1
+        resumed = Acd(QUEUES, store=again, agents=start_agents())
+        assert [type(e).__name__ for e in resumed.answer("a1", 51.0)][-1] == "CallAnswered"
+    finally:
+        again.close()
+
+
+def test_a_failed_transaction_keeps_nothing_and_the_next_reads_afresh(acd_db_url: str) -> None:
+    store, other = SqlStore(acd_db_url), SqlStore(acd_db_url)
+    try:
+        Acd(QUEUES, store=store, agents=start_agents())
+        a1 = store.agent("a1")
+        assert a1 is not None
+
+        def fail_after_pausing() -> None:
+            with store.transaction():
+                store.save_agent(replace(a1, state=AgentState.PAUSED, pause_reason="lunch"))
+                assert store.agent("a1").pause_reason == "lunch"  # seen inside the transaction
+                raise RuntimeError("the operation failed")
+
+        with pytest.raises(RuntimeError, match="the operation failed"):
+            fail_after_pausing()
+        assert store.agent("a1") == a1
+        with store.transaction():
+            assert store.agent("a1") == a1
+        other.save_agent(replace(a1, state=AgentState.READY))  # e.g. another node
+        with store.transaction():
+            assert store.agent("a1").state is AgentState.READY
+    finally:
+        store.close()
+        other.close()
+
+
+def _offer_row(agent_id: str, call_id: str) -> dict[str, object]:
+    decision = Decision(agent_id, Strategy.LONGEST_IDLE, "written behind the store's back", {})
+    return {"agent_id": agent_id, "call_id": call_id, "queue": "general", "at": 1.0, "expires_at": 16.0,
+            "decision": decision_text(decision)}
+
+
+def test_the_database_refuses_a_second_offer_for_an_agent_or_a_call(sql_store: SqlStore) -> None:
+    Acd(QUEUES, store=sql_store, agents=start_agents())
+    with sql_store.engine.begin() as conn:
+        conn.execute(insert(OFFERS).values(_offer_row("a1", "c1")))
+    for second in (_offer_row("a1", "c2"), _offer_row("a2", "c1")):
+        with pytest.raises(IntegrityError), sql_store.engine.begin() as conn:
+            conn.execute(insert(OFFERS).values(second))
+    with sql_store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OFFERS)).scalar() == 1
+
+
+def test_an_offer_the_database_refuses_undoes_the_whole_operation(sql_store: SqlStore) -> None:
+    """c1 is already offered (a row written behind the store's back): queueing c1 offers it to a1, the
+    database refuses, and neither the call nor a1's ringing is kept."""
+    acd = Acd(QUEUES, store=sql_store, agents=start_agents())
+    acd.login("a1", 0.0)
+    with sql_store.engine.begin() as conn:
+        conn.execute(insert(OFFERS).values(_offer_row("a2", "c1")))
+    with pytest.raises(OfferConflict, match="call 'c1' to agent a1 refused"):
+        acd.enqueue("c1", "100", "general", 1.0)
+    assert sql_store.call("c1") is None
+    assert sql_store.agent("a1").state is AgentState.READY
+    assert [o.agent_id for o in sql_store.offers()] == ["a2"]
+
+
+def test_handle_times_keep_the_last_ones_in_order_like_the_memory_store(sql_store: SqlStore) -> None:
+    memory = MemoryStore()
+    for i in range(HANDLE_TIMES_KEPT + 7):
+        for store in (memory, sql_store):
+            store.record_handle_time("general", float(i))
+            store.record_handle_time("orders", 1000.0 + i)
+    assert sql_store.handle_times("general") == memory.handle_times("general")
+    assert sql_store.handle_times("general") == [float(i) for i in range(7, HANDLE_TIMES_KEPT + 7)]
+    assert sql_store.handle_times("orders") == memory.handle_times("orders")
+    with sql_store.engine.connect() as conn:  # older ones are deleted, not just left unread
+        kept = select(HANDLE_TIMES.c.queue, func.count()).group_by(HANDLE_TIMES.c.queue)
+        rows = dict(conn.execute(kept).all())
+    assert rows == {"general": HANDLE_TIMES_KEPT, "orders": HANDLE_TIMES_KEPT}
+
+
+def test_a_call_keeps_the_node_that_queued_it(acd_db_url: str) -> None:
+    one, two = SqlStore(acd_db_url, node="node-1"), SqlStore(acd_db_url, node="node-2")
+    try:
+        Acd(QUEUES, store=one, agents=start_agents()).enqueue("c1", "100", "general", 1.0)
+        Acd(QUEUES, store=two, agents=start_agents()).enqueue("c2", "100", "general", 2.0)
+        call = two.call("c1")
+        assert call is not None
+        two.save_call(replace(call, predicted_wait=5.0))  # node 2 updates node 1's call
+        assert (two.node_of("c1"), two.node_of("c2")) == ("node-1", "node-2")
+        assert one.call("c1") == replace(call, predicted_wait=5.0)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_database_without_the_acd_tables_is_a_clear_error(sqlite_url: str) -> None:
+    store = SqlStore(sqlite_url)
+    try:
+        with pytest.raises(StoreError, match=r"has no ACD tables .*run `ivr db upgrade` first"):
+            store.agents()
+    finally:
+        store.close()
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="not a database URL"):
+        SqlStore("not a url")
+    store = SqlStore("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    try:
+        with pytest.raises(StoreError, match=r"the ACD state database .*:1/none is unavailable"):
+            store.agent_count()
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_locks_a_queue_for_one_transaction(postgres_acd_url: str) -> None:
+    store = SqlStore(postgres_acd_url)
+    other = SqlStore(postgres_acd_url)
+    try:
+        def other_gets(queue: str) -> bool:
+            with other.engine.begin() as conn:
+                lock = select(func.pg_try_advisory_xact_lock(func.hashtext(queue)))
+                return bool(conn.execute(lock).scalar())
+
+        with store.transaction("billing", "general"):
+            assert not other_gets("billing")
+            assert not other_gets("general")
+            assert other_gets("orders")
+        assert other_gets("billing")
+    finally:
+        store.close()
+        other.close()
+
+
+@pytest.mark.postgres
+def test_postgres_skips_ready_agents_another_transaction_is_routing(postgres_acd_url: str) -> None:
+    store, other = SqlStore(postgres_acd_url), SqlStore(postgres_acd_url)
+    try:
+        acd = Acd(QUEUES, store=store, agents=start_agents())
+        for agent_id in ("a1", "a3"):
+            acd.login(agent_id, 0.0)
+        with store.transaction("general"):
+            assert [a.id for a in store.ready_agents("billing")] == ["a1"]
+            assert [a.id for a in other.ready_agents("general")] == ["a3"]  # a1 is locked: skipped
+        assert [a.id for a in other.ready_agents("general")] == ["a1", "a3"]
+    finally:
+        store.close()
+        other.close()
