@@ -1,0 +1,57 @@
+"""calls.node: each ``ivr serve`` of a multi-node centre stores its ``node_id`` on the calls it handles."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from ivr_engine.config import Settings
+from ivr_engine.flow.ports import CallRecord
+from ivr_engine.storage import Database, open_stores
+from ivr_engine.storage.migrate import upgrade
+from ivr_engine.storage.spool import decode_write
+from ivr_engine.storage.writer import CallStarted
+
+T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def _nodes(settings: Settings) -> dict[str, str | None]:
+    database = Database(settings.db_url)
+    try:
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, node FROM calls ORDER BY id")).all()
+    finally:
+        database.dispose()
+    return {row.id: row.node for row in rows}
+
+
+async def test_each_service_stores_its_node_id_on_its_calls(migrated_settings: Settings) -> None:
+    for call_id, node_id in (("a-node1", "node1"), ("b-node2", "node2"), ("c-single", "")):
+        async with open_stores(replace(migrated_settings, node_id=node_id)) as stores:
+            await stores.calls.call_started(CallRecord(call_id, "15550001001", "100", T0))
+            await stores.writer.flush()
+    assert _nodes(migrated_settings) == {"a-node1": "node1", "b-node2": "node2", "c-single": None}
+
+
+def test_migration_adds_an_empty_node_to_existing_calls(db_settings: Settings) -> None:
+    database = Database(db_settings.db_url)
+    try:
+        upgrade(database, "0004")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO calls (id, caller, dialled, started, disposition) "
+                     "VALUES ('old', '15550001001', '100', '2026-11-20 09:00:00', 'completed')")
+            )  # fmt: skip
+        upgrade(database)
+    finally:
+        database.dispose()
+    assert _nodes(db_settings) == {"old": None}
+
+
+def test_a_spool_from_before_calls_node_still_loads() -> None:
+    old = {"kind": "CallStarted", "call_id": "c1", "caller": "15550001001", "dialled": "100",
+           "started": T0.isoformat()}  # fmt: skip
+    assert decode_write(json.dumps(old)) == CallStarted(CallRecord("c1", "15550001001", "100", T0))
