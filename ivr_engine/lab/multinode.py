@@ -206,13 +206,17 @@ def _start_node(
 _KAMAILIO_PROBLEM = re.compile(r"\b(ERROR|CRITICAL|ALERT|BUG)\b")
 
 
+def _check_proxy_port(host: str, port: int) -> None:
+    if not port_free(host, port, socket.SOCK_DGRAM):
+        raise PortInUse(
+            f"SIP {host}:{port}/udp (Kamailio's) already taken by another process: stop it, or give this "
+            "lab another IVR_SIP_PORT."
+        )
+
+
 def _start_kamailio(topology: Topology, files: KamailioFiles, timeout_s: float, echo: Echo) -> None:
     binary = check_installed()
-    if not port_free(topology.sip_host, topology.sip_port, socket.SOCK_DGRAM):
-        raise PortInUse(
-            f"SIP {topology.sip_host}:{topology.sip_port}/udp (Kamailio's) already taken by another process: "
-            "stop it, or give this lab another IVR_SIP_PORT (the nodes run; `ivr lab down` stops them)."
-        )
+    _check_proxy_port(topology.sip_host, topology.sip_port)
     write_kamailio(topology, files)
     for stale in (files.rpc_socket, files.ctl_socket):
         stale.unlink(missing_ok=True)
@@ -266,7 +270,11 @@ def up(
     require_shared_database(settings, count)
     check_installed()
     paths = LabPaths.for_state_dir(settings.state_dir)
+    files = KamailioFiles(paths.kamailio)
     topology = Topology.load(paths.topology_file)
+    if _kamailio_pid(files) is None:  # refused before any node starts
+        where = topology or settings
+        _check_proxy_port(where.sip_host, where.sip_port)
     if topology is not None and len(topology.nodes) != count:
         raise TopologyError(f"this lab runs {len(topology.nodes)} nodes, not {count}: `ivr lab down` first")
     if topology is None:
@@ -277,7 +285,6 @@ def up(
         topology.save(paths.topology_file)
     for node in topology.nodes:
         _start_node(settings, paths, node, serve, timeout_s, echo)
-    files = KamailioFiles(paths.kamailio)
     pid = _kamailio_pid(files)
     if pid is not None:
         echo(f"kamailio already running (pid {pid})")

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from cli import main
 from ivr_engine.config import Settings
-from ivr_engine.lab import LabPaths, control
+from ivr_engine.lab import LabPaths, PortInUse, control, multinode
 from ivr_engine.lab.control import Component, ComponentState, LabStatus
 from ivr_engine.lab.kamailio import (
     DispatcherTarget,
@@ -326,3 +326,20 @@ def test_status_table_and_json_show_each_node_and_kamailios_view(settings: Setti
     assert data["nodes"][0]["dispatcher"]["state"] == "active"
     assert data["nodes"][1]["dispatcher"] is None
     assert [c["pid"] for c in data["nodes"][0]["components"]] == [101, 201]
+
+
+def test_a_taken_proxy_port_is_refused_before_any_node_starts(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(multinode, "check_installed", lambda: "/usr/sbin/kamailio")
+    started: list[Settings] = []
+    monkeypatch.setattr(multinode.control, "up", lambda ns, **_: started.append(ns))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        taken = replace(settings, sip_port=holder.getsockname()[1])
+        with pytest.raises(
+            PortInUse, match=f"SIP 127.0.0.1:{taken.sip_port}/udp \\(Kamailio's\\) already taken"
+        ):
+            multinode.up(taken, 2, echo=lambda _: None)
+    assert started == []
+    assert not LabPaths.for_state_dir(settings.state_dir).topology_file.exists()
