@@ -6,8 +6,10 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from click.testing import CliRunner
 from sqlalchemy import text
 
+from cli import main
 from ivr_engine.config import Settings
 from ivr_engine.flow.ports import CallRecord
 from ivr_engine.storage import Database, open_stores
@@ -34,6 +36,27 @@ async def test_each_service_stores_its_node_id_on_its_calls(migrated_settings: S
             await stores.calls.call_started(CallRecord(call_id, "15550001001", "100", T0))
             await stores.writer.flush()
     assert _nodes(migrated_settings) == {"a-node1": "node1", "b-node2": "node2", "c-single": None}
+
+
+async def test_calls_list_and_show_say_which_node_handled_a_call(migrated_settings: Settings) -> None:
+    for call_id, node_id in (("a-node2", "node2"), ("b-single", "")):
+        async with open_stores(replace(migrated_settings, node_id=node_id)) as stores:
+            await stores.calls.call_started(CallRecord(call_id, "15550001001", "100", T0))
+    env = {"IVR_DATABASE_URL": migrated_settings.database_url, "IVR_CONFIG": None}
+
+    def ivr(*args: str) -> str:
+        done = CliRunner().invoke(main, ["--state-dir", str(migrated_settings.state_dir), *args], env=env)
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    listed = {c["call_id"]: c["handled_by"] for c in json.loads(ivr("calls", "list", "--json"))}
+    assert listed == {"a-node2": "node2", "b-single": None}
+    assert json.loads(ivr("calls", "show", "a-node2", "--json"))["handled_by"] == "node2"
+    assert (
+        ivr("calls", "show", "a-node2").splitlines()[0]
+        == "call a-node2: 15550001001 -> 100 (handled by node2)"
+    )
+    assert ivr("calls", "show", "b-single").splitlines()[0] == "call b-single: 15550001001 -> 100"
 
 
 def test_migration_adds_an_empty_node_to_existing_calls(db_settings: Settings) -> None:
