@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from cli import main
 from ivr_engine.config import Settings
-from ivr_engine.lab import LabPaths, PortInUse, control, multinode
+from ivr_engine.lab import LabPaths, LabStartError, PortInUse, control, multinode
 from ivr_engine.lab.control import Component, ComponentState, LabStatus
 from ivr_engine.lab.kamailio import (
     DispatcherTarget,
@@ -28,6 +28,7 @@ from ivr_engine.lab.kamailio import (
     render_kamailio,
 )
 from ivr_engine.lab.multinode import MultiNodeStatus, NodeStatus
+from ivr_engine.lab.probe import pid_alive
 from ivr_engine.lab.render import RTP_RANGE, render_configs
 from ivr_engine.lab.topology import (
     MAX_NODES,
@@ -343,3 +344,27 @@ def test_a_taken_proxy_port_is_refused_before_any_node_starts(
             multinode.up(taken, 2, echo=lambda _: None)
     assert started == []
     assert not LabPaths.for_state_dir(settings.state_dir).topology_file.exists()
+
+
+def test_a_kamailio_that_cannot_start_is_reported_with_its_log(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("kamailio") is None:
+        pytest.skip("kamailio not installed: run sip-lab/install (as root)")
+    files = KamailioFiles(tmp_path / "kamailio")
+
+    def broken(topology: Topology, files: KamailioFiles) -> None:
+        files.root.mkdir(parents=True, exist_ok=True)
+        files.config.write_text('#!KAMAILIO\nloadmodule "no_such_module.so"\n')
+
+    monkeypatch.setattr(multinode, "write_kamailio", broken)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    topology = replace(plan(settings, 2), sip_port=port)
+    with pytest.raises(
+        LabStartError, match=r"Kamailio exited with code \d+ while starting; see .*kamailio\.log"
+    ) as err:
+        multinode._start_kamailio(topology, files, timeout_s=20, echo=lambda _: None)
+    assert "no_such_module" in str(err.value)
+    assert not pid_alive(int(files.pid_file.read_text()), str(files.config))
