@@ -41,7 +41,7 @@ from ivr_engine.lab.topology import (
     plan,
     require_shared_database,
 )
-from ivr_engine.logfiles import Rotation
+from ivr_engine.logfiles import Rotation, rotate_if_over
 from ivr_engine.privatefiles import write_private
 
 __all__ = [
@@ -214,10 +214,13 @@ def _check_proxy_port(host: str, port: int) -> None:
         )
 
 
-def _start_kamailio(topology: Topology, files: KamailioFiles, timeout_s: float, echo: Echo) -> None:
+def _start_kamailio(
+    topology: Topology, files: KamailioFiles, rotation: Rotation, timeout_s: float, echo: Echo
+) -> None:
     binary = check_installed()
     _check_proxy_port(topology.sip_host, topology.sip_port)
     write_kamailio(topology, files)
+    rotate_if_over(files.log, rotation)
     for stale in (files.rpc_socket, files.ctl_socket):
         stale.unlink(missing_ok=True)
     log_from = log_size(files.log)
@@ -266,7 +269,7 @@ def up(
 ) -> MultiNodeStatus:
     """Start what is not yet running of ``count`` nodes and Kamailio, and wait until each is ready."""
     settings = settings.with_secrets()
-    Rotation.of(settings)  # a bad log setting stops `up` before anything starts
+    rotation = Rotation.of(settings)  # a bad log setting stops `up` before anything starts
     require_shared_database(settings, count)
     check_installed()
     paths = LabPaths.for_state_dir(settings.state_dir)
@@ -289,7 +292,7 @@ def up(
     if pid is not None:
         echo(f"kamailio already running (pid {pid})")
     else:
-        _start_kamailio(topology, files, timeout_s, echo)
+        _start_kamailio(topology, files, rotation, timeout_s, echo)
     _wait_routed(files, {node.name for node in topology.nodes}, timeout_s, echo)
     current = status(settings)
     assert current is not None  # the topology was just saved

@@ -40,6 +40,7 @@ from ivr_engine.lab.topology import (
     require_shared_database,
     rtp_ranges,
 )
+from ivr_engine.logfiles import Rotation
 
 PG_URL = "postgresql+psycopg://ivr@127.0.0.1:5432/ivr"
 
@@ -365,6 +366,6 @@ def test_a_kamailio_that_cannot_start_is_reported_with_its_log(
     with pytest.raises(
         LabStartError, match=r"Kamailio exited with code \d+ while starting; see .*kamailio\.log"
     ) as err:
-        multinode._start_kamailio(topology, files, timeout_s=20, echo=lambda _: None)
+        multinode._start_kamailio(topology, files, Rotation.of(settings), timeout_s=20, echo=lambda _: None)
     assert "no_such_module" in str(err.value)
     assert not pid_alive(int(files.pid_file.read_text()), str(files.config))
