@@ -183,7 +183,7 @@ async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(t
     long_callers = [f"55572{i:02d}" for i in range(4)]
     long_calls = [
         asyncio.create_task(two_nodes.lab.call(
-            CallerScript(number="199", caller_id=c, digits="42#", initial_wait_ms=7000, timeout_s=25)
+            CallerScript(number="199", caller_id=c, digits="42#", initial_wait_ms=7000, timeout_s=22)
         ))
         for c in long_callers
     ]  # fmt: skip
@@ -198,36 +198,42 @@ async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(t
     noticed_s = await _until_inactive(two_nodes, "node2", killed_at, DEAD_NODE_NOTICED_S)
     assert noticed_s < DEAD_NODE_NOTICED_S, f"Kamailio marked node2 inactive only after {noticed_s:.1f} s"
 
+    # New calls all go to node 1; one of them (a key every 3.5 s keeps the line check asking for ~20 s)
+    # lasts while node 2 is brought back, and must not notice.
+    survivor = "5557500"
+    slow_keys = CallerScript(number="199", caller_id=survivor, digits="12345#", pauses_ms=(3500,) * 6,
+                             timeout_s=60)  # fmt: skip
+    survivor_call = asyncio.create_task(two_nodes.lab.call(slow_keys))
     new_callers = [f"55573{i:02d}" for i in range(4)]
     new = await asyncio.gather(
-        *(
-            two_nodes.lab.call(CallerScript(number="199", caller_id=c, digits="7#", timeout_s=30))
-            for c in new_callers
-        )
-    )
+        *(two_nodes.lab.call(CallerScript(number="199", caller_id=c, digits="7#", timeout_s=30))
+          for c in new_callers)
+    )  # fmt: skip
     assert all(r.ok for r in new), [r.describe() for r in new]
-    assert {row["node"] for row in (await two_nodes.rows_for(new_callers)).values()} == {"node1"}
-
-    finished: dict[str, SippResult] = dict(zip(long_callers, await asyncio.gather(*long_calls), strict=True))
-    untouched = [finished[c] for c in on_node1]
-    assert all(r.ok and r.hangup_by == HangupBy.FAR_END for r in untouched), [r.describe() for r in untouched]
-    node1_ids = [before[c]["id"] for c in on_node1]
-    assert two_nodes.read_back(node1_ids) == dict.fromkeys(node1_ids, "42")
+    new_rows = await two_nodes.rows_for([*new_callers, survivor])
+    assert {row["node"] for row in new_rows.values()} == {"node1"}, new_rows
 
     # Back: node-up restarts node 2 on its ports and returns once Kamailio routes calls to it again.
-    restarted = two_nodes.lab.ivr("lab", "node-up", "2", "--timeout", "60", extra_env=two_nodes.env)
+    restarted = await asyncio.to_thread(
+        two_nodes.lab.ivr, "lab", "node-up", "2", "--timeout", "60", extra_env=two_nodes.env
+    )
     assert restarted.returncode == 0, restarted.stdout
     assert "kamailio: routes new calls to node2" in restarted.stdout
     assert two_nodes.view()["node2"].state is NodeState.ACTIVE
+    assert not survivor_call.done(), "the survivor call ended before node 2 was back: nothing was shown"
     again = [f"55574{i:02d}" for i in range(4)]
     results = await asyncio.gather(
-        *(
-            two_nodes.lab.call(CallerScript(number="199", caller_id=c, digits="9#", timeout_s=30))
-            for c in again
-        )
-    )
+        *(two_nodes.lab.call(CallerScript(number="199", caller_id=c, digits="9#", timeout_s=30))
+          for c in again)
+    )  # fmt: skip
     assert all(r.ok for r in results), [r.describe() for r in results]
     assert {row["node"] for row in (await two_nodes.rows_for(again)).values()} == {"node1", "node2"}
+
+    finished: dict[str, SippResult] = dict(zip(long_callers, await asyncio.gather(*long_calls), strict=True))
+    untouched = [finished[c] for c in on_node1] + [await survivor_call]
+    assert all(r.ok and r.hangup_by == HangupBy.FAR_END for r in untouched), [r.describe() for r in untouched]
+    heard = {before[c]["id"]: "42" for c in on_node1} | {new_rows[survivor]["id"]: "12345"}
+    assert two_nodes.read_back(list(heard)) == heard
 
 
 def test_down_stops_kamailio_and_every_node(two_nodes: TwoNodes, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -15,6 +15,7 @@ from ivr_engine.flow.ports import CallRecord
 from ivr_engine.storage import Database, open_stores
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.storage.spool import decode_write
+from ivr_engine.storage.sweep import close_stale_calls
 from ivr_engine.storage.writer import CallStarted
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -78,3 +79,27 @@ def test_a_spool_from_before_calls_node_still_loads() -> None:
     old = {"kind": "CallStarted", "call_id": "c1", "caller": "15550001001", "dialled": "100",
            "started": T0.isoformat()}  # fmt: skip
     assert decode_write(json.dumps(old)) == CallStarted(CallRecord("c1", "15550001001", "100", T0))
+
+
+async def test_a_node_closes_only_its_own_stale_calls(migrated_settings: Settings) -> None:
+    """After a (re)connect a node closes the open rows whose channels its Asterisk no longer has: never
+    those of another node (whose channels it cannot see), nor a single node's."""
+    calls = (("n1-live", "node1"), ("n1-gone", "node1"), ("n2-live", "node2"), ("single", ""))
+    for call_id, node_id in calls:
+        async with open_stores(replace(migrated_settings, node_id=node_id)) as stores:
+            await stores.calls.call_started(CallRecord(call_id, "15550001001", "100", T0))
+    database = Database(migrated_settings.db_url)
+    later = T0 + timedelta(minutes=1)
+    try:
+        assert await close_stale_calls(database, {"n1-live"}, later, node="node1") == ["n1-gone"]
+        assert await close_stale_calls(database, set(), later) == ["single"]
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, disposition FROM calls ORDER BY id")).all()
+    finally:
+        database.dispose()
+    assert dict(rows) == {
+        "n1-gone": "lost",
+        "n1-live": "in_progress",
+        "n2-live": "in_progress",
+        "single": "lost",
+    }
