@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 
 from ivr_engine.config import PROJECT_ROOT
-from ivr_engine.lab.errors import LabError, RenderError
+from ivr_engine.lab.errors import KamailioMissing, RenderError
 from ivr_engine.lab.topology import Topology
 
 __all__ = [
@@ -57,10 +57,6 @@ FR_TIMER_MS = 2000
 second and one failure enough, a dead node is inactive 1 to 3 s after it dies."""
 _SOCKET_PATH_MAX = 107
 """sun_path holds 108 bytes with the closing NUL."""
-
-
-class KamailioMissing(LabError):
-    """kamailio, kamcmd or a module the lab's config loads is not installed."""
 
 
 class NodeState(StrEnum):

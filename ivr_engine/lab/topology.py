@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ivr_engine.config import Settings
-from ivr_engine.lab.errors import LabError
+from ivr_engine.lab.errors import NoSharedDatabase, TopologyError
 from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.ports import free_tcp_port, free_udp_port
 from ivr_engine.lab.render import RTP_RANGE
@@ -37,14 +37,6 @@ __all__ = [
 
 MAX_NODES = 8
 """Each node gets 1/N of Asterisk's 10,000 RTP ports: 8 nodes still hold 600 calls each."""
-
-
-class TopologyError(LabError):
-    """A node count or node number that this lab cannot have, or a damaged ``lab-nodes.yaml``."""
-
-
-class NoSharedDatabase(TopologyError):
-    """Several nodes were asked for without a PostgreSQL database they can share."""
 
 
 @dataclass(frozen=True)
