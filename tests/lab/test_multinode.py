@@ -161,6 +161,12 @@ async def test_callers_through_kamailio_reach_both_nodes_and_hear_the_ivr(two_no
     )
     assert all(r.ok and r.hangup_by == HangupBy.FAR_END for r in results), [r.describe() for r in results]
 
+    proxy_via = f"Via: SIP/2.0/UDP 127.0.0.1:{two_nodes.lab.settings.sip_port};"
+    for result in results:  # Record-Route: the node's BYE came back through Kamailio
+        received = result.message_log.read_text(errors="replace").split("\nBYE sip:", 1)
+        assert len(received) == 2, f"no BYE in {result.message_log}"
+        assert received[1].splitlines()[1].startswith(proxy_via), received[1][:400]
+
     rows = await two_nodes.rows_for(callers)
     # Round-robin gives 2 and 2; a node slow to answer an INVITE on a busy machine lends one to the other.
     assert {row["node"] for row in rows.values()} == {"node1", "node2"}, rows
