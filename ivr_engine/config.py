@@ -76,6 +76,9 @@ class Settings:
     timezone: str = ""
     """The centre's IANA time zone ("today" in the wallboard and reports, times typed in the CLI);
     empty: the zone of the flows' business hours (``hours`` nodes), else UTC."""
+    node_id: str = ""
+    """Which node of a multi-node centre this ``ivr serve`` is (e.g. ``node2``): stored on each call row it
+    handles (``calls.node``). ``ivr lab up --nodes N`` sets it per node; empty on a single node."""
 
     @property
     def ari_url(self) -> str:

@@ -69,7 +69,8 @@ def show_command(settings: Settings, call_id: str, as_json: bool) -> None:
         return
     call = detail.call
     duration = "in progress" if call.duration is None else f"{call.duration:.1f}s"
-    click.echo(f"call {call.call_id}: {call.caller or '?'} -> {call.dialled or '?'}")
+    where = f" (handled by {call.handled_by})" if call.handled_by else ""
+    click.echo(f"call {call.call_id}: {call.caller or '?'} -> {call.dialled or '?'}{where}")
     click.echo(f"started {_time(call.started)}, {duration}, {call.disposition}, {call.nodes} node(s)")
     if not detail.path:
         return
@@ -126,6 +127,7 @@ def _call_json(call: CallSummary) -> dict[str, object]:
         "duration": call.duration,
         "disposition": call.disposition,
         "nodes": call.nodes,
+        "handled_by": call.handled_by,
     }
 
 

@@ -6,15 +6,12 @@ stops those (checking the command line still names this lab, so a recycled pid i
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -26,9 +23,10 @@ from ivr_engine.config import Settings
 from ivr_engine.lab.errors import AsteriskMissing, LabStartError, PortInUse
 from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.probe import ari_status, pid_alive, port_free
-from ivr_engine.lab.render import write_configs
+from ivr_engine.lab.process import log_since, log_size, reap, spawn, tail, terminate, wait_until
+from ivr_engine.lab.render import RTP_RANGE, write_configs
 from ivr_engine.logfiles import Rotation, rotate_if_over
-from ivr_engine.privatefiles import make_private_dir, private_opener, write_private
+from ivr_engine.privatefiles import make_private_dir, write_private
 
 __all__ = ["Component", "ComponentState", "LabStatus", "down", "serve_command", "status", "up"]
 
@@ -141,31 +139,9 @@ def _check_ports(settings: Settings) -> None:
         )
 
 
-def _log_since(path: Path, offset: int) -> str:
-    """What was written to ``path`` after byte ``offset`` ("" when it cannot be read)."""
-    try:
-        with path.open("rb") as log:
-            log.seek(offset)
-            return log.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _tail(path: Path, lines: int = 5, offset: int = 0) -> str:
-    text = _log_since(path, offset).splitlines()
-    return "\n".join(line for line in text[-lines:] if line.strip(" \x1b[0m"))
-
-
-def _log_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
 def _problems(path: Path, offset: int, most: int = 8) -> list[str]:
     """The ERROR and WARNING lines Asterisk wrote to ``path`` after ``offset``."""
-    lines = _log_since(path, offset).splitlines()
+    lines = log_since(path, offset).splitlines()
     return [line for line in lines if " ERROR[" in line or " WARNING[" in line][-most:]
 
 
@@ -174,35 +150,12 @@ _HTTP_BIND_FAILED = re.compile(r"Unable to bind http server to (?P<address>\S+):
 
 def _http_bind_failure(path: Path, offset: int) -> str | None:
     """Asterisk's reason when its HTTP server (ARI) could not bind; it runs on without ARI then."""
-    match = _HTTP_BIND_FAILED.search(_log_since(path, offset))
+    match = _HTTP_BIND_FAILED.search(log_since(path, offset))
     return f"{match['address']}: {match['reason']}" if match else None
-
-
-def _wait_until(ready: Callable[[], bool], alive: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if ready():
-            return True
-        if not alive():
-            return False
-        time.sleep(0.2)
-    return ready()
 
 
 PRIVATE_UMASK = 0o077
 """Asterisk cannot be told the mode of its log files: started with this umask they are 0600."""
-
-
-def _spawn(
-    cmd: list[str], log: Path, cwd: Path, pid_file: Path, umask: int = -1
-) -> subprocess.Popen[bytes]:
-    with open(log, "ab", opener=private_opener()) as out:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, umask=umask,
-        )  # fmt: skip
-    pid_file.write_text(f"{proc.pid}\n")
-    return proc
 
 
 def make_lab_dirs(paths: LabPaths) -> None:
@@ -222,20 +175,21 @@ def rotate_asterisk_logs(paths: LabPaths, rotation: Rotation) -> None:
 
 
 def _start_asterisk(
-    settings: Settings, paths: LabPaths, rotation: Rotation, timeout_s: float, echo: Echo
-) -> None:
+    settings: Settings, paths: LabPaths, rotation: Rotation, timeout_s: float, echo: Echo,
+    rtp: tuple[int, int],
+) -> None:  # fmt: skip
     binary = _check_installed()
     _check_ports(settings)
     make_lab_dirs(paths)
-    write_configs(settings, paths.etc, paths)
+    write_configs(settings, paths.etc, paths, rtp=rtp)
     rotate_asterisk_logs(paths, rotation)
-    log_from, out_from = _log_size(paths.full_log), _log_size(paths.asterisk_out)
-    proc = _spawn(
+    log_from, out_from = log_size(paths.full_log), log_size(paths.asterisk_out)
+    proc = spawn(
         [binary, "-C", str(paths.asterisk_conf), "-f"],
         paths.asterisk_out, paths.root, paths.pid_file(Component.ASTERISK), umask=PRIVATE_UMASK,
     )  # fmt: skip
     echo(f"asterisk started (pid {proc.pid}), waiting for ARI at {settings.ari_url}")
-    ready = _wait_until(
+    ready = wait_until(
         lambda: ari_status(settings, "/asterisk/info") == 200,
         lambda: proc.poll() is None and _http_bind_failure(paths.full_log, log_from) is None,
         timeout_s,
@@ -244,14 +198,14 @@ def _start_asterisk(
         return
     bind_failure = _http_bind_failure(paths.full_log, log_from)
     if bind_failure is not None:
-        _terminate(proc.pid, _marker(paths, Component.ASTERISK), 10.0)
+        terminate(proc.pid, _marker(paths, Component.ASTERISK), 10.0)
         proc.wait()  # already reaped by _terminate: this only settles the Popen, which would warn otherwise
         paths.pid_file(Component.ASTERISK).unlink(missing_ok=True)
         raise PortInUse(
             f"Asterisk could not bind ARI ({bind_failure}): another process took the port first; "
             "Asterisk was stopped. Run `ivr lab up` again, or give this lab another IVR_ARI_PORT."
         )
-    problems = "\n".join(_problems(paths.full_log, log_from)) or _tail(paths.asterisk_out, offset=out_from)
+    problems = "\n".join(_problems(paths.full_log, log_from)) or tail(paths.asterisk_out, offset=out_from)
     if proc.poll() is not None:
         raise LabStartError(
             f"Asterisk exited with code {proc.returncode} while starting; see {paths.asterisk_out} and "
@@ -269,6 +223,14 @@ def serve_command(settings_file: Path, state_dir: Path, log_file: Path) -> list[
     base = [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
     return [*base, "--config", str(settings_file), "--state-dir", str(state_dir), "serve",
             "--log-file", str(log_file)]  # fmt: skip
+
+
+def serve_environment() -> dict[str, str]:
+    """This environment without the ``IVR_*`` settings (the ARI password aside): ``ivr serve`` runs with
+    the settings file the lab wrote, which an ``IVR_*`` variable would otherwise override (a node of a
+    multi-node lab would take the lab's ports)."""
+    written = {f"IVR_{f.name.upper()}" for f in fields(Settings) if f.name != "ari_password"}
+    return {key: value for key, value in os.environ.items() if key not in written}
 
 
 def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
@@ -289,33 +251,41 @@ def _start_serve(
 ) -> None:
     _write_settings_file(settings, paths)
     rotate_if_over(paths.serve_out, rotation)
-    log_from, out_from = _log_size(paths.serve_log), _log_size(paths.serve_out)
-    proc = _spawn(
+    log_from, out_from = log_size(paths.serve_log), log_size(paths.serve_out)
+    proc = spawn(
         serve_command(paths.settings_file, paths.root, paths.serve_log), paths.serve_out, Path.cwd(),
-        paths.pid_file(Component.SERVE),
+        paths.pid_file(Component.SERVE), env=serve_environment(),
     )  # fmt: skip
     echo(f"ivr serve started (pid {proc.pid}), waiting for Stasis app {settings.app_name}")
-    if _wait_until(
+    if wait_until(
         lambda: ari_status(settings, f"/applications/{settings.app_name}") == 200,
         lambda: proc.poll() is None,
         timeout_s,
     ):
         return
-    tail = "\n".join(
-        text for text in (_tail(paths.serve_out, lines=8, offset=out_from),
-                          _tail(paths.serve_log, lines=8, offset=log_from)) if text
+    last_lines = "\n".join(
+        text for text in (tail(paths.serve_out, lines=8, offset=out_from),
+                          tail(paths.serve_log, lines=8, offset=log_from)) if text
     )  # fmt: skip
     where = f"{paths.serve_out} and {paths.serve_log}"
     if proc.poll() is not None:
-        raise LabStartError(f"ivr serve exited with code {proc.returncode}; see {where}:\n{tail}")
+        raise LabStartError(f"ivr serve exited with code {proc.returncode}; see {where}:\n{last_lines}")
     raise LabStartError(
         f"ivr serve did not register Stasis app {settings.app_name} within {timeout_s:.0f} s; "
-        f"see {where}:\n{tail}"
+        f"see {where}:\n{last_lines}"
     )
 
 
-def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Echo = print) -> LabStatus:
-    """Start what is not yet running (Asterisk, then ``ivr serve``) and wait until each is ready."""
+def up(
+    settings: Settings,
+    serve: bool = True,
+    timeout_s: float = 30.0,
+    echo: Echo = print,
+    rtp: tuple[int, int] = RTP_RANGE,
+) -> LabStatus:
+    """Start what is not yet running (Asterisk, then ``ivr serve``) and wait until each is ready.
+
+    ``rtp`` is Asterisk's RTP port range (each node of a multi-node lab has its own share)."""
     settings = settings.with_secrets()
     rotation = Rotation.of(settings)  # a bad log setting stops `up` before anything starts
     paths = LabPaths.for_state_dir(settings.state_dir)
@@ -325,7 +295,7 @@ def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Ec
     if asterisk.running:
         echo(f"asterisk already running (pid {asterisk.pid})")
     else:
-        _start_asterisk(settings, paths, rotation, timeout_s, echo)
+        _start_asterisk(settings, paths, rotation, timeout_s, echo, rtp)
     if serve:
         running = current.state_of(Component.SERVE)
         if running.running:
@@ -335,30 +305,13 @@ def up(settings: Settings, serve: bool = True, timeout_s: float = 30.0, echo: Ec
     return status(settings)
 
 
-def _terminate(pid: int, marker: str, timeout_s: float) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        if _wait_until(lambda: not pid_alive(pid, marker), lambda: True, timeout_s):
-            break
-    _reap(pid)
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status if the process is our own child (when ``up`` ran in this process)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-
-
 def down(settings: Settings, timeout_s: float = 15.0, echo: Echo = print) -> list[Component]:
     """Stop the processes this lab started (``ivr serve`` first, then Asterisk); return what stopped."""
     paths = LabPaths.for_state_dir(settings.state_dir)
     stopped: list[Component] = []
     serve_pid = _recorded_pid(paths, Component.SERVE)
     if serve_pid is not None:
-        _terminate(serve_pid, _marker(paths, Component.SERVE), timeout_s)
+        terminate(serve_pid, _marker(paths, Component.SERVE), timeout_s)
         stopped.append(Component.SERVE)
         echo(f"ivr serve stopped (pid {serve_pid})")
     ast_pid = _recorded_pid(paths, Component.ASTERISK)
@@ -369,9 +322,9 @@ def down(settings: Settings, timeout_s: float = 15.0, echo: Echo = print) -> lis
             [binary, "-C", str(paths.asterisk_conf), "-rx", "core stop now"],
             stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False,
         )  # fmt: skip
-        if not _wait_until(lambda: not pid_alive(ast_pid, marker), lambda: True, timeout_s):
-            _terminate(ast_pid, marker, timeout_s)
-        _reap(ast_pid)
+        if not wait_until(lambda: not pid_alive(ast_pid, marker), lambda: True, timeout_s):
+            terminate(ast_pid, marker, timeout_s)
+        reap(ast_pid)
         stopped.append(Component.ASTERISK)
         echo(f"asterisk stopped (pid {ast_pid})")
     for component in Component:

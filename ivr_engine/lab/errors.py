@@ -3,8 +3,11 @@
 LabError
 ├── RenderError      a template is missing or fails to render
 ├── AsteriskMissing  asterisk is not installed (run sip-lab/install)
+├── KamailioMissing  kamailio or a module its lab config loads is not installed
+├── TopologyError    a node count or node this lab cannot have, or a damaged lab-nodes.yaml
+│   └── NoSharedDatabase  several nodes asked for without a PostgreSQL database to share
 ├── PortInUse        a port the lab needs is held by another process
-├── LabStartError    Asterisk or ``ivr serve`` did not come up (message says where the log is)
+├── LabStartError    Asterisk, ``ivr serve`` or Kamailio did not come up (message says where the log is)
 └── SippError        a SIPp run could not be started or its results not read
     └── SippMissing  sipp is not installed (run sip-lab/install)
 """
@@ -13,12 +16,15 @@ from __future__ import annotations
 
 __all__ = [
     "AsteriskMissing",
+    "KamailioMissing",
     "LabError",
     "LabStartError",
+    "NoSharedDatabase",
     "PortInUse",
     "RenderError",
     "SippError",
     "SippMissing",
+    "TopologyError",
 ]
 
 
@@ -34,12 +40,24 @@ class AsteriskMissing(LabError):
     """The asterisk binary or its modules are not installed."""
 
 
+class KamailioMissing(LabError):
+    """kamailio, or a module the lab's Kamailio config loads, is not installed."""
+
+
+class TopologyError(LabError):
+    """A node count or node number that this lab cannot have, or a damaged ``lab-nodes.yaml``."""
+
+
+class NoSharedDatabase(TopologyError):
+    """Several nodes were asked for without a PostgreSQL database they can share."""
+
+
 class PortInUse(LabError):
     """A port the lab must bind is already taken by a process the lab did not start."""
 
 
 class LabStartError(LabError):
-    """Asterisk or the service started but did not become ready in time."""
+    """Asterisk, the service or Kamailio started but did not become ready in time (or exited)."""
 
 
 class SippError(LabError):

@@ -84,6 +84,20 @@ class LabPaths:
         """The effective settings the lab was started with, handed to ``ivr serve``."""
         return self.root / "lab-settings.yaml"
 
+    @property
+    def topology_file(self) -> Path:
+        """A multi-node lab's nodes and their ports (``ivr lab up --nodes N``); absent for one node."""
+        return self.root / "lab-nodes.yaml"
+
+    def node(self, index: int) -> LabPaths:
+        """The state folder of node ``index`` (1-based) of a multi-node lab."""
+        return LabPaths(self.root / "nodes" / str(index))
+
+    @property
+    def kamailio(self) -> Path:
+        """A multi-node lab's Kamailio: its rendered config, dispatcher list, sockets, pid and log."""
+        return self.root / "kamailio"
+
     def pid_file(self, component: str) -> Path:
         """The pid the lab recorded for a process it started."""
         return self.run / f"{component}.lab.pid"

@@ -58,13 +58,18 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def render_configs(
-    settings: Settings, paths: LabPaths, templates_dir: Path = TEMPLATES_DIR
+    settings: Settings,
+    paths: LabPaths,
+    templates_dir: Path = TEMPLATES_DIR,
+    rtp: tuple[int, int] = RTP_RANGE,
 ) -> dict[str, str]:
-    """Return ``{file name: text}`` for every template; ``settings`` must carry the ARI password."""
+    """Return ``{file name: text}`` for every Asterisk template (the ``*.j2`` directly in
+    ``templates_dir``; sub-folders such as ``kamailio/`` hold other programs' configs); ``settings``
+    must carry the ARI password. ``rtp`` is Asterisk's RTP port range (a node's share of it)."""
     if not settings.ari_password:
         raise RenderError("the ARI password is unset: call settings.with_secrets() before rendering")
     env = _environment(templates_dir)
-    names = sorted(n for n in env.list_templates() if n.endswith(".j2"))
+    names = sorted(n for n in env.list_templates() if n.endswith(".j2") and "/" not in n)
     if not names:
         raise RenderError(f"no config templates (*.j2) in {templates_dir}")
     context = {
@@ -74,8 +79,8 @@ def render_configs(
         "service_numbers": sorted(settings.service_numbers.items()),
         "websocket_write_timeout_ms": WEBSOCKET_WRITE_TIMEOUT_MS,
         "qualify_frequency_s": QUALIFY_FREQUENCY_S,
-        "rtp_start": RTP_RANGE[0],
-        "rtp_end": RTP_RANGE[1],
+        "rtp_start": rtp[0],
+        "rtp_end": rtp[1],
         "moh_directory": MOH_DIRECTORY,
     }
     rendered: dict[str, str] = {}
@@ -88,11 +93,15 @@ def render_configs(
 
 
 def write_configs(
-    settings: Settings, out_dir: Path, paths: LabPaths | None = None, templates_dir: Path = TEMPLATES_DIR
+    settings: Settings,
+    out_dir: Path,
+    paths: LabPaths | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+    rtp: tuple[int, int] = RTP_RANGE,
 ) -> list[Path]:
     """Render into ``out_dir`` (created if needed); directories point into ``paths`` (default: state dir)."""
     lab_paths = paths or LabPaths.for_state_dir(settings.state_dir)
-    rendered = render_configs(settings, lab_paths, templates_dir)
+    rendered = render_configs(settings, lab_paths, templates_dir, rtp)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, text in rendered.items():

@@ -124,7 +124,7 @@ async def run_service(
             options=ServiceOptions(
                 recordings_dir=recordings_dir(settings), language=settings.language, clock=clock
             ),
-            stale_calls=functools.partial(close_stale_calls, stores.database),
+            stale_calls=functools.partial(close_stale_calls, stores.database, node=settings.node_id or None),
         )
         stream = EventStream(
             config, client.session, on_event=service.on_event, on_connected=service.on_connected,

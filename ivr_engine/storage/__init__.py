@@ -71,7 +71,7 @@ async def open_stores(
             database=database,
             lookups=SqlLookups(database),
             node_log=SqlNodeLog(writer),
-            calls=SqlCallStore(writer),
+            calls=SqlCallStore(writer, settings.node_id),
             surveys=SqlSurveyStore(writer, clock),
             voicemails=SqlVoicemailStore(writer, clock),
             writer=writer,

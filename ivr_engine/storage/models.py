@@ -150,6 +150,7 @@ class Call(Base):
     started: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disposition: Mapped[str] = mapped_column(String(32), default=IN_PROGRESS)
+    node: Mapped[str | None] = mapped_column(String(64), doc="the node (setting node_id) that handled it")
 
 
 class NodeEventRow(Base):

@@ -23,6 +23,8 @@ class CallSummary:
     ended: datetime | None
     disposition: str
     nodes: int
+    handled_by: str | None = None
+    """The node of a multi-node centre whose ``ivr serve`` handled the call (``calls.node``)."""
 
     @property
     def duration(self) -> float | None:
@@ -112,4 +114,6 @@ def _step(e: NodeEventRow) -> PathStep:
 
 
 def _summary(call: Call, nodes: int) -> CallSummary:
-    return CallSummary(call.id, call.caller, call.dialled, call.started, call.ended, call.disposition, nodes)
+    return CallSummary(
+        call.id, call.caller, call.dialled, call.started, call.ended, call.disposition, nodes, call.node
+    )

@@ -37,7 +37,10 @@ _DATETIME_TYPES = ("datetime", "datetime | None")
 
 def encode_write(write: Write) -> str:
     """One write as a JSON line: ``kind`` plus its fields (times in ISO 8601)."""
-    body = dataclasses.asdict(write.call if isinstance(write, CallStarted) else write)
+    if isinstance(write, CallStarted):
+        body = {**dataclasses.asdict(write.call), "node": write.node}
+    else:
+        body = dataclasses.asdict(write)
     return json.dumps({"kind": type(write).__name__, **body}, default=_iso, ensure_ascii=False)
 
 
@@ -48,7 +51,8 @@ def decode_write(line: str) -> Write:
         raise ValueError("not a JSON object")
     kind = _KINDS[data.pop("kind")]
     if kind is CallStarted:
-        return CallStarted(CallRecord(**_values(CallRecord, data)))
+        node = data.pop("node", None)  # absent in spools written before calls.node
+        return CallStarted(CallRecord(**_values(CallRecord, data)), node if isinstance(node, str) else None)
     write: Write = kind(**_values(kind, data))
     return write
 

@@ -32,11 +32,12 @@ class SqlNodeLog:
 class SqlCallStore:
     """``CallStore``: a call row from start (disposition ``in_progress``) to its end."""
 
-    def __init__(self, writer: WriteBehind) -> None:
+    def __init__(self, writer: WriteBehind, node: str | None = None) -> None:
         self._writer = writer
+        self._node = node or None
 
     async def call_started(self, call: CallRecord) -> None:
-        self._writer.submit(CallStarted(call))
+        self._writer.submit(CallStarted(call, self._node))
 
     async def call_ended(self, call_id: str, ended: datetime, disposition: str) -> None:
         self._writer.submit(CallEnded(call_id, ended, disposition))

@@ -23,13 +23,21 @@ LOST = "lost"
 
 
 async def close_stale_calls(
-    database: Database, alive: Set[str], started_before: datetime, *, disposition: str = LOST
+    database: Database,
+    alive: Set[str],
+    started_before: datetime,
+    *,
+    disposition: str = LOST,
+    node: str | None = None,
 ) -> list[str]:
-    """Close every open call row not in ``alive`` that started before ``started_before``; their ids."""
+    """Close every open call row of ``node`` not in ``alive`` that started before ``started_before``;
+    their ids. ``node`` is the service's ``node_id`` (None on a single node): a node of a multi-node
+    centre knows only its own Asterisk's channels, so it never closes another node's calls."""
+    mine = Call.node == node if node else Call.node.is_(None)
 
     def close(session: Session) -> list[str]:
         rows = session.scalars(
-            select(Call).where(Call.disposition == IN_PROGRESS, Call.started < started_before)
+            select(Call).where(Call.disposition == IN_PROGRESS, Call.started < started_before, mine)
         ).all()
         stale = [row for row in rows if row.id not in alive]
         for row in stale:

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CallStarted:
     call: CallRecord
+    node: str | None = None
+    """The node (setting ``node_id``) that handles the call; None on a single node."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def _apply_one(session: Session, write: Write) -> None:
                         caller=storable(call.caller),
                         dialled=storable(call.dialled),
                         started=call.started,
+                        node=storable(write.node) if write.node else None,
                     )
                 )
                 session.flush()

@@ -183,19 +183,21 @@ _PORT_TAKEN = "could not bind ARI"
 
 @contextlib.contextmanager
 def serving_lab(
-    lab: Lab, *steps: tuple[str, ...], env: dict[str, str] | None = None
+    lab: Lab, *steps: tuple[str, ...], env: dict[str, str] | None = None, nodes: int = 1
 ) -> Iterator[Lab]:
-    """Run the ``ivr`` set-up ``steps`` (e.g. ``("db", "init")``), then ``ivr lab up`` with ``env``;
-    ``ivr lab down`` on the way out. A failed step fails the test with its output. Should the ARI port
-    be taken from under Asterisk, the lab moves to fresh ports (up to 3 tries): use the lab it yields."""
+    """Run the ``ivr`` set-up ``steps`` (e.g. ``("db", "init")``), then ``ivr lab up`` (``--nodes``
+    ``nodes``) with ``env``; ``ivr lab down`` on the way out. A failed step fails the test with its
+    output. Should the ARI port be taken from under Asterisk, the lab moves to fresh ports (up to 3
+    tries): use the lab it yields."""
     for step in steps:
         done = lab.ivr(*step, extra_env=env)
         if done.returncode != 0:
             pytest.fail(f"ivr {' '.join(step)} failed:\n{done.stdout}")
     for _ in range(3):
-        started = lab.ivr("lab", "up", "--timeout", "60", extra_env=env)
+        started = lab.ivr("lab", "up", "--nodes", str(nodes), "--timeout", "60", extra_env=env)
         if started.returncode == 0 or _PORT_TAKEN not in started.stdout:
             break
+        lab.ivr("lab", "down", extra_env=env)  # what did start (another node), and a multi-node plan
         lab = Lab.create(lab.settings.state_dir)
     try:
         if started.returncode != 0:

@@ -33,6 +33,7 @@ EVERY_KIND: list[Write] = [
     SurveyAnswer("c1", "post_call", "resolved", 4, None, T0 + timedelta(seconds=10)),
     VoicemailLeft("c1", "Zoë \u263a", "general", "/spool/vm/c1.wav", 7.25, T0 + timedelta(seconds=20)),
     CallEnded("c1", T0 + timedelta(seconds=30), "caller_hangup"),
+    CallStarted(CallRecord("c2", "15550001002", "100", T0), node="node2"),
 ]
 
 

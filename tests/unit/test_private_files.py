@@ -18,7 +18,7 @@ import yaml
 
 from ivr_engine.config import Settings
 from ivr_engine.control.token import control_token
-from ivr_engine.lab import control
+from ivr_engine.lab import control, process
 from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.render import write_configs
 from ivr_engine.privatefiles import create_private, make_private_dir, write_private
@@ -144,7 +144,7 @@ def test_lab_process_output_is_0600_and_asterisk_files_follow_its_umask(tmp_path
     out = tmp_path / "asterisk.out"
     made = tmp_path / "full"
     creates_as_default = [sys.executable, "-c", f"open({str(made)!r}, 'w').write('x'); print('started')"]
-    proc = control._spawn(creates_as_default, out, tmp_path, tmp_path / "pid", umask=control.PRIVATE_UMASK)
+    proc = process.spawn(creates_as_default, out, tmp_path, tmp_path / "pid", umask=control.PRIVATE_UMASK)
     assert proc.wait(timeout=30) == 0
     assert out.read_text().strip() == "started"
     assert mode_of(out) == 0o600
