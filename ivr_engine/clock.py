@@ -46,9 +46,12 @@ class ServiceClock:
     ``wall`` is where real time comes from (injected by tests that shift "today").
     """
 
-    def __init__(self, start: datetime | None = None, *, wall: WallTime = _wall) -> None:
+    def __init__(
+        self, start: datetime | None = None, *, anchor: datetime | None = None, wall: WallTime = _wall
+    ) -> None:
+        """``start``: what the clock reads at wall time ``anchor`` (default: now, at construction)."""
         self._wall = wall
-        self._offset = start - wall() if start is not None else timedelta(0)
+        self._offset = start - (anchor or wall()) if start is not None else timedelta(0)
 
     def now(self) -> datetime:
         """The service's current time, timezone-aware (UTC)."""
@@ -59,17 +62,28 @@ class ServiceClock:
         return self.now().timestamp()
 
 
-def clock_from_setting(clock_start: str, *, wall: WallTime = _wall) -> ServiceClock:
-    """The clock for ``Settings.clock_start`` (empty: wall time); raises ClockError if malformed."""
+def clock_from_setting(clock_start: str, clock_anchor: str = "", *, wall: WallTime = _wall) -> ServiceClock:
+    """The clock for ``Settings.clock_start``/``clock_anchor`` (empty start: wall time).
+
+    ``clock_anchor`` is the wall time at which the clock read ``clock_start``; without it the clock
+    starts at ``clock_start`` now. Every process given the same pair (a restarted ``ivr serve``, the
+    nodes of a lab, the CLI) then reads the same time. Raises ClockError if either is malformed.
+    """
     if not clock_start:
         return ServiceClock(wall=wall)
+    start = _aware("clock_start", clock_start)
+    anchor = _aware("clock_anchor", clock_anchor) if clock_anchor else None
+    return ServiceClock(start, anchor=anchor, wall=wall)
+
+
+def _aware(name: str, text: str) -> datetime:
     try:
-        start = datetime.fromisoformat(clock_start)
+        value = datetime.fromisoformat(text)
     except ValueError:
-        raise ClockError(f"clock_start {clock_start!r} is not an ISO date-time") from None
-    if start.tzinfo is None:
-        raise ClockError(f"clock_start {clock_start!r} needs a time zone, e.g. 2026-12-02T10:00-05:00")
-    return ServiceClock(start, wall=wall)
+        raise ClockError(f"{name} {text!r} is not an ISO date-time") from None
+    if value.tzinfo is None:
+        raise ClockError(f"{name} {text!r} needs a time zone, e.g. 2026-12-02T10:00-05:00")
+    return value
 
 
 def zone_named(name: str) -> tzinfo:

@@ -73,6 +73,9 @@ class Settings:
     """...keeping this many rotated files (``serve.log.1`` ... ``serve.log.5``)."""
     clock_start: str = ""
     """Lab and testing only: ISO time with zone the service's clock starts at (then runs on)."""
+    clock_anchor: str = ""
+    """Lab and testing only: the real (wall) time at which the clock read ``clock_start`` (ISO with zone);
+    empty: when the process starts. ``ivr lab up`` sets it, so restarts and nodes share one timeline."""
     timezone: str = ""
     """The centre's IANA time zone ("today" in the wallboard and reports, times typed in the CLI);
     empty: the zone of the flows' business hours (``hours`` nodes), else UTC."""

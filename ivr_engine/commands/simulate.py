@@ -112,7 +112,7 @@ def simulation_json(
 def _parse_at(settings: Settings, library: FlowLibrary, text: str | None) -> datetime:
     """``--at`` in the centre's time zone (unless it carries an offset); default: the service's now."""
     if text is None:
-        return clock_from_setting(settings.clock_start).now()
+        return clock_from_setting(settings.clock_start, settings.clock_anchor).now()
     try:
         return parse_local(text, centre_time(settings, library).zone)
     except ClockError:

@@ -163,7 +163,7 @@ def generate_command(
         start = (
             parse_local(at_text, centre_time(settings).zone)
             if at_text
-            else clock_from_setting(settings.clock_start).now()
+            else clock_from_setting(settings.clock_start, settings.clock_anchor).now()
         )
     except ClockError:
         raise click.BadParameter(f"{at_text!r} is not a date and time", param_hint="--at") from None

@@ -93,7 +93,8 @@ def _window(
     if today:
         if since or until:
             raise click.UsageError("--today cannot be combined with --since/--until")
-        day_start, day_end = centre.day_window(clock_from_setting(settings.clock_start).now())
+        now = clock_from_setting(settings.clock_start, settings.clock_anchor).now()
+        day_start, day_end = centre.day_window(now)
         return TimeWindow(day_start, day_end)
     try:
         return TimeWindow(

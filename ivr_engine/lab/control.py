@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -233,6 +234,17 @@ def serve_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in written}
 
 
+def _kept_anchor(paths: LabPaths, clock_start: str) -> str:
+    """The anchor already written for the same ``clock_start`` (a restart keeps its timeline), or ""."""
+    try:
+        old = yaml.safe_load(paths.settings_file.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return ""
+    same = isinstance(old, dict) and old.get("clock_start") == clock_start
+    anchor = old.get("clock_anchor") if same else ""
+    return anchor if isinstance(anchor, str) else ""
+
+
 def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
     """The effective settings (without the password, which ``serve`` reads from the secrets file)."""
     values = {}
@@ -242,6 +254,10 @@ def _write_settings_file(settings: Settings, paths: LabPaths) -> None:
             continue
         values[f.name] = str(value) if isinstance(value, Path) else value
     values["state_dir"] = str(paths.root)
+    if values.get("clock_start") and not values.get("clock_anchor"):
+        # One timeline for every process of the lab: a restarted `ivr serve` or another node must not
+        # start the clock at clock_start again (times would run backwards against stored rows).
+        values["clock_anchor"] = _kept_anchor(paths, values["clock_start"]) or datetime.now(UTC).isoformat()
     # 0600: database_url may carry a database password.
     write_private(paths.settings_file, yaml.safe_dump(values, sort_keys=True))
 

@@ -70,7 +70,7 @@ def build_flow_services(
         catalogue=load_catalogue(catalogue_path(settings.sounds_dir)),
         flows=library,
         transferrer=transferrer or BusyTransferrer(),
-        clock=clock or clock_from_setting(settings.clock_start),
+        clock=clock or clock_from_setting(settings.clock_start, settings.clock_anchor),
     )
     return library, services
 
@@ -89,7 +89,7 @@ async def run_service(
     """
     stop = stop or _signal_event()
     config = AriConfig.from_settings(settings)
-    clock = clock_from_setting(settings.clock_start)
+    clock = clock_from_setting(settings.clock_start, settings.clock_anchor)
     if synthesiser is None:
         synthesiser = TtsCache(default_cache_dir(settings.state_dir)).for_language(settings.language)
     async with contextlib.AsyncExitStack() as stack:

@@ -60,6 +60,9 @@ def lab_clock_start(wall: datetime | None = None) -> str:
 
 LAB_CLOCK_START = lab_clock_start()
 """Computed once per test session: inside the flows' business hours whatever day the suite runs."""
+LAB_CLOCK_ANCHOR = datetime.now(UTC).isoformat()
+"""The real time at which the labs' clock read LAB_CLOCK_START: every lab process (a restarted service,
+another node, the CLI) reads one timeline."""
 
 
 def in_ci() -> bool:
@@ -95,7 +98,7 @@ class Lab:
 
     @classmethod
     def create(cls, state_dir: Path) -> Lab:
-        settings = private_lab_settings(state_dir, clock_start=LAB_CLOCK_START)
+        settings = private_lab_settings(state_dir, clock_start=LAB_CLOCK_START, clock_anchor=LAB_CLOCK_ANCHOR)
         return cls(settings=settings.with_secrets())
 
     @property
@@ -113,7 +116,8 @@ class Lab:
     def env(self) -> dict[str, str]:
         """Environment that makes the ``ivr`` CLI use this lab's ports."""
         s = self.settings
-        return {**os.environ, **port_env(s), "IVR_CLOCK_START": s.clock_start}
+        return {**os.environ, **port_env(s), "IVR_CLOCK_START": s.clock_start,
+                "IVR_CLOCK_ANCHOR": s.clock_anchor}
 
     def ivr(
         self, *args: str, extra_env: dict[str, str] | None = None, timeout_s: float = 120

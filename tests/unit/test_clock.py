@@ -150,3 +150,15 @@ def test_next_open_gives_up_clearly_on_hours_that_never_open_long_enough() -> No
 def test_the_shipped_flows_business_hours_are_what_the_labs_clock_aims_at() -> None:
     zones = FlowLibrary.from_paths([PROJECT_FLOWS]).hours_zones()
     assert zones == {"America/New_York"}
+
+
+def test_processes_given_the_same_start_and_anchor_read_one_timeline() -> None:
+    wall = FakeWall(datetime(2026, 12, 3, 13, 0, tzinfo=UTC))
+    first = clock_from_setting("2026-12-07T09:00:00-05:00", "2026-12-03T12:00:00+00:00", wall=wall)
+    wall.at += timedelta(minutes=5)  # a service restarted five minutes later
+    second = clock_from_setting("2026-12-07T09:00:00-05:00", "2026-12-03T12:00:00+00:00", wall=wall)
+    assert first.now() == second.now() == datetime(2026, 12, 7, 15, 5, tzinfo=UTC)
+    unanchored = clock_from_setting("2026-12-07T09:00:00-05:00", wall=wall)
+    assert unanchored.now() == datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # starts at clock_start now
+    with pytest.raises(ConfigError, match="clock_anchor 'soon' is not an ISO date-time"):
+        clock_from_setting("2026-12-07T09:00:00-05:00", "soon")

@@ -111,3 +111,21 @@ def test_ari_status_is_none_while_asterisk_answers_nothing_usable(reply: bytes) 
             assert ari_status(settings, "/asterisk/info") is None
         finally:
             thread.join(5)
+
+
+def test_the_lab_settings_anchor_the_shifted_clock_once_so_restarts_keep_the_timeline(tmp_path: Path) -> None:
+    import yaml
+
+    paths = LabPaths.for_state_dir(tmp_path)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    shifted = Settings(state_dir=tmp_path, clock_start="2026-12-07T09:00:00-05:00")
+    control._write_settings_file(shifted, paths)
+    anchor = yaml.safe_load(paths.settings_file.read_text())["clock_anchor"]
+    assert anchor
+    control._write_settings_file(shifted, paths)  # `ivr serve` restarted: same start, same anchor
+    assert yaml.safe_load(paths.settings_file.read_text())["clock_anchor"] == anchor
+    moved = Settings(state_dir=tmp_path, clock_start="2026-12-08T09:00:00-05:00")
+    control._write_settings_file(moved, paths)  # a new start is a new timeline
+    assert yaml.safe_load(paths.settings_file.read_text())["clock_anchor"] != anchor
+    control._write_settings_file(Settings(state_dir=tmp_path), paths)  # wall time: no anchor at all
+    assert not yaml.safe_load(paths.settings_file.read_text())["clock_anchor"]
