@@ -106,7 +106,7 @@ REGRESSIONS = {
     "impossible date": ("nodes:\n  a: {type: goto, goto: 2026-13-45}\n", 2, "bad value '2026-13-45'"),
     "recursive alias": ("x: &a [*a]\nnodes: {}\n", 1, "refers to its own anchor"),
     "deep nesting": ("nodes: " + "[" * 3000 + "]" * 3000 + "\n", 1, "nested too deeply"),
-    "billion laughs": (_laughs(), 1, "the flow has no nodes"),
+    "billion laughs": (_laughs(), 1, "YAML aliases (*name) expand this file to more than"),
     "infinite retries": (_BALANCE.replace("retries: 2,", "retries: .inf,"), 6, "finite number"),
     "NaN retries": (_BALANCE.replace("retries: 2,", "retries: .nan,"), 6, "finite number"),
     "deep condition": (
@@ -117,7 +117,7 @@ REGRESSIONS = {
     "deep regex": (
         _BALANCE.replace('pattern: "[0-9]+"', 'pattern: "' + "(" * 2000 + ")" * 2000 + '"', 1),
         20,
-        "not a valid regular expression",
+        "'pattern' is longer than 200 characters",
     ),
     "huge regex repeat": (
         _BALANCE.replace('pattern: "[0-9]+"', 'pattern: "a{99999999999999}"', 1),
