@@ -209,7 +209,10 @@ class Fields:
         ``read``, which returns None when it recorded its own problem; ``entry`` and ``what`` name an
         entry in the problems (``each {entry} is {shape}``, ``unknown field ... in {what}``)."""
         found = self.raw(key)
-        if found is None or not isinstance(found.value, list) or not found.value:
+        if found is None:
+            self._missing(key)
+            return []
+        if not isinstance(found.value, list) or not found.value:
             self.error(self.line(key), f"'{key}' must be a list of {shape}")
             return []
         values: list[_T] = []

@@ -137,10 +137,16 @@ def test_sub_flow_calls_back_into_the_calling_flow_are_errors(tmp_path: Path) ->
         itself="nodes:\n  i: {type: call, flow: itself, next: h}\n  h: {type: hangup}\n",
     )
     errors = _errors(report, tmp_path)
-    assert any(e.startswith("main.yaml:2: node 'a': sub-flow calls come back to this flow "
-                            "(main -> sub -> deeper -> main)") for e in errors), errors
-    assert any(e.startswith("itself.yaml:2: node 'i': sub-flow calls come back to this flow "
-                            "(itself -> itself)") for e in errors), errors
+    assert any(
+        e.startswith(
+            "main.yaml:2: node 'a': sub-flow calls come back to this flow (main -> sub -> deeper -> main)"
+        )
+        for e in errors
+    ), errors
+    assert any(
+        e.startswith("itself.yaml:2: node 'i': sub-flow calls come back to this flow (itself -> itself)")
+        for e in errors
+    ), errors
     assert sum("come back" in e for e in errors) == 4, errors  # main, sub, deeper and itself
 
 
