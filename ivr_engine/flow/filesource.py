@@ -13,7 +13,7 @@ from pathlib import Path
 
 __all__ = ["MAX_FLOW_BYTES", "FileRefused", "read_flow_text"]
 
-MAX_FLOW_BYTES = 1024 * 1024
+MAX_FLOW_BYTES = 256 * 1024
 
 
 class FileRefused(Exception):

@@ -190,7 +190,7 @@ def validate_paths(
     """
     files = flow_files(paths)
     parsed = {str(file): parse_flow(file) for file in files}
-    folders = [file.parent for file in files]
+    folders = list(dict.fromkeys(file.parent for file in files))
     extra: dict[str, ParsedFlow] = {}
     for folder in [*library, *folders]:
         for sibling in flow_files([folder]) if folder.is_dir() else []:
