@@ -109,12 +109,12 @@ def simulation_json(
     return json.dumps(data, indent=2)
 
 
-def _parse_at(settings: Settings, library: FlowLibrary, text: str | None) -> datetime:
+def _parse_at(settings: Settings, text: str | None) -> datetime:
     """``--at`` in the centre's time zone (unless it carries an offset); default: the service's now."""
     if text is None:
         return clock_from_setting(settings.clock_start).now()
     try:
-        return parse_local(text, centre_time(settings, library).zone)
+        return parse_local(text, centre_time(settings, FlowLibrary.lenient([settings.flows_dir])).zone)
     except ClockError:
         raise click.BadParameter(f"{text!r} is not a date and time such as '2026-12-25 10:00'") from None
 
@@ -259,12 +259,12 @@ def simulate_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--digits/--timeout-at") from None
     try:
-        library = FlowLibrary.from_paths([path.parent])
+        library, top = FlowLibrary.for_flow(path, [settings.flows_dir])
     except FlowError as exc:
-        raise click.ClickException(f"{exc}\n(run `ivr validate {path.parent}`)") from None
-    flow_name = next((f for f in library.names() if (fl := library.get(f)) and fl.path == path), path.stem)
+        raise click.ClickException(f"{exc}\n(run `ivr validate {path}`)") from None
+    flow_name = top.name
     numbers = {name: number for number, name in settings.service_numbers.items()}
-    started = _parse_at(settings, library, at_text)
+    started = _parse_at(settings, at_text)
     clock = SimClock(started)
     call_id = f"sim-{uuid.uuid4().hex[:12]}"
     channel = ScriptedChannel(
