@@ -170,3 +170,9 @@ def schema_command(output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+
+from ivr_engine.commands.flow_tests import test_command  # noqa: E402  (the group's third command)
+
+flows_group.add_command(test_command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,26 +18,20 @@ from ivr_engine.flow.errors import FlowError
 from ivr_engine.flow.interpreter import EndReason
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
-from ivr_engine.flow.ports import CallRecord, TransferOutcome, TransferRequest, Transferrer
+from ivr_engine.flow.ports import CallRecord, TransferOutcome, Transferrer
 from ivr_engine.flow.services import FlowServices
-from ivr_engine.flow.simulator import ScriptedChannel, SimClock, Simulation, parse_script, simulate
+from ivr_engine.flow.simulator import (
+    FixedTransferrer,
+    ScriptedChannel,
+    SimClock,
+    Simulation,
+    parse_script,
+    simulate,
+)
 from ivr_engine.prompts.catalogue import load_catalogue
 from ivr_engine.prompts.errors import CatalogueError
 
 __all__ = ["simulate_command", "simulation_json", "simulation_lines"]
-
-
-@dataclass(frozen=True)
-class _FixedTransferrer:
-    """The simulated ACD: every transfer ends with the outcome asked for on the command line."""
-
-    outcome: TransferOutcome
-
-    async def transfer(self, channel: object, request: TransferRequest) -> TransferOutcome:
-        return self.outcome
-
-    def agent_of(self, call_id: str) -> str | None:
-        return "sim-agent" if self.outcome is TransferOutcome.COMPLETED else None
 
 
 def simulation_lines(sim: Simulation, *, header: str) -> list[str]:
@@ -286,7 +280,7 @@ def simulate_command(
                 flow_name,
                 channel,
                 clock,
-                _FixedTransferrer(TransferOutcome(transfer_outcome)),
+                FixedTransferrer(TransferOutcome(transfer_outcome)),
                 record_url,
             )
         )

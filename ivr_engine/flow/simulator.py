@@ -30,13 +30,14 @@ from ivr_engine.channel import (
 )
 from ivr_engine.flow.interpreter import MASK, FlowResult, run_flow
 from ivr_engine.flow.model import Flow
-from ivr_engine.flow.ports import NodeEvent, NodeEventSink
+from ivr_engine.flow.ports import NodeEvent, NodeEventSink, TransferOutcome, TransferRequest
 from ivr_engine.flow.services import FlowServices
 
 __all__ = [
     "TIMEOUT_TOKEN",
     "Entry",
     "EntryKind",
+    "FixedTransferrer",
     "ScriptedChannel",
     "SimClock",
     "SimulatedStep",
@@ -70,6 +71,19 @@ def parse_script(text: str, timeout_at: Iterable[int] = ()) -> tuple[DtmfKey | N
         index = key_positions[position] if position < len(key_positions) else len(tokens)
         tokens.insert(index, None)
     return tuple(tokens)
+
+
+@dataclass(frozen=True)
+class FixedTransferrer:
+    """The simulated ACD: every transfer ends with the one outcome given."""
+
+    outcome: TransferOutcome
+
+    async def transfer(self, channel: object, request: TransferRequest) -> TransferOutcome:
+        return self.outcome
+
+    def agent_of(self, call_id: str) -> str | None:
+        return "sim-agent" if self.outcome is TransferOutcome.COMPLETED else None
 
 
 class SimClock:
