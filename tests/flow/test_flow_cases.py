@@ -104,7 +104,9 @@ def test_problems_in_a_case_file_are_located_with_hints(tmp_path: Path) -> None:
     )
     result = _run(tmp_path, str(path))
     assert result.exit_code == 1
-    assert f"{path}:4: node 'typo': unknown field 'kyes' in a test case (did you mean `keys`?)" in result.output
+    assert (
+        f"{path}:4: node 'typo': unknown field 'kyes' in a test case (did you mean `keys`?)" in result.output
+    )
     assert f"{path}:7: node 'bad keys': not a key or T: 'x'" in result.output
     assert f"{path}:9: node 'no path': missing required field 'path'" in result.output
 
