@@ -3,7 +3,9 @@ message, every problem in one pass), print the flow format's JSON Schema, run fl
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -172,7 +174,54 @@ def schema_command(output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+@flows_group.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--live-data",
+    is_flag=True,
+    help="Read customers from the service's database (read-only) instead of fresh demo data.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List passing cases too.")
+@click.pass_obj
+def test_command(settings: Settings, paths: tuple[Path, ...], live_data: bool, verbose: bool) -> None:
+    """Run flow test cases (default: <flows_dir>/tests/*.yaml) in the simulator; exit 1 on a failure.
 
-from ivr_engine.commands.flow_tests import test_command  # noqa: E402  (the group's third command)
+    Each case gives a caller, a clock, the keys pressed, the node path expected and fragments of what
+    the caller must hear (docs/flows.md). Lookups read fresh demo data (`ivr db seed`) unless
+    --live-data. A failure shows the expected and the actual path side by side.
+    """
+    from ivr_engine.commands.flow_tests import case_files, demo_database, run_cases
+    from ivr_engine.flow.case_run import failure_lines
+    from ivr_engine.storage import StorageError
 
-flows_group.add_command(test_command)
+    files = case_files(paths, settings)
+    if not files:
+        raise click.ClickException(
+            f"no test files (*.yaml) in {', '.join(map(str, paths)) or settings.flows_dir}"
+        )
+    try:
+        with tempfile.TemporaryDirectory(prefix="ivr-cases-") as folder:
+            url = settings.db_url if live_data else demo_database(Path(folder))
+            problems, results = asyncio.run(run_cases(files, settings, url))
+    except StorageError as exc:
+        raise click.ClickException(f"{exc} (have you run `ivr db init` and `ivr db seed`?)") from None
+    for problem in problems:
+        click.echo(f"{problem}", err=True)
+    failed = 0
+    for result in results:
+        where = f"{result.file}:{result.case.line}"
+        if result.passed:
+            if verbose:
+                click.echo(f"PASS  {where}  {result.case.name}")
+            continue
+        failed += 1
+        click.echo(click.style(f"FAIL  {where}  {result.case.name}", fg="red"))
+        for line in failure_lines(result):
+            click.echo(line)
+    summary = f"{len(results)} cases in {len(files)} files: {len(results) - failed} passed, {failed} failed"
+    if problems:
+        summary += f", {len(problems)} problems in the test files"
+    bad = failed > 0 or bool(problems)
+    click.echo(click.style(summary, fg="red") if bad else summary)
+    if bad:
+        raise click.exceptions.Exit(1)
