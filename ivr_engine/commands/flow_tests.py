@@ -64,6 +64,7 @@ async def run_cases(
             zone=centre_time(settings, FlowLibrary.lenient([settings.flows_dir])).zone,
             flows_dir=settings.flows_dir,
             numbers={name: number for number, name in settings.service_numbers.items()},
+            language=settings.language,
         )
         problems: list[Problem] = []
         results: list[CaseResult] = []

@@ -127,6 +127,7 @@ def validate_command(
         catalogue_file=shown_path(catalogue_file),
         library=[Path(shown_path(settings.flows_dir))] if settings.flows_dir.is_dir() else [],
         acd=acd,
+        language=settings.language,
     )
     if acd_problem is not None:
         report = ValidationReport(report.files, (*report.problems, acd_problem))

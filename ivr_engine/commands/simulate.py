@@ -180,6 +180,7 @@ async def _run(
             flows=library,
             transferrer=transferrer,
             clock=clock,
+            language=settings.language,
         )
         if record_url is None:
             return await simulate(flow, channel, services, call_id=channel.id)

@@ -57,6 +57,7 @@ async def _plan(
             voicemails=MemoryVoicemails(),
             catalogue=catalogue,
             flows=library,
+            language=settings.language,
         )
         return await plan_scenario(
             flow, parse_path(path), services, number=number, caller_id=caller, start=start

@@ -38,6 +38,7 @@ class CaseEnvironment:
     zone: tzinfo
     flows_dir: Path
     numbers: Mapping[str, str]  # flow name -> service number (the default `dialled`)
+    language: str = "en"  # the service's language
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ async def _run(
         flows=library,
         transferrer=FixedTransferrer(case.transfer),
         clock=clock,
+        language=env.language,
     )
     sim = await simulate(flow, channel, services, call_id=channel.id)
     return CaseResult(

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from ivr_engine.flow.model import CallNode, Flow
+from ivr_engine.flow.model import CallNode, Flow, SetNode
 
-__all__ = ["call_chain", "call_graph", "cycles", "spin_loops", "waiting_flows"]
+__all__ = ["call_chain", "call_graph", "cycles", "languages", "spin_loops", "waiting_flows"]
 
 
 def cycles(vertices: Iterable[str], edges: Callable[[str], list[str]]) -> list[set[str]]:
@@ -85,6 +85,28 @@ def waiting_flows(flows: Mapping[str, Flow]) -> set[str]:
                 waiting.add(caller)
                 todo.append(caller)
     return waiting
+
+
+def languages(flows: Mapping[str, Flow], service: str) -> dict[str, set[str]]:
+    """The languages each flow can speak in: its own (``defaults: {language}``), else the service's
+    and those of every flow that calls it; plus any language a ``set`` node gives ``language``."""
+    spoken: dict[str, set[str]] = {}
+    for name, flow in flows.items():
+        own = flow.defaults.language
+        spoken[name] = {own} if own is not None else {service}
+        for node in flow.nodes.values():
+            value = node.values.get("language") if isinstance(node, SetNode) else None
+            if value is not None and "{" not in value:
+                spoken[name].add(value)
+    graph = call_graph(flows)
+    todo = deque(flows)
+    while todo:
+        caller = todo.popleft()
+        for callee in graph[caller]:
+            if flows[callee].defaults.language is None and not spoken[caller] <= spoken[callee]:
+                spoken[callee] |= spoken[caller]
+                todo.append(callee)
+    return spoken
 
 
 def spin_loops(flow: Flow, waiting: set[str]) -> list[list[str]]:

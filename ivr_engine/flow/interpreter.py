@@ -49,8 +49,10 @@ class FlowResult:
 
 async def _walk(flow: Flow, call: CallState) -> End:
     """Run ``flow`` from its start node until it returns, hangs up, fails or the caller goes."""
-    saved_language = call.language
-    call.language = flow.defaults.language
+    own_language = flow.defaults.language  # None: the flow speaks the caller's language
+    saved_language = call.variables.get("language", "")
+    if own_language is not None:
+        call.variables["language"] = own_language
     try:
         node_id = flow.start
         while True:
@@ -93,7 +95,8 @@ async def _walk(flow: Flow, call: CallState) -> End:
                 raise AssertionError(f"node {node.id!r} gave no exit")
             node_id = step.next
     finally:
-        call.language = saved_language
+        if own_language is not None:
+            call.variables["language"] = saved_language
 
 
 async def run_flow(
@@ -110,10 +113,12 @@ async def run_flow(
     On ``EndReason.ERROR`` the channel is left up: its owner apologises to the caller, then hangs up.
 
     ``variables`` seed the flow (e.g. ``agent_id`` for a post-call survey); ``caller_id``, ``dialled``,
-    ``call_id`` and ``parent_flow`` (the calling flow's name inside a sub-flow, else ``""``) are set.
+    ``call_id``, ``parent_flow`` (the calling flow's name inside a sub-flow, else ``""``) and
+    ``language`` (the caller's language, default the service's) are set.
     """
     initial = dict(variables or {})
     initial.update(caller_id=channel.caller_id, dialled=channel.dialled, call_id=call_id, parent_flow="")
+    initial.setdefault("language", services.language)
     call = CallState(channel=channel, services=services, call_id=call_id, variables=initial, walk=_walk)
     try:
         if answer:

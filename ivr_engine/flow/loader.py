@@ -13,6 +13,7 @@ Layout of a flow file (see docs/flows.md)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from ivr_engine.flow.yamlsource import Located, parse_yaml
 
 __all__ = ["DEFAULTS_FIELDS", "NODE_TYPES", "TOP_FIELDS", "ParsedFlow", "load_flow", "parse_flow"]
 
+LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?\Z")
 TOP_FIELDS = ("flow", "description", "start", "defaults", "nodes")
 DEFAULTS_FIELDS = ("retries", "timeout", "inter_digit_timeout", "language")
 
@@ -60,10 +62,19 @@ def _defaults(top: Fields) -> FlowDefaults:
         retries=f.number("retries", 2, int, 0, 20),
         timeout=f.number("timeout", 5.0, float, 0.5, 600),
         inter_digit_timeout=f.number("inter_digit_timeout", 3.0, float, 0.5, 600),
-        language=f.text("language", "en") or "en",
+        language=_language(f),
     )
     f.finish("'defaults'", DEFAULTS_FIELDS)
     return defaults
+
+
+def _language(f: Fields) -> str | None:
+    language = f.text("language")
+    if language is not None and not LANGUAGE.match(language):
+        shown = language[:40]
+        f.error(f.line("language"), f"'language' must be a language code such as en or zh, got {shown!r}")
+        return None
+    return language
 
 
 def _nodes(top: Fields, defaults: FlowDefaults, broken: set[str]) -> Iterator[Node]:

@@ -33,9 +33,14 @@ class CallState:
     steps: int = 0
     error: str = ""
     last: tuple[str, str] = ("", "")
-    language: str = "en"
     depth: int = 0  # sub-flow calls in progress
     walk: Callable[[Flow, CallState], Awaitable[End]] = _no_walk  # runs a sub-flow (the interpreter's)
+
+    @property
+    def language(self) -> str:
+        """The caller's language: the variable ``language`` (set at the start of the call, by a flow's
+        ``defaults: {language: ...}`` while it runs, or by a ``set`` node), else the service's."""
+        return self.variables.get("language") or self.services.language
 
     def masked(self, name: str, value: str) -> str:
         return MASK if name in self.sensitive else value
@@ -51,10 +56,11 @@ class CallState:
 
     def media(self, speech: Speech) -> list[Media]:
         catalogue = self.services.catalogue
+        lang = self.language
         items: list[Media] = [
-            Prompt(pid, catalogue.text(pid, self.language) if catalogue.has(pid, self.language) else "")
+            Prompt(pid, catalogue.text(pid, lang) if catalogue.has(pid, lang) else "", lang)
             for pid in speech.prompts
         ]
         if speech.text is not None:
-            items.append(Tts(self.render(speech.text)))
+            items.append(Tts(self.render(speech.text), lang))
         return items

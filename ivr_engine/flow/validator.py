@@ -17,7 +17,7 @@ from typing import Protocol
 
 from ivr_engine.flow.checks import AcdNames, LookupSignature
 from ivr_engine.flow.errors import Problem, Severity
-from ivr_engine.flow.graph import call_chain, call_graph, cycles, spin_loops, waiting_flows
+from ivr_engine.flow.graph import call_chain, call_graph, cycles, languages, spin_loops, waiting_flows
 from ivr_engine.flow.library import flow_files
 from ivr_engine.flow.loader import ParsedFlow, dangling_exits, parse_flow
 from ivr_engine.flow.model import CallNode, Flow, Node, NodeBase
@@ -34,7 +34,7 @@ __all__ = [
     "validate_paths",
 ]
 
-BUILTIN_VARIABLES = frozenset({"caller_id", "dialled", "call_id", "parent_flow", "agent_id"})
+BUILTIN_VARIABLES = frozenset({"caller_id", "dialled", "call_id", "parent_flow", "agent_id", "language"})
 
 
 def _sig(params: Iterable[str], values: Iterable[str]) -> LookupSignature:
@@ -80,8 +80,11 @@ class ValidationReport:
 class _Checker:
     """Collects problems; is the ``NodeChecks`` each node type's ``check`` reports through."""
 
-    def __init__(self, flows: Mapping[str, Flow], catalogue: CatalogueView | None, acd: AcdNames | None):
+    def __init__(
+        self, flows: Mapping[str, Flow], catalogue: CatalogueView | None, acd: AcdNames | None, language: str
+    ) -> None:
         self.flows = flows
+        self.languages = languages(flows, language)
         self.catalogue = catalogue
         self._acd = acd
         self.problems: list[Problem] = []
@@ -124,13 +127,13 @@ class _Checker:
     def _prompts(self, flow: Flow, node: Node) -> None:
         if self.catalogue is None:
             return
-        lang = flow.defaults.language
-        for speech in node.speeches():
-            for prompt_id in speech.prompts:
-                if not self.catalogue.has(prompt_id, lang):
-                    self.error(node, f"prompt {prompt_id!r} is not in the {lang!r} prompt catalogue")
-                elif not self.catalogue.wav_path(prompt_id, lang).is_file():
-                    self.unbuilt.add(f"{lang}/{prompt_id}")
+        for lang in sorted(self.languages.get(flow.name, {flow.defaults.language or "en"})):
+            for speech in node.speeches():
+                for prompt_id in speech.prompts:
+                    if not self.catalogue.has(prompt_id, lang):
+                        self.error(node, f"prompt {prompt_id!r} is not in the {lang!r} prompt catalogue")
+                    elif not self.catalogue.wav_path(prompt_id, lang).is_file():
+                        self.unbuilt.add(f"{lang}/{prompt_id}")
 
     def _reachable(self, flow: Flow) -> None:
         seen = {flow.start}
@@ -181,12 +184,14 @@ def validate_paths(
     catalogue_file: str = "sounds/prompts.yaml",
     library: Iterable[Path] = (),
     acd: AcdNames | None = None,
+    language: str = "en",
 ) -> ValidationReport:
     """Check the flow files named (folders: every ``*.yaml`` in them) together, all problems at once.
 
     Sub-flows resolve among the files checked, the other flows in their folders, then the flows of
     the ``library`` folders (the shipped flows). With no catalogue, prompt checks are skipped; with no
-    ``acd``, queue and skill names are not checked.
+    ``acd``, queue and skill names are not checked. Prompts are checked in every language a flow can
+    speak: its own, else ``language`` (the service's) and its callers' (``graph.languages``).
     """
     files = flow_files(paths)
     parsed = {str(file): parse_flow(file) for file in files}
@@ -201,7 +206,7 @@ def validate_paths(
     for result in [*extra.values(), *parsed.values()]:  # checked files win over same-named library flows
         if result.flow is not None:
             flows[result.flow.name] = result.flow
-    checker = _Checker(flows, catalogue, acd)
+    checker = _Checker(flows, catalogue, acd, language)
     waiting = waiting_flows(flows)
     names: dict[str, str] = {}
     for file, result in parsed.items():

@@ -71,6 +71,7 @@ def build_flow_services(
         flows=library,
         transferrer=transferrer or BusyTransferrer(),
         clock=clock or clock_from_setting(settings.clock_start),
+        language=settings.language,
     )
     return library, services
 

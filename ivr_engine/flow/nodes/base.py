@@ -75,7 +75,7 @@ class FlowDefaults:
     retries: int = 2
     timeout: float = 5.0
     inter_digit_timeout: float = 3.0
-    language: str = "en"
+    language: str | None = None  # None: the caller's language (the service's, or the calling flow's)
 
 
 @dataclass(frozen=True)

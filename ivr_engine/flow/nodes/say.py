@@ -90,7 +90,7 @@ def say_value(kind: SayKind, value: str) -> str:
 
 async def run(node: SayNode, call: CallState, flow: Flow) -> Step:
     value = say_value(node.kind, call.render(node.value))
-    media = [*call.media(node.speech), Say(node.kind, value), *call.media(node.after)]
+    media = [*call.media(node.speech), Say(node.kind, value, call.language), *call.media(node.after)]
     await call.channel.play(media)
     return Step("next", node.next, MASK if call.is_sensitive(node.value) else value)
 
