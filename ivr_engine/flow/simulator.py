@@ -32,6 +32,7 @@ from ivr_engine.flow.interpreter import MASK, FlowResult, run_flow
 from ivr_engine.flow.model import Flow
 from ivr_engine.flow.ports import NodeEvent, NodeEventSink, TransferOutcome, TransferRequest
 from ivr_engine.flow.services import FlowServices
+from ivr_engine.prompts.spoken import spoken_text
 
 __all__ = [
     "TIMEOUT_TOKEN",
@@ -119,7 +120,11 @@ def _spoken(media: Media) -> str:
     if isinstance(media, Prompt):
         return media.text or f"[prompt {media.id}]"
     if isinstance(media, Say):
-        return f"[{media.kind.value}] {media.value}"
+        try:
+            text = spoken_text(media.kind, media.value, media.lang)
+        except ValueError:
+            text = None
+        return f"[{media.kind.value}] {media.value}" if text is None else text
     if isinstance(media, Tts):
         return media.text
     assert isinstance(media, Silence)
