@@ -142,3 +142,22 @@ def test_patterns_that_backtrack_badly_are_refused(tmp_path: Path, pattern: str)
 )
 def test_ordinary_patterns_are_accepted(pattern: str) -> None:
     assert pattern_problem(pattern) is None
+
+
+def test_ivr_serve_refuses_a_hostile_flow_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.seeded_cli import invoke, seeded_cli
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "main.yaml").write_text(f"defaults: {{timeout: {HUGE}}}\nnodes:\n  a: {{type: hangup}}\n")
+    runner = seeded_cli(tmp_path, monkeypatch)
+    monkeypatch.setenv("IVR_FLOWS_DIR", str(flows))
+    monkeypatch.setenv("IVR_ARI_PASSWORD", "test-secret")
+    result = invoke(runner, tmp_path, "serve")
+    assert result.exit_code == 1, result.output
+    assert "'timeout' must be from 0.5 to 600" in result.output
+    assert "run `ivr validate" in result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, OverflowError)
