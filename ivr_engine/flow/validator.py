@@ -18,6 +18,7 @@ from typing import Protocol
 from ivr_engine.flow.checks import AcdNames, LookupSignature
 from ivr_engine.flow.errors import Problem, Severity
 from ivr_engine.flow.graph import call_chain, call_graph, cycles, languages, spin_loops, waiting_flows
+from ivr_engine.flow.hints import did_you_mean
 from ivr_engine.flow.library import flow_files
 from ivr_engine.flow.loader import ParsedFlow, dangling_exits, parse_flow
 from ivr_engine.flow.model import CallNode, Flow, Node, NodeBase
@@ -55,6 +56,8 @@ class CatalogueView(Protocol):
     """What the validator needs from ``ivr_engine.prompts.catalogue.PromptCatalogue``."""
 
     def has(self, prompt_id: str, lang: str) -> bool: ...
+
+    def ids(self, lang: str) -> list[str]: ...
 
     def wav_path(self, prompt_id: str, lang: str) -> Path: ...
 
@@ -131,7 +134,9 @@ class _Checker:
             for speech in node.speeches():
                 for prompt_id in speech.prompts:
                     if not self.catalogue.has(prompt_id, lang):
-                        self.error(node, f"prompt {prompt_id!r} is not in the {lang!r} prompt catalogue")
+                        hint = did_you_mean(prompt_id, self.catalogue.ids(lang))
+                        missing = f"prompt {prompt_id!r} is not in the {lang!r} prompt catalogue"
+                        self.error(node, missing + hint)
                     elif not self.catalogue.wav_path(prompt_id, lang).is_file():
                         self.unbuilt.add(f"{lang}/{prompt_id}")
 

@@ -34,6 +34,9 @@ class TwoLanguages:
     def text(self, prompt_id: str, lang: str) -> str:
         return self.texts[lang][prompt_id]
 
+    def ids(self, lang: str) -> list[str]:
+        return list(self.texts.get(lang, {}))
+
     def wav_path(self, prompt_id: str, lang: str) -> Path:
         return Path("/nonexistent") / lang / f"{prompt_id}.wav"
 

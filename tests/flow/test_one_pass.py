@@ -41,7 +41,7 @@ def test_every_problem_of_every_node_and_file_comes_at_once(tmp_path: Path) -> N
             promt: menu
             timeout: five
             choices: {"1": bye, "0": bye, "2": byee}
-          bye: {type: hangup, prompt: bye}
+          bye: {type: hangup, prompt: bey}
           lonely: {type: hangup}
           odd: {type: plya, next: bye}
         """,
@@ -58,6 +58,7 @@ def test_every_problem_of_every_node_and_file_comes_at_once(tmp_path: Path) -> N
         "first.yaml:9: node 'odd': unknown node type 'plya' (did you mean `play`?) (known: branch, call,"
         " gather, goto, hangup, hours, lookup, menu, play, record, return, say, set, survey, transfer)",
         "second.yaml:2: node 'a': exit 'next' goes to node 'nowhere', which does not exist",
+        "first.yaml:7: node 'bye': prompt 'bey' is not in the 'en' prompt catalogue (did you mean `bye`?)",
     }
 
 
