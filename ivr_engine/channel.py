@@ -68,25 +68,31 @@ class SayKind(StrEnum):
 
 @dataclass(frozen=True)
 class Prompt:
-    """A catalogue prompt (``sounds/<lang>/<id>.wav``); ``text`` is what it says (logs, simulator)."""
+    """A catalogue prompt (``sounds/<lang>/<id>.wav``); ``text`` is what it says (logs, simulator);
+    ``lang`` the caller's language ("" = the service's)."""
 
     id: str
     text: str = ""
+    lang: str = ""
 
 
 @dataclass(frozen=True)
 class Say:
-    """A value spoken with Asterisk's own number/digit sounds (``value`` is already a string)."""
+    """A value spoken the way of ``lang`` ("" = the service's): Asterisk's own number/digit sounds, or
+    text-to-speech for a language without them (``value`` is already a string)."""
 
     kind: SayKind
     value: str
+    lang: str = ""
 
 
 @dataclass(frozen=True)
 class Tts:
-    """Text rendered at run time (templated prompts); synthesised and cached by the media resolver."""
+    """Text rendered at run time (templated prompts); synthesised and cached by the media resolver in
+    ``lang`` ("" = the service's language)."""
 
     text: str
+    lang: str = ""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ DEFAULT_SERVICE_NUMBERS: dict[str, str] = {
     "104": "voicemail",
     "105": "survey",
     "199": "demo",
+    "200": "main_zh",
 }
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -2,11 +2,15 @@
 
 The resolver is what ``AriChannel`` calls before every playback. Rules:
 
+Every item carries the caller's language (``lang``; "" = the service's ``language``).
+
 - ``Prompt(id)`` -> ``sound:<sounds_dir>/<lang>/<id>`` when ``sounds/<lang>/<id>.wav`` exists (the
   prompts catalogue, 8 kHz mono); otherwise, if Asterisk ships a core sound of that name
   (``<core_sounds>/<lang>/<id>.*``), ``sound:<id>``; otherwise, when the prompt carries its catalogue
-  text and a synthesiser is given, that text spoken by runtime TTS (an unbuilt prompt is never silence);
-  otherwise ``ChannelError`` naming the file.
+  text and a synthesiser is given, that text spoken by runtime TTS in ``lang`` (an unbuilt prompt is
+  never silence); otherwise ``ChannelError`` naming the file.
+- ``Say`` in a language Asterisk has no number sounds for (Mandarin): the value's text in that
+  language (``ivr_engine.prompts.spoken``: ``1234元5角6分``) spoken by TTS. Otherwise:
 - ``Say`` NUMBER/DIGITS/CHARACTERS -> ``number:``/``digits:``/``characters:``. DIGITS are DTMF keys:
   Asterisk's ``digits:`` says 0-9, ``*`` ("star") and ``#`` ("pound") but skips letters, so keys with
   one of A-D go as ``characters:``, which says digits, star, pound and letters alike.
@@ -14,7 +18,7 @@ The resolver is what ``AriChannel`` calls before every playback. Rules:
   ``vm-and``); Asterisk 16's English core sounds have no "cents" file, so cents are spoken as a number.
 - ``Say`` DATE ``"2024-03-05"`` -> weekday, month, ordinal day, year (``digits/day-N``, ``digits/mon-N``,
   ``digits/h-N``, ``number:YYYY``).
-- ``Tts(text)`` -> the injected synthesiser's file (absolute path without extension).
+- ``Tts(text)`` -> the synthesiser's file for ``lang`` (absolute path without extension).
 - ``Silence(s)`` -> core ``silence/N`` files (1..10 s each).
 """
 
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from ivr_engine.channel import ChannelError, Media, Prompt, Say, SayKind, Tts
 from ivr_engine.logs import fields
+from ivr_engine.prompts.spoken import spoken_text
 
 __all__ = [
     "CORE_SOUNDS_DIR",
@@ -115,41 +120,54 @@ def default_resolver(
     *,
     synthesiser: Synthesiser | None = None,
     core_sounds_dir: Path = CORE_SOUNDS_DIR,
+    synthesisers: Callable[[str], Synthesiser] | None = None,
 ) -> MediaResolver:
-    """The resolver the service uses; see the module docstring for the rules."""
-    found: dict[str, str] = {}
+    """The resolver the service uses; see the module docstring for the rules. ``synthesiser`` speaks
+    ``language``; ``synthesisers(lang)`` gives one for another language (default: ``synthesiser``)."""
+    found: dict[tuple[str, str], str] = {}
 
-    async def speak(text: str) -> str:
-        if synthesiser is None:
+    def synthesiser_for(lang: str) -> Synthesiser | None:
+        if lang == language or synthesisers is None:
+            return synthesiser
+        return synthesisers(lang)
+
+    async def speak(text: str, lang: str) -> str:
+        synthesise = synthesiser_for(lang)
+        if synthesise is None:
             raise ChannelError(f"no text-to-speech configured for {text!r}")
-        path = await synthesiser(text)
+        path = await synthesise(text)
         return f"sound:{path.resolve().with_suffix('')}"
 
-    async def prompt_uri(prompt: Prompt) -> str:
-        if prompt.id in found:
-            return found[prompt.id]
-        catalogue = (sounds_dir / language / prompt.id).resolve()
+    async def prompt_uri(prompt: Prompt, lang: str) -> str:
+        if (lang, prompt.id) in found:
+            return found[(lang, prompt.id)]
+        catalogue = (sounds_dir / lang / prompt.id).resolve()
         if catalogue.with_suffix(".wav").exists():
             uri = f"sound:{catalogue}"
-        elif any((core_sounds_dir / language).glob(f"{prompt.id}.*")):
+        elif any((core_sounds_dir / lang).glob(f"{prompt.id}.*")):
             uri = f"sound:{prompt.id}"
-        elif prompt.text and synthesiser is not None:
-            log.warning(fields("prompt.not_built", prompt=prompt.id, fallback="tts"))
-            return await speak(prompt.text)  # not memoised: a later `ivr prompts build` takes over
+        elif prompt.text and synthesiser_for(lang) is not None:
+            log.warning(fields("prompt.not_built", prompt=prompt.id, lang=lang, fallback="tts"))
+            return await speak(prompt.text, lang)  # not memoised: a later `ivr prompts build` takes over
         else:
             raise ChannelError(
                 f"prompt {prompt.id!r} missing: no {catalogue.with_suffix('.wav')} and no core sound"
             )
-        found[prompt.id] = uri
+        found[(lang, prompt.id)] = uri
         return uri
 
     async def resolve(media: Media) -> list[str]:
         if isinstance(media, Prompt):
-            return [await prompt_uri(media)]
+            return [await prompt_uri(media, media.lang or language)]
         if isinstance(media, Say):
-            return _say(media)
+            lang = media.lang or language
+            try:
+                text = spoken_text(media.kind, media.value, lang)
+            except ValueError:
+                raise ChannelError(f"cannot say {media.value!r} as {media.kind.value} in {lang}") from None
+            return _say(media) if text is None else [await speak(text, lang)]
         if isinstance(media, Tts):
-            return [await speak(media.text)]
+            return [await speak(media.text, media.lang or language)]
         return silence_uris(media.seconds)
 
     return resolve

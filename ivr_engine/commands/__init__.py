@@ -55,6 +55,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "dialplan": LazyCommand(
         "dialplan", "dialplan_group", "Asterisk configuration rendered from dialplans/*.j2."
     ),
+    "flows": LazyCommand(
+        "flows", "flows_group", "Flow designer tools: the flow format's JSON Schema, flow test cases."
+    ),
     "lab": LazyCommand(
         "lab",
         "lab_group",

@@ -1,19 +1,25 @@
-"""``ivr validate``: check flow files before they reach a phone (file:line, node, message)."""
+"""``ivr validate`` and ``ivr flows``: check flow files before they reach a phone (file:line, node,
+message, every problem in one pass), print the flow format's JSON Schema, run flow test cases."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from ivr_engine.config import Settings
-from ivr_engine.flow.errors import Problem
-from ivr_engine.flow.validator import CatalogueView, validate_paths
+from ivr_engine.flow.checks import AcdNames
+from ivr_engine.flow.errors import Problem, Severity
+from ivr_engine.flow.hints import printable
+from ivr_engine.flow.validator import CatalogueView, ValidationReport, validate_paths
 from ivr_engine.prompts.catalogue import load_catalogue
 from ivr_engine.prompts.errors import CatalogueError
 
-__all__ = ["format_problems", "shown_path", "validate_command"]
+__all__ = ["acd_names", "flows_group", "format_problems", "report_json", "shown_path", "validate_command"]
 
 
 def shown_path(path: Path) -> str:
@@ -25,13 +31,13 @@ def shown_path(path: Path) -> str:
 
 
 def format_problems(problems: Sequence[Problem]) -> list[str]:
-    """Aligned lines: location, severity, node, message."""
+    """Aligned lines: location, severity, node, message (control characters escaped)."""
     rows = [
         (
-            f"{p.file}:{p.line}" if p.line else p.file,
+            printable(f"{p.file}:{p.line}" if p.line else p.file),
             p.severity.value,
-            f"node '{p.node}'" if p.node else "",
-            p.message,
+            printable(f"node '{p.node}'", 80) if p.node else "",
+            printable(p.message, 600),
         )
         for p in problems
     ]
@@ -44,6 +50,41 @@ def format_problems(problems: Sequence[Problem]) -> list[str]:
     ]
 
 
+def report_json(report: ValidationReport) -> str:
+    """The report for CI: every problem with file, line, node, severity and message."""
+    data = {
+        "ok": report.ok,
+        "files": list(report.files),
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "problems": [
+            {
+                "file": p.file,
+                "line": p.line,
+                "node": p.node,
+                "severity": p.severity.value,
+                "message": p.message,
+            }
+            for p in report.problems
+        ],
+    }
+    return json.dumps(data, indent=2)
+
+
+def acd_names(settings: Settings) -> tuple[AcdNames | None, Problem | None]:
+    """The queue and skill names of ``settings.agents_file``, or why they cannot be checked (a warning)."""
+    import acd
+
+    file = shown_path(settings.agents_file)
+    try:
+        config = acd.load_acd_config(settings.agents_file)
+    except acd.AcdConfigError as exc:
+        return None, Problem(file, 0, "", f"queues and skills not checked: {exc}", Severity.WARNING)
+    skills = {skill for agent in config.agents for skill in agent.skills}
+    skills |= {skill for queue in config.queues for skill in queue.skills}
+    return AcdNames(file, frozenset(q.name for q in config.queues), frozenset(skills)), None
+
+
 @click.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -53,11 +94,24 @@ def format_problems(problems: Sequence[Problem]) -> list[str]:
     help="Prompt catalogue. Default: <sounds_dir>/prompts.yaml",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document with every problem (for CI).",
+)
 @click.pass_obj
 def validate_command(
-    settings: Settings, paths: tuple[Path, ...], catalogue_path: Path | None, strict: bool
+    settings: Settings, paths: tuple[Path, ...], catalogue_path: Path | None, strict: bool, output_format: str
 ) -> None:
-    """Check flow files (default: the flows folder); exit status 1 on any error."""
+    """Check flow files (default: the flows folder); exit status 1 on any error.
+
+    Every problem of every file is reported at once: schema, exits, unreachable nodes, loops without
+    caller input, sub-flows (resolved among the files, their folders, then the shipped flows), lookups,
+    prompts, and the queues and skills of transfers against acd.yaml (setting agents_file).
+    """
     targets = list(paths) or [settings.flows_dir]
     catalogue_file = catalogue_path or settings.sounds_dir / "prompts.yaml"
     catalogue: CatalogueView | None
@@ -65,20 +119,110 @@ def validate_command(
         catalogue = load_catalogue(catalogue_file, settings.sounds_dir)
     except CatalogueError as exc:
         raise click.ClickException(f"cannot check prompts: {exc}") from None
+    acd, acd_problem = acd_names(settings)
     cwd_targets = [Path(shown_path(t)) for t in targets]
-    report = validate_paths(cwd_targets, catalogue=catalogue, catalogue_file=shown_path(catalogue_file))
-    for line in format_problems(report.problems):
-        click.echo(line)
-    errors = len(report.errors) + (len(report.warnings) if strict else 0)
-    warnings = len(report.warnings)
-    count = len(report.files)
-    summary = (
-        f"{count} flow{'s' if count != 1 else ''} checked: "
-        f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}, "
-        f"{warnings} warning{'s' if warnings != 1 else ''}"
+    report = validate_paths(
+        cwd_targets,
+        catalogue=catalogue,
+        catalogue_file=shown_path(catalogue_file),
+        library=[Path(shown_path(settings.flows_dir))] if settings.flows_dir.is_dir() else [],
+        acd=acd,
+        language=settings.language,
     )
+    if acd_problem is not None:
+        report = ValidationReport(report.files, (*report.problems, acd_problem))
+    count = len(report.files)
     if count == 0:
         raise click.ClickException(f"no flow files (*.yaml) in {', '.join(map(str, targets))}")
-    click.echo(summary if errors == 0 else click.style(summary, fg="red"), err=errors > 0)
+    errors = len(report.errors) + (len(report.warnings) if strict else 0)
+    if output_format == "json":
+        click.echo(report_json(report))
+    else:
+        for line in format_problems(report.problems):
+            click.echo(line)
+        warnings = len(report.warnings)
+        summary = (
+            f"{count} flow{'s' if count != 1 else ''} checked: "
+            f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}"
+        )
+        click.echo(summary if errors == 0 else click.style(summary, fg="red"), err=errors > 0)
     if errors:
+        raise click.exceptions.Exit(1)
+
+
+@click.group("flows")
+def flows_group() -> None:
+    """Flow designer tools: the flow format's JSON Schema, flow test cases."""
+
+
+@flows_group.command("schema")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def schema_command(output: Path | None) -> None:
+    """Print the JSON Schema of flow files (for yaml-language-server and other editors)."""
+    from ivr_engine.flow.schema import flow_schema
+
+    text = json.dumps(flow_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@flows_group.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--live-data",
+    is_flag=True,
+    help="Read customers from the service's database (read-only) instead of fresh demo data.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List passing cases too.")
+@click.pass_obj
+def test_command(settings: Settings, paths: tuple[Path, ...], live_data: bool, verbose: bool) -> None:
+    """Run flow test cases (default: <flows_dir>/tests/*.yaml) in the simulator; exit 1 on a failure.
+
+    Each case gives a caller, a clock, the keys pressed, the node path expected and fragments of what
+    the caller must hear (docs/flows.md). Lookups read fresh demo data (`ivr db seed`) unless
+    --live-data. A failure shows the expected and the actual path side by side.
+    """
+    from ivr_engine.commands.flow_tests import case_files, demo_database, run_cases
+    from ivr_engine.flow.case_run import failure_lines
+    from ivr_engine.storage import StorageError
+
+    files = case_files(paths, settings)
+    if not files:
+        raise click.ClickException(
+            f"no test files (*.yaml) in {', '.join(map(str, paths)) or settings.flows_dir}"
+        )
+    try:
+        with tempfile.TemporaryDirectory(prefix="ivr-cases-") as folder:
+            url = settings.db_url if live_data else demo_database(Path(folder))
+            problems, results = asyncio.run(run_cases(files, settings, url))
+    except StorageError as exc:
+        raise click.ClickException(f"{exc} (have you run `ivr db init` and `ivr db seed`?)") from None
+    for problem in problems:
+        click.echo(f"{problem}", err=True)
+    failed = 0
+    for result in results:
+        where = f"{result.file}:{result.case.line}"
+        if result.passed:
+            if verbose:
+                click.echo(f"PASS  {where}  {result.case.name}")
+            continue
+        failed += 1
+        click.echo(click.style(f"FAIL  {where}  {result.case.name}", fg="red"))
+        for line in failure_lines(result):
+            click.echo(line)
+    summary = f"{len(results)} cases in {len(files)} files: {len(results) - failed} passed, {failed} failed"
+    if problems:
+        summary += f", {len(problems)} problems in the test files"
+    bad = failed > 0 or bool(problems)
+    click.echo(click.style(summary, fg="red") if bad else summary)
+    if bad:
         raise click.exceptions.Exit(1)

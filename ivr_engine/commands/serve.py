@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ivr_engine.config import ConfigError, Settings
+from ivr_engine.flow.errors import FlowError
 from ivr_engine.logfiles import Rotation, log_to_file
 from ivr_engine.service.runner import run_service
 from ivr_engine.storage import StorageError
@@ -45,3 +46,5 @@ def serve(settings: Settings, log_file: Path | None) -> None:
         asyncio.run(run_service(settings))
     except StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+    except FlowError as exc:
+        raise click.ClickException(f"{exc}\n(run `ivr validate {settings.flows_dir}`)") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,26 +18,20 @@ from ivr_engine.flow.errors import FlowError
 from ivr_engine.flow.interpreter import EndReason
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.memory import MemoryNodeLog, MemorySurveys, MemoryVoicemails
-from ivr_engine.flow.ports import CallRecord, TransferOutcome, TransferRequest, Transferrer
+from ivr_engine.flow.ports import CallRecord, TransferOutcome, Transferrer
 from ivr_engine.flow.services import FlowServices
-from ivr_engine.flow.simulator import ScriptedChannel, SimClock, Simulation, parse_script, simulate
+from ivr_engine.flow.simulator import (
+    FixedTransferrer,
+    ScriptedChannel,
+    SimClock,
+    Simulation,
+    parse_script,
+    simulate,
+)
 from ivr_engine.prompts.catalogue import load_catalogue
 from ivr_engine.prompts.errors import CatalogueError
 
 __all__ = ["simulate_command", "simulation_json", "simulation_lines"]
-
-
-@dataclass(frozen=True)
-class _FixedTransferrer:
-    """The simulated ACD: every transfer ends with the outcome asked for on the command line."""
-
-    outcome: TransferOutcome
-
-    async def transfer(self, channel: object, request: TransferRequest) -> TransferOutcome:
-        return self.outcome
-
-    def agent_of(self, call_id: str) -> str | None:
-        return "sim-agent" if self.outcome is TransferOutcome.COMPLETED else None
 
 
 def simulation_lines(sim: Simulation, *, header: str) -> list[str]:
@@ -109,12 +103,12 @@ def simulation_json(
     return json.dumps(data, indent=2)
 
 
-def _parse_at(settings: Settings, library: FlowLibrary, text: str | None) -> datetime:
+def _parse_at(settings: Settings, text: str | None) -> datetime:
     """``--at`` in the centre's time zone (unless it carries an offset); default: the service's now."""
     if text is None:
         return clock_from_setting(settings.clock_start, settings.clock_anchor).now()
     try:
-        return parse_local(text, centre_time(settings, library).zone)
+        return parse_local(text, centre_time(settings, FlowLibrary.lenient([settings.flows_dir])).zone)
     except ClockError:
         raise click.BadParameter(f"{text!r} is not a date and time such as '2026-12-25 10:00'") from None
 
@@ -186,6 +180,7 @@ async def _run(
             flows=library,
             transferrer=transferrer,
             clock=clock,
+            language=settings.language,
         )
         if record_url is None:
             return await simulate(flow, channel, services, call_id=channel.id)
@@ -259,12 +254,12 @@ def simulate_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--digits/--timeout-at") from None
     try:
-        library = FlowLibrary.from_paths([path.parent])
+        library, top = FlowLibrary.for_flow(path, [settings.flows_dir])
     except FlowError as exc:
-        raise click.ClickException(f"{exc}\n(run `ivr validate {path.parent}`)") from None
-    flow_name = next((f for f in library.names() if (fl := library.get(f)) and fl.path == path), path.stem)
+        raise click.ClickException(f"{exc}\n(run `ivr validate {path}`)") from None
+    flow_name = top.name
     numbers = {name: number for number, name in settings.service_numbers.items()}
-    started = _parse_at(settings, library, at_text)
+    started = _parse_at(settings, at_text)
     clock = SimClock(started)
     call_id = f"sim-{uuid.uuid4().hex[:12]}"
     channel = ScriptedChannel(
@@ -286,7 +281,7 @@ def simulate_command(
                 flow_name,
                 channel,
                 clock,
-                _FixedTransferrer(TransferOutcome(transfer_outcome)),
+                FixedTransferrer(TransferOutcome(transfer_outcome)),
                 record_url,
             )
         )

@@ -29,16 +29,15 @@ __all__ = ["plan_json", "sipp_group"]
 
 def _flow(settings: Settings, flow: str) -> tuple[FlowLibrary, Flow]:
     path = Path(flow)
-    folder = path.parent if path.is_file() else settings.flows_dir
+    if not path.is_file():
+        path = settings.flows_dir / f"{flow}.yaml"
+        if not path.is_file():
+            names = ", ".join(FlowLibrary.lenient([settings.flows_dir]).names())
+            raise click.BadParameter(f"no flow {flow!r} in {settings.flows_dir} (names: {names})")
     try:
-        library = FlowLibrary.from_paths([folder])
+        return FlowLibrary.for_flow(path, [settings.flows_dir])
     except FlowError as exc:
-        raise click.ClickException(f"{exc}\n(run `ivr validate {folder}`)") from None
-    for name in library.names():
-        found = library.get(name)
-        if found is not None and (found.name == flow or found.path.resolve() == path.resolve()):
-            return library, found
-    raise click.BadParameter(f"no flow {flow!r} in {folder} (names: {', '.join(library.names())})")
+        raise click.ClickException(f"{exc}\n(run `ivr validate {path}`)") from None
 
 
 async def _plan(
@@ -60,6 +59,7 @@ async def _plan(
             voicemails=MemoryVoicemails(),
             catalogue=catalogue,
             flows=library,
+            language=settings.language,
         )
         return await plan_scenario(
             flow, parse_path(path), services, number=number, caller_id=caller, start=start

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ivr_engine.flow.hints import printable
+
 __all__ = ["FlowError", "FlowRuntimeError", "IvrFlowException", "Problem", "Severity"]
 
 
@@ -32,8 +34,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        who = f"node '{self.node}': " if self.node else ""
-        return f"{where}: {who}{self.message}"
+        who = f"node '{printable(self.node, 80)}': " if self.node else ""
+        return f"{printable(where)}: {who}{printable(self.message, 600)}"
 
 
 class IvrFlowException(Exception):

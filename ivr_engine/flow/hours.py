@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ivr_engine.flow.model import HoursNode
+if TYPE_CHECKING:
+    from ivr_engine.flow.nodes.hours import HoursNode
 
 __all__ = ["is_open", "local_time", "next_open"]
 

@@ -1,4 +1,9 @@
-"""A folder of flows loaded together: sub-flow calls and service numbers resolve here."""
+"""A folder of flows loaded together: sub-flow calls and service numbers resolve here.
+
+``FlowLibrary.for_flow`` loads one flow for a tool (``ivr simulate``, ``ivr sipp generate``) with only
+the sub-flows it needs, looked up in its own folder first and then in the shipped flows: a broken
+sibling that the flow never calls does not stop it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ivr_engine.flow.errors import FlowError, Problem
-from ivr_engine.flow.loader import load_flow
-from ivr_engine.flow.model import Flow, HoursNode
+from ivr_engine.flow.loader import load_flow, parse_flow
+from ivr_engine.flow.model import CallNode, Flow, HoursNode
 
 __all__ = ["FlowLibrary", "flow_files"]
 
@@ -42,6 +47,54 @@ class FlowLibrary:
         if problems:
             raise FlowError(problems)
         return cls(flows)
+
+    @classmethod
+    def lenient(cls, paths: Iterable[Path]) -> FlowLibrary:
+        """Every flow file that loads; broken ones are left out (for defaults such as time zones)."""
+        flows: list[Flow] = []
+        for file in flow_files(paths):
+            try:
+                flows.append(load_flow(file))
+            except FlowError:
+                continue
+        return cls(flows)
+
+    @classmethod
+    def for_flow(cls, path: Path, library: Iterable[Path] = ()) -> tuple[FlowLibrary, Flow]:
+        """``path``'s flow and the sub-flows it calls (transitively), each found by name in
+        ``path``'s folder, then in the ``library`` folders. Raises one ``FlowError`` listing the
+        problems of the flow and of every sub-flow it needs (an unknown sub-flow is one of them);
+        other files in those folders are not loaded."""
+        top = load_flow(path)  # FlowError: the flow itself is broken
+        where: dict[str, Path] = {}
+        for folder in [path.parent, *library]:
+            for file in flow_files([folder]) if folder.is_dir() else []:
+                parsed = parse_flow(file)
+                name = parsed.flow.name if parsed.flow is not None else file.stem
+                where.setdefault(name, file)
+        flows = {top.name: top}
+        problems: list[Problem] = []
+        todo = [top]
+        while todo:
+            flow = todo.pop()
+            for node in flow.nodes.values():
+                if not isinstance(node, CallNode) or node.flow in flows:
+                    continue
+                found = where.get(node.flow)
+                if found is None:
+                    message = f"sub-flow {node.flow!r} is in no folder searched"
+                    problems.append(Problem(str(flow.path), node.source.line, node.id, message))
+                    continue
+                try:
+                    sub = load_flow(found)
+                except FlowError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                flows[node.flow] = sub
+                todo.append(sub)
+        if problems:
+            raise FlowError(problems)
+        return cls(flows.values()), top
 
     def get(self, name: str) -> Flow | None:
         return self._flows.get(name)

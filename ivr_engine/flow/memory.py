@@ -62,7 +62,5 @@ class MemoryVoicemails:
 
     saved: list[KeptVoicemail] = field(default_factory=list)
 
-    async def save_voicemail(
-        self, *, call_id: str, caller: str, mailbox: str, recording: Recording
-    ) -> None:
+    async def save_voicemail(self, *, call_id: str, caller: str, mailbox: str, recording: Recording) -> None:
         self.saved.append(KeptVoicemail(call_id, caller, mailbox, recording))

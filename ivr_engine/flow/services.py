@@ -67,3 +67,4 @@ class FlowServices:
     flows: FlowRegistry
     transferrer: Transferrer = field(default_factory=BusyTransferrer)
     clock: Clock = field(default_factory=SystemClock)
+    language: str = "en"  # what a call speaks until a flow or a `set` of `language` says otherwise

@@ -30,13 +30,15 @@ from ivr_engine.channel import (
 )
 from ivr_engine.flow.interpreter import MASK, FlowResult, run_flow
 from ivr_engine.flow.model import Flow
-from ivr_engine.flow.ports import NodeEvent, NodeEventSink
+from ivr_engine.flow.ports import NodeEvent, NodeEventSink, TransferOutcome, TransferRequest
 from ivr_engine.flow.services import FlowServices
+from ivr_engine.prompts.spoken import spoken_text
 
 __all__ = [
     "TIMEOUT_TOKEN",
     "Entry",
     "EntryKind",
+    "FixedTransferrer",
     "ScriptedChannel",
     "SimClock",
     "SimulatedStep",
@@ -72,6 +74,19 @@ def parse_script(text: str, timeout_at: Iterable[int] = ()) -> tuple[DtmfKey | N
     return tuple(tokens)
 
 
+@dataclass(frozen=True)
+class FixedTransferrer:
+    """The simulated ACD: every transfer ends with the one outcome given."""
+
+    outcome: TransferOutcome
+
+    async def transfer(self, channel: object, request: TransferRequest) -> TransferOutcome:
+        return self.outcome
+
+    def agent_of(self, call_id: str) -> str | None:
+        return "sim-agent" if self.outcome is TransferOutcome.COMPLETED else None
+
+
 class SimClock:
     """A clock that only moves when told to (the simulator advances it)."""
 
@@ -105,7 +120,11 @@ def _spoken(media: Media) -> str:
     if isinstance(media, Prompt):
         return media.text or f"[prompt {media.id}]"
     if isinstance(media, Say):
-        return f"[{media.kind.value}] {media.value}"
+        try:
+            text = spoken_text(media.kind, media.value, media.lang)
+        except ValueError:
+            text = None
+        return f"[{media.kind.value}] {media.value}" if text is None else text
     if isinstance(media, Tts):
         return media.text
     assert isinstance(media, Silence)

@@ -1,56 +1,41 @@
-"""``ivr validate``: every check a flow designer needs before a flow reaches a phone.
+"""``ivr validate``: every check a flow designer needs before a flow reaches a phone, all in one pass.
 
-Schema problems come from the loader; on top of them: exits to unknown nodes, unknown sub-flows,
-nodes unreachable from the start, loops that can spin without caller input, sub-flow calls that come
-back to the calling flow, prompt ids missing from the catalogue (and, as a warning, prompts whose audio
-is not built), unknown lookups and wrong lookup parameters, and (warning) template variables that no
-flow ever sets.
+Schema problems come from the loader (every node of every file, even when other nodes are broken);
+then, for every flow that could be read: exits to unknown nodes, nodes unreachable from the start,
+loops that can spin without caller input (wherever they are), sub-flow calls that come back to the
+calling flow, each node type's own checks (unknown sub-flows, lookups and their parameters, queues
+and skills missing from acd.yaml, menus without '0'), prompt ids missing from the catalogue (and, as a
+warning, prompts whose audio is not built), and (warning) template variables no flow ever sets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ivr_engine.flow.checks import AcdNames, LookupSignature
 from ivr_engine.flow.errors import Problem, Severity
-from ivr_engine.flow.interpreter import MAX_CALL_DEPTH
+from ivr_engine.flow.graph import call_chain, call_graph, cycles, languages, spin_loops, waiting_flows
+from ivr_engine.flow.hints import did_you_mean
 from ivr_engine.flow.library import flow_files
-from ivr_engine.flow.loader import ParsedFlow, parse_flow
-from ivr_engine.flow.model import (
-    BranchNode,
-    CallNode,
-    Flow,
-    GatherNode,
-    LookupNode,
-    MenuNode,
-    Node,
-    RecordNode,
-    SayNode,
-    SetNode,
-    Speech,
-    SurveyNode,
-    TransferNode,
-)
-from ivr_engine.flow.templates import template_variables
+from ivr_engine.flow.loader import ParsedFlow, dangling_exits, parse_flow
+from ivr_engine.flow.model import CallNode, Flow, Node, NodeBase
+from ivr_engine.flow.nodes.call import MAX_CALL_DEPTH
+from ivr_engine.flow.registry import spec_of
 
 __all__ = [
     "BUILTIN_VARIABLES",
     "KNOWN_LOOKUPS",
+    "AcdNames",
     "CatalogueView",
     "LookupSignature",
     "ValidationReport",
     "validate_paths",
 ]
 
-BUILTIN_VARIABLES = frozenset({"caller_id", "dialled", "call_id", "parent_flow", "agent_id"})
-
-
-@dataclass(frozen=True)
-class LookupSignature:
-    params: frozenset[str]
-    values: frozenset[str]
+BUILTIN_VARIABLES = frozenset({"caller_id", "dialled", "call_id", "parent_flow", "agent_id", "language"})
 
 
 def _sig(params: Iterable[str], values: Iterable[str]) -> LookupSignature:
@@ -71,6 +56,8 @@ class CatalogueView(Protocol):
     """What the validator needs from ``ivr_engine.prompts.catalogue.PromptCatalogue``."""
 
     def has(self, prompt_id: str, lang: str) -> bool: ...
+
+    def ids(self, lang: str) -> list[str]: ...
 
     def wav_path(self, prompt_id: str, lang: str) -> Path: ...
 
@@ -93,153 +80,67 @@ class ValidationReport:
         return not self.errors
 
 
-def _speeches(node: Node) -> Iterator[Speech]:
-    for name in ("speech", "invalid_speech", "no_input_speech", "after"):
-        speech = getattr(node, name, None)
-        if isinstance(speech, Speech):
-            yield speech
-    if isinstance(node, SurveyNode):
-        for question in node.questions:
-            yield question.speech
-
-
-def _templates(node: Node) -> Iterator[str]:
-    for speech in _speeches(node):
-        if speech.text is not None:
-            yield speech.text
-    if isinstance(node, LookupNode):
-        yield from node.params.values()
-    elif isinstance(node, SetNode):
-        yield from node.values.values()
-    elif isinstance(node, SayNode):
-        yield node.value
-    elif isinstance(node, TransferNode):
-        yield node.priority
-    elif isinstance(node, RecordNode) and node.mailbox is not None:
-        yield node.mailbox
-
-
-def _assigned(node: Node) -> set[str]:
-    if isinstance(node, GatherNode):
-        return {node.into}
-    if isinstance(node, SetNode):
-        return set(node.values)
-    if isinstance(node, LookupNode):
-        signature = KNOWN_LOOKUPS.get(node.query)
-        fields = set(node.into) if node.into else set(signature.values if signature else ())
-        return {node.into.get(name, name) for name in fields}
-    if isinstance(node, SurveyNode):
-        return {f"{node.survey}_{q.id}" for q in node.questions}
-    return set()
-
-
 class _Checker:
-    def __init__(self, parsed: Mapping[str, ParsedFlow], catalogue: CatalogueView | None) -> None:
-        self.parsed = parsed
-        self.flows: dict[str, Flow] = {p.flow.name: p.flow for p in parsed.values() if p.flow is not None}
+    """Collects problems; is the ``NodeChecks`` each node type's ``check`` reports through."""
+
+    def __init__(
+        self, flows: Mapping[str, Flow], catalogue: CatalogueView | None, acd: AcdNames | None, language: str
+    ) -> None:
+        self.flows = flows
+        self.languages = languages(flows, language)
         self.catalogue = catalogue
+        self._acd = acd
         self.problems: list[Problem] = []
         self.unbuilt: set[str] = set()
+        self._names = frozenset(flows)
 
-    def error(self, file: str, node: Node | None, message: str, line: int | None = None) -> None:
-        self._add(file, node, message, line, Severity.ERROR)
+    @property
+    def flow_names(self) -> frozenset[str]:
+        return self._names
 
-    def warn(self, file: str, node: Node | None, message: str, line: int | None = None) -> None:
-        self._add(file, node, message, line, Severity.WARNING)
+    @property
+    def lookups(self) -> Mapping[str, LookupSignature]:
+        return KNOWN_LOOKUPS
 
-    def _add(self, file: str, node: Node | None, message: str, line: int | None, severity: Severity) -> None:
-        where = line if line is not None else (node.source.line if node is not None else 0)
-        self.problems.append(Problem(file, where, node.id if node else "", message, severity))
+    @property
+    def acd(self) -> AcdNames | None:
+        return self._acd
 
-    def check(self, file: str, parsed: ParsedFlow) -> None:
+    def error(self, node: NodeBase, message: str) -> None:
+        self.problems.append(Problem(node.source.file, node.source.line, node.id, message))
+
+    def warn(self, node: NodeBase, message: str) -> None:
+        self.problems.append(Problem(node.source.file, node.source.line, node.id, message, Severity.WARNING))
+
+    def check(self, parsed: ParsedFlow, waiting: set[str]) -> None:
         self.problems.extend(parsed.problems)
+        self.problems.extend(dangling_exits(parsed))
         flow = parsed.flow
         if flow is None:
             return
         for node in flow.nodes.values():
-            self._targets(file, node, parsed.node_ids)
-            self._prompts(file, flow, node)
-            if isinstance(node, LookupNode):
-                self._lookup(file, node)
-            if isinstance(node, CallNode) and node.flow not in self.flows:
-                self.error(
-                    file,
-                    node,
-                    f"sub-flow {node.flow!r} does not exist (known: {', '.join(sorted(self.flows))})",
-                )
-            elif isinstance(node, CallNode) and (cycle := self._call_cycle(flow.name, node.flow)):
-                self.error(
-                    file,
-                    node,
-                    f"sub-flow calls come back to this flow ({' -> '.join(cycle)}): each call nests one "
-                    f"level deeper until the call fails at {MAX_CALL_DEPTH} levels; use return or goto",
-                )
-        self._menus(file, flow)
-        if set(flow.nodes) == set(parsed.node_ids) and flow.start in flow.nodes:
-            self._reachable(file, flow)
-            self._loops(file, flow)
+            spec_of(node).check(node, self)
+            self._prompts(flow, node)
+        if parsed.complete and flow.start in flow.nodes:
+            self._reachable(flow)
+        for loop in spin_loops(flow, waiting):
+            first = flow.nodes[loop[0]]
+            self.error(first, f"loop without caller input can spin forever: {' -> '.join(loop)}")
 
-    def _targets(self, file: str, node: Node, node_ids: frozenset[str]) -> None:
-        for exit_name, target in node.targets():
-            if target not in node_ids:
-                self.error(file, node, f"exit '{exit_name}' goes to node {target!r}, which does not exist")
-
-    def _prompts(self, file: str, flow: Flow, node: Node) -> None:
+    def _prompts(self, flow: Flow, node: Node) -> None:
         if self.catalogue is None:
             return
-        lang = flow.defaults.language
-        for speech in _speeches(node):
-            for prompt_id in speech.prompts:
-                if not self.catalogue.has(prompt_id, lang):
-                    self.error(file, node, f"prompt {prompt_id!r} is not in the {lang!r} prompt catalogue")
-                elif not self.catalogue.wav_path(prompt_id, lang).is_file():
-                    self.unbuilt.add(f"{lang}/{prompt_id}")
+        for lang in sorted(self.languages.get(flow.name, {flow.defaults.language or "en"})):
+            for speech in node.speeches():
+                for prompt_id in speech.prompts:
+                    if not self.catalogue.has(prompt_id, lang):
+                        hint = did_you_mean(prompt_id, self.catalogue.ids(lang))
+                        missing = f"prompt {prompt_id!r} is not in the {lang!r} prompt catalogue"
+                        self.error(node, missing + hint)
+                    elif not self.catalogue.wav_path(prompt_id, lang).is_file():
+                        self.unbuilt.add(f"{lang}/{prompt_id}")
 
-    def _lookup(self, file: str, node: LookupNode) -> None:
-        signature = KNOWN_LOOKUPS.get(node.query)
-        if signature is None:
-            self.error(
-                file, node, f"unknown lookup {node.query!r} (known: {', '.join(sorted(KNOWN_LOOKUPS))})"
-            )
-            return
-        if set(node.params) != signature.params:
-            self.error(
-                file,
-                node,
-                f"lookup {node.query!r} takes parameters ({', '.join(sorted(signature.params))}),"
-                f" got ({', '.join(sorted(node.params))})",
-            )
-        unknown = set(node.into) - signature.values
-        if unknown:
-            self.error(
-                file,
-                node,
-                f"lookup {node.query!r} gives no {', '.join(sorted(unknown))}"
-                f" (it gives {', '.join(sorted(signature.values))})",
-            )
-
-    def _call_cycle(self, home: str, callee: str) -> list[str]:
-        """The chain of sub-flow calls from ``home`` through ``callee`` back to ``home``; [] if none."""
-        todo: list[list[str]] = [[home, callee]]
-        seen: set[str] = set()
-        while todo:
-            chain = todo.pop()
-            if chain[-1] == home:
-                return chain
-            if chain[-1] in seen or chain[-1] not in self.flows:
-                continue
-            seen.add(chain[-1])
-            for node in self.flows[chain[-1]].nodes.values():
-                if isinstance(node, CallNode):
-                    todo.append([*chain, node.flow])
-        return []
-
-    def _menus(self, file: str, flow: Flow) -> None:
-        for node in flow.nodes.values():
-            if isinstance(node, MenuNode) and node.choices and "0" not in {k.value for k in node.choices}:
-                self.warn(file, node, "menu has no '0' choice: callers expect 0 to reach an agent")
-
-    def _reachable(self, file: str, flow: Flow) -> None:
+    def _reachable(self, flow: Flow) -> None:
         seen = {flow.start}
         todo = [flow.start]
         while todo:
@@ -250,124 +151,80 @@ class _Checker:
                     todo.append(target)
         for node_id, node in flow.nodes.items():
             if node_id not in seen:
-                self.error(file, node, f"unreachable: no path leads here from the start node {flow.start!r}")
+                self.error(node, f"unreachable: no path leads here from the start node {flow.start!r}")
 
-    def _waits_for_caller(self, node: Node, visiting: frozenset[str] = frozenset()) -> bool:
-        if node.takes_input:
-            return True
-        if isinstance(node, CallNode):
-            sub = self.flows.get(node.flow)
-            if sub is None or sub.name in visiting:
-                return False
-            return any(self._waits_for_caller(n, visiting | {sub.name}) for n in sub.nodes.values())
-        return False
+    def call_cycles(self, checked: set[str]) -> None:
+        """Sub-flow calls that come back to the calling flow (each reported at its call node)."""
+        graph = call_graph(self.flows)
+        for component in cycles(sorted(graph), lambda name: graph[name]):
+            for name in sorted(component & checked):
+                for node in self.flows[name].nodes.values():
+                    if isinstance(node, CallNode) and node.flow in component:
+                        chain = [name, *call_chain(graph, node.flow, name)]
+                        self.error(
+                            node,
+                            f"sub-flow calls come back to this flow ({' -> '.join(chain)}): each call nests"
+                            f" one level deeper until the call fails at {MAX_CALL_DEPTH} levels; use return"
+                            " or goto",
+                        )
 
-    def _loops(self, file: str, flow: Flow) -> None:
-        for component in _cycles(flow):
-            nodes = [flow.nodes[n] for n in component]
-            if not any(self._waits_for_caller(n) for n in nodes):
-                first = min(nodes, key=lambda n: n.source.line)
-                path = " -> ".join(sorted(component, key=lambda n: flow.nodes[n].source.line))
-                self.error(file, first, f"loop without caller input can spin forever: {path}")
-
-    def variables(self) -> None:
+    def variables(self, checked: Sequence[ParsedFlow]) -> None:
+        values = {name: signature.values for name, signature in KNOWN_LOOKUPS.items()}
         assigned = set(BUILTIN_VARIABLES)
         for flow in self.flows.values():
             for node in flow.nodes.values():
-                assigned |= _assigned(node)
-        for file, parsed in self.parsed.items():
+                assigned |= node.assigned(values)
+        for parsed in checked:
             if parsed.flow is None:
                 continue
             for node in parsed.flow.nodes.values():
-                used: set[str] = set()
-                for template in _templates(node):
-                    used |= template_variables(template)
-                if isinstance(node, BranchNode):
-                    for condition in node.conditions:
-                        used |= condition.expr.variables()
-                for name in sorted(used - assigned):
-                    self.warn(file, node, f"variable {name!r} is never set by any flow")
-
-
-def _cycles(flow: Flow) -> list[set[str]]:
-    """Strongly connected components that contain a cycle (Tarjan, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[set[str]] = []
-    counter = 0
-
-    def edges(node_id: str) -> list[str]:
-        return [t for _, t in flow.nodes[node_id].targets() if t in flow.nodes]
-
-    for root in flow.nodes:
-        if root in index:
-            continue
-        work: list[tuple[str, Iterator[str]]] = [(root, iter(edges(root)))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node_id, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(edges(child))))
-                elif child in on_stack:
-                    low[node_id] = min(low[node_id], index[child])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node_id])
-            if low[node_id] == index[node_id]:
-                component: set[str] = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node_id:
-                        break
-                if len(component) > 1 or node_id in edges(node_id):
-                    found.append(component)
-    return found
+                for name in sorted(node.variables_used() - assigned):
+                    self.warn(node, f"variable {name!r} is never set by any flow")
 
 
 def validate_paths(
-    paths: Iterable[Path], *, catalogue: CatalogueView | None, catalogue_file: str = "sounds/prompts.yaml"
+    paths: Iterable[Path],
+    *,
+    catalogue: CatalogueView | None,
+    catalogue_file: str = "sounds/prompts.yaml",
+    library: Iterable[Path] = (),
+    acd: AcdNames | None = None,
+    language: str = "en",
 ) -> ValidationReport:
-    """Check the flow files named (folders: every ``*.yaml`` in them) together.
+    """Check the flow files named (folders: every ``*.yaml`` in them) together, all problems at once.
 
-    Sub-flows resolve among the files checked and the other flows in their folders. With no
-    catalogue, prompt checks are skipped.
+    Sub-flows resolve among the files checked, the other flows in their folders, then the flows of
+    the ``library`` folders (the shipped flows). With no catalogue, prompt checks are skipped; with no
+    ``acd``, queue and skill names are not checked. Prompts are checked in every language a flow can
+    speak: its own, else ``language`` (the service's) and its callers' (``graph.languages``).
     """
     files = flow_files(paths)
     parsed = {str(file): parse_flow(file) for file in files}
-    extra = {
-        str(sibling): parse_flow(sibling)
-        for folder in {file.parent for file in files}
-        for sibling in flow_files([folder])
-        if str(sibling) not in parsed
-    }
-    checker = _Checker(parsed, catalogue)
-    checker.flows.update({p.flow.name: p.flow for p in extra.values() if p.flow is not None and p.flow.name})
-    checker.flows.update({p.flow.name: p.flow for p in parsed.values() if p.flow is not None})
+    folders = list(dict.fromkeys(file.parent for file in files))
+    extra: dict[str, ParsedFlow] = {}
+    for folder in [*library, *folders]:
+        for sibling in flow_files([folder]) if folder.is_dir() else []:
+            key = str(sibling)
+            if key not in parsed and key not in extra:
+                extra[key] = parse_flow(sibling)
+    flows: dict[str, Flow] = {}
+    for result in [*extra.values(), *parsed.values()]:  # checked files win over same-named library flows
+        if result.flow is not None:
+            flows[result.flow.name] = result.flow
+    checker = _Checker(flows, catalogue, acd, language)
+    waiting = waiting_flows(flows)
     names: dict[str, str] = {}
     for file, result in parsed.items():
-        checker.check(file, result)
+        checker.check(result, waiting)
         if result.flow is not None:
-            if result.flow.name in names:
-                checker.error(
-                    file, None, f"flow name {result.flow.name!r} is also used by {names[result.flow.name]}"
+            name = result.flow.name
+            if name in names:
+                checker.problems.append(
+                    Problem(file, 0, "", f"flow name {name!r} is also used by {names[name]}")
                 )
-            names[result.flow.name] = file
-    checker.variables()
+            names[name] = file
+    checker.call_cycles(set(names))
+    checker.variables(list(parsed.values()))
     if checker.unbuilt:
         listed = ", ".join(sorted(checker.unbuilt)[:8]) + (" ..." if len(checker.unbuilt) > 8 else "")
         checker.problems.append(

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
-__all__ = ["Located", "YamlProblem", "parse_yaml"]
+__all__ = ["MAX_EXPANDED_VALUES", "Located", "YamlProblem", "parse_yaml"]
+
+MAX_EXPANDED_VALUES = 50_000  # values a flow file may hold once its aliases are expanded
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,32 @@ class _Composer:
         return Located(self.scalar(node), line)
 
 
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many values ``root`` holds with every alias expanded, counted up to ``limit + 1``.
+
+    Iterative and memoised by node, so a chain of aliases doubling at each step ("billion laughs",
+    also through ``<<`` merge keys) is counted in time linear in the text, never expanded.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes and not children_done:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if not children_done:
+            sizes[id(node)] = 1  # an alias inside its own anchor counts once
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        sizes[id(node)] = min(limit + 1, 1 + sum(sizes.get(id(child), 1) for child in children))
+    return sizes[id(root)]
+
+
 def parse_yaml(text: str) -> tuple[Located | None, list[YamlProblem]]:
     """Parse one YAML document; syntax errors come back as problems, never raised."""
     problems: list[YamlProblem] = []
@@ -108,6 +136,12 @@ def parse_yaml(text: str) -> tuple[Located | None, list[YamlProblem]]:
         node = loader.get_single_node()
         if node is None:
             return None, [YamlProblem(1, "the file is empty")]
+        if _expanded_size(node, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES:
+            message = (
+                f"YAML aliases (*name) expand this file to more than {MAX_EXPANDED_VALUES} values:"
+                " too large for a flow"
+            )
+            return None, [YamlProblem(1, message)]
         return _Composer(loader, problems).convert(node), problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

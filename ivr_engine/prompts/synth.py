@@ -29,7 +29,15 @@ log = logging.getLogger(__name__)
 
 INSTALL_HINT = "run sip-lab/install"
 # Language codes whose espeak-ng voice goes by another name.
-_VOICE_ALIASES = {"zh": "cmn", "zh_cn": "cmn", "pt_br": "pt-br", "en_us": "en-us", "en_gb": "en"}
+# Mandarin: espeak-ng's "cmn" voice turns characters into pinyin and then reads that as English
+# ("ni3" -> "nee three"); "cmn-latn-pinyin" reads characters and pinyin as Mandarin.
+_VOICE_ALIASES = {
+    "zh": "cmn-latn-pinyin",
+    "zh_cn": "cmn-latn-pinyin",
+    "pt_br": "pt-br",
+    "en_us": "en-us",
+    "en_gb": "en",
+}
 
 
 @dataclass(frozen=True)

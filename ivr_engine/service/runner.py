@@ -71,8 +71,13 @@ def build_flow_services(
         flows=library,
         transferrer=transferrer or BusyTransferrer(),
         clock=clock or clock_from_setting(settings.clock_start, settings.clock_anchor),
+        language=settings.language,
     )
     return library, services
+
+
+def _same(synthesiser: Synthesiser, lang: str) -> Synthesiser:
+    return synthesiser
 
 
 async def run_service(
@@ -91,7 +96,10 @@ async def run_service(
     config = AriConfig.from_settings(settings)
     clock = clock_from_setting(settings.clock_start, settings.clock_anchor)
     if synthesiser is None:
-        synthesiser = TtsCache(default_cache_dir(settings.state_dir)).for_language(settings.language)
+        tts = TtsCache(default_cache_dir(settings.state_dir))
+        synthesiser, synthesisers = tts.for_language(settings.language), tts.for_language
+    else:  # injected (tests): it speaks every language
+        synthesisers = functools.partial(_same, synthesiser)
     async with contextlib.AsyncExitStack() as stack:
         client = AriClient.open(config)
         stack.push_async_callback(client.close)
@@ -115,7 +123,9 @@ async def run_service(
         stack.callback(event_log.close)
         service = IvrService(
             client,
-            default_resolver(settings.sounds_dir, settings.language, synthesiser=synthesiser),
+            default_resolver(
+                settings.sounds_dir, settings.language, synthesiser=synthesiser, synthesisers=synthesisers
+            ),
             handlers=handlers,
             originated_hook=runtime.originated_hook,
             event_tap=runtime.on_ari_event,

@@ -99,6 +99,9 @@ class FakeCatalogue:
     def text(self, prompt_id: str, lang: str) -> str:
         return self.texts[prompt_id]
 
+    def ids(self, lang: str) -> list[str]:
+        return list(self.texts) if lang == "en" else []
+
     def wav_path(self, prompt_id: str, lang: str) -> Path:
         return Path("/nonexistent") / lang / f"{prompt_id}.wav"
 

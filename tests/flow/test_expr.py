@@ -55,3 +55,26 @@ def test_unsafe_or_malformed_conditions_are_rejected(text: str, message: str) ->
     with pytest.raises(ExprSyntaxError) as caught:
         parse_expr(text)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "variables", "ours"),
+    [
+        ("tries >= 3", {"tries": "3"}, True),
+        ('n < "9"', {"n": "10"}, False),
+        ("x == 1", {"x": "01"}, True),
+        ('agent_queue == "billing"', {}, False),
+    ],
+)
+def test_why_conditions_are_not_jinja_expressions(source: str, variables: dict[str, str], ours: bool) -> None:
+    """docs/flows.md: on string variables Jinja2 raises or answers differently; this language does not."""
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    assert parse_expr(source).evaluate(variables) is ours
+    jinja = SandboxedEnvironment(undefined=jinja2.StrictUndefined).compile_expression(source)
+    try:
+        theirs = jinja(**variables)
+    except (TypeError, jinja2.UndefinedError):
+        return
+    assert theirs is not ours

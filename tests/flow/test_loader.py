@@ -61,7 +61,7 @@ def test_nodes_are_typed_and_remember_their_line(make_flow: FlowMaker) -> None:
         ("nodes:\n  a: {type: play}\n", "t.yaml:2: node 'a': missing required field 'next'"),
         (
             "nodes:\n  a:\n    type: play\n    next: b\n",
-            "t.yaml:2: node 'a': exit 'next' goes to unknown node 'b'",
+            "t.yaml:2: node 'a': exit 'next' goes to node 'b', which does not exist",
         ),
         (
             "nodes:\n  a:\n    type: menu\n    choices:\n      1: a\n      1: a\n    on_fail: a\n",

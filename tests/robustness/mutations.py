@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-__all__ = ["FLOW_DOCS", "flow_files_bytes", "mutated_flow", "random_document"]
+__all__ = ["FLOW_DOCS", "flow_files_bytes", "mutated_flow", "random_document", "registry_flow"]
 
 FLOWS = Path(__file__).parents[2] / "flows"
 FLOW_DOCS: dict[str, Any] = {p.stem: yaml.safe_load(p.read_text()) for p in sorted(FLOWS.glob("*.yaml"))}
@@ -141,3 +141,57 @@ def mutated_flow(draw: st.DrawFn) -> bytes:
 
 def flow_files_bytes() -> st.SearchStrategy[bytes]:
     return random_document() | mutated_flow()
+
+
+_IDS = ["a", "b", "c", "menu", "x\x1b[31m", "d\ne", "1bad"]
+_HOSTILE = [10**400, -(10**400), 2**64, 1e308, "(\\d+)+x", "(12|1)+", "{{ broken", "\x1b[2J", "", None, []]
+
+
+def _field_value(schema: dict[str, Any], draw: st.DrawFn) -> Any:
+    """A value for a field: usually of the kind its JSON Schema asks for, sometimes hostile."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(st.sampled_from(_HOSTILE))
+    kinds = schema.get("type")
+    if "pattern" in schema and kinds == "string":
+        return draw(st.sampled_from(_IDS))
+    if "enum" in schema:
+        return draw(st.sampled_from([v for v in schema["enum"] if v is not None]))
+    if kinds in ("integer", "number"):
+        return draw(st.integers(int(schema.get("minimum", 0)) - 1, int(schema.get("maximum", 100)) + 1))
+    if kinds == "boolean":
+        return draw(st.booleans())
+    if kinds == "object":
+        return draw(
+            st.dictionaries(
+                st.sampled_from(["1", "0", "billing", "phone", *_IDS]), st.sampled_from(_IDS), max_size=3
+            )
+        )
+    if kinds == "array":
+        return draw(st.lists(st.sampled_from(_IDS), max_size=3))
+    return draw(st.sampled_from(["hello", "a", "{{ caller_id }}", "[0-9]+", "America/New_York", *_IDS]))
+
+
+@st.composite
+def registry_flow(draw: st.DrawFn) -> tuple[bytes, frozenset[str]]:
+    """A flow drawn from the node registry's declared fields (with hostile values now and then),
+    and the ids of the nodes given an unknown field on purpose (each must be named in the errors)."""
+    from ivr_engine.flow.registry import NODE_SPECS
+
+    nodes: dict[str, Any] = {}
+    marked: set[str] = set()
+    for index in range(draw(st.integers(1, 6))):
+        name = draw(st.sampled_from(sorted(NODE_SPECS)))
+        spec = NODE_SPECS[name]
+        node_id = draw(st.sampled_from(_IDS)) if draw(st.integers(0, 4)) == 0 else f"n{index}"
+        fields = draw(st.lists(st.sampled_from(sorted(spec.fields) or ["next"]), max_size=6, unique=True))
+        node: dict[str, Any] = {"type": name}
+        for field in {*spec.required, *fields}:
+            node[field] = _field_value(spec.fields.get(field, {}), draw)
+        if draw(st.booleans()) and node_id.startswith("n"):
+            node["zzz_unknown"] = 1
+            marked.add(node_id)
+        nodes[node_id] = node
+    text = _dump({"nodes": nodes})
+    if draw(st.integers(0, 4)) == 0:  # an anchor and an alias or two
+        text = text.replace("nodes:", "shared: &s {type: hangup}\nnodes:", 1) + "  alias_node: *s\n"
+    return text.encode(), frozenset(marked)

@@ -1,0 +1,113 @@
+"""``record``: record the caller; with ``mailbox`` the recording is kept as a voicemail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ivr_engine.channel import DtmfKey
+from ivr_engine.flow.nodes.base import (
+    NO_SPEECH,
+    SPEECH_FIELDS,
+    FlowDefaults,
+    NodeBase,
+    NodeSpec,
+    Speech,
+    Where,
+    schema_key,
+    schema_name,
+    schema_number,
+)
+from ivr_engine.flow.steps import Step
+
+if TYPE_CHECKING:
+    from ivr_engine.flow.fields import Fields
+    from ivr_engine.flow.model import Flow
+    from ivr_engine.flow.runtime import CallState
+
+__all__ = ["SPEC", "RecordNode"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordNode(NodeBase):
+    """Record the caller; with ``mailbox`` the recording is stored as a voicemail."""
+
+    type_name = "record"
+    speech: Speech = NO_SPEECH
+    max_seconds: float = 120.0
+    beep: bool = True
+    terminator: DtmfKey | None = DtmfKey.POUND
+    mailbox: str | None = None  # template
+    next: str
+    empty: str | None = None  # nothing recorded; defaults to next
+
+    def targets(self) -> Iterator[tuple[str, str]]:
+        yield "next", self.next
+        if self.empty is not None:
+            yield "empty", self.empty
+
+    @property
+    def takes_input(self) -> bool:
+        return True
+
+    def speeches(self) -> Iterator[Speech]:
+        yield self.speech
+
+    def templates(self) -> Iterator[str]:
+        if self.mailbox is not None:
+            yield self.mailbox
+
+
+def read(f: Fields, where: Where, defaults: FlowDefaults) -> RecordNode:
+    return RecordNode(
+        id=where.id,
+        source=where.source,
+        speech=f.speech_fields(),
+        max_seconds=f.number("max_seconds", 120.0, float, 1, 3600),
+        beep=f.flag("beep", True),
+        terminator=f.key("terminator"),
+        mailbox=f.template("mailbox"),
+        next=f.target("next"),
+        empty=f.optional_target("empty"),
+    )
+
+
+async def run(node: RecordNode, call: CallState, flow: Flow) -> Step:
+    if node.speech:
+        await call.channel.play(call.media(node.speech))
+    recording = await call.channel.record(
+        name=f"{call.call_id}-{node.id}-{call.seq}",
+        max_seconds=node.max_seconds,
+        beep=node.beep,
+        terminator=node.terminator,
+    )
+    shown = f"{recording.duration:.1f}s"
+    if recording.duration < 1.0:
+        return Step("empty", node.empty or node.next, shown)
+    if node.mailbox is not None:
+        await call.services.voicemails.save_voicemail(
+            call_id=call.call_id,
+            caller=call.channel.caller_id,
+            mailbox=call.render(node.mailbox),
+            recording=recording,
+        )
+    return Step("recorded", node.next, shown)
+
+
+SPEC = NodeSpec(
+    cls=RecordNode,
+    fields={
+        **SPEECH_FIELDS,
+        "max_seconds": schema_number("longest recording in seconds", 1, 3600),
+        "beep": {"type": "boolean", "description": "beep before recording (default true)"},
+        "terminator": schema_key("the key that ends the recording (default #)"),
+        "mailbox": {"type": "string", "description": "template naming the mailbox: keep as a voicemail"},
+        "next": schema_name("the node after a recording"),
+        "empty": schema_name("the node when nothing was recorded (default: next)"),
+    },
+    required=("next",),
+    read=read,
+    run=run,
+    description="Record the caller.",
+)
