@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from ivr_engine.ari.errors import AriError, AriProtocolError, from_aiohttp, from_status
-from ivr_engine.ari.events import BridgeSnapshot, ChannelSnapshot
+from ivr_engine.ari.events import BridgeSnapshot, ChannelSnapshot, PlaybackSnapshot, RecordingSnapshot
 from ivr_engine.config import Settings
 from ivr_engine.logs import fields
 
@@ -151,6 +151,14 @@ class AriClient:
 
     async def stop_playback(self, playback_id: str) -> None:
         await self.request("DELETE", f"/playbacks/{playback_id}")
+
+    async def get_playback(self, playback_id: str) -> PlaybackSnapshot:
+        """The playback as Asterisk has it now (``queued``/``playing``...); AriNotFound once it ended."""
+        return PlaybackSnapshot.from_json(await self.request("GET", f"/playbacks/{playback_id}"))
+
+    async def get_live_recording(self, name: str) -> RecordingSnapshot:
+        """A recording still in progress (``recording``/``paused``...); AriNotFound once it ended."""
+        return RecordingSnapshot.from_json(await self.request("GET", f"/recordings/live/{name}"))
 
     async def record(
         self,

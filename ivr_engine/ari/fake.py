@@ -51,6 +51,8 @@ class FakeAri:
     playback_seconds: float = 0.05
     record_seconds: float = 0.2
     failing_media: set[str] = field(default_factory=set)
+    lost_events: set[str] = field(default_factory=set)
+    """Event types never sent (as if lost with a dropped WebSocket), e.g. ``{"PlaybackFinished"}``."""
     channels: dict[str, Json] = field(default_factory=dict)
     bridges: dict[str, Json] = field(default_factory=dict)
     requests: list[FakeRequest] = field(default_factory=list)
@@ -149,6 +151,8 @@ class FakeAri:
                          "channel": channel})
 
     async def push(self, event: Json) -> None:
+        if event.get("type") in self.lost_events:
+            return
         event.setdefault("application", self.app_name)
         event.setdefault("timestamp", "2024-01-01T00:00:00.000+0000")
         text = json.dumps(event)
@@ -215,6 +219,15 @@ class FakeAri:
             return await self._channels(method, parts[1:], params)
         if head == "playbacks" and method == "DELETE":
             return await self._stop_playback(parts[1])
+        if head == "playbacks" and method == "GET":
+            found = self._playbacks.get(parts[1])
+            return _not_found("Playback") if found is None else {**found[0], "state": "playing"}
+        if head == "recordings" and parts[1:2] == ["live"] and method == "GET":
+            rec = self._recordings.get(parts[2])
+            if rec is None:
+                return _not_found("Recording")
+            return {"name": rec.name, "format": "wav", "target_uri": f"channel:{rec.channel_id}",
+                    "state": "recording"}
         if head == "bridges":
             return await self._bridges(method, parts[1:], params)
         if head == "recordings" and parts[1:2] == ["live"] and method == "POST":

@@ -3,10 +3,12 @@
 Flow of an event: the WebSocket reader calls :meth:`IvrService.on_event`, which logs it (structured
 line + ``events.jsonl``), starts a call task on a new StasisStart, and queues the event for its call.
 A handler that raises makes the caller hear a short apology before the hangup; the service carries on.
-After every (re)connect a resync compares Asterisk's channels with our calls: vanished calls are told
-(``ChannelVanished``; their disposition is ``vanished``), channels in our app without a task get the
-apology and are hung up, empty bridges of our app are destroyed, and call rows still open from before
-(a service that died, channels lost with Asterisk) are closed through the ``stale_calls`` port.
+After every (re)connect each live call gets a ``Recheck`` (a call waiting for the end of a playback or
+a recording asks ARI whether it came while the WebSocket was down), and a resync compares Asterisk's
+channels with our calls: vanished calls are told (``ChannelVanished``; their disposition is
+``vanished``), channels in our app without a task get the apology and are hung up, empty bridges of our
+app are destroyed, and call rows still open from before (a service that died, channels lost with
+Asterisk) are closed through the ``stale_calls`` port.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ivr_engine.ari.channel import AriChannel
+from ivr_engine.ari.channel import AriChannel, WaitBounds
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.dispatch import CallRouter, channel_of
 from ivr_engine.ari.errors import AriError, AriNotFound
@@ -28,9 +30,11 @@ from ivr_engine.ari.events import (
     AriEvent,
     ChannelSnapshot,
     ChannelVanished,
+    Recheck,
     StasisStart,
     event_type,
 )
+from ivr_engine.ari.lengths import MediaLengths
 from ivr_engine.ari.media import MediaResolver
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.clock import ServiceClock
@@ -59,6 +63,8 @@ class ServiceOptions:
     orphan_grace: float = 0.5
     clock: Clock = field(default_factory=ServiceClock)
     """The service's one clock: calls rows are stamped with it."""
+    wait_bounds: WaitBounds = field(default_factory=WaitBounds)
+    """How long a call waits for a playback or recording event before asking ARI (see AriChannel)."""
 
 
 class IvrService:
@@ -93,6 +99,7 @@ class IvrService:
         self._options = options or ServiceOptions()
         self._stale_calls = stale_calls
         self._vanished: set[str] = set()
+        self._lengths = MediaLengths(language=self._options.language)
         self._router = CallRouter()
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -127,7 +134,10 @@ class IvrService:
         self._router.deliver(event)
 
     def on_connected(self, connection: int) -> None:
-        """Called by the event stream after each connect: resync in the background."""
+        """Called by the event stream after each connect: every live call re-checks what it waits for
+        (events may have been lost while the WebSocket was down); resync in the background."""
+        for channel_id in self._router.channel_ids():
+            self._router.deliver(Recheck(channel_id))
         self._spawn(self._resync(connection), f"resync-{connection}")
 
     # -- calls ------------------------------------------------------------------------------------
@@ -149,6 +159,8 @@ class IvrService:
             dialled=dialled,
             recordings_dir=self._options.recordings_dir,
             language=self._options.language,
+            lengths=self._lengths,
+            bounds=self._options.wait_bounds,
         )
         call = CallInfo(
             call_id=snapshot.id,
