@@ -68,7 +68,11 @@ class FakeAri:
     _runner: web.AppRunner | None = None
     port: int = 0
     accepting: bool = True
+    stalling: bool = False
+    """Events WebSocket handshakes hang (never answered) while set."""
     ws_connects: int = 0
+    ws_attempts: int = 0
+    """Every events WebSocket request, refused ones included."""
     _connect_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -176,6 +180,9 @@ class FakeAri:
         return result
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
+        self.ws_attempts += 1
+        while self.stalling:  # noqa: ASYNC110 - a test flips the flag
+            await asyncio.sleep(0.01)
         if not self.accepting or request.query.get("app") != self.app_name:
             return web.json_response({"message": "Service unavailable"}, status=503)
         ws = web.WebSocketResponse()
