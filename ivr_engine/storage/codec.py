@@ -21,7 +21,8 @@ _DATETIME_TYPES = ("datetime", "datetime | None")
 def encode_write(write: Write) -> str:
     """One write as a JSON line: ``kind`` plus its fields (times in ISO 8601)."""
     body = dataclasses.asdict(write.call if isinstance(write, CallStarted) else write)
-    return json.dumps({"kind": type(write).__name__, **body}, default=_iso, ensure_ascii=False)
+    # ASCII escapes: a caller id with a lone surrogate survives the round trip through a UTF-8 file.
+    return json.dumps({"kind": type(write).__name__, **body}, default=_iso)
 
 
 def decode_write(line: str) -> Write:

@@ -29,10 +29,7 @@ class DeadLetters:
         self.path = path
 
     def add(self, write: Write, reason: str, at: datetime) -> None:
-        line = json.dumps(
-            {"at": at.isoformat(), "reason": reason, "write": json.loads(encode_write(write))},
-            ensure_ascii=False,
-        )
+        line = json.dumps({"at": at.isoformat(), "reason": reason, "write": json.loads(encode_write(write))})
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
