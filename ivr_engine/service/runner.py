@@ -153,6 +153,7 @@ async def run_service(
         log.info(fields("service.starting", ari=config.base_url, app=config.app_name,
                         http=f"{settings.http_host}:{settings.http_port}"))
         reader = asyncio.create_task(stream.run(), name="ari-events")
+        service.start_sweeps()
         try:
             await stop.wait()
         finally:
