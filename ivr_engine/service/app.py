@@ -110,6 +110,7 @@ class IvrService:
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._sweep_due = asyncio.Event()  # a sweep or resync could not close stale rows: retry soon
         self.calls_started = 0
         self.handler_errors = 0
 
@@ -293,21 +294,29 @@ class IvrService:
         except Exception as exc:  # the database may be down too; the sweep tries again
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             log.warning(fields("service.stale_rows.not_closed", error=reason))
+            self._sweep_due.set()
             return None
         for call_id in closed:
             log.warning(fields("call.closed_stale", call=call_id))
         return len(closed)
 
     def start_sweeps(self) -> None:
-        """Sweep stale call rows every ``sweep_interval`` s, or ``sweep_retry`` s after a failed try,
-        until ``shutdown``."""
+        """Sweep stale call rows every ``sweep_interval`` s, and ``sweep_retry`` s after a sweep or a
+        resync could not, until ``shutdown``. (The resync after each connect sweeps first.)"""
         if self._sweeper is None and self._stale_calls is not None:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="stale-call-sweep")
 
     async def _sweep_forever(self) -> None:
         while True:
-            done = await self.sweep_once()
-            await asyncio.sleep(self._options.sweep_interval if done else self._options.sweep_retry)
+            try:
+                await asyncio.wait_for(self._sweep_due.wait(), self._options.sweep_interval)
+            except TimeoutError:
+                pass
+            else:
+                await asyncio.sleep(self._options.sweep_retry)
+            self._sweep_due.clear()
+            if not await self.sweep_once():
+                self._sweep_due.set()
 
     async def sweep_once(self) -> bool:
         """One sweep: rows whose channel is neither in Asterisk nor a call of ours are closed as

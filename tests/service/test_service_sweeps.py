@@ -57,10 +57,12 @@ async def test_the_sweep_retries_until_the_database_answers_then_keeps_its_inter
     fake.add_channel("alive")  # still up in Asterisk: its row is not stale
     rows = FlakyRows(down=3)
     client = AriClient.open(fake.config)
-    options = ServiceOptions(clock=Clock(), sweep_interval=30.0, sweep_retry=0.05)
+    options = ServiceOptions(clock=Clock(), sweep_interval=0.4, sweep_retry=0.05)
     service = IvrService(client, default_resolver(tmp_path), handlers={}, options=options, stale_calls=rows)
     try:
         service.start_sweeps()
+        await asyncio.sleep(0.2)
+        assert rows.tries == []  # the first sweep comes after the interval (the resync sweeps first)
         async with asyncio.timeout(3):
             while "ghost" in rows.open:  # noqa: ASYNC110 - polling the fake database
                 await asyncio.sleep(0.01)
@@ -69,8 +71,10 @@ async def test_the_sweep_retries_until_the_database_answers_then_keeps_its_inter
         alive, before = rows.tries[-1]
         assert "alive" in alive
         assert before == T0
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.25)
         assert len(rows.tries) == 4  # done: the next sweep waits for the interval
+        await asyncio.sleep(0.3)
+        assert len(rows.tries) == 5
     finally:
         await service.shutdown()
         await client.close()
@@ -88,6 +92,25 @@ async def test_no_sweep_while_ari_cannot_say_which_channels_are_alive(fake: Fake
         del fake.errors[("GET", "/channels")]
         assert await service.sweep_once() is True
         assert set(rows.open) == set()
+    finally:
+        await service.shutdown()
+        await client.close()
+
+
+async def test_a_resync_that_could_not_close_rows_is_followed_by_a_sweep_soon(
+    fake: FakeAri, tmp_path: Path
+) -> None:
+    rows = FlakyRows(down=1)  # down at the resync, back for the sweep
+    client = AriClient.open(fake.config)
+    options = ServiceOptions(clock=Clock(), sweep_interval=60.0, sweep_retry=0.05, orphan_grace=0.01)
+    service = IvrService(client, default_resolver(tmp_path), handlers={}, options=options, stale_calls=rows)
+    try:
+        service.start_sweeps()
+        service.on_connected(1)
+        async with asyncio.timeout(2):  # far less than the 60 s interval
+            while rows.open:  # noqa: ASYNC110 - polling the fake database
+                await asyncio.sleep(0.01)
+        assert len(rows.tries) == 2
     finally:
         await service.shutdown()
         await client.close()
