@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from acd import AgentState
-from ivr_engine.flow.ports import NodeEvent, NodeEventSink
+from ivr_engine.flow.ports import NodeEntry, NodeEvent, NodeEventSink
 from ivr_engine.queues.api import AcdControl
 
 __all__ = ["CountingNodeLog", "MetricsSources", "ServiceCollector", "add_metrics_route"]
@@ -29,6 +29,9 @@ class CountingNodeLog:
     def __init__(self, inner: NodeEventSink) -> None:
         self._inner = inner
         self.visits: Counter[tuple[str, str]] = Counter()
+
+    def entered(self, entry: NodeEntry) -> None:
+        self._inner.entered(entry)
 
     def record(self, event: NodeEvent) -> None:
         self.visits[(event.flow, event.node)] += 1

@@ -41,7 +41,7 @@ from ivr_engine.flow.model import (
     SurveyNode,
     TransferNode,
 )
-from ivr_engine.flow.ports import LookupStatus, NodeEvent, TransferOutcome, TransferRequest
+from ivr_engine.flow.ports import LookupStatus, NodeEntry, NodeEvent, TransferOutcome, TransferRequest
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.flow.templates import render, template_variables
 
@@ -404,6 +404,9 @@ async def _walk(flow: Flow, call: _Call) -> _End:
             seq = call.seq
             call.last = (flow.name, node.id)
             entered = call.services.clock.now()
+            call.services.node_log.entered(
+                NodeEntry(call.call_id, seq, flow.name, node.id, node.type_name, entered)
+            )
             try:
                 if call.steps > MAX_STEPS:
                     raise FlowRuntimeError(

@@ -7,13 +7,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ivr_engine.flow.ports import CallRecord, NodeEvent
+from ivr_engine.flow.ports import CallRecord, NodeEntry, NodeEvent
 from ivr_engine.storage.writer import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, Write
 
 __all__ = ["decode_write", "encode_write"]
 
 _KINDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (NodeEvent, CallStarted, CallEnded, SurveyAnswer, VoicemailLeft)
+    cls.__name__: cls for cls in (NodeEvent, NodeEntry, CallStarted, CallEnded, SurveyAnswer, VoicemailLeft)
 }
 _DATETIME_TYPES = ("datetime", "datetime | None")
 

@@ -26,12 +26,12 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from ivr_engine.flow.ports import CallRecord, NodeEvent
+from ivr_engine.flow.ports import CallRecord, NodeEntry, NodeEvent
 from ivr_engine.storage.database import Database, ErrorKind, classify, describe_error
-from ivr_engine.storage.models import Call, NodeEventRow, SurveyResponse, Voicemail, spent_ms
+from ivr_engine.storage.models import Call, NodeEntryRow, NodeEventRow, SurveyResponse, Voicemail, spent_ms
 
 if TYPE_CHECKING:
     from ivr_engine.storage.deadletter import DeadLetters
@@ -74,7 +74,7 @@ class VoicemailLeft:
     created: datetime
 
 
-Write = NodeEvent | CallStarted | CallEnded | SurveyAnswer | VoicemailLeft
+Write = NodeEvent | NodeEntry | CallStarted | CallEnded | SurveyAnswer | VoicemailLeft
 
 
 _SHORT_TEXT = 64  # calls.caller/dialled and voicemails.caller/mailbox are VARCHAR(64)
@@ -89,18 +89,31 @@ def storable(text: str, limit: int = _SHORT_TEXT) -> str:
 
 
 def apply_writes(session: Session, writes: Sequence[Write], *, replay: bool = False) -> None:
-    """Apply ``writes`` in order; runs of node events become one multi-row insert. A ``replay`` (writes
-    from the journal of a run that died, some perhaps already stored) skips rows already there."""
+    """Apply ``writes`` in order; runs of node events become one multi-row insert, and the node entries
+    of a run one replacement per call. A ``replay`` (writes from the journal of a run that died, some
+    perhaps already stored) skips rows already there."""
     events: list[NodeEvent] = []
+    entries: dict[str, NodeEntry] = {}
     for write in writes:
         if isinstance(write, NodeEvent):
             events.append(write)
             continue
+        if isinstance(write, NodeEntry):
+            entries[write.call_id] = write  # only where the call is now matters
+            continue
         _insert_events(session, events, replay)
-        events = []
+        _replace_entries(session, entries)
+        events, entries = [], {}
         if not (replay and _stored_already(session, write)):
             _apply_one(session, write)
     _insert_events(session, events, replay)
+    _replace_entries(session, entries)
+
+
+def _replace_entries(session: Session, entries: dict[str, NodeEntry]) -> None:
+    if entries:
+        session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id.in_(list(entries))))
+        session.execute(insert(NodeEntryRow), [asdict(entry) for entry in entries.values()])
 
 
 def _insert_events(session: Session, events: list[NodeEvent], replay: bool = False) -> None:
@@ -147,6 +160,7 @@ def _apply_one(session: Session, write: Write) -> None:
                 )
                 session.flush()
         case CallEnded(call_id=call_id, ended=ended, disposition=disposition):
+            session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id == call_id))
             row = session.get(Call, call_id)
             if row is None:
                 log.warning("call %s ended but was never started; end not recorded", call_id)
@@ -162,6 +176,8 @@ def _apply_one(session: Session, write: Write) -> None:
             session.flush()
         case NodeEvent():
             _insert_events(session, [write])
+        case NodeEntry():
+            _replace_entries(session, {write.call_id: write})
 
 
 class WriteBehind:
