@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ivr_engine.flow.ports import CallRecord, NodeEntry, NodeEvent
-from ivr_engine.storage.writer import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, Write
+from ivr_engine.storage.writes import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, Write
 
 __all__ = ["decode_write", "encode_write"]
 

@@ -17,7 +17,7 @@ from ivr_engine.privatefiles import PRIVATE_FILE
 from ivr_engine.storage.codec import encode_write
 
 if TYPE_CHECKING:
-    from ivr_engine.storage.writer import Write
+    from ivr_engine.storage.writes import Write
 
 __all__ = ["DeadLetters"]
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL
 
 from ivr_engine.privatefiles import PRIVATE_FILE, write_private
 from ivr_engine.storage.codec import decode_write, encode_write
-from ivr_engine.storage.writer import Write
+from ivr_engine.storage.writes import Write
 
 __all__ = ["WriteJournal", "decode_write", "encode_write", "spool_for"]
 
