@@ -51,6 +51,10 @@ class MetricsSources:
     ari_reconnects: Callable[[], int]
     acd: AcdControl
     node_log: CountingNodeLog
+    pending_writes: Callable[[], int] = lambda: 0
+    dead_letters: Callable[[], int] = lambda: 0
+    storage_alarm: Callable[[], bool] = lambda: False
+    """True while the database refuses writes for a reason a person must fix (read-only, permissions)."""
 
 
 class ServiceCollector(Collector):
@@ -79,6 +83,12 @@ class ServiceCollector(Collector):
         for state in AgentState:
             agents.add_metric([state.value], per_state[state])
         yield agents
+        yield GaugeMetricFamily("ivr_storage_pending_writes", "Writes accepted, not yet in the database",
+                                value=s.pending_writes())  # fmt: skip
+        yield CounterMetricFamily("ivr_storage_dead_letters", "Rows the database refused as bad, kept aside",
+                                  value=s.dead_letters())  # fmt: skip
+        yield GaugeMetricFamily("ivr_storage_alarm", "1 while the database refuses writes (operator action)",
+                                value=1 if s.storage_alarm() else 0)  # fmt: skip
         visits = CounterMetricFamily("ivr_node_visits", "IVR nodes entered", labels=["flow", "node"])
         for (flow, node), count in sorted(s.node_log.visits.items()):
             visits.add_metric([flow, node], count)
