@@ -11,13 +11,15 @@ long outage) is rewritten with only the pending writes.
 
 ``open`` reads what an earlier run left: the writes after the last mark are replayed first. A service
 killed between a commit and its mark replays that batch: replays are written idempotently (see
-``writer.apply_writes(replay=True)``). One journal per database URL, so writes never land in another
-database.
+``writes.apply_writes(replay=True)``). One journal per database URL, so writes never land in another
+database, and one process per journal: ``open`` takes an exclusive lock (``<journal>.lock``), so a second
+service on the same state folder and database cannot replay or rewrite it under the first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -42,6 +44,7 @@ class WriteJournal:
         self.path = path
         self.compact_bytes = compact_bytes
         self._fd: int | None = None
+        self._lock_fd: int | None = None
         self._lines = 0  # writes in the file
         self._committed = 0  # of which this many are in the database
         self._size = 0
@@ -76,10 +79,22 @@ class WriteJournal:
     def open(self) -> list[Write]:
         """Start the journal: what an earlier run left uncommitted (returned, to be replayed first)
         becomes the file's only content; OSError if the file cannot be written."""
-        left = self.load()
         self.close()
+        self._lock()
+        left = self.load()
         self.rewrite(left)
         return left
+
+    def _lock(self) -> None:
+        lock = self.path.with_name(self.path.name + ".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise OSError(f"{self.path} is in use by another process ({exc.strerror})") from exc
+        self._lock_fd = fd
 
     def rewrite(self, pending: Sequence[Write]) -> None:
         """Replace the file (atomically, fsync'd) with ``pending``, all uncommitted."""
@@ -144,8 +159,11 @@ class WriteJournal:
                 os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None
-        if self._lines == 0 and self.path.exists() and self.path.stat().st_size == 0:
-            self.path.unlink(missing_ok=True)
+        if self._lock_fd is not None:  # only the journal's owner may remove it
+            if self._lines == 0 and self.path.exists() and self.path.stat().st_size == 0:
+                self.path.unlink(missing_ok=True)
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
 
 def spool_for(state_dir: Path, url: URL) -> WriteJournal:

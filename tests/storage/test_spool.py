@@ -69,13 +69,28 @@ def test_a_journal_is_0600_and_reopening_keeps_only_the_uncommitted_writes(tmp_p
     for write in EVERY_KIND:
         journal.append(write)
     journal.committed(3, EVERY_KIND[3:])
-    # killed here: no close
+    journal.close()  # as a kill would leave it: closing writes no mark
     again = WriteJournal(journal.path)
     assert again.open() == EVERY_KIND[3:]
     assert (journal.path.stat().st_mode & 0o777) == 0o600
     assert journal.path.read_text().count("\n") == 4  # rewritten: no committed write, no mark
     again.close()
-    journal.close()
+
+
+def test_a_journal_in_use_cannot_be_opened_by_a_second_writer(tmp_path: Path) -> None:
+    first = WriteJournal(tmp_path / "writes.jsonl")
+    first.open()
+    first.append(EVERY_KIND[0])
+    second = WriteJournal(first.path)
+    with pytest.raises(OSError, match="in use by another process"):
+        second.open()
+    second.close()
+    assert first.path.exists()
+    first.append(EVERY_KIND[1])
+    assert WriteJournal(first.path).load() == EVERY_KIND[:2]  # untouched by the second
+    first.close()
+    assert second.open() == EVERY_KIND[:2]  # free again
+    second.close()
 
 
 def test_a_growing_journal_is_compacted_to_its_pending_writes(tmp_path: Path) -> None:
