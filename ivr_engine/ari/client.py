@@ -28,6 +28,9 @@ _Params = Mapping[str, str | int | float]
 
 log = logging.getLogger(__name__)
 
+_DROPPED = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+"""The connection went away under a request (a reset, or closed before the answer)."""
+
 
 @dataclass(frozen=True)
 class AriConfig:
@@ -100,6 +103,20 @@ class AriClient:
         log.info(fields("ari.request", method=method, path=path, t=f"{time.monotonic():.6f}"))
         query = {k: str(v) for k, v in (params or {}).items()}
         try:
+            return await self._send(method, url, path, query, body)
+        except _DROPPED as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise from_aiohttp(method, path, exc) from exc  # refused: nobody to ask again
+            # A connection reset under the request (Asterisk dropped its connections, e.g. with the
+            # events WebSocket): ask once more on a fresh connection.
+            log.info(fields("ari.request.retried", method=method, path=path, error=type(exc).__name__))
+        try:
+            return await self._send(method, url, path, query, body)
+        except _DROPPED as exc:
+            raise from_aiohttp(method, path, exc) from exc
+
+    async def _send(self, method: str, url: str, path: str, query: dict[str, str], body: Any) -> Any:
+        try:
             async with self.session.request(
                 method, url, params=query, json=body, headers=self.config.headers
             ) as response:
@@ -113,6 +130,8 @@ class AriClient:
                 except ValueError as exc:
                     raise AriProtocolError(f"ARI {method} {path}: not JSON: {text[:200]!r}") from exc
         except AriError:
+            raise
+        except _DROPPED:
             raise
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise from_aiohttp(method, path, exc) from exc
