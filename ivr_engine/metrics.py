@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 
 from acd.live.api import AcdControl
 from acd.live.metrics import AcdCollector
-from ivr_engine.flow.ports import NodeEvent, NodeEventSink
+from ivr_engine.flow.ports import NodeEntry, NodeEvent, NodeEventSink
 
 __all__ = ["CountingNodeLog", "MetricsSources", "ServiceCollector", "add_metrics_route"]
 
@@ -29,6 +29,9 @@ class CountingNodeLog:
     def __init__(self, inner: NodeEventSink) -> None:
         self._inner = inner
         self.visits: Counter[tuple[str, str]] = Counter()
+
+    def entered(self, entry: NodeEntry) -> None:
+        self._inner.entered(entry)
 
     def record(self, event: NodeEvent) -> None:
         self.visits[(event.flow, event.node)] += 1
@@ -48,6 +51,10 @@ class MetricsSources:
     ari_reconnects: Callable[[], int]
     acd: AcdControl
     node_log: CountingNodeLog
+    pending_writes: Callable[[], int] = lambda: 0
+    dead_letters: Callable[[], int] = lambda: 0
+    storage_alarm: Callable[[], bool] = lambda: False
+    """True while the database refuses writes for a reason a person must fix (read-only, permissions)."""
 
 
 class ServiceCollector(Collector):
@@ -64,6 +71,12 @@ class ServiceCollector(Collector):
         yield CounterMetricFamily("ivr_ari_reconnects", "Events WebSocket reconnects",
                                   value=s.ari_reconnects())  # fmt: skip
         yield from AcdCollector(s.acd).collect()
+        yield GaugeMetricFamily("ivr_storage_pending_writes", "Writes accepted, not yet in the database",
+                                value=s.pending_writes())  # fmt: skip
+        yield CounterMetricFamily("ivr_storage_dead_letters", "Rows the database refused as bad, kept aside",
+                                  value=s.dead_letters())  # fmt: skip
+        yield GaugeMetricFamily("ivr_storage_alarm", "1 while the database refuses writes (operator action)",
+                                value=1 if s.storage_alarm() else 0)  # fmt: skip
         visits = CounterMetricFamily("ivr_node_visits", "IVR nodes entered", labels=["flow", "node"])
         for (flow, node), count in sorted(s.node_log.visits.items()):
             visits.add_metric([flow, node], count)

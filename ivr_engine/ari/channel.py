@@ -5,15 +5,24 @@ The call's task is the only consumer of its event queue, so everything a channel
 kept in a buffer (type-ahead), at most ``TYPE_AHEAD_LIMIT`` of them: keys beyond it are dropped. Once
 ChannelHangupRequest, StasisEnd, ChannelDestroyed or the resync's ChannelVanished is seen, every
 operation raises ``CallerHungUp``; an ARI 404 on the channel means the same thing.
+
+No wait for an event is unbounded (events are lost when the WebSocket drops): a playback waits for its
+media's length (``MediaLengths``) plus ``WaitBounds.playback_margin``, a recording for its maximum
+length plus ``recording_margin``; past that, or at once on a ``Recheck`` (sent after every reconnect),
+the channel asks ARI (GET /playbacks/{id}, /recordings/live/{name}). Still playing: wait again, at most
+``recheck`` seconds at a time. Gone: it finished (its end was lost) and the call carries on; if the
+channel is gone too, the caller hung up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ivr_engine.ari.client import AriClient
@@ -26,19 +35,37 @@ from ivr_engine.ari.events import (
     ChannelSnapshot,
     ChannelVanished,
     PlaybackFinished,
+    Recheck,
     RecordingFailed,
     RecordingFinished,
     StasisEnd,
 )
+from ivr_engine.ari.lengths import LengthEstimator, MediaLengths, file_seconds
 from ivr_engine.ari.media import MediaResolver, resolve_all
 from ivr_engine.channel import CallerHungUp, ChannelError, Digits, DtmfKey, Media, Recording
+from ivr_engine.logs import fields
 
-__all__ = ["TYPE_AHEAD_LIMIT", "AriChannel"]
+__all__ = ["TYPE_AHEAD_LIMIT", "AriChannel", "WaitBounds"]
+
+log = logging.getLogger(__name__)
 
 TYPE_AHEAD_LIMIT = 64
 """Keys a caller may type ahead of a question: more than any entry our flows take (16-digit cards)."""
 
 _HANGUP_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed, ChannelVanished)
+_ENDED_STATES = frozenset({"done", "failed", "complete", "canceled", "cancelled"})
+
+
+@dataclass(frozen=True)
+class WaitBounds:
+    """How far a wait for an ARI event may run past what it waits for before ARI is asked."""
+
+    playback_margin: float = 1.0
+    """Seconds past a playback's media length (counted from the play request)."""
+    recording_margin: float = 3.0
+    """Seconds past a recording's maximum length (the beep, Asterisk's own slack)."""
+    recheck: float = 1.0
+    """Seconds between later looks, while ARI says it still plays (or does not answer)."""
 
 
 class AriChannel:
@@ -55,6 +82,8 @@ class AriChannel:
         recordings_dir: Path = Path("/var/spool/asterisk/recording"),
         language: str = "",
         stop_grace: float = 2.0,
+        lengths: LengthEstimator | None = None,
+        bounds: WaitBounds | None = None,
     ) -> None:
         self._client = client
         self._snapshot = snapshot
@@ -64,6 +93,8 @@ class AriChannel:
         self._recordings_dir = recordings_dir
         self._language = language
         self._stop_grace = stop_grace
+        self._lengths: LengthEstimator = lengths or MediaLengths(language=language or "en")
+        self._bounds = bounds or WaitBounds()
         self._keys: deque[DtmfKey] = deque()
         self._gone = False
         self._hung_up_by_us = False
@@ -106,16 +137,19 @@ class AriChannel:
 
     async def _next(self, wait: float | None = None) -> AriEvent | None:
         """The next event (None on timeout); raises CallerHungUp when it is a hangup."""
-        try:
-            event = await asyncio.wait_for(self._events.get(), wait)
-        except TimeoutError:
-            return None
+        if not self._events.empty():
+            event = self._events.get_nowait()
+        else:
+            try:
+                event = await asyncio.wait_for(self._events.get(), wait)
+            except TimeoutError:
+                return None
         self._take(event)
         if self._gone:
             raise CallerHungUp(self.id)
         return event
 
-    async def _ari(self, what: str, request: Awaitable[None]) -> None:
+    async def _ari(self, what: str, request: Awaitable[object]) -> None:
         """Await an ARI request; 404 means the caller left, other ARI errors are ChannelErrors."""
         try:
             await request
@@ -144,10 +178,18 @@ class AriChannel:
         if not uris:
             return None
         playback_id = f"pb-{uuid.uuid4().hex}"
+        loop = asyncio.get_running_loop()
         await self._ari("play", self._client.play(self.id, uris, playback_id, lang=self._language))
+        deadline = loop.time()
         try:
+            deadline += await self._lengths.seconds(uris) + self._bounds.playback_margin
             while True:
-                event = await self._next()
+                event = await self._next(max(0.0, deadline - loop.time()))
+                if event is None or isinstance(event, Recheck):
+                    if not await self._still_playing(playback_id, overdue=event is None):
+                        return None
+                    deadline = max(deadline, loop.time() + self._bounds.recheck)
+                    continue
                 if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
                     if event.playback.state == "failed":
                         raise ChannelError(f"playback of {','.join(uris)} failed on {self.id}")
@@ -161,6 +203,22 @@ class AriChannel:
             with contextlib.suppress(AriError):
                 await self._client.stop_playback(playback_id)
             raise
+
+    async def _still_playing(self, playback_id: str, *, overdue: bool) -> bool:
+        """Ask ARI whether ``playback_id`` still plays: its PlaybackFinished may have been lost. When
+        the playback is gone and the channel too, the caller hung up (raises CallerHungUp)."""
+        try:
+            playback = await self._client.get_playback(playback_id)
+        except AriNotFound:
+            log.log(logging.WARNING if overdue else logging.INFO,
+                    fields("call.playback.end_missed", channel=self.id, playback=playback_id,
+                           why="overdue" if overdue else "recheck"))
+            await self._ari("channel check", self._client.get_channel(self.id))
+            return False
+        except AriError as exc:
+            log.warning(fields("call.playback.check_failed", channel=self.id, error=str(exc)))
+            return True  # ask again shortly
+        return playback.state not in _ENDED_STATES
 
     async def _stop_playback(self, playback_id: str) -> None:
         try:
@@ -222,16 +280,23 @@ class AriChannel:
             ),
         )
         terminated_by: DtmfKey | None = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds + self._bounds.recording_margin
         while True:
             try:
-                event = await self._next()
+                event = await self._next(max(0.0, deadline - loop.time()))
             except CallerHungUp:
                 # Hanging up is how most callers end a voicemail: keep what Asterisk saved.
                 finished = await self._recording_after_hangup(name)
                 if finished is None:
                     raise
                 return finished
-            if isinstance(event, ChannelDtmfReceived):
+            if event is None or isinstance(event, Recheck):
+                ended = await self._recording_if_ended(name, terminated_by, overdue=event is None)
+                if ended is not None:
+                    return ended
+                deadline = max(deadline, loop.time() + self._bounds.recheck)
+            elif isinstance(event, ChannelDtmfReceived):
                 self._keys.clear()  # keys during a recording are not type-ahead
                 if terminator is not None and event.digit == terminator:
                     terminated_by = event.digit
@@ -239,6 +304,26 @@ class AriChannel:
                 raise ChannelError(f"recording {name!r} failed on {self.id}: {event.recording.cause}")
             elif isinstance(event, RecordingFinished) and event.recording.name == name:
                 return self._finished_recording(event, terminated_by)
+
+    async def _recording_if_ended(
+        self, name: str, terminated_by: DtmfKey | None, *, overdue: bool
+    ) -> Recording | None:
+        """Ask ARI whether recording ``name`` still runs; the Recording if it ended (its event lost)."""
+        try:
+            live = await self._client.get_live_recording(name)
+        except AriNotFound:
+            live = None
+        except AriError as exc:
+            log.warning(fields("call.recording.check_failed", channel=self.id, error=str(exc)))
+            return None
+        if live is not None and live.state not in _ENDED_STATES:
+            return None
+        log.log(logging.WARNING if overdue else logging.INFO,
+                fields("call.recording.end_missed", channel=self.id, recording=name))
+        fmt = (live.format if live is not None else "") or "wav"
+        path = self._recordings_dir / f"{name}.{fmt}"
+        seconds = await asyncio.to_thread(file_seconds, path)
+        return Recording(name=name, path=str(path), duration=seconds or 0.0, terminated_by=terminated_by)
 
     async def _recording_after_hangup(self, name: str, wait: float = 3.0) -> Recording | None:
         """After a hang-up mid-recording, wait briefly for Asterisk's RecordingFinished for ``name``."""

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from ivr_engine.ari.errors import AriError, AriProtocolError, from_aiohttp, from_status
-from ivr_engine.ari.events import BridgeSnapshot, ChannelSnapshot
+from ivr_engine.ari.events import BridgeSnapshot, ChannelSnapshot, PlaybackSnapshot, RecordingSnapshot
 from ivr_engine.config import Settings
 from ivr_engine.logs import fields
 
@@ -27,6 +27,9 @@ __all__ = ["AppInfo", "AriClient", "AriConfig", "AsteriskInfo"]
 _Params = Mapping[str, str | int | float]
 
 log = logging.getLogger(__name__)
+
+_DROPPED = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+"""The connection went away under a request (a reset, or closed before the answer)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,20 @@ class AriClient:
         log.info(fields("ari.request", method=method, path=path, t=f"{time.monotonic():.6f}"))
         query = {k: str(v) for k, v in (params or {}).items()}
         try:
+            return await self._send(method, url, path, query, body)
+        except _DROPPED as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise from_aiohttp(method, path, exc) from exc  # refused: nobody to ask again
+            # A connection reset under the request (Asterisk dropped its connections, e.g. with the
+            # events WebSocket): ask once more on a fresh connection.
+            log.info(fields("ari.request.retried", method=method, path=path, error=type(exc).__name__))
+        try:
+            return await self._send(method, url, path, query, body)
+        except _DROPPED as exc:
+            raise from_aiohttp(method, path, exc) from exc
+
+    async def _send(self, method: str, url: str, path: str, query: dict[str, str], body: Any) -> Any:
+        try:
             async with self.session.request(
                 method, url, params=query, json=body, headers=self.config.headers
             ) as response:
@@ -113,6 +130,8 @@ class AriClient:
                 except ValueError as exc:
                     raise AriProtocolError(f"ARI {method} {path}: not JSON: {text[:200]!r}") from exc
         except AriError:
+            raise
+        except _DROPPED:
             raise
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise from_aiohttp(method, path, exc) from exc
@@ -151,6 +170,14 @@ class AriClient:
 
     async def stop_playback(self, playback_id: str) -> None:
         await self.request("DELETE", f"/playbacks/{playback_id}")
+
+    async def get_playback(self, playback_id: str) -> PlaybackSnapshot:
+        """The playback as Asterisk has it now (``queued``/``playing``...); AriNotFound once it ended."""
+        return PlaybackSnapshot.from_json(await self.request("GET", f"/playbacks/{playback_id}"))
+
+    async def get_live_recording(self, name: str) -> RecordingSnapshot:
+        """A recording still in progress (``recording``/``paused``...); AriNotFound once it ended."""
+        return RecordingSnapshot.from_json(await self.request("GET", f"/recordings/live/{name}"))
 
     async def record(
         self,

@@ -15,6 +15,7 @@ from ivr_engine.ari.events import (
     Dial,
     PlaybackFinished,
     PlaybackStarted,
+    Recheck,
     RecordingFailed,
     RecordingFinished,
     RecordingStarted,
@@ -37,7 +38,7 @@ def channel_of(event: AriEvent) -> str | None:
         return _target(event.recording.target_uri)
     if isinstance(event, Dial):
         return event.peer.id
-    if isinstance(event, ChannelVanished):
+    if isinstance(event, ChannelVanished | Recheck):
         return event.channel_id
     if isinstance(event, BridgeDestroyed):
         return None

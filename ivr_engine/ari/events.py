@@ -2,7 +2,9 @@
 
 :func:`parse_event` turns one decoded WebSocket message into exactly one of these frozen dataclasses.
 ``ChannelVanished`` is ours, not Asterisk's: the resync after a reconnect sends it to a call whose
-channel no longer exists, so the call's task learns it the same way it learns of a hangup.
+channel no longer exists, so the call's task learns it the same way it learns of a hangup. ``Recheck`` is
+ours too: sent to every live call after a reconnect, it makes a call that waits for an event (the end of a
+playback or a recording) ask ARI at once whether that already happened while the WebSocket was down.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "PlaybackFinished",
     "PlaybackSnapshot",
     "PlaybackStarted",
+    "Recheck",
     "RecordingFailed",
     "RecordingFinished",
     "RecordingSnapshot",
@@ -238,6 +241,14 @@ class ChannelVanished:
 
 
 @dataclass(frozen=True)
+class Recheck:
+    """Synthetic: events may have been lost (the WebSocket reconnected); re-verify what you wait for."""
+
+    channel_id: str
+    timestamp: str = ""
+
+
+@dataclass(frozen=True)
 class UnknownEvent:
     """Any event type we do not model; kept raw for logging."""
 
@@ -263,6 +274,7 @@ AriEvent = (
     | ChannelLeftBridge
     | BridgeDestroyed
     | ChannelVanished
+    | Recheck
     | UnknownEvent
 )
 

@@ -51,6 +51,8 @@ class FakeAri:
     playback_seconds: float = 0.05
     record_seconds: float = 0.2
     failing_media: set[str] = field(default_factory=set)
+    lost_events: set[str] = field(default_factory=set)
+    """Event types never sent (as if lost with a dropped WebSocket), e.g. ``{"PlaybackFinished"}``."""
     channels: dict[str, Json] = field(default_factory=dict)
     bridges: dict[str, Json] = field(default_factory=dict)
     requests: list[FakeRequest] = field(default_factory=list)
@@ -66,7 +68,11 @@ class FakeAri:
     _runner: web.AppRunner | None = None
     port: int = 0
     accepting: bool = True
+    stalling: bool = False
+    """Events WebSocket handshakes hang (never answered) while set."""
     ws_connects: int = 0
+    ws_attempts: int = 0
+    """Every events WebSocket request, refused ones included."""
     _connect_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -149,6 +155,8 @@ class FakeAri:
                          "channel": channel})
 
     async def push(self, event: Json) -> None:
+        if event.get("type") in self.lost_events:
+            return
         event.setdefault("application", self.app_name)
         event.setdefault("timestamp", "2024-01-01T00:00:00.000+0000")
         text = json.dumps(event)
@@ -172,6 +180,9 @@ class FakeAri:
         return result
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
+        self.ws_attempts += 1
+        while self.stalling:  # noqa: ASYNC110 - a test flips the flag
+            await asyncio.sleep(0.01)
         if not self.accepting or request.query.get("app") != self.app_name:
             return web.json_response({"message": "Service unavailable"}, status=503)
         ws = web.WebSocketResponse()
@@ -215,6 +226,15 @@ class FakeAri:
             return await self._channels(method, parts[1:], params)
         if head == "playbacks" and method == "DELETE":
             return await self._stop_playback(parts[1])
+        if head == "playbacks" and method == "GET":
+            found = self._playbacks.get(parts[1])
+            return _not_found("Playback") if found is None else {**found[0], "state": "playing"}
+        if head == "recordings" and parts[1:2] == ["live"] and method == "GET":
+            rec = self._recordings.get(parts[2])
+            if rec is None:
+                return _not_found("Recording")
+            return {"name": rec.name, "format": "wav", "target_uri": f"channel:{rec.channel_id}",
+                    "state": "recording"}
         if head == "bridges":
             return await self._bridges(method, parts[1:], params)
         if head == "recordings" and parts[1:2] == ["live"] and method == "POST":

@@ -1,7 +1,11 @@
-"""The ARI events WebSocket: connect, read in order, and reconnect with backoff forever.
+"""The ARI events WebSocket: connect, read in order, and reconnect forever, quickly.
 
-The stream never raises for connection trouble: it logs, counts the reconnect, waits (exponential
-backoff, reset after a good connection) and tries again until cancelled. Every message is parsed and
+The stream never raises for connection trouble: it logs, counts the reconnect, waits and tries again
+until cancelled. While Asterisk is down it probes often and cheaply (a refused TCP connect costs next to
+nothing): 0.2 s, then 0.4 s, 0.8 s and 1 s at most between attempts (``Backoff``, reset after a good
+connection), and a handshake that hangs is given up after ``connect_timeout``; so the app is registered
+again about a second after ARI answers. The first failure of an outage is logged as a warning, then
+every ``LOG_EVERY``-th, the rest at debug level. Every message is parsed and
 handed, in arrival order, to a synchronous ``on_event`` callback (which must not block: the service
 only enqueues). ``on_connected`` runs after each successful connect; the service uses it to start a
 resync, as a separate task, so reading never pauses.
@@ -22,18 +26,21 @@ from ivr_engine.ari.errors import AriError, from_aiohttp
 from ivr_engine.ari.events import AriEvent, parse_event
 from ivr_engine.logs import fields
 
-__all__ = ["Backoff", "EventStream"]
+__all__ = ["LOG_EVERY", "Backoff", "EventStream"]
 
 log = logging.getLogger(__name__)
+
+LOG_EVERY = 60
+"""While the events WebSocket stays unavailable, one failed attempt in this many is a warning."""
 
 
 @dataclass(frozen=True)
 class Backoff:
     """Delay before reconnect attempt ``n`` (1-based): ``initial * factor**(n-1)``, capped."""
 
-    initial: float = 0.5
+    initial: float = 0.2
     factor: float = 2.0
-    maximum: float = 30.0
+    maximum: float = 1.0
 
     def delay(self, attempt: int) -> float:
         return min(self.maximum, self.initial * self.factor ** max(0, attempt - 1))
@@ -51,6 +58,7 @@ class EventStream:
         on_connected: Callable[[int], None] | None = None,
         backoff: Backoff | None = None,
         heartbeat: float = 10.0,
+        connect_timeout: float = 2.0,
     ) -> None:
         self._config = config
         self._session = session
@@ -58,6 +66,7 @@ class EventStream:
         self._on_connected = on_connected
         self._backoff = backoff or Backoff()
         self._heartbeat = heartbeat
+        self._connect_timeout = connect_timeout
         self.connections = 0
         self.reconnects = 0
         self.connected = asyncio.Event()
@@ -72,7 +81,9 @@ class EventStream:
                 log.warning(fields("ari.events.closed", url=self._config.events_url))
             except AriError as exc:
                 failures += 1
-                log.warning(fields("ari.events.unavailable", error=str(exc), attempt=failures))
+                loud = failures % LOG_EVERY == 1 or LOG_EVERY == 1
+                log.log(logging.WARNING if loud else logging.DEBUG,
+                        fields("ari.events.unavailable", error=str(exc), attempt=failures))
             finally:
                 if self.connected.is_set():
                     self.connected.clear()
@@ -83,9 +94,10 @@ class EventStream:
         url = self._config.events_url
         params = {"app": self._config.app_name, "subscribeAll": "false"}
         try:
-            async with self._session.ws_connect(
+            connecting = self._session.ws_connect(
                 url, params=params, headers=self._config.headers, heartbeat=self._heartbeat
-            ) as ws:
+            )
+            async with await asyncio.wait_for(connecting, self._connect_timeout) as ws:
                 self.connections += 1
                 self.connected.set()
                 log.info(fields("ari.events.connected", url=url, n=self.connections))

@@ -18,7 +18,7 @@ from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.flow.errors import FlowRuntimeError
 from ivr_engine.flow.model import Flow
 from ivr_engine.flow.nodes.call import MAX_CALL_DEPTH
-from ivr_engine.flow.ports import NodeEvent
+from ivr_engine.flow.ports import NodeEntry, NodeEvent
 from ivr_engine.flow.registry import spec_of
 from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.services import FlowServices
@@ -65,6 +65,9 @@ async def _walk(flow: Flow, call: CallState) -> End:
             seq = call.seq
             call.last = (flow.name, node.id)
             entered = call.services.clock.now()
+            call.services.node_log.entered(
+                NodeEntry(call.call_id, seq, flow.name, node.id, node.type_name, entered)
+            )
             try:
                 if call.steps > MAX_STEPS:
                     raise FlowRuntimeError(

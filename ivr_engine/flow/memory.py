@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ivr_engine.channel import Recording
-from ivr_engine.flow.ports import NodeEvent
+from ivr_engine.flow.ports import NodeEntry, NodeEvent
 
 __all__ = ["KeptAnswer", "KeptVoicemail", "MemoryNodeLog", "MemorySurveys", "MemoryVoicemails"]
 
@@ -19,6 +19,9 @@ class MemoryNodeLog:
     """``NodeEventSink`` into a list; ``flush`` has nothing to wait for."""
 
     events: list[NodeEvent] = field(default_factory=list)
+
+    def entered(self, entry: NodeEntry) -> None:
+        return None  # the events say it all once the call is over
 
     def record(self, event: NodeEvent) -> None:
         self.events.append(event)

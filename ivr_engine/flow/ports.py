@@ -73,8 +73,24 @@ class NodeEvent:
     outcome: str
 
 
+@dataclass(frozen=True)
+class NodeEntry:
+    """A call has entered a node (its ``NodeEvent`` follows when it leaves): what a crash leaves."""
+
+    call_id: str
+    seq: int
+    flow: str
+    node: str
+    node_type: str
+    entered: datetime
+
+
 class NodeEventSink(Protocol):
-    """Write-behind log of node events: ``record`` never blocks; ``flush`` waits for the backlog."""
+    """Write-behind log of node events: ``entered``/``record`` never block; ``flush`` waits for the
+    backlog. ``entered`` says where a call is now (the node a crash would leave it in), ``record`` the
+    node it left."""
+
+    def entered(self, entry: NodeEntry) -> None: ...
 
     def record(self, event: NodeEvent) -> None: ...
 

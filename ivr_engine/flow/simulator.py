@@ -30,7 +30,7 @@ from ivr_engine.channel import (
 )
 from ivr_engine.flow.interpreter import MASK, FlowResult, run_flow
 from ivr_engine.flow.model import Flow
-from ivr_engine.flow.ports import NodeEvent, NodeEventSink, TransferOutcome, TransferRequest
+from ivr_engine.flow.ports import NodeEntry, NodeEvent, NodeEventSink, TransferOutcome, TransferRequest
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.prompts.spoken import spoken_text
 
@@ -273,6 +273,9 @@ class _TeeSink:
         self.channel = channel
         self.steps: list[SimulatedStep] = []
         self._mark = 0
+
+    def entered(self, entry: NodeEntry) -> None:
+        self.inner.entered(entry)
 
     def record(self, event: NodeEvent) -> None:
         self.inner.record(event)

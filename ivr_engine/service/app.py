@@ -3,10 +3,14 @@
 Flow of an event: the WebSocket reader calls :meth:`IvrService.on_event`, which logs it (structured
 line + ``events.jsonl``), starts a call task on a new StasisStart, and queues the event for its call.
 A handler that raises makes the caller hear a short apology before the hangup; the service carries on.
-After every (re)connect a resync compares Asterisk's channels with our calls: vanished calls are told
-(``ChannelVanished``; their disposition is ``vanished``), channels in our app without a task get the
-apology and are hung up, empty bridges of our app are destroyed, and call rows still open from before
-(a service that died, channels lost with Asterisk) are closed through the ``stale_calls`` port.
+After every (re)connect each live call gets a ``Recheck`` (a call waiting for the end of a playback or
+a recording asks ARI whether it came while the WebSocket was down), and a resync compares Asterisk's
+channels with our calls: vanished calls are told (``ChannelVanished``; their disposition is
+``vanished``), channels in our app without a task get the apology and are hung up, empty bridges of our
+app are destroyed, and call rows still open from before (a service that died, channels lost with
+Asterisk) are closed through the ``stale_calls`` port. That last step also runs on its own every
+``sweep_interval`` seconds (``start_sweeps``), and every ``sweep_retry`` seconds while the database or
+ARI does not answer, so no row stays ``in_progress`` because the database was down at the resync.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ivr_engine.ari.channel import AriChannel
+from ivr_engine.ari.channel import AriChannel, WaitBounds
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.dispatch import CallRouter, channel_of
 from ivr_engine.ari.errors import AriError, AriNotFound
@@ -28,9 +32,11 @@ from ivr_engine.ari.events import (
     AriEvent,
     ChannelSnapshot,
     ChannelVanished,
+    Recheck,
     StasisStart,
     event_type,
 )
+from ivr_engine.ari.lengths import MediaLengths
 from ivr_engine.ari.media import MediaResolver
 from ivr_engine.calls import ORIGINATED_MARKER, CallHandler, CallInfo
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
@@ -59,6 +65,12 @@ class ServiceOptions:
     orphan_grace: float = 0.5
     clock: Clock = field(default_factory=ServiceClock)
     """The service's one clock: calls rows are stamped with it."""
+    sweep_interval: float = 60.0
+    """Seconds between sweeps of call rows left ``in_progress`` (see ``start_sweeps``)."""
+    sweep_retry: float = 5.0
+    """Seconds before the next sweep when the last one could not run (database or ARI down)."""
+    wait_bounds: WaitBounds = field(default_factory=WaitBounds)
+    """How long a call waits for a playback or recording event before asking ARI (see AriChannel)."""
 
 
 class IvrService:
@@ -93,9 +105,12 @@ class IvrService:
         self._options = options or ServiceOptions()
         self._stale_calls = stale_calls
         self._vanished: set[str] = set()
+        self._lengths = MediaLengths(language=self._options.language)
         self._router = CallRouter()
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sweep_due = asyncio.Event()  # a sweep or resync could not close stale rows: retry soon
         self.calls_started = 0
         self.handler_errors = 0
 
@@ -127,7 +142,10 @@ class IvrService:
         self._router.deliver(event)
 
     def on_connected(self, connection: int) -> None:
-        """Called by the event stream after each connect: resync in the background."""
+        """Called by the event stream after each connect: every live call re-checks what it waits for
+        (events may have been lost while the WebSocket was down); resync in the background."""
+        for channel_id in self._router.channel_ids():
+            self._router.deliver(Recheck(channel_id))
         self._spawn(self._resync(connection), f"resync-{connection}")
 
     # -- calls ------------------------------------------------------------------------------------
@@ -149,6 +167,8 @@ class IvrService:
             dialled=dialled,
             recordings_dir=self._options.recordings_dir,
             language=self._options.language,
+            lengths=self._lengths,
+            bounds=self._options.wait_bounds,
         )
         call = CallInfo(
             call_id=snapshot.id,
@@ -262,20 +282,55 @@ class IvrService:
                 await self._client.destroy_bridge(bridge_id)
         closed = await self._close_stale_calls(existing | self._router.channel_ids(), began)
         log.info(fields("service.resync", connection=connection, vanished=len(vanished),
-                        orphans=len(orphans), bridges_destroyed=len(emptied), rows_closed=closed))
+                        orphans=len(orphans), bridges_destroyed=len(emptied),
+                        rows_closed="not now" if closed is None else closed))
 
-    async def _close_stale_calls(self, alive: Set[str], began: datetime) -> int:
+    async def _close_stale_calls(self, alive: Set[str], began: datetime) -> int | None:
+        """Close open rows not in ``alive`` that started before ``began``; how many (None: it failed)."""
         if self._stale_calls is None:
             return 0
         try:
             closed = await self._stale_calls(alive, began)
-        except Exception as exc:  # the database may be down too; the next resync tries again
+        except Exception as exc:  # the database may be down too; the sweep tries again
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            log.warning(fields("service.resync.rows_not_closed", error=reason))
-            return 0
+            log.warning(fields("service.stale_rows.not_closed", error=reason))
+            self._sweep_due.set()
+            return None
         for call_id in closed:
             log.warning(fields("call.closed_stale", call=call_id))
         return len(closed)
+
+    def start_sweeps(self) -> None:
+        """Sweep stale call rows every ``sweep_interval`` s, and ``sweep_retry`` s after a sweep or a
+        resync could not, until ``shutdown``. (The resync after each connect sweeps first.)"""
+        if self._sweeper is None and self._stale_calls is not None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="stale-call-sweep")
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._sweep_due.wait(), self._options.sweep_interval)
+            except TimeoutError:
+                pass
+            else:
+                await asyncio.sleep(self._options.sweep_retry)
+            self._sweep_due.clear()
+            if not await self.sweep_once():
+                self._sweep_due.set()
+
+    async def sweep_once(self) -> bool:
+        """One sweep: rows whose channel is neither in Asterisk nor a call of ours are closed as
+        ``lost``. False when it could not run (ARI or the database did not answer)."""
+        began = self._options.clock.now()
+        try:
+            existing = {c.id for c in await self._client.list_channels()}
+        except AriError as exc:
+            log.info(fields("service.sweep.skipped", error=str(exc)))  # cannot tell who is alive
+            return False
+        closed = await self._close_stale_calls(existing | self._router.channel_ids(), began)
+        if closed:
+            log.info(fields("service.sweep", rows_closed=closed))
+        return closed is not None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -297,6 +352,9 @@ class IvrService:
     async def shutdown(self) -> None:
         """Cancel every call (each hangs up its channel) and wait at most ``shutdown_timeout``."""
         tasks = [*self._calls.values(), *self._background]
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
+            self._sweeper = None
         for task in tasks:
             task.cancel()
         if tasks:

@@ -38,6 +38,7 @@ from ivr_engine.service.app import IvrService, ServiceOptions
 from ivr_engine.service.eventlog import EventLog
 from ivr_engine.service.flows import flow_handlers
 from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
+from ivr_engine.storage.database import ErrorKind
 from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import close_stale_calls
 from ivr_engine.web import UserFile, add_web_routes
@@ -152,6 +153,9 @@ async def run_service(
             ari_reconnects=lambda: stream.reconnects,
             acd=runtime,
             node_log=node_log,
+            pending_writes=lambda: stores.writer.pending,
+            dead_letters=lambda: stores.writer.dead_lettered,
+            storage_alarm=lambda: stores.writer.last_error is ErrorKind.ALARM,
         ))  # fmt: skip
         users = UserFile.in_state_dir(settings.state_dir)
         add_web_routes(control, database=stores.database, users=users, recorder=recorder, centre=centre)
@@ -163,6 +167,7 @@ async def run_service(
         log.info(fields("service.starting", ari=config.base_url, app=config.app_name,
                         http=f"{settings.http_host}:{settings.http_port}"))
         reader = asyncio.create_task(stream.run(), name="ari-events")
+        service.start_sweeps()
         try:
             await stop.wait()
         finally:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ivr_engine.config import Settings
 from ivr_engine.flow.ports import Clock
 from ivr_engine.storage.database import Database
+from ivr_engine.storage.deadletter import DeadLetters
 from ivr_engine.storage.errors import DatabaseUnavailable, InvalidRecord, MigrationError, StorageError
 from ivr_engine.storage.lookups import SqlLookups
 from ivr_engine.storage.spool import spool_for
@@ -59,12 +60,18 @@ async def open_stores(
 ) -> AsyncIterator[Stores]:
     """Open the database at ``settings.db_url`` and run the write-behind flusher until exit.
 
-    On exit the queued writes are flushed (retrying an outage for up to ``close_grace`` seconds); what
-    the database still cannot take is spooled under ``settings.state_dir`` and written on the next open.
+    Every write is journalled under ``settings.state_dir``/spool before it is queued; on exit the queued
+    writes are flushed (retrying an outage for up to ``close_grace`` seconds), and what the database still
+    cannot take stays in the journal and is written on the next open (also after a crash). Rows the
+    database refuses as bad are kept in ``settings.state_dir``/deadletter.jsonl.
     """
     database = Database(settings.db_url)
-    spool = spool_for(settings.state_dir, database.url)
-    writer = WriteBehind(database, batch_size=batch_size, interval=flush_interval, spool=spool)
+    writer = WriteBehind(
+        database, batch_size=batch_size, interval=flush_interval,
+        journal=spool_for(settings.state_dir, database.url),
+        dead_letters=DeadLetters(settings.state_dir / "deadletter.jsonl"),
+        clock=clock.now if clock is not None else None,
+    )  # fmt: skip
     writer.start()
     try:
         yield Stores(

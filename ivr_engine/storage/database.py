@@ -8,6 +8,7 @@ no extra async driver. ``pool_pre_ping`` makes the first use after an outage rec
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,17 +21,20 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DataError,
     DBAPIError,
+    IntegrityError,
     InterfaceError,
     NoSuchModuleError,
     OperationalError,
+    StatementError,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr_engine.privatefiles import create_private
 from ivr_engine.storage.errors import DatabaseUnavailable, StorageError
 
-__all__ = ["Database", "describe_error", "is_outage", "redact_url"]
+__all__ = ["Database", "ErrorKind", "classify", "describe_error", "is_outage", "redact_url"]
 
 T = TypeVar("T")
 
@@ -45,8 +49,57 @@ def redact_url(url: str | URL) -> str:
         return "<unparseable database URL>"
 
 
-_OUTAGE_SQLSTATES = ("08", "53", "57P", "42P01")
-"""Connection trouble, out of resources, server shutting down, and an undefined table (not migrated)."""
+class ErrorKind(enum.Enum):
+    """What a failed write means for the data: see :func:`classify`."""
+
+    OUTAGE = "outage"
+    """The database cannot take writes now (down, restarting, busy, a transient conflict): retry."""
+    ALARM = "alarm"
+    """Like an outage (retry, keep the data), but a person must act: read-only, permission denied, a
+    corrupt file, a schema that does not match. Logged at ERROR."""
+    BAD_ROW = "bad_row"
+    """This row can never be stored as it is (bad data, a constraint): set aside, never retried."""
+
+
+_TRANSIENT_SQLSTATES = ("08", "53", "57P", "57014", "40001", "40P01", "55P03", "42P01")
+"""Connection trouble, out of resources, server shutting down, query cancelled, serialization failure,
+deadlock, lock not available, and an undefined table (not migrated yet: the writes wait for db init)."""
+_BAD_ROW_SQLSTATES = ("22", "23")
+"""Data exceptions and integrity constraint violations: the row itself is wrong."""
+_SQLITE_ALARMS = ("readonly", "read-only", "malformed", "not a database", "disk i/o", "disk is full")
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    """Outage, alarm or bad row (see ``ErrorKind``). Only errors that are certainly about the row are
+    ``BAD_ROW``: SQLSTATE classes 22/23, integrity errors, and values the driver or our column types
+    refuse before the database sees them. Anything else from the database is never a reason to drop
+    data: a known transient state is an ``OUTAGE``, every other one an ``ALARM`` (e.g. 25006 read-only
+    transaction, 42501 permission denied, a corrupt SQLite file)."""
+    if isinstance(exc, DatabaseUnavailable):
+        return ErrorKind.OUTAGE
+    if not isinstance(exc, DBAPIError):
+        # A value our column types or the driver refuse (StatementError, ValueError, TypeError) is about
+        # the row; anything else is a fault of ours, and the data waits for its fix.
+        about_the_row = isinstance(exc, StatementError | ValueError | TypeError)
+        return ErrorKind.BAD_ROW if about_the_row else ErrorKind.ALARM
+    if exc.connection_invalidated:
+        return ErrorKind.OUTAGE
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        if sqlstate.startswith(_TRANSIENT_SQLSTATES):
+            return ErrorKind.OUTAGE
+        if sqlstate.startswith(_BAD_ROW_SQLSTATES):
+            return ErrorKind.BAD_ROW
+        return ErrorKind.ALARM
+    if isinstance(exc, IntegrityError | DataError):
+        return ErrorKind.BAD_ROW
+    message = str(orig or exc).lower()
+    if any(text in message for text in _SQLITE_ALARMS):
+        return ErrorKind.ALARM
+    if isinstance(exc, OperationalError | InterfaceError):
+        return ErrorKind.OUTAGE  # SQLite's "database is locked", "unable to open", no table yet
+    return ErrorKind.ALARM
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -55,12 +108,7 @@ def is_outage(exc: BaseException) -> bool:
     A missing table (schema not migrated yet) counts as an outage: the writes wait for ``ivr db init``.
     On SQLite that is an ``OperationalError``; on PostgreSQL SQLSTATE 42P01.
     """
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, OperationalError | InterfaceError | DatabaseUnavailable):
-        return True
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES)
+    return classify(exc) is not ErrorKind.BAD_ROW
 
 
 def describe_error(exc: BaseException) -> str:

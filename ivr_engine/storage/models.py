@@ -37,6 +37,7 @@ __all__ = [
     "Customer",
     "CustomerPhone",
     "LoyaltyMember",
+    "NodeEntryRow",
     "NodeEventRow",
     "Order",
     "SurveyResponse",
@@ -151,6 +152,21 @@ class Call(Base):
     ended: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disposition: Mapped[str] = mapped_column(String(32), default=IN_PROGRESS)
     node: Mapped[str | None] = mapped_column(String(64), doc="the node (setting node_id) that handled it")
+
+
+class NodeEntryRow(Base):
+    """The node each live call is in now (one row per call, replaced as it moves, deleted when the call
+    ends). A call whose service died keeps its row: the sweep that closes the call as ``lost`` writes it
+    to ``node_events`` as the node the call was in (outcome ``lost``)."""
+
+    __tablename__ = "node_entries"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    flow: Mapped[str] = mapped_column(String(100))
+    node: Mapped[str] = mapped_column(String(100))
+    node_type: Mapped[str] = mapped_column(String(32))
+    entered: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class NodeEventRow(Base):

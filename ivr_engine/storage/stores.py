@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ivr_engine.channel import Recording
-from ivr_engine.flow.ports import CallRecord, Clock, NodeEvent
+from ivr_engine.flow.ports import CallRecord, Clock, NodeEntry, NodeEvent
 from ivr_engine.storage.errors import InvalidRecord
 from ivr_engine.storage.writer import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, WriteBehind
 
@@ -21,6 +21,9 @@ class SqlNodeLog:
 
     def __init__(self, writer: WriteBehind) -> None:
         self._writer = writer
+
+    def entered(self, entry: NodeEntry) -> None:
+        self._writer.submit(entry)
 
     def record(self, event: NodeEvent) -> None:
         self._writer.submit(event)

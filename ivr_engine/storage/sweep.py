@@ -1,8 +1,10 @@
 """Closing call rows nobody will close: the service that ran them died, or Asterisk lost their channels.
 
-After every (re)connect the service knows which channels still exist; a row still ``in_progress`` whose
-channel is not among them, and which started before the resync began, can never be ended by a call
-task, so it is closed here with a disposition saying why.
+After every (re)connect, and periodically, the service knows which channels still exist; a row still
+``in_progress`` whose channel is not among them, and which started before the sweep began, can never be
+ended by a call task, so it is closed here with a disposition saying why. The node such a call was in
+(its ``node_entries`` row, left by a service that died) goes to ``node_events`` with the outcome
+``lost``, so the path of the call shows where it was when it was lost.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Set
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ivr_engine.storage.database import Database
-from ivr_engine.storage.models import IN_PROGRESS, Call
+from ivr_engine.storage.models import IN_PROGRESS, Call, NodeEntryRow, NodeEventRow, spent_ms
 
 __all__ = ["LOST", "close_stale_calls"]
 
@@ -42,6 +44,31 @@ async def close_stale_calls(
         stale = [row for row in rows if row.id not in alive]
         for row in stale:
             row.ended, row.disposition = started_before, disposition
+        session.flush()
+        _log_lost_nodes(session)
         return [row.id for row in stale]
 
     return await database.run(close)
+
+
+def _log_lost_nodes(session: Session) -> None:
+    """Node entries of calls already ended (closed above, or before their last entry was written) become
+    node events with the outcome ``lost`` (left = when the call was closed), unless already logged."""
+    found = session.execute(
+        select(NodeEntryRow, Call.ended)
+        .join(Call, Call.id == NodeEntryRow.call_id)
+        .where(Call.disposition != IN_PROGRESS)
+    ).all()
+    if not found:
+        return
+    for entry, ended in found:
+        same = (NodeEventRow.call_id == entry.call_id, NodeEventRow.seq == entry.seq)
+        logged = session.execute(select(NodeEventRow.id).where(*same)).first()
+        if logged is None:
+            left = max(ended or entry.entered, entry.entered)
+            session.execute(insert(NodeEventRow), [{
+                "call_id": entry.call_id, "seq": entry.seq, "flow": entry.flow, "node": entry.node,
+                "node_type": entry.node_type, "entered": entry.entered, "left": left, "input": None,
+                "outcome": LOST, "spent_ms": spent_ms(entry.entered, left),
+            }])  # fmt: skip
+    session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id.in_([e.call_id for e, _ in found])))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ivr_engine.ari.client import AriClient, AriConfig
@@ -117,3 +119,33 @@ async def test_music_on_hold_errors_are_mapped(fake: FakeAri, client: AriClient)
     with pytest.raises(AriConflict, match="not in Stasis"):
         await client.start_moh("c1")
     assert fake.moh == {}
+
+
+async def test_a_connection_reset_under_a_command_is_sent_again_once() -> None:
+    """Asterisk drops its connections (e.g. with the events WebSocket) under a POST: it is sent again
+    once. (aiohttp itself sends idempotent methods such as GET again.)"""
+    seen: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        if len(seen) != 2:  # only the 2nd is answered
+            writer.transport.abort()
+            return
+        writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = AriClient.open(AriConfig(f"http://127.0.0.1:{port}/ari", "ivr", "pw", "ivr-engine"))
+    try:
+        await client.answer("c1")
+        assert len(seen) == 2
+        assert all(request.startswith(b"POST /ari/channels/c1/answer") for request in seen)
+        with pytest.raises(AriConnectionError):  # dropped again: an error, not a loop
+            await client.answer("c1")
+        assert len(seen) == 4
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.events import AriEvent, StasisStart
@@ -39,3 +42,67 @@ async def test_reconnects_after_drop_and_keeps_delivering(fake: FakeAri, client:
     finally:
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
+
+
+def test_default_backoff_probes_at_least_once_a_second() -> None:
+    backoff = Backoff()
+    delays = [backoff.delay(n) for n in range(1, 100)]
+    assert delays[0] <= 0.25
+    assert max(delays) <= 1.0
+
+
+async def test_a_long_outage_is_probed_often_so_the_return_is_quick(fake: FakeAri, client: AriClient) -> None:
+    stream = EventStream(fake.config, client.session, on_event=lambda _e: None)  # the default backoff
+    reader = asyncio.create_task(stream.run())
+    try:
+        await fake.connected(1)
+        fake.accepting = False
+        await fake.drop_websockets()
+        before = fake.ws_attempts
+        await asyncio.sleep(5.0)  # a doubling backoff would sleep 4 s and more by now
+        probes = fake.ws_attempts - before
+        fake.accepting = True
+        loop = asyncio.get_running_loop()
+        back = loop.time()
+        await fake.connected(2, wait=3.0)
+        assert loop.time() - back <= 1.2
+        assert stream.reconnects == 1
+        assert probes >= 5  # at least once a second
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
+async def test_a_handshake_that_hangs_is_given_up_and_tried_again(fake: FakeAri, client: AriClient) -> None:
+    fake.stalling = True
+    stream = EventStream(fake.config, client.session, on_event=lambda _e: None,
+                         backoff=Backoff(0.01, 2, 0.05), connect_timeout=0.2)
+    reader = asyncio.create_task(stream.run())
+    try:
+        await asyncio.sleep(0.5)
+        assert not stream.connected.is_set()
+        fake.stalling = False
+        await fake.connected(1, wait=1.0)  # a new attempt: the hung one was abandoned
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
+async def test_an_outage_is_logged_once_then_every_60th_attempt(
+    fake: FakeAri, client: AriClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.accepting = False
+    stream = EventStream(fake.config, client.session, on_event=lambda _e: None,
+                         backoff=Backoff(0.001, 1, 0.001))
+    caplog.set_level(logging.DEBUG, logger="ivr_engine.ari.stream")
+    reader = asyncio.create_task(stream.run())
+    try:
+        async with asyncio.timeout(10):
+            while sum("ari.events.unavailable" in r.message for r in caplog.records) < 125:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    failures = [r for r in caplog.records if "ari.events.unavailable" in r.message]
+    loud = [int(r.message.split("attempt=")[1].split()[0]) for r in failures if r.levelno == logging.WARNING]
+    assert loud == [1, 61, 121]

@@ -10,7 +10,14 @@ from pathlib import Path
 from ivr_engine.channel import Channel, Recording
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.model import Flow
-from ivr_engine.flow.ports import LookupResult, LookupStatus, NodeEvent, TransferOutcome, TransferRequest
+from ivr_engine.flow.ports import (
+    LookupResult,
+    LookupStatus,
+    NodeEntry,
+    NodeEvent,
+    TransferOutcome,
+    TransferRequest,
+)
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.flow.simulator import ScriptedChannel, SimClock, Simulation, parse_script, simulate
 
@@ -45,6 +52,11 @@ class FakeLookups:
 class ListSink:
     events: list[NodeEvent] = field(default_factory=list)
     flushed: int = 0
+
+    entries: list[NodeEntry] = field(default_factory=list)
+
+    def entered(self, entry: NodeEntry) -> None:
+        self.entries.append(entry)
 
     def record(self, event: NodeEvent) -> None:
         self.events.append(event)

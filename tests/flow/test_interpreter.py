@@ -40,6 +40,16 @@ async def test_menu_takes_a_valid_digit(harness: Harness, make_flow: FlowMaker) 
     assert sim.result.reason is EndReason.COMPLETED
 
 
+async def test_each_node_is_announced_as_entered(harness: Harness, make_flow: FlowMaker) -> None:
+    """The node a call is in reaches the node log when it is entered, so a crash still tells where."""
+    await harness.run(make_flow(MENU), "1")
+    entries = [(e.seq, e.node, e.node_type) for e in harness.sink.entries]
+    assert entries == [(1, "menu", "menu"), (2, "one", "hangup")]
+    for entry, event in zip(harness.sink.entries, harness.sink.events, strict=True):
+        assert (entry.call_id, entry.seq, entry.flow, entry.entered) == (
+            event.call_id, event.seq, event.flow, event.entered)
+
+
 async def test_menu_retries_invalid_and_missing_input_then_exits(
     harness: Harness, make_flow: FlowMaker
 ) -> None:

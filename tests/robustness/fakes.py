@@ -10,7 +10,7 @@ from pathlib import Path
 from ivr_engine.channel import Recording
 from ivr_engine.flow.interpreter import MAX_STEPS
 from ivr_engine.flow.library import FlowLibrary
-from ivr_engine.flow.ports import LookupResult, LookupStatus, NodeEvent
+from ivr_engine.flow.ports import LookupResult, LookupStatus, NodeEntry, NodeEvent
 from ivr_engine.flow.services import BusyTransferrer, FlowServices
 from ivr_engine.flow.simulator import ScriptedChannel, SimClock, Simulation, parse_script, simulate
 
@@ -40,6 +40,9 @@ class Memory:
         if (name, dict(params)) == ("account_auth", {"account": "100200", "pin": "4321"}):
             return LookupResult(LookupStatus.FOUND, {"account": "100200", "balance": "1234.56"})
         return LookupResult(LookupStatus.NOT_FOUND)
+
+    def entered(self, entry: NodeEntry) -> None:
+        return None
 
     def record(self, event: NodeEvent) -> None:
         self.events.append(event)

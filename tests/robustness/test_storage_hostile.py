@@ -92,6 +92,6 @@ async def test_a_call_with_an_odd_caller_id_is_still_recorded(
         await stores.calls.call_ended("odd-1", now, "completed")
         assert await stores.writer.flush()
         detail = await stores.database.run(lambda session: call_detail(session, "odd-1"))
-        assert stores.writer.skipped == 0
+        assert stores.writer.dead_lettered == 0
     assert detail is not None
     assert (detail.call.caller, detail.call.disposition) == (stored, "completed")

@@ -75,4 +75,5 @@ async def test_balance_call_runs_its_flow_and_logs_the_path_masked(seeded_settin
     assert "4321" not in repr(detail)
     assert 'ivr_node_visits_total{flow="balance",node="ask_pin"} 1.0' in metrics
     assert "ivr_calls_total 1.0" in metrics
+    assert "ivr_storage_alarm 0.0" in metrics
     assert 'ivr_agents{state="logged_out"} 3.0' in metrics

@@ -12,6 +12,7 @@ from ivr_engine.channel import Recording
 from ivr_engine.config import Settings
 from ivr_engine.flow.ports import CallRecord, NodeEvent
 from ivr_engine.storage import Database, InvalidRecord, open_stores
+from ivr_engine.storage.deadletter import DeadLetters
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.storage.models import Call, NodeEventRow, SurveyResponse, Voicemail
 from ivr_engine.storage.writer import CallStarted, WriteBehind
@@ -153,7 +154,7 @@ async def test_full_queue_drops_and_logs(caplog: pytest.LogCaptureFixture) -> No
     database.dispose()
 
 
-async def test_a_refused_row_is_skipped_without_blocking_the_rest(
+async def test_a_refused_row_goes_to_the_dead_letters_without_blocking_the_rest(
     migrated_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     naive = datetime(2026, 11, 20, 9, 30)
@@ -162,7 +163,14 @@ async def test_a_refused_row_is_skipped_without_blocking_the_rest(
         stores.writer.submit(CallStarted(CallRecord("call-bad", "1", "100", naive)))
         stores.node_log.record(_event("call-bad", 2))
         with caplog.at_level(logging.ERROR, logger="ivr_engine.storage.writer"):
-            assert await stores.writer.flush() is True
-        assert stores.writer.skipped == 1
+            assert await stores.writer.flush() is False  # never "all stored" when a row was set aside
+        assert stores.writer.dead_lettered == 1
+        assert stores.writer.pending == 0
     assert [r.seq for r in _rows(migrated_settings, "call-bad")] == [1, 2]
-    assert "skipped a CallStarted" in caplog.text
+    assert "refused a CallStarted as a bad row" in caplog.text
+    dead = DeadLetters(migrated_settings.state_dir / "deadletter.jsonl")
+    (letter,) = dead.read()
+    assert letter["write"]["kind"] == "CallStarted"  # type: ignore[index]
+    assert letter["write"]["call_id"] == "call-bad"  # type: ignore[index]
+    assert "timezone" in str(letter["reason"]) or "naive" in str(letter["reason"])
+    assert (dead.path.stat().st_mode & 0o777) == 0o600

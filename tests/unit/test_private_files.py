@@ -23,7 +23,7 @@ from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.render import write_configs
 from ivr_engine.privatefiles import create_private, make_private_dir, write_private
 from ivr_engine.storage import Database
-from ivr_engine.storage.spool import WriteSpool
+from ivr_engine.storage.spool import WriteJournal
 from ivr_engine.storage.writer import CallEnded
 from ivr_engine.web.users import Role, UserFile, WebUser, create_lab_users
 
@@ -114,11 +114,13 @@ def test_sqlite_database_and_its_wal_files_are_0600(tmp_path: Path) -> None:
         database.dispose()
 
 
-def test_spooled_writes_are_0600(tmp_path: Path) -> None:
-    spool = WriteSpool(tmp_path / "spool" / "writes.jsonl")
-    spool.save([CallEnded("c1", datetime(2026, 1, 5, 10, tzinfo=UTC), "completed")])
-    assert mode_of(spool.path) == 0o600
-    assert len(spool.load()) == 1
+def test_journalled_writes_are_0600(tmp_path: Path) -> None:
+    journal = WriteJournal(tmp_path / "spool" / "writes.jsonl")
+    journal.open()
+    journal.append(CallEnded("c1", datetime(2026, 1, 5, 10, tzinfo=UTC), "completed"))
+    assert mode_of(journal.path) == 0o600
+    assert len(journal.load()) == 1
+    journal.close()
 
 
 def test_ari_conf_and_the_lab_settings_file_are_0600(tmp_path: Path) -> None:

@@ -1,0 +1,59 @@
+"""Writes as JSON lines, for the write journal and the dead letters (times in ISO 8601)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from typing import Any
+
+from ivr_engine.flow.ports import CallRecord, NodeEntry, NodeEvent
+from ivr_engine.storage.writes import CallEnded, CallStarted, SurveyAnswer, VoicemailLeft, Write
+
+__all__ = ["decode_write", "encode_write"]
+
+_KINDS: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (NodeEvent, NodeEntry, CallStarted, CallEnded, SurveyAnswer, VoicemailLeft)
+}
+_DATETIME_TYPES = ("datetime", "datetime | None")
+
+
+def encode_write(write: Write) -> str:
+    """One write as a JSON line: ``kind`` plus its fields (times in ISO 8601)."""
+    if isinstance(write, CallStarted):
+        body = {**dataclasses.asdict(write.call), "node": write.node}
+    else:
+        body = dataclasses.asdict(write)
+    # ASCII escapes: a caller id with a lone surrogate survives the round trip through a UTF-8 file.
+    return json.dumps({"kind": type(write).__name__, **body}, default=_iso)
+
+
+def decode_write(line: str) -> Write:
+    """The write ``encode_write`` made; ValueError (or KeyError, TypeError) for anything else."""
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    kind = _KINDS[data.pop("kind")]
+    if kind is CallStarted:
+        node = data.pop("node", None)  # absent in spools written before calls.node
+        return CallStarted(CallRecord(**_values(CallRecord, data)), node if isinstance(node, str) else None)
+    write: Write = kind(**_values(kind, data))
+    return write
+
+
+def _values(target: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {f.name: _parse(f, data[f.name]) for f in dataclasses.fields(target)}
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot spool a {type(value).__name__}")
+
+
+def _parse(field: dataclasses.Field[Any], value: Any) -> Any:
+    if isinstance(value, str) and (field.type is datetime or field.type in _DATETIME_TYPES):
+        return datetime.fromisoformat(value)
+    return value
+
+
