@@ -67,6 +67,11 @@ class Settings:
     language: str = "en"
     service_numbers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVICE_NUMBERS))
     agents_file: Path = PROJECT_ROOT / "acd.yaml"
+    acd_store: str = "sql"
+    """Where the ACD keeps its state: ``sql`` (the service's database: survives a restart) or ``memory``
+    (in the process: tests and benchmarks)."""
+    node_id: str = ""
+    """This service's node id, stamped on the calls it queues (empty: one node)."""
     log_max_bytes: int = 10_000_000
     """``ivr serve --log-file`` and ``events.jsonl`` rotate when they would grow past this size..."""
     log_backups: int = 5

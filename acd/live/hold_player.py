@@ -4,12 +4,14 @@ turns, listening for the callback key. What plays is chosen in ``acd.live.hold``
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 
 import acd
 from acd.live.hold import HoldOptions, announcement, hold_cycle
 from acd.live.inflight import EpochClock, Waiter
+from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.channel import CallerHungUp, ChannelError, Media
@@ -24,8 +26,9 @@ _AFTER_PROMPT_SECONDS = 0.05
 
 
 class HoldPlayer:
-    def __init__(self, engine: acd.Acd, client: AriClient, clock: EpochClock, options: HoldOptions) -> None:
-        self._acd = engine
+    def __init__(self, worker: EngineWorker, client: AriClient, clock: EpochClock,
+                 options: HoldOptions) -> None:
+        self._worker = worker
         self._client = client
         self._clock = clock
         self._options = options
@@ -43,10 +46,12 @@ class HoldPlayer:
         while True:
             if prompts_ok:
                 announced: list[Media] = []
-                if loop.time() >= next_announce and self._acd.store.call(call_id) is not None:
-                    position = self._acd.position(call_id)
-                    announced = announcement(position, self._acd.expected_wait(call_id, self._clock()))
-                    next_announce = loop.time() + queue.announce_interval
+                if loop.time() >= next_announce:
+                    place = await self._worker.query(functools.partial(_place, call_id=call_id,
+                                                                       now=self._clock()))
+                    if place is not None:
+                        announced = announcement(*place)
+                        next_announce = loop.time() + queue.announce_interval
                 try:
                     if await self._listen(waiter, hold_cycle(hold, announced), _AFTER_PROMPT_SECONDS):
                         return
@@ -104,3 +109,10 @@ class HoldPlayer:
             return
         except AriError as exc:
             log.warning(fields("acd.hold.music_stop_failed", call=waiter.request.call_id, error=str(exc)))
+
+
+def _place(engine: acd.Acd, call_id: str, now: float) -> tuple[int, float | None] | None:
+    """Position and expected wait of a queued call (on the worker thread); ``None`` once it left."""
+    if engine.store.call(call_id) is None:
+        return None
+    return engine.position(call_id), engine.expected_wait(call_id, now)
