@@ -137,6 +137,10 @@ class AgentLegs:
 
         await self._worker.act(reject)
 
+    def ringing(self) -> set[str]:
+        """The channel ids of the legs rung and not answered yet."""
+        return {leg.channel_id for leg in self._legs.values() if not leg.answered}
+
     def track(self, leg: Leg) -> None:
         """A leg rung by an earlier run of the service (``acd.live.recovery``): its answer, hang-up or
         expiry is handled as if the service had never stopped."""

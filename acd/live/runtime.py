@@ -19,7 +19,8 @@ seconds from the service's clock. ``close`` stops the worker thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 import acd
 from acd.live.answered import AnsweredBy
@@ -152,13 +153,17 @@ class AcdRuntime:
     def on_ari_event(self, event: AriEvent) -> None:
         self._tap.on_event(event)
 
-    async def resynced(self, existing: Collection[str], bridges: Mapping[str, Sequence[str]]) -> None:
+    async def resynced(
+        self, existing: AbstractSet[str], bridges: Mapping[str, Sequence[str]]
+    ) -> AbstractSet[str]:
         """The service listed Asterisk's channels and bridges (after a (re)connect): the first time,
-        settle what the store kept from an earlier run, then let the tick loop run."""
+        settle what the store kept from an earlier run, then let the tick loop run. Returns the agent
+        legs still ringing, which are no orphans: their answer comes as a StasisStart of its own."""
         try:
             await self._recovery.reconcile(existing, bridges)
         finally:
             self._ticker.started.set()
+        return self._legs.ringing() & existing
 
     async def adopt(self, channel: Channel, call: CallInfo) -> bool:
         """The service's orphan hook: serve a channel an earlier run left in our app (True) if the ACD

@@ -51,8 +51,9 @@ APOLOGY: tuple[str, ...] = ("sound:im-sorry", "sound:please-try-call-later")
 
 StaleCalls = Callable[[Set[str], datetime], Awaitable[Sequence[str]]]
 """Close open call rows whose channel is not in the set and that started before the time; their ids."""
-ResyncHook = Callable[[Set[str], Mapping[str, Sequence[str]]], Awaitable[None]]
-"""After a (re)connect: Asterisk's channel ids and bridges (bridge id -> channel ids) of our app."""
+ResyncHook = Callable[[Set[str], Mapping[str, Sequence[str]]], Awaitable[Set[str]]]
+"""After a (re)connect: Asterisk's channel ids and bridges (bridge id -> channel ids) of our app; returns
+the channels the hook looks after without a call task (agent legs still ringing), not orphans."""
 OrphanHook = Callable[[Channel, CallInfo], Awaitable[bool]]
 """A channel in our app that no task owns: serve it to the end and say True, or say False at once."""
 
@@ -262,13 +263,14 @@ class IvrService:
         for channel_id in vanished:
             self._router.deliver(ChannelVanished(channel_id))
         await asyncio.sleep(self._options.orphan_grace)  # let StasisStarts already on the wire arrive
+        looked_after: Set[str] = set()
         if self._resync_hook is not None:
             ours = {b.id: list(b.channels) for b in bridges if b.id in app.bridge_ids}
             try:
-                await self._resync_hook(existing, ours)
+                looked_after = await self._resync_hook(existing, ours)
             except Exception as exc:  # e.g. the ACD's database is down: orphans are still dealt with
                 log.error(fields("service.resync.hook_failed", error=f"{type(exc).__name__}: {exc}"))
-        orphans = {c for c in app.channel_ids if c in existing} - self._router.channel_ids()
+        orphans = {c for c in app.channel_ids if c in existing} - self._router.channel_ids() - looked_after
         for channel_id in orphans:
             try:
                 snapshot = await self._client.get_channel(channel_id)
