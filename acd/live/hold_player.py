@@ -37,14 +37,17 @@ class HoldPlayer:
         """Loop announcements (or the reassurance) and music on hold; returns when the callback key is
         pressed. Prompts or music that cannot be played are dropped (logged), down to silence, so they
         never cost the caller their place. The music is stopped before every prompt and whenever the
-        loop ends (agent answered, overflow, callback key), except when the caller has hung up."""
+        loop ends (agent answered, overflow, callback key), except when the caller has hung up.
+        A caller taken back after a restart (``waiter.resumed``) hears the music first, at once, and
+        the next announcement an ``announce_interval`` later."""
         loop = asyncio.get_running_loop()
-        next_announce = loop.time()
+        next_announce = loop.time() + (queue.announce_interval if waiter.resumed else 0.0)
+        music_first = waiter.resumed
         call_id = waiter.request.call_id
         hold = self._options
         prompts_ok = music_ok = True
         while True:
-            if prompts_ok:
+            if prompts_ok and not music_first:
                 announced: list[Media] = []
                 if loop.time() >= next_announce:
                     place = await self._worker.query(functools.partial(_place, call_id=call_id,
@@ -59,6 +62,7 @@ class HoldPlayer:
                     log.warning(fields("acd.hold.audio_failed", call=call_id, fallback="music",
                                        error=str(exc)))
                     prompts_ok = False  # e.g. an unbuilt prompt: the caller keeps their place, on music
+            music_first = False
             playing = False
             try:
                 if music_ok:

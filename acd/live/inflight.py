@@ -45,6 +45,8 @@ class Waiter:
     channel: Channel
     connected: asyncio.Future[Leg | TransferOutcome]
     callback: bool = False
+    resumed: bool = False
+    """Taken back after a restart of the service (``acd.live.recovery``): it was on hold already."""
 
 
 class Waiters:

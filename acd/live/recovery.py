@@ -184,4 +184,4 @@ class Recovery:
 def _waiter(call: acd.WaitingCall, channel: Channel) -> Waiter:
     variables = {"vip": "1"} if call.vip else {}
     request = TransferRequest(call.id, call.caller, call.queue, dict(call.skills), call.priority, variables)
-    return Waiter(request, channel, asyncio.get_running_loop().create_future())
+    return Waiter(request, channel, asyncio.get_running_loop().create_future(), resumed=True)

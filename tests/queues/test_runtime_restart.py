@@ -30,6 +30,7 @@ from ivr_engine.ari.stream import Backoff, EventStream
 from ivr_engine.config import Settings
 from ivr_engine.service.app import IvrService, ServiceOptions
 from tests.queues.conftest import AGENTS, CORE_SOUNDS, FAST_HOLD, QUEUE_PROMPTS, general
+from tests.queues.hold_timeline import MUSIC_ON, timeline
 
 QUEUE = general(ring_timeout=30.0, max_wait=600.0)
 BEFORE = 1_000.0
@@ -146,6 +147,8 @@ async def test_agents_keep_their_state_and_waiting_callers_hold_again_and_are_se
 
     async with restarted(fake, store_url, tmp_path) as served:
         await served.until(lambda: {"c1", "c2"} <= set(fake.moh), wait=2.0)  # music again within 2 s
+        for call_id in ("c1", "c2"):  # music first: no announcement before it
+            assert timeline(fake, call_id)[0] == MUSIC_ON, timeline(fake, call_id)
         assert (served.agent("1001").state, served.agent("1001").pause_reason) == (
             acd.AgentState.PAUSED, "coaching")
         assert (served.agent("1002").state, served.agent("1002").pause_reason) == (
