@@ -34,6 +34,7 @@ from acd.live.inflight import EpochClock, Leg, Waiter
 from acd.live.legs import AgentLegs, leg_channel_id
 from acd.live.transfer import TransferDesk
 from acd.live.worker import EngineWorker
+from ivr_engine.ari.channel import playback_ids
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.calls import CallInfo
@@ -166,6 +167,7 @@ class Recovery:
         plan = self._plan
         if (waiting := plan.waiting.pop(channel.id, None)) is not None:
             log.info(fields("acd.recovery.adopted", call=channel.id, queue=waiting.queue))
+            await self._stop_playback(channel.id)  # an announcement in flight would hold the music up
             await self._desk.resume(_waiter(waiting, channel))
             return True
         if (bridged := plan.bridged_callers.pop(channel.id, None)) is not None:
@@ -179,6 +181,11 @@ class Recovery:
             await self._legs.keep(channel, kept)
             return True
         return False
+
+    async def _stop_playback(self, channel_id: str) -> None:
+        for playback_id in playback_ids(channel_id):
+            with contextlib.suppress(AriError):  # AriNotFound: nothing was playing under that id
+                await self._client.stop_playback(playback_id)
 
 
 def _waiter(call: acd.WaitingCall, channel: Channel) -> Waiter:

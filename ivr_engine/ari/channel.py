@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -33,12 +32,19 @@ from ivr_engine.ari.events import (
 from ivr_engine.ari.media import MediaResolver, resolve_all
 from ivr_engine.channel import CallerHungUp, ChannelError, Digits, DtmfKey, Media, Recording
 
-__all__ = ["TYPE_AHEAD_LIMIT", "AriChannel"]
+__all__ = ["TYPE_AHEAD_LIMIT", "AriChannel", "playback_ids"]
 
 TYPE_AHEAD_LIMIT = 64
 """Keys a caller may type ahead of a question: more than any entry our flows take (16-digit cards)."""
 
 _HANGUP_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed, ChannelVanished)
+
+
+def playback_ids(channel_id: str) -> tuple[str, str]:
+    """The two ids a channel's playbacks take in turn (one playback at a time; the previous one is over
+    before its id comes round again): a service taking the channel back after a restart can stop the
+    playback a killed service left running, which would otherwise delay anything it plays or starts."""
+    return f"pb-{channel_id}-a", f"pb-{channel_id}-b"
 
 
 class AriChannel:
@@ -67,6 +73,7 @@ class AriChannel:
         self._keys: deque[DtmfKey] = deque()
         self._gone = False
         self._hung_up_by_us = False
+        self._playbacks = 0
 
     @property
     def id(self) -> str:
@@ -143,7 +150,8 @@ class AriChannel:
         self._check()
         if not uris:
             return None
-        playback_id = f"pb-{uuid.uuid4().hex}"
+        playback_id = playback_ids(self.id)[self._playbacks % 2]
+        self._playbacks += 1
         await self._ari("play", self._client.play(self.id, uris, playback_id, lang=self._language))
         try:
             while True:
