@@ -97,6 +97,9 @@ class TransferDesk:
         hold again and wait in the same place, as ``transfer`` would have."""
         self._waiters.add(waiter)
         try:
+            call_id = waiter.request.call_id
+            if await self._worker.query(lambda engine: engine.store.call(call_id)) is None:
+                return TransferOutcome.OVERFLOW  # the first tick overflowed it before it was taken back
             return await self._serve(waiter, self._acd.queue(waiter.request.queue))
         finally:
             await self._leave(waiter)

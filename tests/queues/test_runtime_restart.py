@@ -256,3 +256,15 @@ async def test_waiting_calls_whose_callers_are_gone_are_abandoned(
     async with restarted(fake, store_url, tmp_path) as served:
         await served.until(lambda: "here" in fake.moh, wait=2.0)
         assert [c.id for c in served.runtime.waiting_calls()] == ["here"]
+
+
+async def test_a_caller_past_the_max_wait_while_the_service_was_down_overflows_and_is_let_go(
+    before: acd.Acd, fake: FakeAri, store_url: str, tmp_path: Path
+) -> None:
+    before.login("1002", BEFORE - 900, paused_reason="lunch")
+    before.enqueue("late", "5550001", "general", BEFORE - QUEUE.max_wait - 1)
+    fake.add_channel("late")
+
+    async with restarted(fake, store_url, tmp_path) as served:
+        await served.until(lambda: "late" not in fake.channels)  # hung up, not left waiting forever
+        assert served.runtime.waiting_calls() == []
