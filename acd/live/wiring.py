@@ -87,8 +87,9 @@ async def acd_runtime(
     config = acd.load_acd_config(settings.agents_file)
     store = open_acd_store(settings)
     try:
-        runtime = await asyncio.to_thread(build_acd_runtime, settings, client, facts=facts,
-                                          options=options, clock=clock, config=config, store=store)
+        engine = await asyncio.to_thread(_engine, config, store)  # reads and writes the store
+        runtime = AcdRuntime(engine, client, facts=facts, options=options, clock=clock,
+                             node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore))
         await runtime.start()
         if facts is not None:
             await facts.register_agents(config.agents)
