@@ -28,7 +28,7 @@ from ivr_engine.ari.fake import FakeAri
 from ivr_engine.ari.media import default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
 from ivr_engine.config import Settings
-from ivr_engine.service.app import IvrService, ServiceOptions
+from ivr_engine.service.app import APOLOGY, IvrService, ServiceOptions
 from tests.queues.conftest import AGENTS, CORE_SOUNDS, FAST_HOLD, QUEUE_PROMPTS, general
 from tests.queues.hold_timeline import MUSIC_ON, timeline
 
@@ -252,10 +252,13 @@ async def test_waiting_calls_whose_callers_are_gone_are_abandoned(
     before.enqueue("gone", "5550001", "general", BEFORE - 20)
     before.enqueue("here", "5550002", "general", BEFORE - 10)
     fake.add_channel("here")
+    fake.add_channel("stray")  # in our app, but never the ACD's: the service's apology as before
 
     async with restarted(fake, store_url, tmp_path) as served:
         await served.until(lambda: "here" in fake.moh, wait=2.0)
         assert [c.id for c in served.runtime.waiting_calls()] == ["here"]
+        await served.until(lambda: "stray" not in fake.channels)
+        assert [r.params["media"] for r in fake.calls("POST", "/channels/stray/play/")] == [",".join(APOLOGY)]
 
 
 async def test_a_caller_past_the_max_wait_while_the_service_was_down_overflows_and_is_let_go(
