@@ -68,6 +68,9 @@ class Settings:
     language: str = "en"
     service_numbers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVICE_NUMBERS))
     agents_file: Path = PROJECT_ROOT / "acd.yaml"
+    acd_store: str = "sql"
+    """Where the ACD keeps its state: ``sql`` (the service's database: survives a restart) or ``memory``
+    (in the process: tests and benchmarks)."""
     log_max_bytes: int = 10_000_000
     """``ivr serve --log-file`` and ``events.jsonl`` rotate when they would grow past this size..."""
     log_backups: int = 5
@@ -82,7 +85,8 @@ class Settings:
     empty: the zone of the flows' business hours (``hours`` nodes), else UTC."""
     node_id: str = ""
     """Which node of a multi-node centre this ``ivr serve`` is (e.g. ``node2``): stored on each call row it
-    handles (``calls.node``). ``ivr lab up --nodes N`` sets it per node; empty on a single node."""
+    handles (``calls.node``) and on the calls it queues in the ACD. ``ivr lab up --nodes N`` sets it per
+    node; empty on a single node."""
 
     @property
     def ari_url(self) -> str:

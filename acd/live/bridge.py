@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from acd.live.inflight import Leg, Waiter, until_hangup
 from acd.live.legs import AgentLegs
@@ -16,7 +16,14 @@ from ivr_engine.channel import CallerHungUp
 from ivr_engine.flow.ports import TransferOutcome
 from ivr_engine.logs import fields
 
-__all__ = ["Bridger"]
+__all__ = ["Bridger", "Finish", "bridge_of"]
+
+Finish = Callable[[Waiter, Leg], Awaitable[None]]
+
+
+def bridge_of(call_id: str) -> str:
+    """The id of the mixing bridge of an answered call."""
+    return f"acd-{call_id}"
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +39,24 @@ class Bridger:
         self._legs = legs
         self._leaving: dict[str, asyncio.Event] = {}  # caller channel -> set once it left the ACD bridge
 
-    async def talk(self, waiter: Waiter, leg: Leg, finish: Callable[[Waiter, Leg], None]) -> TransferOutcome:
+    async def talk(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome:
         """Bridge caller and agent until one hangs up; COMPLETED when the agent hung up first. ``finish``
         closes the call in the ACD once the bridge is gone and the agent's leg is down."""
-        bridge_id = f"acd-{waiter.request.call_id}"
+        return await self._converse(waiter, leg, finish, create=True)
+
+    async def resume(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome:
+        """Caller and agent already in their bridge (bridged by an earlier run of the service): as
+        ``talk``, without creating it."""
+        return await self._converse(waiter, leg, finish, create=False)
+
+    async def _converse(self, waiter: Waiter, leg: Leg, finish: Finish, *, create: bool) -> TransferOutcome:
+        bridge_id = bridge_of(waiter.request.call_id)
         caller_gone = False
         left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
         try:
-            await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
-            await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
+            if create:
+                await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
+                await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
             listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
             agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
             try:
@@ -62,7 +78,7 @@ class Bridger:
             self._leaving.pop(waiter.channel.id, None)
             if not leg.gone.is_set():
                 await self._legs.hang_up(leg)
-            finish(waiter, leg)
+            await finish(waiter, leg)
         if caller_gone:
             raise CallerHungUp(waiter.channel.id)
         return TransferOutcome.COMPLETED

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import acd
 from acd.live.facts import FactWriter
-from acd.live.inflight import Apply, EpochClock, Waiter
+from acd.live.inflight import EpochClock, Waiter
+from acd.live.worker import EngineWorker
 from ivr_engine.channel import ChannelError, Media
 from ivr_engine.flow.ports import TransferOutcome
 from ivr_engine.logs import fields
@@ -18,11 +18,10 @@ log = logging.getLogger(__name__)
 
 
 class CallbackBooking:
-    def __init__(self, engine: acd.Acd, facts: FactWriter, *, apply: Apply, clock: EpochClock,
+    def __init__(self, worker: EngineWorker, facts: FactWriter, *, clock: EpochClock,
                  confirmation: Sequence[Media]) -> None:
-        self._acd = engine
+        self._worker = worker
         self._facts = facts
-        self._apply = apply
         self._clock = clock
         self._confirmation = confirmation
 
@@ -30,11 +29,12 @@ class CallbackBooking:
         """The request is stamped with the original enqueue time, and callbacks are served in that
         order. The confirmation plays once the request is stored."""
         request = waiter.request
-        call = self._acd.store.call(request.call_id)
+        call = await self._worker.query(lambda engine: engine.store.call(request.call_id))
         enqueued = call.enqueued_at if call is not None else self._clock()
         waiter.callback = True
         if call is not None:
-            self._apply(self._acd.abandon(request.call_id, self._clock()))
+            now = self._clock()
+            await self._worker.act(lambda engine: engine.abandon(request.call_id, now))
         await self._facts.callback_requested(request, enqueued)
         try:
             await waiter.channel.play(self._confirmation)

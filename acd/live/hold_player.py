@@ -4,12 +4,14 @@ turns, listening for the callback key. What plays is chosen in ``acd.live.hold``
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 
 import acd
 from acd.live.hold import HoldOptions, announcement, hold_cycle
 from acd.live.inflight import EpochClock, Waiter
+from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.channel import CallerHungUp, ChannelError, Media
@@ -24,8 +26,9 @@ _AFTER_PROMPT_SECONDS = 0.05
 
 
 class HoldPlayer:
-    def __init__(self, engine: acd.Acd, client: AriClient, clock: EpochClock, options: HoldOptions) -> None:
-        self._acd = engine
+    def __init__(self, worker: EngineWorker, client: AriClient, clock: EpochClock,
+                 options: HoldOptions) -> None:
+        self._worker = worker
         self._client = client
         self._clock = clock
         self._options = options
@@ -34,19 +37,24 @@ class HoldPlayer:
         """Loop announcements (or the reassurance) and music on hold; returns when the callback key is
         pressed. Prompts or music that cannot be played are dropped (logged), down to silence, so they
         never cost the caller their place. The music is stopped before every prompt and whenever the
-        loop ends (agent answered, overflow, callback key), except when the caller has hung up."""
+        loop ends (agent answered, overflow, callback key), except when the caller has hung up.
+        A caller taken back after a restart (``waiter.resumed``) hears the music first, at once, and
+        the next announcement an ``announce_interval`` later."""
         loop = asyncio.get_running_loop()
-        next_announce = loop.time()
+        next_announce = loop.time() + (queue.announce_interval if waiter.resumed else 0.0)
+        music_first = waiter.resumed
         call_id = waiter.request.call_id
         hold = self._options
         prompts_ok = music_ok = True
         while True:
-            if prompts_ok:
+            if prompts_ok and not music_first:
                 announced: list[Media] = []
-                if loop.time() >= next_announce and self._acd.store.call(call_id) is not None:
-                    position = self._acd.position(call_id)
-                    announced = announcement(position, self._acd.expected_wait(call_id, self._clock()))
-                    next_announce = loop.time() + queue.announce_interval
+                if loop.time() >= next_announce:
+                    place = await self._worker.query(functools.partial(_place, call_id=call_id,
+                                                                       now=self._clock()))
+                    if place is not None:
+                        announced = announcement(*place)
+                        next_announce = loop.time() + queue.announce_interval
                 try:
                     if await self._listen(waiter, hold_cycle(hold, announced), _AFTER_PROMPT_SECONDS):
                         return
@@ -54,6 +62,7 @@ class HoldPlayer:
                     log.warning(fields("acd.hold.audio_failed", call=call_id, fallback="music",
                                        error=str(exc)))
                     prompts_ok = False  # e.g. an unbuilt prompt: the caller keeps their place, on music
+            music_first = False
             playing = False
             try:
                 if music_ok:
@@ -104,3 +113,10 @@ class HoldPlayer:
             return
         except AriError as exc:
             log.warning(fields("acd.hold.music_stop_failed", call=waiter.request.call_id, error=str(exc)))
+
+
+def _place(engine: acd.Acd, call_id: str, now: float) -> tuple[int, float | None] | None:
+    """Position and expected wait of a queued call (on the worker thread); ``None`` once it left."""
+    if engine.store.call(call_id) is None:
+        return None
+    return engine.position(call_id), engine.expected_wait(call_id, now)

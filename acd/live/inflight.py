@@ -1,6 +1,5 @@
 """What the runtime holds about calls in flight: the callers waiting inside ``transfer`` and the agent
-legs rung for them, plus the two small contracts every part shares (how ACD events are applied, the
-clock)."""
+legs rung for them, plus the clock every part shares."""
 
 from __future__ import annotations
 
@@ -10,14 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import acd
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 
-__all__ = ["Apply", "EpochClock", "Leg", "Waiter", "Waiters", "until_hangup", "utc"]
+__all__ = ["EpochClock", "Leg", "Waiter", "Waiters", "until_hangup", "utc"]
 
-Apply = Callable[[list[acd.AcdEvent]], None]
-"""Acts on the events an ``acd.Acd`` operation returned (``acd.live.reactions.Reactions.apply``)."""
 EpochClock = Callable[[], float]
 """The service's clock in epoch seconds: the ACD's times."""
 
@@ -49,6 +45,8 @@ class Waiter:
     channel: Channel
     connected: asyncio.Future[Leg | TransferOutcome]
     callback: bool = False
+    resumed: bool = False
+    """Taken back after a restart of the service (``acd.live.recovery``): it was on hold already."""
 
 
 class Waiters:

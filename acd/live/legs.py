@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-import uuid
 
 import acd
 from acd.live.answered import AnsweredBy
-from acd.live.inflight import Apply, EpochClock, Leg, Waiters, until_hangup
+from acd.live.inflight import EpochClock, Leg, Waiters, until_hangup
 from acd.live.options import RuntimeOptions
 from acd.live.tasks import TaskSet
+from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.ari.events import ChannelDestroyed, ChannelHangupRequest
@@ -24,38 +25,42 @@ from ivr_engine.calls import ORIGINATED_MARKER, CallInfo
 from ivr_engine.channel import Channel, ChannelError
 from ivr_engine.logs import fields
 
-__all__ = ["AgentLegs"]
+__all__ = ["AgentLegs", "leg_channel_id"]
 
 log = logging.getLogger(__name__)
+
+
+def leg_channel_id(offer: acd.Offer) -> str:
+    """The channel id of the agent leg rung for ``offer``: derived from the offer as stored, so a
+    restarted service finds the leg of every offer still open (``acd.live.recovery``)."""
+    key = f"{offer.call_id}\0{offer.agent_id}\0{offer.at!r}".encode()
+    return f"agent-{hashlib.sha256(key).hexdigest()[:20]}"
 
 
 class AgentLegs:
     def __init__(
         self,
-        engine: acd.Acd,
+        worker: EngineWorker,
         client: AriClient,
         *,
         waiters: Waiters,
         answered_by: AnsweredBy,
         tasks: TaskSet,
-        apply: Apply,
         clock: EpochClock,
         options: RuntimeOptions,
     ) -> None:
-        self._acd = engine
+        self._worker = worker
         self._client = client
         self._waiters = waiters
         self._answered_by = answered_by
         self._tasks = tasks
-        self._apply = apply
         self._clock = clock
         self._options = options
         self._legs: dict[str, Leg] = {}
 
-    async def ring(self, offer: acd.Offer) -> None:
+    async def ring(self, offer: acd.Offer, agent: acd.Agent) -> None:
         """Originate the agent's endpoint; an unreachable phone is a no-answer at once."""
-        agent = self._acd.agent(offer.agent_id)
-        leg = Leg(f"agent-{uuid.uuid4().hex[:16]}", agent.id, offer.call_id)
+        leg = Leg(leg_channel_id(offer), agent.id, offer.call_id)
         self._legs[leg.channel_id] = leg
         ring = round(offer.expires_at - offer.at) + self._options.ring_margin_seconds
         try:
@@ -71,26 +76,36 @@ class AgentLegs:
             log.info(fields("acd.agent.unreachable", agent=agent.id, endpoint=agent.endpoint, error=str(exc)))
             if self._legs.pop(leg.channel_id, None) is None:
                 return
-            current = self._acd.store.offer(agent.id)
-            if current is not None and current.call_id == offer.call_id:
-                self._apply(self._acd.reject(agent.id, self._clock(), acd.NO_ANSWER))
+            await self._no_answer(leg)
 
     async def answered(self, channel: Channel, call: CallInfo) -> None:
         """An agent answered: take the call, then keep the leg until either side hangs up."""
         leg = self._legs.get(channel.id)
         waiter = self._waiters.get(leg.call_id) if leg is not None else None
-        offer = self._acd.store.offer(leg.agent_id) if leg is not None else None
-        if leg is None or waiter is None or offer is None or offer.call_id != leg.call_id:
+        if leg is None or waiter is None:
             log.info(fields("acd.leg.stale", channel=channel.id, args=",".join(call.args)))
             return  # the service hangs the leg up
         leg.answered = True
+        agent_id, call_id, now = leg.agent_id, leg.call_id, self._clock()
+
+        def answer(engine: acd.Acd) -> list[acd.AcdEvent]:
+            offer = engine.store.offer(agent_id)
+            if offer is None or offer.call_id != call_id:
+                raise acd.NoOffer(agent_id, "not ringing for this call")
+            return engine.answer(agent_id, now)
+
         try:
-            self._apply(self._acd.answer(leg.agent_id, self._clock()))
+            await self._worker.act(answer)
         except acd.AcdError as exc:
             log.warning(fields("acd.answer.refused", agent=leg.agent_id, error=str(exc)))
             return
         self._answered_by.remember(leg.call_id, leg.agent_id)
-        waiter.connected.set_result(leg)
+        if not waiter.connected.done():
+            waiter.connected.set_result(leg)
+        await self.keep(channel, leg)
+
+    async def keep(self, channel: Channel, leg: Leg) -> None:
+        """Hold an answered leg's channel until it hangs up or the call is released."""
         listen = asyncio.create_task(until_hangup(channel), name=f"leg-{channel.id}")
         released = asyncio.create_task(leg.released.wait(), name=f"released-{channel.id}")
         try:
@@ -107,11 +122,29 @@ class AgentLegs:
         if leg is None or leg.answered:
             return
         self._legs.pop(leg.channel_id, None)
-        offer = self._acd.store.offer(leg.agent_id)
-        if offer is None or offer.call_id != leg.call_id:
-            return
         log.info(fields("acd.leg.unanswered", agent=leg.agent_id, call=leg.call_id, cause=event.cause))
-        self._apply(self._acd.reject(leg.agent_id, self._clock(), acd.NO_ANSWER))
+        self._tasks.spawn(self._no_answer(leg), f"no-answer-{leg.agent_id}")
+
+    async def _no_answer(self, leg: Leg) -> None:
+        """The leg is down unanswered: a no-answer, if the agent still rings for its call."""
+        agent_id, call_id, now = leg.agent_id, leg.call_id, self._clock()
+
+        def reject(engine: acd.Acd) -> list[acd.AcdEvent]:
+            offer = engine.store.offer(agent_id)
+            if offer is None or offer.call_id != call_id:
+                return []
+            return engine.reject(agent_id, now, acd.NO_ANSWER)
+
+        await self._worker.act(reject)
+
+    def ringing(self) -> set[str]:
+        """The channel ids of the legs rung and not answered yet."""
+        return {leg.channel_id for leg in self._legs.values() if not leg.answered}
+
+    def track(self, leg: Leg) -> None:
+        """A leg rung by an earlier run of the service (``acd.live.recovery``): its answer, hang-up or
+        expiry is handled as if the service had never stopped."""
+        self._legs[leg.channel_id] = leg
 
     def release(self, leg: Leg) -> None:
         """The call is over: the leg's hook may return, and the leg is forgotten."""

@@ -6,41 +6,46 @@ from __future__ import annotations
 import acd
 from acd.live.answered import AnsweredBy
 from acd.live.hub import EventHub, Subscription
-from acd.live.inflight import Apply, EpochClock
+from acd.live.inflight import EpochClock
+from acd.live.worker import EngineWorker
 
 __all__ = ["OperatorFront"]
 
 
 class OperatorFront:
-    def __init__(self, engine: acd.Acd, *, hub: EventHub, answered_by: AnsweredBy, apply: Apply,
+    def __init__(self, worker: EngineWorker, *, hub: EventHub, answered_by: AnsweredBy,
                  clock: EpochClock) -> None:
-        self._acd = engine
+        self._worker = worker
         self._hub = hub
         self._answered_by = answered_by
-        self._apply = apply
         self._clock = clock
 
+    # Reads come from the worker's view (as of the latest operation or tick): never the store.
+
     def agents(self) -> list[acd.Agent]:
-        return self._acd.store.agents()
+        return list(self._worker.view.agents)
 
     def queue_statuses(self) -> list[acd.QueueStatus]:
-        now = self._clock()
-        return [self._acd.queue_status(name, now) for name in sorted(self._acd.queues)]
+        return self._worker.view.queue_statuses(self._clock())
 
     def waiting_calls(self) -> list[acd.WaitingCall]:
-        return [c for name in sorted(self._acd.queues) for c in self._acd.store.waiting(name)]
+        return self._worker.view.waiting_calls()
 
     async def login(self, agent_id: str) -> None:
-        self._apply(self._acd.login(agent_id, self._clock()))
+        now = self._clock()
+        await self._worker.act(lambda engine: engine.login(agent_id, now))
 
     async def logout(self, agent_id: str) -> None:
-        self._apply(self._acd.logout(agent_id, self._clock()))
+        now = self._clock()
+        await self._worker.act(lambda engine: engine.logout(agent_id, now))
 
     async def pause(self, agent_id: str, reason: str) -> None:
-        self._apply(self._acd.pause(agent_id, reason, self._clock()))
+        now = self._clock()
+        await self._worker.act(lambda engine: engine.pause(agent_id, reason, now))
 
     async def ready(self, agent_id: str) -> None:
-        self._apply(self._acd.ready(agent_id, self._clock()))
+        now = self._clock()
+        await self._worker.act(lambda engine: engine.ready(agent_id, now))
 
     def subscribe(self) -> Subscription:
         return self._hub.subscribe()

@@ -1,5 +1,6 @@
 """Acting on the ACD's events: every event an ``acd.Acd`` operation returns comes through ``apply``,
-which publishes it to subscribers, stores it through the fact writer, and acts on it (ring the agent,
+(on the loop, with the agents as they stand after the operation: ``acd.live.worker``), which publishes
+it to subscribers, stores it through the fact writer, and acts on it (ring the agent,
 stop ringing, overflow a waiting caller)."""
 
 from __future__ import annotations
@@ -11,30 +12,30 @@ from acd.live.hub import EventHub
 from acd.live.inflight import Waiters
 from acd.live.legs import AgentLegs
 from acd.live.tasks import TaskSet
+from acd.live.worker import Applied
 from ivr_engine.flow.ports import TransferOutcome
 
 __all__ = ["Reactions"]
 
 
 class Reactions:
-    def __init__(self, engine: acd.Acd, *, hub: EventHub, facts: FactWriter, waiters: Waiters,
+    def __init__(self, *, hub: EventHub, facts: FactWriter, waiters: Waiters,
                  legs: AgentLegs, tasks: TaskSet) -> None:
-        self._acd = engine
         self._hub = hub
         self._facts = facts
         self._waiters = waiters
         self._legs = legs
         self._tasks = tasks
 
-    def apply(self, events: list[acd.AcdEvent]) -> None:
-        for event in events:
-            self._apply_one(event)
+    def apply(self, applied: Applied) -> None:
+        for event in applied.events:
+            self._apply_one(event, applied.agents)
 
-    def _apply_one(self, event: acd.AcdEvent) -> None:
+    def _apply_one(self, event: acd.AcdEvent, agents: dict[str, acd.Agent]) -> None:
         emit = self._hub.emit
         if isinstance(event, acd.StateChange):
             detail = f"{event.from_state.value} -> {event.to_state.value}: {event.reason}"
-            agent = self._acd.agent(event.agent_id)
+            agent = agents[event.agent_id]
             emit(RuntimeEventKind.STATE_CHANGED, event.at, event.agent_id, agent.current_call, None,
                  agent.current_queue, detail)
             self._facts.state_changed(event)
@@ -49,7 +50,7 @@ class Reactions:
             offer = event.offer
             emit(RuntimeEventKind.OFFERED, offer.at, offer.agent_id, offer.call_id,
                  self._waiters.caller_of(offer.call_id), offer.queue, offer.decision.why)
-            self._tasks.spawn(self._legs.ring(offer), f"ring-{offer.agent_id}")
+            self._tasks.spawn(self._legs.ring(offer, agents[offer.agent_id]), f"ring-{offer.agent_id}")
         elif isinstance(event, acd.OfferEnded):
             if event.result is not acd.OfferResult.ANSWERED:
                 self._legs.stop_ringing(event.offer)

@@ -8,16 +8,19 @@
 - ``OperatorFront`` (acd.live.operator): ``AcdControl`` for the control API, the CLI and the web;
 - ``AriTap`` and ``Ticker`` (acd.live.tap): Asterisk's events and the tick loop;
 - ``Reactions`` (acd.live.reactions): every ACD event published, stored and acted on;
+- ``Recovery`` (acd.live.recovery): after a restart, the stored state against Asterisk's channels;
+- ``EngineWorker`` (acd.live.worker): the one thread every engine call runs on, and the operators' view;
 - ``EventHub`` (acd.live.hub), ``FactWriter`` (acd.live.facts), ``TaskSet`` (acd.live.tasks).
 
 This class only builds them and hands each method to the part that does it. Times in the ACD are epoch
-seconds from the service's clock.
+seconds from the service's clock. ``close`` stops the worker thread.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 import acd
 from acd.live.answered import AnsweredBy
@@ -31,9 +34,11 @@ from acd.live.legs import AgentLegs
 from acd.live.operator import OperatorFront
 from acd.live.options import RuntimeOptions
 from acd.live.reactions import Reactions
+from acd.live.recovery import Recovery
 from acd.live.tap import AriTap, Ticker
 from acd.live.tasks import TaskSet
 from acd.live.transfer import TransferDesk
+from acd.live.worker import Applied, EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.events import AriEvent
 from ivr_engine.calls import CallInfo
@@ -54,37 +59,56 @@ class AcdRuntime:
         facts: AcdFactSink | None = None,
         options: RuntimeOptions | None = None,
         clock: Callable[[], float] = time.time,
+        node: str | None = None,
+        recover: bool = False,
     ) -> None:
+        """``recover``: this run may follow another over the same store (``ivr serve`` on ``SqlStore``):
+        the tick loop waits for the first resync (``resynced``), which settles what the store kept.
+        ``node`` is the node whose waiting calls this runtime adopts (``None``: one node)."""
         options = options or RuntimeOptions()
-        self._acd = engine
         self._tasks = TaskSet()
+        self._worker = EngineWorker(engine, self._apply, clock)
+        worker = self._worker
         hub = EventHub()
         waiters = Waiters()
         answered_by = AnsweredBy(clock)
         fact_writer = FactWriter(facts, self._tasks)
-        apply = self._apply
-        self._legs = AgentLegs(engine, client, waiters=waiters, answered_by=answered_by, tasks=self._tasks,
-                               apply=apply, clock=clock, options=options)
-        self._reactions = Reactions(engine, hub=hub, facts=fact_writer, waiters=waiters, legs=self._legs,
+        self._legs = AgentLegs(worker, client, waiters=waiters, answered_by=answered_by, tasks=self._tasks,
+                               clock=clock, options=options)
+        self._reactions = Reactions(hub=hub, facts=fact_writer, waiters=waiters, legs=self._legs,
                                     tasks=self._tasks)
         bridger = Bridger(client, self._legs)
         self._desk = TransferDesk(
-            engine, waiters=waiters, legs=self._legs, hold=HoldPlayer(engine, client, clock, options.hold),
-            bridger=bridger, facts=fact_writer, hub=hub, apply=apply, clock=clock,
-            callbacks=CallbackBooking(engine, fact_writer, apply=apply, clock=clock,
+            worker, waiters=waiters, legs=self._legs, hold=HoldPlayer(worker, client, clock, options.hold),
+            bridger=bridger, facts=fact_writer, hub=hub, clock=clock,
+            callbacks=CallbackBooking(worker, fact_writer, clock=clock,
                                       confirmation=options.hold.callback_confirmed),
         )
-        self._front = OperatorFront(engine, hub=hub, answered_by=answered_by, apply=apply, clock=clock)
+        self._front = OperatorFront(worker, hub=hub, answered_by=answered_by, clock=clock)
         self._tap = AriTap(self._legs, bridger)
-        self._ticker = Ticker(engine, apply=apply, clock=clock, tasks=self._tasks,
+        self._ticker = Ticker(worker, clock=clock, tasks=self._tasks,
                               tick_seconds=options.tick_seconds, shutdown_timeout=options.shutdown_timeout)
+        self._recovery = Recovery(worker, client, legs=self._legs, desk=self._desk, bridger=bridger,
+                                  clock=clock, node=node)
+        if not recover:
+            self._recovery.done = True
+            self._ticker.started.set()
 
     @property
     def engine(self) -> acd.Acd:
-        return self._acd
+        """The engine (tests read it between operations; the runtime only calls it on its worker)."""
+        return self._worker.engine
 
-    def _apply(self, events: list[acd.AcdEvent]) -> None:
-        self._reactions.apply(events)
+    def _apply(self, applied: Applied) -> None:
+        self._reactions.apply(applied)
+
+    async def start(self) -> None:
+        """Read the view the operators see before the first operation."""
+        await self._worker.refresh()
+
+    def close(self) -> None:
+        """Stop the worker thread (after the jobs handed in so far)."""
+        self._worker.close()
 
     # -- AcdControl -------------------------------------------------------------------------------
 
@@ -129,15 +153,32 @@ class AcdRuntime:
     def on_ari_event(self, event: AriEvent) -> None:
         self._tap.on_event(event)
 
+    async def resynced(
+        self, existing: AbstractSet[str], bridges: Mapping[str, Sequence[str]]
+    ) -> AbstractSet[str]:
+        """The service listed Asterisk's channels and bridges (after a (re)connect): the first time,
+        settle what the store kept from an earlier run, then let the tick loop run. Returns the agent
+        legs still ringing, which are no orphans: their answer comes as a StasisStart of its own."""
+        try:
+            await self._recovery.reconcile(existing, bridges)
+        finally:
+            self._ticker.started.set()
+        return self._legs.ringing() & existing
+
+    async def adopt(self, channel: Channel, call: CallInfo) -> bool:
+        """The service's orphan hook: serve a channel an earlier run left in our app (True) if the ACD
+        had it (waiting, ringing an agent, bridged), else False at once."""
+        return await self._recovery.adopt(channel, call)
+
     # -- the tick loop ----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Tick the ACD until cancelled; then cancel and await the runtime's tasks (bounded)."""
         await self._ticker.run()
 
-    def tick(self) -> None:
+    async def tick(self) -> None:
         """One tick now (tests)."""
-        self._ticker.tick()
+        await self._ticker.tick()
 
     async def drain(self) -> None:
         """Wait for the runtime's own tasks (originates, stored facts) to finish (tests)."""

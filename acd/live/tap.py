@@ -4,15 +4,20 @@ clock (the tick loop: ring timeouts, wrap-ups, max waits, escalation)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import acd
 from acd.live.bridge import Bridger
-from acd.live.inflight import Apply, EpochClock
+from acd.live.inflight import EpochClock
 from acd.live.legs import AgentLegs
 from acd.live.tasks import TaskSet
+from acd.live.worker import EngineWorker
 from ivr_engine.ari.events import AriEvent, ChannelDestroyed, ChannelHangupRequest, ChannelLeftBridge
+from ivr_engine.logs import fields
 
 __all__ = ["AriTap", "Ticker"]
+
+log = logging.getLogger(__name__)
 
 
 class AriTap:
@@ -30,10 +35,11 @@ class AriTap:
 
 
 class Ticker:
-    def __init__(self, engine: acd.Acd, *, apply: Apply, clock: EpochClock, tasks: TaskSet,
+    def __init__(self, worker: EngineWorker, *, clock: EpochClock, tasks: TaskSet,
                  tick_seconds: float, shutdown_timeout: float) -> None:
-        self._acd = engine
-        self._apply = apply
+        self._worker = worker
+        self.started = asyncio.Event()
+        """Set once the runtime may tick (``AcdRuntime.start``: after the restart recovery)."""
         self._clock = clock
         self._tasks = tasks
         self._tick_seconds = tick_seconds
@@ -42,11 +48,16 @@ class Ticker:
     async def run(self) -> None:
         """Tick the ACD until cancelled; then cancel and await the runtime's tasks (bounded)."""
         try:
+            await self.started.wait()
             while True:
-                self.tick()
+                try:
+                    await self.tick()
+                except acd.StoreError as exc:  # the database is away: the next tick tries again
+                    log.warning(fields("acd.tick.failed", error=str(exc)))
                 await asyncio.sleep(self._tick_seconds)
         finally:
             await self._tasks.cancel_all(self._shutdown_timeout)
 
-    def tick(self) -> None:
-        self._apply(self._acd.tick(self._clock()))
+    async def tick(self) -> None:
+        now = self._clock()
+        await self._worker.act(lambda engine: engine.tick(now))

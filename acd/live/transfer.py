@@ -19,8 +19,9 @@ from acd.live.callbacks import CallbackBooking
 from acd.live.facts import FactWriter, QueueOutcome
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub
-from acd.live.inflight import Apply, EpochClock, Leg, Waiter, Waiters
+from acd.live.inflight import EpochClock, Leg, Waiter, Waiters
 from acd.live.legs import AgentLegs
+from acd.live.worker import EngineWorker
 from acd.model import requirements_at
 from ivr_engine.channel import CallerHungUp, Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
@@ -39,7 +40,7 @@ _LOGGED_IN_ELSEWHERE = (
 class TransferDesk:
     def __init__(
         self,
-        engine: acd.Acd,
+        worker: EngineWorker,
         *,
         waiters: Waiters,
         legs: AgentLegs,
@@ -48,10 +49,10 @@ class TransferDesk:
         callbacks: CallbackBooking,
         facts: FactWriter,
         hub: EventHub,
-        apply: Apply,
         clock: EpochClock,
     ) -> None:
-        self._acd = engine
+        self._worker = worker
+        self._acd = worker.engine  # the queue configuration only: no store access on the loop
         self._waiters = waiters
         self._legs = legs
         self._hold = hold
@@ -59,7 +60,6 @@ class TransferDesk:
         self._callbacks = callbacks
         self._facts = facts
         self._hub = hub
-        self._apply = apply
         self._clock = clock
 
     async def transfer(self, channel: Channel, request: TransferRequest) -> TransferOutcome:
@@ -72,25 +72,55 @@ class TransferDesk:
             log.error(fields("acd.transfer.failed", call=request.call_id, error=str(exc)))
             return TransferOutcome.FAILED
         now = self._clock()
-        if not self._staffed(queue, request):
-            self._facts.enqueued(request, now, None)
-            self._facts.ended(request.call_id, QueueOutcome.NO_AGENTS, now)
-            return TransferOutcome.NO_AGENTS
         waiter = Waiter(request, channel, asyncio.get_running_loop().create_future())
-        self._waiters.add(waiter)
         try:
-            self._apply(self._acd.enqueue(
+            if not await self._worker.query(lambda engine: _staffed(engine, queue, request)):
+                self._facts.enqueued(request, now, None)
+                self._facts.ended(request.call_id, QueueOutcome.NO_AGENTS, now)
+                return TransferOutcome.NO_AGENTS
+            self._waiters.add(waiter)
+            await self._worker.act(lambda engine: engine.enqueue(
                 request.call_id, request.caller, queue.name, now, priority=request.priority,
                 vip=request.variables.get("vip") == "1", skills=dict(request.skills) or None,
             ))
-            result = await self._wait_for_agent(waiter, queue)
-            if isinstance(result, TransferOutcome):
-                return result
-            return await self._bridger.talk(waiter, result, self._finish_call)
-        finally:
+        except acd.StoreError as exc:  # the ACD's database is out of reach: the flow's failure exit
             self._waiters.remove(request.call_id)
-            if self._acd.store.call(request.call_id) is not None:
-                self._apply(self._acd.abandon(request.call_id, self._clock()))
+            log.error(fields("acd.transfer.failed", call=request.call_id, error=str(exc)))
+            return TransferOutcome.FAILED
+        try:
+            return await self._serve(waiter, queue)
+        finally:
+            await self._leave(waiter)
+
+    async def resume(self, waiter: Waiter) -> TransferOutcome:
+        """A caller the store has waiting from an earlier run of the service (``acd.live.recovery``):
+        hold again and wait in the same place, as ``transfer`` would have."""
+        self._waiters.add(waiter)
+        try:
+            call_id = waiter.request.call_id
+            if await self._worker.query(lambda engine: engine.store.call(call_id)) is None:
+                return TransferOutcome.OVERFLOW  # the first tick overflowed it before it was taken back
+            return await self._serve(waiter, self._acd.queue(waiter.request.queue))
+        finally:
+            await self._leave(waiter)
+
+    async def _serve(self, waiter: Waiter, queue: acd.Queue) -> TransferOutcome:
+        result = await self._wait_for_agent(waiter, queue)
+        if isinstance(result, TransferOutcome):
+            return result
+        return await self._bridger.talk(waiter, result, self.finish_call)
+
+    async def _leave(self, waiter: Waiter) -> None:
+        """The caller leaves ``transfer``: still queued (hung up, cancelled) means abandoned."""
+        call_id = waiter.request.call_id
+        self._waiters.remove(call_id)
+        now = self._clock()
+        try:
+            await self._worker.act(
+                lambda engine: engine.abandon(call_id, now) if engine.store.call(call_id) is not None else []
+            )
+        except acd.StoreError as exc:
+            log.error(fields("acd.abandon.failed", call=call_id, error=str(exc)))
 
     async def _wait_for_agent(self, waiter: Waiter, queue: acd.Queue) -> Leg | TransferOutcome:
         hold = asyncio.create_task(self._hold.play(waiter, queue), name=f"hold-{waiter.request.call_id}")
@@ -106,7 +136,7 @@ class TransferDesk:
             caller_gone = not hold.cancelled() and isinstance(hold.exception(), CallerHungUp)
             if isinstance(result, Leg) and caller_gone:
                 await self._legs.hang_up(result)
-                self._finish_call(waiter, result)
+                await self.finish_call(waiter, result)
                 raise CallerHungUp(waiter.channel.id)
             return result
         error = hold.exception()
@@ -114,19 +144,22 @@ class TransferDesk:
             raise error  # CallerHungUp: the finally of transfer() records the abandon
         return await self._callbacks.book(waiter)
 
-    def _finish_call(self, waiter: Waiter, leg: Leg) -> None:
+    async def finish_call(self, waiter: Waiter, leg: Leg) -> None:
+        """The bridged call is over: the agent's call ends (wrap-up)."""
         now = self._clock()
         self._legs.release(leg)
         with contextlib.suppress(acd.AcdError):
-            self._apply(self._acd.end_call(leg.agent_id, now))
+            await self._worker.act(lambda engine: engine.end_call(leg.agent_id, now))
         self._facts.ended(leg.call_id, QueueOutcome.ANSWERED, now)
         self._hub.emit(RuntimeEventKind.ENDED, now, leg.agent_id, leg.call_id, waiter.request.caller,
                        waiter.request.queue)
 
-    def _staffed(self, queue: acd.Queue, request: TransferRequest) -> bool:
-        """Is anyone logged in who could ever take this call (after every escalation step)? Read from
-        the store's indexed pool counts: skills are judged before state, so an agent counted as paused,
-        ringing, busy or in wrap-up holds the skills."""
-        needed = requirements_at(dict(request.skills) or queue.skills, queue.escalation, float("inf"))
-        counts = self._acd.store.pool_counts(needed)
-        return counts.eligible > 0 or any(counts.passed.get(reason, 0) for reason in _LOGGED_IN_ELSEWHERE)
+
+
+def _staffed(engine: acd.Acd, queue: acd.Queue, request: TransferRequest) -> bool:
+    """Is anyone logged in who could ever take this call (after every escalation step)? Read from the
+    store's indexed pool counts (on the worker thread): skills are judged before state, so an agent
+    counted as paused, ringing, busy or in wrap-up holds the skills."""
+    needed = requirements_at(dict(request.skills) or queue.skills, queue.escalation, float("inf"))
+    counts = engine.store.pool_counts(needed)
+    return counts.eligible > 0 or any(counts.passed.get(reason, 0) for reason in _LOGGED_IN_ELSEWHERE)

@@ -4,8 +4,13 @@ Usage in the runner (the client must exist before the flow services, which take 
 ``transferrer``)::
 
     async with acd_runtime(settings, client, facts=recorder) as runtime:
-        service = IvrService(..., originated_hook=runtime.originated_hook, event_tap=runtime.on_ari_event)
+        service = IvrService(..., originated_hook=runtime.originated_hook, event_tap=runtime.on_ari_event,
+                             resync_hook=runtime.resynced, orphan_hook=runtime.adopt)
         # FlowServices(transferrer=runtime), control API app(control=runtime)
+
+The ACD's state lives where ``settings.acd_store`` says: ``sql`` (the default) in the service's database
+(``settings.db_url``, ``acd.sql_store.SqlStore``), so it survives a restart; ``memory`` in the process
+(tests, benchmarks). Over SQL the runtime recovers what an earlier run left (``acd.live.recovery``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,31 @@ from collections.abc import AsyncIterator, Callable
 import acd
 from acd.live.facts import AcdFactSink
 from acd.live.runtime import AcdRuntime, RuntimeOptions
+from acd.roster import sync_roster
+from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
-from ivr_engine.config import Settings
+from ivr_engine.config import ConfigError, Settings
 
-__all__ = ["acd_runtime", "build_acd_runtime"]
+__all__ = ["ACD_STORES", "acd_runtime", "build_acd_runtime", "open_acd_store"]
+
+ACD_STORES = ("sql", "memory")
+
+
+def open_acd_store(settings: Settings) -> acd.AcdStore:
+    """The store ``settings.acd_store`` names (``ConfigError`` for another value; ``acd.StoreError`` for a
+    database URL that cannot be used)."""
+    if settings.acd_store == "memory":
+        return acd.MemoryStore()
+    if settings.acd_store == "sql":
+        return SqlStore(settings.db_url, node=settings.node_id or None)
+    raise ConfigError(f"acd_store: {settings.acd_store!r} is not one of {', '.join(ACD_STORES)}")
+
+
+def _engine(config: acd.AcdConfig, store: acd.AcdStore) -> acd.Acd:
+    """The engine over ``store`` with the configured agents upserted (their stored state kept)."""
+    engine = acd.Acd(config.queues, store=store)
+    sync_roster(store, config.agents)
+    return engine
 
 
 def build_acd_runtime(
@@ -32,12 +58,16 @@ def build_acd_runtime(
     options: RuntimeOptions | None = None,
     clock: Callable[[], float] = time.time,
     config: acd.AcdConfig | None = None,
+    store: acd.AcdStore | None = None,
 ) -> AcdRuntime:
     """A runtime over ``config``, by default the agents and queues of ``settings.agents_file`` (raises
-    ``acd.AcdConfigError``); ``clock`` is the service's clock in epoch seconds."""
+    ``acd.AcdConfigError``), on ``store`` (default: a memory store); ``clock`` is the service's clock
+    in epoch seconds. This touches the store on the calling thread: ``acd_runtime`` does it off the
+    event loop."""
     config = config or acd.load_acd_config(settings.agents_file)
-    engine = acd.Acd(config.queues, agents=config.agents)
-    return AcdRuntime(engine, client, facts=facts, options=options, clock=clock)
+    store = store if store is not None else acd.MemoryStore()
+    return AcdRuntime(_engine(config, store), client, facts=facts, options=options, clock=clock,
+                      node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore))
 
 
 @contextlib.asynccontextmanager
@@ -49,18 +79,28 @@ async def acd_runtime(
     options: RuntimeOptions | None = None,
     clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[AcdRuntime]:
-    """The runtime with its tick loop running; on exit the loop is cancelled (bounded wait).
+    """The runtime on the store of ``settings.acd_store`` with its tick loop running; on exit the loop
+    is cancelled (bounded wait), the worker thread stopped and the store closed.
 
     The configured agents are registered with ``facts`` first (names and endpoints for the reports).
     """
     config = acd.load_acd_config(settings.agents_file)
-    runtime = build_acd_runtime(settings, client, facts=facts, options=options, clock=clock, config=config)
-    if facts is not None:
-        await facts.register_agents(config.agents)
-    ticker = asyncio.create_task(runtime.run(), name="acd-tick")
+    store = open_acd_store(settings)
     try:
-        yield runtime
+        engine = await asyncio.to_thread(_engine, config, store)  # reads and writes the store
+        runtime = AcdRuntime(engine, client, facts=facts, options=options, clock=clock,
+                             node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore))
+        await runtime.start()
+        if facts is not None:
+            await facts.register_agents(config.agents)
+        ticker = asyncio.create_task(runtime.run(), name="acd-tick")
+        try:
+            yield runtime
+        finally:
+            ticker.cancel()
+            timeout = (options or RuntimeOptions()).shutdown_timeout + 1
+            await asyncio.wait([ticker], timeout=timeout)
+            await asyncio.to_thread(runtime.close)
     finally:
-        ticker.cancel()
-        timeout = (options or RuntimeOptions()).shutdown_timeout + 1
-        await asyncio.wait([ticker], timeout=timeout)
+        if isinstance(store, SqlStore):
+            store.close()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from ivr_engine.ari.media import MediaResolver, resolve_all
 from ivr_engine.channel import CallerHungUp, ChannelError, Digits, DtmfKey, Media, Recording
 from ivr_engine.logs import fields
 
-__all__ = ["TYPE_AHEAD_LIMIT", "AriChannel", "WaitBounds"]
+__all__ = ["TYPE_AHEAD_LIMIT", "AriChannel", "WaitBounds", "playback_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,13 @@ class WaitBounds:
     """Seconds past a recording's maximum length (the beep, Asterisk's own slack)."""
     recheck: float = 1.0
     """Seconds between later looks, while ARI says it still plays (or does not answer)."""
+
+
+def playback_ids(channel_id: str) -> tuple[str, str]:
+    """The two ids a channel's playbacks take in turn (one playback at a time; the previous one is over
+    before its id comes round again): a service taking the channel back after a restart can stop the
+    playback a killed service left running, which would otherwise delay anything it plays or starts."""
+    return f"pb-{channel_id}-a", f"pb-{channel_id}-b"
 
 
 class AriChannel:
@@ -98,6 +104,7 @@ class AriChannel:
         self._keys: deque[DtmfKey] = deque()
         self._gone = False
         self._hung_up_by_us = False
+        self._playbacks = 0
 
     @property
     def id(self) -> str:
@@ -177,7 +184,8 @@ class AriChannel:
         self._check()
         if not uris:
             return None
-        playback_id = f"pb-{uuid.uuid4().hex}"
+        playback_id = playback_ids(self.id)[self._playbacks % 2]
+        self._playbacks += 1
         loop = asyncio.get_running_loop()
         await self._ari("play", self._client.play(self.id, uris, playback_id, lang=self._language))
         deadline = loop.time()

@@ -6,11 +6,14 @@ A handler that raises makes the caller hear a short apology before the hangup; t
 After every (re)connect each live call gets a ``Recheck`` (a call waiting for the end of a playback or
 a recording asks ARI whether it came while the WebSocket was down), and a resync compares Asterisk's
 channels with our calls: vanished calls are told (``ChannelVanished``; their disposition is
-``vanished``), channels in our app without a task get the apology and are hung up, empty bridges of our
-app are destroyed, and call rows still open from before (a service that died, channels lost with
-Asterisk) are closed through the ``stale_calls`` port. That last step also runs on its own every
-``sweep_interval`` seconds (``start_sweeps``), and every ``sweep_retry`` seconds while the database or
-ARI does not answer, so no row stays ``in_progress`` because the database was down at the resync.
+``vanished``), the ``resync_hook`` sees the channels and bridges (the ACD settles what its store kept
+from an earlier run), channels in our app without a task are offered to the ``orphan_hook`` (the ACD
+adopts its waiting and bridged callers; disposition ``adopted``) and otherwise get the apology and are
+hung up, empty bridges of our app are destroyed, and call rows still open from before (a service that
+died, channels lost with Asterisk) are closed through the ``stale_calls`` port. That last step also runs
+on its own every ``sweep_interval`` seconds (``start_sweeps``), and every ``sweep_retry`` seconds while
+the database or ARI does not answer, so no row stays ``in_progress`` because the database was down at
+the resync.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from ivr_engine.flow.ports import CallRecord, CallStore, Clock
 from ivr_engine.logs import fields
 from ivr_engine.service.eventlog import EventLog
 
-__all__ = ["APOLOGY", "IvrService", "ServiceOptions", "StaleCalls"]
+__all__ = ["APOLOGY", "IvrService", "OrphanHook", "ResyncHook", "ServiceOptions", "StaleCalls"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,11 @@ APOLOGY: tuple[str, ...] = ("sound:im-sorry", "sound:please-try-call-later")
 
 StaleCalls = Callable[[Set[str], datetime], Awaitable[Sequence[str]]]
 """Close open call rows whose channel is not in the set and that started before the time; their ids."""
+ResyncHook = Callable[[Set[str], Mapping[str, Sequence[str]]], Awaitable[Set[str]]]
+"""After a (re)connect: Asterisk's channel ids and bridges (bridge id -> channel ids) of our app; returns
+the channels the hook looks after without a call task (agent legs still ringing), not orphans."""
+OrphanHook = Callable[[Channel, CallInfo], Awaitable[bool]]
+"""A channel in our app that no task owns: serve it to the end and say True, or say False at once."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,8 @@ class IvrService:
         event_log: EventLog | None = None,
         options: ServiceOptions | None = None,
         stale_calls: StaleCalls | None = None,
+        resync_hook: ResyncHook | None = None,
+        orphan_hook: OrphanHook | None = None,
     ) -> None:
         self._client = client
         self._resolver = resolver
@@ -104,6 +114,8 @@ class IvrService:
         self._event_log = event_log
         self._options = options or ServiceOptions()
         self._stale_calls = stale_calls
+        self._resync_hook = resync_hook
+        self._orphan_hook = orphan_hook
         self._vanished: set[str] = set()
         self._lengths = MediaLengths(language=self._options.language)
         self._router = CallRouter()
@@ -198,7 +210,9 @@ class IvrService:
         if stored:
             await self._store_call(call.call_id, started=call)
         try:
-            if handler is None:
+            if orphan and self._orphan_hook is not None and await self._orphan_hook(channel, call):
+                disposition = "adopted"
+            elif handler is None:
                 disposition = "orphan" if orphan else "no_handler"
                 log.warning(fields("call.unrouted", call=call.call_id, dialled=call.dialled, orphan=orphan))
                 await self._apologise(channel)
@@ -269,7 +283,14 @@ class IvrService:
         for channel_id in vanished:
             self._router.deliver(ChannelVanished(channel_id))
         await asyncio.sleep(self._options.orphan_grace)  # let StasisStarts already on the wire arrive
-        orphans = {c for c in app.channel_ids if c in existing} - self._router.channel_ids()
+        looked_after: Set[str] = set()
+        if self._resync_hook is not None:
+            ours = {b.id: list(b.channels) for b in bridges if b.id in app.bridge_ids}
+            try:
+                looked_after = await self._resync_hook(existing, ours)
+            except Exception as exc:  # e.g. the ACD's database is down: orphans are still dealt with
+                log.error(fields("service.resync.hook_failed", error=f"{type(exc).__name__}: {exc}"))
+        orphans = {c for c in app.channel_ids if c in existing} - self._router.channel_ids() - looked_after
         for channel_id in orphans:
             try:
                 snapshot = await self._client.get_channel(channel_id)

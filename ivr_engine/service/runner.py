@@ -130,6 +130,8 @@ async def run_service(
             handlers=handlers,
             originated_hook=runtime.originated_hook,
             event_tap=runtime.on_ari_event,
+            resync_hook=runtime.resynced,
+            orphan_hook=runtime.adopt,
             call_store=stores.calls,
             event_log=event_log,
             options=ServiceOptions(

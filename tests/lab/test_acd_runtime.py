@@ -64,6 +64,7 @@ async def live(asterisk_only: Lab) -> AsyncIterator[Live]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await service.shutdown()
+        runtime.close()
         await client.close()
 
 

@@ -126,14 +126,15 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
     async def start(*, request_skills: dict[str, int] | None = None,
                     variables: dict[str, str] | None = None, hold: HoldOptions = FAST_HOLD,
-                    **queue_settings: Any) -> Lab:
+                    store: acd.AcdStore | None = None, **queue_settings: Any) -> Lab:
         queue = general(**queue_settings)
         fake = FakeAri(playback_seconds=0.05)
         await fake.start()
         client = AriClient.open(fake.config)
         facts = Facts()
-        runtime = AcdRuntime(acd.Acd([queue], agents=AGENTS), client, facts=facts,
+        runtime = AcdRuntime(acd.Acd([queue], store=store, agents=AGENTS), client, facts=facts,
                              options=RuntimeOptions(tick_seconds=0.05, hold=hold))
+        await runtime.start()
         outcomes: dict[str, str] = {}
 
         async def caller(channel: Channel, call: CallInfo) -> None:
@@ -162,6 +163,7 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
                 task.cancel()
             await asyncio.gather(reader, ticker, return_exceptions=True)
             await service.shutdown()
+            runtime.close()
             await client.close()
             await fake.close()
 

@@ -10,6 +10,7 @@ import pytest
 import acd
 from acd.live import RuntimeEventKind
 from acd.records.rows import QueueOutcome
+from ivr_engine.config import Settings
 
 if TYPE_CHECKING:
     from .conftest import Lab
@@ -186,17 +187,18 @@ async def test_state_changes_are_recorded_and_published(start_lab: Any) -> None:
         await lab.runtime.logout("1003")
 
 
-async def test_runtime_builds_from_the_project_acd_yaml() -> None:
+async def test_runtime_builds_from_the_project_acd_yaml(migrated_settings: Settings) -> None:
+    """On the SQL store of the service's database (the default ``acd_store``)."""
     from acd.live import acd_runtime
     from ivr_engine.ari.client import AriClient
     from ivr_engine.ari.fake import FakeAri
-    from ivr_engine.config import load_settings
 
+    assert migrated_settings.acd_store == "sql"
     fake = FakeAri()
     await fake.start()
     client = AriClient.open(fake.config)
     try:
-        async with acd_runtime(load_settings(), client) as runtime:
+        async with acd_runtime(migrated_settings, client) as runtime:
             assert [a.id for a in runtime.agents()] == ["1001", "1002", "1003"]
             assert [s.queue for s in runtime.queue_statuses()] == ["billing", "general", "loyalty", "orders"]
     finally:

@@ -1,0 +1,194 @@
+"""After a restart: the ACD state the store kept, reconciled with the channels Asterisk still holds.
+
+A service killed (``kill -9``) leaves its callers in Stasis on Asterisk, and the store (``SqlStore``)
+keeps the agents, the waiting calls with their places, the offers and who is on a call. At the first
+resync of the new run (``AcdRuntime.resynced``, called by the service once it has listed Asterisk's
+channels and before it deals with channels no call task owns), ``Recovery.reconcile`` settles what the
+store holds against what still exists, and ``Recovery.adopt`` then takes back the channels that are
+the ACD's (the service's orphan hook) instead of the service apologising to them and hanging up:
+
+- a waiting call whose caller's channel exists is resumed (``TransferDesk.resume``): hold music again
+  and the same place in the queue; one whose channel is gone is abandoned;
+- an offer whose caller is gone: abandoned (the agent ready again) and the agent's leg hung up; whose
+  leg (``legs.leg_channel_id``) still rings: tracked, so its answer, hang-up or expiry is handled as
+  if nothing happened; whose leg is gone: a no-answer (the agent paused "no answer", the call offered
+  to the next agent), as when the leg ends unanswered in a running service;
+- an agent on a call whose bridge (``bridge.bridge_of``) still holds caller and agent leg: both are
+  adopted and the bridge left alone, so the call's end ends the agent's call (wrap-up) as usual;
+  otherwise the call is over: the agent's call is ended and a channel left of it hung up.
+
+Calls queued by another node (``SqlStore.node`` differs) are that node's and left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import acd
+from acd.live.bridge import Bridger, bridge_of
+from acd.live.inflight import EpochClock, Leg, Waiter
+from acd.live.legs import AgentLegs, leg_channel_id
+from acd.live.transfer import TransferDesk
+from acd.live.worker import EngineWorker
+from ivr_engine.ari.channel import playback_ids
+from ivr_engine.ari.client import AriClient
+from ivr_engine.ari.errors import AriError, AriNotFound
+from ivr_engine.calls import CallInfo
+from ivr_engine.channel import Channel
+from ivr_engine.flow.ports import TransferRequest
+from ivr_engine.logs import fields
+
+__all__ = ["Recovery"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the store held at the first resync (read on the worker thread)."""
+
+    waiting: tuple[acd.WaitingCall, ...]
+    offers: tuple[acd.Offer, ...]
+    on_call: tuple[acd.Agent, ...]
+
+
+@dataclass
+class _Plan:
+    """The channels to adopt, by channel id."""
+
+    waiting: dict[str, acd.WaitingCall] = field(default_factory=dict)
+    bridged_callers: dict[str, tuple[acd.Agent, Leg]] = field(default_factory=dict)
+    bridged_legs: dict[str, Leg] = field(default_factory=dict)
+
+
+def _read(engine: acd.Acd, node: str | None) -> _Stored:
+    waiting = tuple(c for name in sorted(engine.queues) for c in engine.store.waiting(name)
+                    if _node_of(engine.store, c.id) == node)
+    on_call = tuple(engine.store.agents_in_state(acd.AgentState.ON_CALL))
+    return _Stored(waiting, tuple(engine.store.offers()), on_call)
+
+
+def _node_of(store: acd.AcdStore, call_id: str) -> str | None:
+    node_of = getattr(store, "node_of", None)
+    return node_of(call_id) if node_of is not None else None
+
+
+class Recovery:
+    def __init__(self, worker: EngineWorker, client: AriClient, *, legs: AgentLegs, desk: TransferDesk,
+                 bridger: Bridger, clock: EpochClock, node: str | None) -> None:
+        self._worker = worker
+        self._client = client
+        self._legs = legs
+        self._desk = desk
+        self._bridger = bridger
+        self._clock = clock
+        self._node = node
+        self._plan = _Plan()
+        self.done = False
+
+    async def reconcile(self, existing: Collection[str], bridges: Mapping[str, Sequence[str]]) -> None:
+        """Settle the stored state against Asterisk's ``existing`` channels and ``bridges`` (id ->
+        channel ids); only the first time (later resyncs find the runtime's own calls in memory)."""
+        if self.done:
+            return
+        self.done = True
+        stored = await self._worker.query(lambda engine: _read(engine, self._node))
+        offered = {o.call_id for o in stored.offers}
+        for offer in stored.offers:
+            await self._offer(offer, existing)
+        for call in stored.waiting:
+            if call.id in offered:
+                continue
+            if call.id in existing:
+                self._plan.waiting[call.id] = call
+            else:
+                await self._abandon(call.id)
+        for agent in stored.on_call:
+            await self._on_call(agent, bridges)
+        log.info(fields("acd.recovery", waiting=len(self._plan.waiting), offers=len(stored.offers),
+                        on_call=len(self._plan.bridged_callers)))
+
+    async def _offer(self, offer: acd.Offer, existing: Collection[str]) -> None:
+        leg = Leg(leg_channel_id(offer), offer.agent_id, offer.call_id)
+        if offer.call_id not in existing:
+            await self._abandon(offer.call_id)
+            if leg.channel_id in existing:
+                await self._legs.hang_up(leg)
+            return
+        call = await self._worker.query(lambda engine: engine.store.call(offer.call_id))
+        if call is not None:
+            self._plan.waiting[call.id] = call
+        if leg.channel_id in existing:
+            self._legs.track(leg)
+            log.info(fields("acd.recovery.ringing", agent=offer.agent_id, call=offer.call_id))
+            return
+        now = self._clock()
+        agent_id, call_id = offer.agent_id, offer.call_id
+
+        def no_answer(engine: acd.Acd) -> list[acd.AcdEvent]:
+            current = engine.store.offer(agent_id)
+            if current is None or current.call_id != call_id:
+                return []
+            return engine.reject(agent_id, now, acd.NO_ANSWER)
+
+        await self._worker.act(no_answer)
+
+    async def _on_call(self, agent: acd.Agent, bridges: Mapping[str, Sequence[str]]) -> None:
+        call_id = agent.current_call or ""
+        members = bridges.get(bridge_of(call_id), ())
+        others = [c for c in members if c != call_id]
+        if call_id in members and len(others) == 1:
+            leg = Leg(others[0], agent.id, call_id, answered=True)
+            self._plan.bridged_callers[call_id] = (agent, leg)
+            self._plan.bridged_legs[leg.channel_id] = leg
+            return
+        for channel_id in members:  # the call is over: whoever is left of it is hung up
+            with contextlib.suppress(AriError):
+                await self._client.hangup(channel_id)
+        with contextlib.suppress(AriNotFound, AriError):
+            await self._client.destroy_bridge(bridge_of(call_id))
+        now = self._clock()
+        with contextlib.suppress(acd.AcdError):
+            await self._worker.act(lambda engine: engine.end_call(agent.id, now))
+
+    async def _abandon(self, call_id: str) -> None:
+        now = self._clock()
+        await self._worker.act(
+            lambda engine: engine.abandon(call_id, now) if engine.store.call(call_id) is not None else []
+        )
+
+    async def adopt(self, channel: Channel, call: CallInfo) -> bool:
+        """Take back an orphaned channel if it is the ACD's, and serve it to the end (True); False at
+        once otherwise (the service then apologises and hangs up)."""
+        plan = self._plan
+        if (waiting := plan.waiting.pop(channel.id, None)) is not None:
+            log.info(fields("acd.recovery.adopted", call=channel.id, queue=waiting.queue))
+            await self._stop_playback(channel.id)  # an announcement in flight would hold the music up
+            await self._desk.resume(_waiter(waiting, channel))
+            return True
+        if (bridged := plan.bridged_callers.pop(channel.id, None)) is not None:
+            agent, leg = bridged
+            self._legs.track(leg)
+            request = TransferRequest(channel.id, call.caller, agent.current_queue or "", {}, 0, {})
+            waiter = Waiter(request, channel, asyncio.get_running_loop().create_future())
+            await self._bridger.resume(waiter, leg, self._desk.finish_call)
+            return True
+        if (kept := plan.bridged_legs.pop(channel.id, None)) is not None:
+            await self._legs.keep(channel, kept)
+            return True
+        return False
+
+    async def _stop_playback(self, channel_id: str) -> None:
+        for playback_id in playback_ids(channel_id):
+            with contextlib.suppress(AriError):  # AriNotFound: nothing was playing under that id
+                await self._client.stop_playback(playback_id)
+
+
+def _waiter(call: acd.WaitingCall, channel: Channel) -> Waiter:
+    variables = {"vip": "1"} if call.vip else {}
+    request = TransferRequest(call.id, call.caller, call.queue, dict(call.skills), call.priority, variables)
+    return Waiter(request, channel, asyncio.get_running_loop().create_future(), resumed=True)

@@ -1,0 +1,155 @@
+"""Restart without loss: ``ivr serve`` SIGKILLed with agents logged in and two callers waiting in the
+ACD, then started again over the same database.
+
+Agent 1001 is logged in and paused "coaching", 1002 paused "lunch" (nobody ready), two SIPp callers
+press 0 and wait. After ``kill -9`` and a restart both agents are as they were, both callers are still
+connected and hear music on hold again within 2 s of the new service connecting to Asterisk (Asterisk's
+full log: "Started music on hold ... on channel '<the caller's channel>'", against the new service's
+"ari.events.connected" line), and they reach agents in the order they joined the queue. Its own lab:
+the test kills the lab's service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import re
+import signal
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ivr_engine.lab.control import Component
+from ivr_engine.lab.sipp import AgentBehaviour, CallerScript
+
+from .conftest import Lab, until
+from .test_acd_flows import call_ids, control_json, ivr_ok, phone
+from .test_faults_asterisk import started_lab
+
+pytestmark = pytest.mark.lab
+
+_CONNECTED = re.compile(r"^(?P<at>\S+ \S+) INFO \S+ ari\.events\.connected ", re.MULTILINE)
+"""serve.log: ``2026-12-03 14:07:19,546 INFO ivr_engine.ari.stream ari.events.connected url=...``"""
+
+
+def _music_on_at(lab: Lab, channel_name: str, at: datetime) -> bool:
+    """Was Asterisk playing music on hold to ``channel_name`` at ``at`` (its full log's last MOH line for
+    the channel up to then says "Started")? Music a killed service started plays on by itself."""
+    text = lab.paths.full_log.read_text(errors="replace")
+    name = re.escape(channel_name)
+    lines = re.finditer(rf"^\[(?P<at>[^\]]+)\] .*(?P<what>Started|Stopped) music on hold"
+                        rf"(, class '\w+',)? on (channel ')?{name}'?$", text, re.MULTILINE)
+    state = False
+    for line in lines:
+        if datetime.strptime(line["at"], "%Y-%m-%d %H:%M:%S.%f") <= at:
+            state = line["what"] == "Started"
+    return state
+
+
+def _music_asked(lab: Lab, offset: int, channel_id: str) -> datetime | None:
+    """When the service (its log after ``offset``) first asked Asterisk for music on ``channel_id``."""
+    with lab.paths.serve_log.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    found = re.search(rf"^(?P<at>\S+ \S+) INFO \S+ ari\.request method=POST path=/channels/"
+                      rf"{re.escape(channel_id)}/moh ", text, re.MULTILINE)
+    return datetime.strptime(found["at"], "%Y-%m-%d %H:%M:%S,%f") if found else None
+
+
+def _connected_since(lab: Lab, offset: int) -> datetime | None:
+    """When the service (started after ``offset`` of serve.log) connected to Asterisk's events."""
+    with lab.paths.serve_log.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    found = _CONNECTED.search(text)
+    return datetime.strptime(found["at"], "%Y-%m-%d %H:%M:%S,%f") if found else None
+
+
+def _waiting(lab: Lab) -> list[dict[str, Any]]:
+    general = next(q for q in control_json(lab, "/api/queues")["queues"] if q["name"] == "general")
+    return list(general["waiting"])
+
+
+def _agent(lab: Lab, agent_id: str) -> dict[str, Any]:
+    return dict(control_json(lab, f"/api/agents/{agent_id}"))
+
+
+def _but_time(agents: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The agents without ``in_state``: the lab's clock starts again at ``clock_start`` on a restart."""
+    return {a: {k: v for k, v in view.items() if k != "in_state"} for a, view in agents.items()}
+
+
+def _bridge_of(lab: Lab, call_id: str) -> list[str] | None:
+    found = [b["channels"] for b in lab.ari_json("/bridges") if b["id"] == f"acd-{call_id}"]
+    return found[0] if found and len(found[0]) == 2 else None
+
+
+async def test_serve_killed_with_callers_waiting_keeps_agents_and_callers_and_their_order(
+    make_lab: Callable[[], Lab],
+) -> None:
+    lab = started_lab(make_lab)
+    for agent_id, reason in (("1001", "coaching"), ("1002", "lunch")):
+        ivr_ok(lab, "agent", "login", agent_id)
+        ivr_ok(lab, "agent", "pause", agent_id, "--reason", reason)
+    agents_before = {a: _agent(lab, a) for a in ("1001", "1002")}
+    before = len(lab.events())
+
+    def caller(number: str) -> asyncio.Task[Any]:
+        return asyncio.create_task(lab.call(CallerScript(
+            number="100", caller_id=number, digits="0", initial_wait_ms=9000, hangup_after_s=120,
+            timeout_s=180,
+        )))  # fmt: skip
+
+    first = caller("5550701")
+    await until(lambda: len(_waiting(lab)) == 1 or first.done(), 40, "the first caller to queue")
+    second = caller("5550702")
+    await until(lambda: len(_waiting(lab)) == 2 or second.done(), 40, "the second caller to queue")
+    order = call_ids(lab, before)
+    assert [w["call_id"] for w in _waiting(lab)] == order
+    names = {c: lab.ari_json(f"/channels/{c}")["name"] for c in order}
+
+    os.kill(int(lab.paths.pid_file(Component.SERVE).read_text()), signal.SIGKILL)
+    await asyncio.sleep(1.0)
+    assert sorted(c["id"] for c in lab.ari_json("/channels")) == sorted(order)  # left in Stasis
+    serve_from = lab.paths.serve_log.stat().st_size
+
+    restarted = lab.ivr("lab", "up", "--timeout", "60")
+    assert restarted.returncode == 0, restarted.stdout
+    back = await until(lambda: _connected_since(lab, serve_from), 20, "the new service to connect")
+    asked: dict[str, datetime] = {}
+    for call_id in order:
+        asked[call_id] = await until(functools.partial(_music_asked, lab, serve_from, call_id), 10,
+                                     f"the new service to start music for {call_id}")
+    late = {c: (t - back).total_seconds() for c, t in asked.items() if (t - back).total_seconds() > 2.0}
+    assert not late, f"music on hold asked for more than 2 s after the service was back ({back}): {late}"
+    checked = back + timedelta(seconds=2)
+    await asyncio.sleep(2.5)  # every request above came after ``back``: Asterisk has logged ``checked``
+    silent = [c for c in order if not _music_on_at(lab, names[c], checked)]
+    assert not silent, f"no music on hold 2 s after the service was back: {silent}"
+    agents_after = {a: _agent(lab, a) for a in agents_before}
+    assert {a: (v["state"], v["pause_reason"]) for a, v in agents_after.items()} == {
+        "1001": ("paused", "coaching"), "1002": ("paused", "lunch")}
+    assert _but_time(agents_after) == _but_time(agents_before)  # the whole record kept
+    assert [w["call_id"] for w in _waiting(lab)] == order  # same places in the queue
+    assert sorted(c["id"] for c in lab.ari_json("/channels")) == sorted(order)  # both still connected
+    assert not first.done()
+    assert not second.done()
+
+    answering = AgentBehaviour(ring_ms=300, hangup_after_s=3)
+    async with phone(lab, "1002", answering) as phone_1002, phone(lab, "1001", answering) as phone_1001:
+        ivr_ok(lab, "agent", "ready", "1002")
+        bridged = await until(lambda: _bridge_of(lab, order[0]), 30, "the first caller to meet 1002")
+        assert _bridge_of(lab, order[1]) is None  # the second caller still waits
+        ivr_ok(lab, "agent", "ready", "1001")
+        await until(lambda: _bridge_of(lab, order[1]), 30, "the second caller to meet 1001")
+        results = [await first, await second]
+    assert all(r.answered == 1 for r in results), [r.describe() for r in results]
+    assert phone_1002.answered_calls() == 1
+    assert phone_1001.answered_calls() == 1
+    assert order[0] in bridged
+    for agent_id in ("1001", "1002"):
+        lab.ivr("agent", "logout", agent_id)
+    assert await lab.leftovers() == ([], [])
