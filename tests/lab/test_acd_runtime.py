@@ -112,6 +112,8 @@ async def test_agent_answers_and_both_legs_are_bridged_then_nothing_leaks(
     # The bridge goes before the runtime ends the call, so ARI can be clear a moment before wrap-up.
     await until(lambda: live.runtime.engine.agent("1003").state is acd.AgentState.WRAP_UP, 10,
                 "agent 1003 to go into wrap-up")  # fmt: skip
+    # The engine runs in its worker thread: the caller's transfer may end a moment after the agent's state.
+    await until(lambda: live.outcomes, 10, "the caller's transfer to end")
     assert list(live.outcomes.values()) == ["hangup"]
 
 
