@@ -40,7 +40,7 @@ from ivr_engine.service.flows import flow_handlers
 from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
 from ivr_engine.storage.database import ErrorKind
 from ivr_engine.storage.migrate import require_head
-from ivr_engine.storage.sweep import close_stale_calls
+from ivr_engine.storage.sweep import close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
 
 __all__ = ["build_flow_services", "recordings_dir", "run_service"]
@@ -137,7 +137,9 @@ async def run_service(
             options=ServiceOptions(
                 recordings_dir=recordings_dir(settings), language=settings.language, clock=clock
             ),
-            stale_calls=functools.partial(close_stale_calls, stores.database, node=settings.node_id or None),
+            stale_calls=functools.partial(
+                close_stale_calls_once_written, stores.writer, stores.database, node=settings.node_id or None
+            ),
         )
         stream = EventStream(
             config, client.session, on_event=service.on_event, on_connected=service.on_connected,

@@ -16,9 +16,11 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ivr_engine.storage.database import Database
+from ivr_engine.storage.errors import DatabaseUnavailable
 from ivr_engine.storage.models import IN_PROGRESS, Call, NodeEntryRow, NodeEventRow, spent_ms
+from ivr_engine.storage.writer import WriteBehind
 
-__all__ = ["LOST", "close_stale_calls"]
+__all__ = ["LOST", "close_stale_calls", "close_stale_calls_once_written"]
 
 LOST = "lost"
 """Disposition of a call row whose channel was gone when the service looked: outcome unknown."""
@@ -72,3 +74,22 @@ def _log_lost_nodes(session: Session) -> None:
                 "outcome": LOST, "spent_ms": spent_ms(entry.entered, left),
             }])  # fmt: skip
     session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id.in_([e.call_id for e, _ in found])))
+
+
+async def close_stale_calls_once_written(
+    writer: WriteBehind,
+    database: Database,
+    alive: Set[str],
+    started_before: datetime,
+    *,
+    node: str | None = None,
+) -> list[str]:
+    """``close_stale_calls`` once every write accepted so far is in the database.
+
+    A call's own end may still be queued (a journal replayed after a restart, a database that was down):
+    closing its row as ``lost`` first would also log its last node as lost and hide the real end. When the
+    writes cannot be stored yet, raises DatabaseUnavailable and the service sweeps again later.
+    """
+    if not await writer.flush():
+        raise DatabaseUnavailable("writes accepted earlier are not stored yet: stale rows wait")
+    return await close_stale_calls(database, alive, started_before, node=node)

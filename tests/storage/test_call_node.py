@@ -15,7 +15,7 @@ from ivr_engine.flow.ports import CallRecord
 from ivr_engine.storage import Database, open_stores
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.storage.spool import decode_write
-from ivr_engine.storage.sweep import close_stale_calls
+from ivr_engine.storage.sweep import close_stale_calls, close_stale_calls_once_written
 from ivr_engine.storage.writer import CallStarted
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -103,3 +103,19 @@ async def test_a_node_closes_only_its_own_stale_calls(migrated_settings: Setting
         "n2-live": "in_progress",
         "single": "lost",
     }
+
+
+async def test_the_sweep_waits_for_queued_writes_so_a_call_ended_in_the_queue_is_not_closed_lost(
+    migrated_settings: Settings,
+) -> None:
+    async with open_stores(migrated_settings, flush_interval=3600) as stores:  # nothing flushes by itself
+        await stores.calls.call_started(CallRecord("queued-end", "15550001001", "100", T0))
+        assert await stores.writer.flush()  # the row is in_progress in the database...
+        await stores.calls.call_ended("queued-end", T0 + timedelta(seconds=20), "completed")
+        assert stores.writer.pending  # ...and its end still queued, as after a journal replay
+        later = T0 + timedelta(minutes=1)
+        closed = await close_stale_calls_once_written(stores.writer, stores.database, set(), later)
+        assert closed == []
+        with stores.database.engine.connect() as connection:
+            row = connection.execute(text("SELECT disposition FROM calls WHERE id = 'queued-end'")).one()
+    assert row.disposition == "completed"
