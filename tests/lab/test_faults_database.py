@@ -96,6 +96,12 @@ async def test_service_killed_during_the_outage_keeps_the_node_log_in_its_journa
     await relay.cut()
     result = await lab.call(CallerScript(number="199", caller_id="5550334", digits="4211#", timeout_s=60))
     assert result.ok, result.describe()
+    spool = lab.settings.state_dir / "spool"
+
+    def end_journalled() -> bool:  # the caller's BYE is processed a moment after SIPp is done
+        return any('"CallEnded"' in path.read_text() for path in spool.glob("writes-*.jsonl"))
+
+    await until(end_journalled, 10, "the call's end to be journalled")
     os.kill(int(lab.paths.pid_file(Component.SERVE).read_text()), signal.SIGKILL)  # no clean stop
     down = await asyncio.to_thread(lab.ivr, "lab", "down", extra_env=relayed)  # still no database
     assert down.returncode == 0, down.stdout
