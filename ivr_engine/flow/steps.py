@@ -3,6 +3,7 @@ that wait for keys (menu, gather, survey)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -44,3 +45,31 @@ async def retry_prompt(call: CallState, digits: Digits, invalid: Speech, no_inpu
 
 def failure(digits: Digits) -> str:
     return "timeout" if not digits.keys else "invalid"
+
+
+async def ask_one_key(
+    call: CallState,
+    speech: Speech,
+    *,
+    retries: int,
+    key_timeout: float,
+    accepted: Callable[[Digits], bool],
+    invalid: Speech,
+    no_input: Speech,
+) -> tuple[Digits, bool]:
+    """Play ``speech`` and take one key, re-prompting (``retry_prompt``) up to ``retries`` times until
+    ``accepted``; the last keys and whether they were accepted (menus and survey questions)."""
+    digits = Digits(())
+    for attempt in range(retries + 1):
+        if attempt:
+            await retry_prompt(call, digits, invalid, no_input)
+        digits = await call.channel.collect(
+            prompt=call.media(speech),
+            max_digits=1,
+            terminator=None,
+            first_timeout=key_timeout,
+            inter_timeout=key_timeout,
+        )
+        if accepted(digits):
+            return digits, True
+    return digits, False

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ivr_engine.channel import Digits, DtmfKey
+from ivr_engine.channel import DtmfKey
 from ivr_engine.flow.fields import IDENT
 from ivr_engine.flow.nodes.base import (
     NO_SPEECH,
@@ -20,7 +20,7 @@ from ivr_engine.flow.nodes.base import (
     schema_number,
     schema_speech,
 )
-from ivr_engine.flow.steps import Step, failure, retry_prompt
+from ivr_engine.flow.steps import Step, ask_one_key, failure
 
 if TYPE_CHECKING:
     from ivr_engine.flow.checks import NodeChecks
@@ -84,20 +84,18 @@ def read(f: Fields, where: Where, defaults: FlowDefaults) -> MenuNode:
 
 
 async def run(node: MenuNode, call: CallState, flow: Flow) -> Step:
-    digits = Digits(())
-    for attempt in range(node.retries + 1):
-        if attempt:
-            await retry_prompt(call, digits, node.invalid_speech, node.no_input_speech)
-        digits = await call.channel.collect(
-            prompt=call.media(node.speech),
-            max_digits=1,
-            terminator=None,
-            first_timeout=node.timeout,
-            inter_timeout=node.timeout,
-        )
-        if digits.keys and digits.keys[0] in node.choices:
-            target = node.choices[digits.keys[0]]
-            return Step(target, target, digits.text)
+    digits, chosen = await ask_one_key(
+        call,
+        node.speech,
+        retries=node.retries,
+        key_timeout=node.timeout,
+        accepted=lambda keys: bool(keys.keys) and keys.keys[0] in node.choices,
+        invalid=node.invalid_speech,
+        no_input=node.no_input_speech,
+    )
+    if chosen:
+        target = node.choices[digits.keys[0]]
+        return Step(target, target, digits.text)
     return Step(failure(digits), node.on_fail, digits.text or None)
 
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ivr_engine.channel import Digits
 from ivr_engine.flow.nodes.base import (
     NO_SPEECH,
     SPEECH_FIELDS,
@@ -19,7 +18,7 @@ from ivr_engine.flow.nodes.base import (
     schema_speech,
 )
 from ivr_engine.flow.nodes.menu import RETRIES, TIMEOUT
-from ivr_engine.flow.steps import Step, retry_prompt
+from ivr_engine.flow.steps import Step, ask_one_key
 
 if TYPE_CHECKING:
     from ivr_engine.flow.fields import Fields
@@ -84,28 +83,25 @@ def read(f: Fields, where: Where, defaults: FlowDefaults) -> SurveyNode:
 async def run(node: SurveyNode, call: CallState, flow: Flow) -> Step:
     answers: list[str] = []
     for question in node.questions:
-        digits = Digits(())
-        for attempt in range(node.retries + 1):
-            if attempt:
-                await retry_prompt(call, digits, node.invalid_speech, node.no_input_speech)
-            digits = await call.channel.collect(
-                prompt=call.media(question.speech),
-                max_digits=1,
-                terminator=None,
-                first_timeout=node.timeout,
-                inter_timeout=node.timeout,
+        digits, scored = await ask_one_key(
+            call,
+            question.speech,
+            retries=node.retries,
+            key_timeout=node.timeout,
+            accepted=lambda keys: keys.text in ("1", "2", "3", "4", "5"),
+            invalid=node.invalid_speech,
+            no_input=node.no_input_speech,
+        )
+        if scored:
+            await call.services.surveys.save_answer(
+                call_id=call.call_id,
+                survey=node.survey,
+                question=question.id,
+                score=int(digits.text),
+                agent_id=call.variables.get("agent_id") or None,
             )
-            if digits.text in ("1", "2", "3", "4", "5"):
-                await call.services.surveys.save_answer(
-                    call_id=call.call_id,
-                    survey=node.survey,
-                    question=question.id,
-                    score=int(digits.text),
-                    agent_id=call.variables.get("agent_id") or None,
-                )
-                call.variables[f"{node.survey}_{question.id}"] = digits.text
-                answers.append(f"{question.id}={digits.text}")
-                break
+            call.variables[f"{node.survey}_{question.id}"] = digits.text
+            answers.append(f"{question.id}={digits.text}")
     complete = len(answers) == len(node.questions)
     return Step("answered" if complete else "incomplete", node.next, ",".join(answers) or None)
 
