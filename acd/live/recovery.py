@@ -161,6 +161,11 @@ class Recovery:
             lambda engine: engine.abandon(call_id, now) if engine.store.call(call_id) is not None else []
         )
 
+    def claimed(self) -> set[str]:
+        """The channels still to adopt (the service takes them back without waiting)."""
+        plan = self._plan
+        return {*plan.waiting, *plan.bridged_callers, *plan.bridged_legs}
+
     async def adopt(self, channel: Channel, call: CallInfo) -> bool:
         """Take back an orphaned channel if it is the ACD's, and serve it to the end (True); False at
         once otherwise (the service then apologises and hangs up)."""

@@ -41,7 +41,7 @@ from acd.live.transfer import TransferDesk
 from acd.live.worker import Applied, EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.events import AriEvent
-from ivr_engine.calls import CallInfo
+from ivr_engine.calls import CallInfo, Resynced
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 
@@ -155,15 +155,17 @@ class AcdRuntime:
 
     async def resynced(
         self, existing: AbstractSet[str], bridges: Mapping[str, Sequence[str]]
-    ) -> AbstractSet[str]:
+    ) -> Resynced:
         """The service listed Asterisk's channels and bridges (after a (re)connect): the first time,
-        settle what the store kept from an earlier run, then let the tick loop run. Returns the agent
-        legs still ringing, which are no orphans: their answer comes as a StasisStart of its own."""
+        settle what the store kept from an earlier run, then let the tick loop run. Says which agent
+        legs still ring (no orphans: their answer comes as a StasisStart of its own) and which orphans
+        are the ACD's to take back (waiting and bridged callers of the earlier run)."""
         try:
             await self._recovery.reconcile(existing, bridges)
         finally:
             self._ticker.started.set()
-        return self._legs.ringing() & existing
+        return Resynced(looked_after=self._legs.ringing() & existing,
+                        claimed=self._recovery.claimed() & existing)
 
     async def adopt(self, channel: Channel, call: CallInfo) -> bool:
         """The service's orphan hook: serve a channel an earlier run left in our app (True) if the ACD

@@ -8,13 +8,14 @@ the ACD, so neither has to import the other to agree on a call.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from ivr_engine.channel import Channel
 
-__all__ = ["ORIGINATED_MARKER", "CallHandler", "CallInfo"]
+__all__ = ["ORIGINATED_MARKER", "CallHandler", "CallInfo", "Resynced"]
 
 ORIGINATED_MARKER = "agent"
 """StasisStart args[0] of channels we originate ourselves (agent legs): routed to the originated hook."""
@@ -34,3 +35,16 @@ class CallInfo:
 
 class CallHandler(Protocol):
     async def __call__(self, channel: Channel, call: CallInfo) -> None: ...
+
+
+@dataclass(frozen=True)
+class Resynced:
+    """What the ACD says after the service listed Asterisk's channels (a (re)connect).
+
+    ``looked_after``: channels it looks after without a call task (agent legs still ringing), not
+    orphans. ``claimed``: orphans it knows from an earlier run of the service (waiting or bridged
+    callers in its store); the service takes them back at once, without the grace it gives unknown
+    channels for a StasisStart that may still be on the wire, so their hold music is back at once."""
+
+    looked_after: Set[str] = frozenset()
+    claimed: Set[str] = frozenset()

@@ -476,6 +476,10 @@ async def _run_one_call(
         except TimeoutError:
             proc.kill()
             exit_code = await proc.wait()
+        except asyncio.CancelledError:  # the caller is no longer wanted: no SIPp left running
+            proc.kill()
+            await asyncio.shield(proc.wait())
+            raise
     return read_result(exit_code, run_dir)
 
 

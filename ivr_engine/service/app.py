@@ -41,7 +41,7 @@ from ivr_engine.ari.events import (
 )
 from ivr_engine.ari.lengths import MediaLengths
 from ivr_engine.ari.media import MediaResolver
-from ivr_engine.calls import ORIGINATED_MARKER, CallHandler, CallInfo
+from ivr_engine.calls import ORIGINATED_MARKER, CallHandler, CallInfo, Resynced
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.clock import ServiceClock
 from ivr_engine.flow.ports import CallRecord, CallStore, Clock
@@ -57,9 +57,10 @@ APOLOGY: tuple[str, ...] = ("sound:im-sorry", "sound:please-try-call-later")
 
 StaleCalls = Callable[[Set[str], datetime], Awaitable[Sequence[str]]]
 """Close open call rows whose channel is not in the set and that started before the time; their ids."""
-ResyncHook = Callable[[Set[str], Mapping[str, Sequence[str]]], Awaitable[Set[str]]]
+ResyncHook = Callable[[Set[str], Mapping[str, Sequence[str]]], Awaitable[Resynced]]
 """After a (re)connect: Asterisk's channel ids and bridges (bridge id -> channel ids) of our app; returns
-the channels the hook looks after without a call task (agent legs still ringing), not orphans."""
+the channels the hook looks after without a call task (agent legs still ringing), not orphans, and the
+orphans it claims from an earlier run (taken back at once, before the orphan grace)."""
 OrphanHook = Callable[[Channel, CallInfo], Awaitable[bool]]
 """A channel in our app that no task owns: serve it to the end and say True, or say False at once."""
 
@@ -282,21 +283,20 @@ class IvrService:
         self._vanished |= vanished
         for channel_id in vanished:
             self._router.deliver(ChannelVanished(channel_id))
-        await asyncio.sleep(self._options.orphan_grace)  # let StasisStarts already on the wire arrive
-        looked_after: Set[str] = set()
+        resynced = Resynced()
         if self._resync_hook is not None:
             ours = {b.id: list(b.channels) for b in bridges if b.id in app.bridge_ids}
             try:
-                looked_after = await self._resync_hook(existing, ours)
+                resynced = await self._resync_hook(existing, ours)
             except Exception as exc:  # e.g. the ACD's database is down: orphans are still dealt with
                 log.error(fields("service.resync.hook_failed", error=f"{type(exc).__name__}: {exc}"))
-        orphans = {c for c in app.channel_ids if c in existing} - self._router.channel_ids() - looked_after
-        for channel_id in orphans:
-            try:
-                snapshot = await self._client.get_channel(channel_id)
-            except AriError:
-                continue
-            self._start_call(snapshot, (), orphan=True)
+        in_app = {c for c in app.channel_ids if c in existing}
+        claimed = (in_app & resynced.claimed) - self._router.channel_ids()
+        await self._start_orphans(claimed)  # known from an earlier run: no StasisStart can be on its way
+        await asyncio.sleep(self._options.orphan_grace)  # let StasisStarts already on the wire arrive
+        orphans = in_app - self._router.channel_ids() - resynced.looked_after - claimed
+        await self._start_orphans(orphans)
+        orphans |= claimed
         emptied = [b.id for b in bridges if b.id in app.bridge_ids and not b.channels]
         for bridge_id in emptied:
             with contextlib.suppress(AriNotFound):
@@ -305,6 +305,15 @@ class IvrService:
         log.info(fields("service.resync", connection=connection, vanished=len(vanished),
                         orphans=len(orphans), bridges_destroyed=len(emptied),
                         rows_closed="not now" if closed is None else closed))
+
+    async def _start_orphans(self, channel_ids: Set[str]) -> None:
+        """Start a call task (orphan: the ``orphan_hook`` first) for each channel still there."""
+        for channel_id in channel_ids:
+            try:
+                snapshot = await self._client.get_channel(channel_id)
+            except AriError:
+                continue
+            self._start_call(snapshot, (), orphan=True)
 
     async def _close_stale_calls(self, alive: Set[str], began: datetime) -> int | None:
         """Close open rows not in ``alive`` that started before ``began``; how many (None: it failed)."""

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set as AbstractSet
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ivr_engine.calls import CallInfo
+from ivr_engine.ari.client import AriClient
+from ivr_engine.ari.fake import FakeAri
+from ivr_engine.ari.media import default_resolver
+from ivr_engine.ari.stream import Backoff, EventStream
+from ivr_engine.calls import CallInfo, Resynced
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import CallRecord
-from ivr_engine.service.app import APOLOGY
+from ivr_engine.service.app import APOLOGY, IvrService, ServiceOptions
 from ivr_engine.service.demo import demo_handler
 from ivr_engine.service.eventlog import read_events
 
@@ -161,3 +167,48 @@ async def test_resync_after_reconnect_ends_vanished_and_hangs_up_orphans(start_s
     assert running.stream.reconnects == 1
     await running.fake.dtmf("kept", "5")
     await running.until(lambda: outcome == ["lost", "kept"])
+
+
+async def test_orphans_claimed_by_the_resync_hook_are_taken_back_before_the_grace(
+    start_service: object,
+) -> None:
+    """A channel the ACD claims from an earlier run is adopted at once; an unknown one only after the
+    orphan grace (its StasisStart may still be on the wire), then apologised to."""
+    adopted: list[tuple[str, float]] = []
+    asked: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def resync_hook(existing: AbstractSet[str], bridges: object) -> Resynced:
+        asked.append(loop.time())
+        return Resynced(claimed={"old"} & existing)
+
+    async def orphan_hook(channel: Channel, call: CallInfo) -> bool:
+        adopted.append((channel.id, loop.time()))
+        return channel.id == "old"
+
+    fake = FakeAri(playback_seconds=0.02)
+    await fake.start()
+    fake.add_channel("old")
+    fake.add_channel("stray")
+    client = AriClient.open(fake.config)
+    service = IvrService(client, default_resolver(Path(".")), handlers={}, resync_hook=resync_hook,
+                         orphan_hook=orphan_hook, options=ServiceOptions(orphan_grace=1.0))
+    stream = EventStream(fake.config, client.session, on_event=service.on_event,
+                         on_connected=service.on_connected, backoff=Backoff(0.01, 2, 0.05))
+    reader = asyncio.create_task(stream.run())
+    try:
+        async with asyncio.timeout(5):
+            while len(adopted) < 2 or "stray" in fake.channels:  # noqa: ASYNC110 - the service's state
+                await asyncio.sleep(0.01)
+        assert [c for c, _ in adopted] == ["old", "stray"]
+        assert adopted[0][1] - asked[0] < 0.5  # no grace for the claimed channel
+        assert adopted[1][1] - asked[0] >= 1.0  # the grace for the unknown one
+        played = {c: [r.params["media"] for r in fake.calls("POST", f"/channels/{c}/play/")]
+                  for c in ("old", "stray")}
+        assert played == {"old": [], "stray": [",".join(APOLOGY)]}  # only the unknown one apologised to
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await service.shutdown()
+        await client.close()
+        await fake.close()
