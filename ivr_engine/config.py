@@ -68,6 +68,8 @@ class Settings:
     language: str = "en"
     service_numbers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVICE_NUMBERS))
     agents_file: Path = PROJECT_ROOT / "acd.yaml"
+    workorders_file: Path = PROJECT_ROOT / "workorders.yaml"
+    """Work-order types, departments, deadlines per step, repeat window, return visits (``ivr ticket``)."""
     acd_store: str = "sql"
     """Where the ACD keeps its state: ``sql`` (the service's database: survives a restart) or ``memory``
     (in the process: tests and benchmarks)."""

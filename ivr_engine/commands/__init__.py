@@ -83,6 +83,9 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "sipp": LazyCommand("sipp", "sipp_group", "SIPp scenarios for flows."),
     "stats": LazyCommand("stats", "stats_group", "Supervisor statistics: IVR nodes and the ACD."),
+    "ticket": LazyCommand(
+        "tickets", "ticket_group", "Work orders: log, list, show, assign, comment, close, return visit."
+    ),
     "validate": LazyCommand(
         "flows",
         "validate_command",

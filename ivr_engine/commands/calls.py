@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr_engine.commands.guards import require_database
+from ivr_engine.commands.tables import print_table
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database, StorageError
 from ivr_engine.storage.database import describe_error, is_outage
@@ -52,7 +53,8 @@ def list_command(settings: Settings, limit: int, as_json: bool) -> None:
         ]
         for c in calls
     ]
-    _table(["ID", "CALLER", "DIALLED", "STARTED", "DURATION", "DISPOSITION", "NODES"], rows, right={4, 6})
+    headers = ["ID", "CALLER", "DIALLED", "STARTED", "DURATION", "DISPOSITION", "NODES"]
+    print_table(headers, rows, right={4, 6})
 
 
 @calls_group.command("show")
@@ -79,7 +81,7 @@ def show_command(settings: Settings, call_id: str, as_json: bool) -> None:
         [str(s.seq), s.flow, s.node, s.node_type, s.input or "", s.outcome, f"{s.seconds:.1f}s"]
         for s in detail.path
     ]
-    _table(["SEQ", "FLOW", "NODE", "TYPE", "INPUT", "OUTCOME", "TIME"], rows, right={0, 6})
+    print_table(["SEQ", "FLOW", "NODE", "TYPE", "INPUT", "OUTCOME", "TIME"], rows, right={0, 6})
 
 
 def _query(settings: Settings, work: Callable[[Session], T]) -> T:
@@ -100,21 +102,6 @@ def _query(settings: Settings, work: Callable[[Session], T]) -> T:
 
 def _time(value: datetime) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> None:
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    click.echo(line(headers))
-    for row in rows:
-        click.echo(line(row))
 
 
 def _call_json(call: CallSummary) -> dict[str, object]:

@@ -10,6 +10,7 @@ from ivr_engine.config import Settings
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import current_revision, head_revision, upgrade
 from ivr_engine.storage.models import Base
+from ivr_engine.workorders import rows as _work_order_rows  # noqa: F401 - registers its tables
 
 OUR_TABLES = {
     "customers",
@@ -29,6 +30,9 @@ OUR_TABLES = {
     "acd_counters",
     "acd_rr_cursors",
     "acd_handle_times",
+    # work orders (ivr_engine.workorders.rows)
+    "work_orders",
+    "work_order_events",
 }
 
 
