@@ -13,6 +13,7 @@ from ivr_engine.flow.errors import FlowError
 from ivr_engine.logfiles import Rotation, log_to_file
 from ivr_engine.service.runner import run_service
 from ivr_engine.storage import StorageError
+from ivr_engine.workorders.errors import WorkOrderError
 
 __all__ = ["serve"]
 
@@ -46,5 +47,7 @@ def serve(settings: Settings, log_file: Path | None) -> None:
         asyncio.run(run_service(settings))
     except StorageError as exc:
         raise click.ClickException(str(exc)) from exc
+    except WorkOrderError as exc:
+        raise click.ClickException(str(exc)) from None
     except FlowError as exc:
         raise click.ClickException(f"{exc}\n(run `ivr validate {settings.flows_dir}`)") from None

@@ -91,7 +91,7 @@ def list_command(settings: Settings, state: str | None, overdue: bool, visits_du
                               customer_id=customer_id, limit=limit)
     orders = _run(context, lambda s: store.list_orders(s, which, context.now))
     if as_json:
-        click.echo(json.dumps([_order_json(o, context.now) for o in orders], indent=2))
+        click.echo(json.dumps([o.to_json(context.now) for o in orders], indent=2))
         return
     if not orders:
         click.echo("no work orders")
@@ -233,24 +233,6 @@ def _flags(order: WorkOrder, now: datetime) -> str:
     return ", ".join(flags)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _order_json(order: WorkOrder, now: datetime) -> dict[str, object]:
-    return {
-        "serial": order.serial, "type": order.kind, "urgency": order.urgency.value,
-        "state": order.state.value, "customer_id": order.customer_id, "customer": order.customer_name,
-        "phone": order.phone, "call_id": order.call_id, "description": order.description,
-        "department": order.department, "handler": order.handler, "created": _iso(order.created),
-        "created_by": order.created_by, "deadline": _iso(order.deadline), "overdue": order.overdue(now),
-        "closed": _iso(order.closed), "resolution": order.resolution, "repeat_of": order.repeat_of,
-        "visit_due": _iso(order.visit_due),
-        "visit_outcome": order.visit_outcome.value if order.visit_outcome else None,
-        "visit_at": _iso(order.visit_at),
-    }  # fmt: skip
-
-
 def _history_json(entry: HistoryEntry) -> dict[str, object]:
     return {"at": entry.at.isoformat(), "by": entry.by, "action": entry.action.value, "detail": entry.detail}
 
@@ -258,7 +240,7 @@ def _history_json(entry: HistoryEntry) -> dict[str, object]:
 def _print_order(context: _Context, order: WorkOrder, history: list[HistoryEntry], as_json: bool,
                  headline: str = "") -> None:
     if as_json:
-        data = _order_json(order, context.now)
+        data = order.to_json(context.now)
         if history:
             data["history"] = [_history_json(h) for h in history]
         click.echo(json.dumps(data, indent=2))

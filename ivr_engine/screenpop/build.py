@@ -8,7 +8,8 @@ withheld number creates nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,12 +25,16 @@ from ivr_engine.screenpop.model import (
     PastCall,
     PathEntry,
     ScreenPop,
+    WorkOrderSummary,
 )
 from ivr_engine.storage.lookups import has_name, normalise_phone
 from ivr_engine.storage.models import Account, Call, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.queries import call_detail
 
-__all__ = ["Answered", "build_screen_pop", "last_answered"]
+__all__ = ["Answered", "OpenWorkOrders", "build_screen_pop", "last_answered"]
+
+OpenWorkOrders = Callable[[Session, int, datetime], tuple[WorkOrderSummary, ...]]
+"""A customer's open work orders (customer id, now), newest first."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,14 @@ def last_answered(session: Session, since: datetime) -> list[Answered]:
     return list(found.values())
 
 
-def build_screen_pop(session: Session, answered: Answered, *, history: int = 5) -> ScreenPop:
-    """The screen-pop for ``answered``, with at most ``history`` earlier calls, newest first."""
+def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
+                     work_orders: OpenWorkOrders | None = None) -> ScreenPop:
+    """The screen-pop for ``answered``, with at most ``history`` earlier calls, newest first, and the
+    customer's open ``work_orders`` (the work-order domain's query, given by the service)."""
     phone = normalise_phone(answered.caller)
     customer = _find_or_create(session, phone)
+    if customer.customer_id is not None and work_orders is not None:
+        customer = replace(customer, work_orders=work_orders(session, customer.customer_id, answered.at))
     detail = call_detail(session, answered.call_id)
     path = () if detail is None else tuple(
         PathEntry(s.seq, s.flow, s.node, s.node_type, s.input, s.outcome, s.entered, s.seconds)

@@ -31,6 +31,7 @@ __all__ = [
     "PastCall",
     "PathEntry",
     "ScreenPop",
+    "WorkOrderSummary",
 ]
 
 NEW_CALLER = "new caller"
@@ -53,6 +54,20 @@ class OrderSummary:
 
 
 @dataclass(frozen=True)
+class WorkOrderSummary:
+    """One of the customer's work orders not closed yet (``ivr_engine.workorders``)."""
+
+    serial: str
+    kind: str
+    urgency: str
+    state: str
+    deadline: str
+    """ISO time the current step is due."""
+    overdue: bool
+    repeat_of: str | None = None
+
+
+@dataclass(frozen=True)
 class CustomerCard:
     """The caller's customer record as the agent sees it.
 
@@ -70,6 +85,8 @@ class CustomerCard:
     orders: tuple[OrderSummary, ...] = ()
     points: int | None = None
     """Loyalty points over all the customer's cards; None when they have no card."""
+    work_orders: tuple[WorkOrderSummary, ...] = ()
+    """The customer's open work orders, newest first."""
 
     @property
     def vip(self) -> bool:
@@ -137,6 +154,11 @@ class ScreenPop:
                     for o in c.orders
                 ],
                 "points": c.points,
+                "work_orders": [
+                    {"serial": w.serial, "type": w.kind, "urgency": w.urgency, "state": w.state,
+                     "deadline": w.deadline, "overdue": w.overdue, "repeat_of": w.repeat_of}
+                    for w in c.work_orders
+                ],
             },
             "path": [
                 {
@@ -192,6 +214,11 @@ def _parse(data: Mapping[str, Any]) -> ScreenPop:
             for o in as_mappings(c["orders"])
         ),
         points=as_opt_int(c["points"]),
+        work_orders=tuple(  # absent in screen-pops kept from before work orders
+            WorkOrderSummary(as_str(w["serial"]), as_str(w["type"]), as_str(w["urgency"]), as_str(w["state"]),
+                             as_str(w["deadline"]), bool(w["overdue"]), as_opt_str(w["repeat_of"]))
+            for w in as_mappings(c.get("work_orders", []))
+        ),
     )
     path = tuple(
         PathEntry(

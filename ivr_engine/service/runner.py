@@ -42,6 +42,9 @@ from ivr_engine.storage.database import ErrorKind
 from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
+from ivr_engine.workorders.policy import load_policy
+from ivr_engine.workorders.routes import add_work_order_routes
+from ivr_engine.workorders.screenpop import open_work_orders
 
 __all__ = ["build_flow_services", "recordings_dir", "run_service"]
 
@@ -96,6 +99,7 @@ async def run_service(
     stop = stop or _signal_event()
     config = AriConfig.from_settings(settings)
     clock = clock_from_setting(settings.clock_start, settings.clock_anchor)
+    work_orders = load_policy(settings.workorders_file)  # a bad file stops the start, naming its line
     if synthesiser is None:
         tts = TtsCache(default_cache_dir(settings.state_dir))
         synthesiser, synthesisers = tts.for_language(settings.language), tts.for_language
@@ -146,7 +150,7 @@ async def run_service(
             backoff=backoff,
         )  # fmt: skip
 
-        screenpops = ScreenPopService(stores.database, node_log=stores.node_log)
+        screenpops = ScreenPopService(stores.database, node_log=stores.node_log, work_orders=open_work_orders)
         await screenpops.restore(clock.now() - SCREENPOP_RESTORE_WINDOW)
         control = make_control_app(runtime, screenpops, control_token(settings), clock=clock.epoch,
                                    allowed_hosts=allowed_hosts(settings))
@@ -163,6 +167,7 @@ async def run_service(
         ))  # fmt: skip
         users = UserFile.in_state_dir(settings.state_dir)
         add_web_routes(control, database=stores.database, users=users, recorder=recorder, centre=centre)
+        add_work_order_routes(control, work_orders)
         http = await start_control_server(control, settings)
         stack.push_async_callback(http.cleanup)
         popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")

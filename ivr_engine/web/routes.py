@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
@@ -47,9 +46,10 @@ from ivr_engine.web.context import (
     require_user,
     text_field,
 )
-from ivr_engine.web.desk import DISPOSITIONS, MAX_NOTE_LENGTH, PAUSE_REASONS, answered_by, survey_result
+from ivr_engine.web.desk import DISPOSITIONS, MAX_NOTE_LENGTH, PAUSE_REASONS, survey_result
 from ivr_engine.web.errors import WebError
 from ivr_engine.web.feeds import agent_feed, agent_json, end_streams, send_events, wallboard_feed
+from ivr_engine.web.ownership import own_call
 from ivr_engine.web.session import COOKIE_NAME, SESSION_SECONDS, SessionSigner
 from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.users import Role, UserStore, WebUser
@@ -60,7 +60,6 @@ __all__ = ["STATIC_DIR", "add_web_routes"]
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(str(resources.files("ivr_engine.web") / "static"))
-_CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _MAX_NAME = 64
 _MAX_PASSWORD = 256
 
@@ -252,21 +251,8 @@ async def _agent_events(request: web.Request) -> web.StreamResponse:
                              keepalive=request.app[WEB_KEY].keepalive_s)
 
 
-async def _own_call(request: web.Request) -> tuple[WebUser, str, str]:
-    """The signed-in agent, their agent id and the call in the path, which they must have answered."""
-    user = require_user(request, Role.AGENT)
-    call_id = request.match_info["call_id"]
-    if not _CALL_ID.match(call_id):
-        raise refuse(400, "a call id is 1-64 letters, digits, '.', '_', ':' or '-'")
-    assert user.agent_id is not None  # an agent user always has one
-    ctx = request.app[WEB_KEY]
-    if not await answered_by(ctx.database, request.app[SCREENPOPS_KEY], user.agent_id, call_id):
-        raise refuse(403, f"call {call_id} was not answered by agent {user.agent_id}")
-    return user, user.agent_id, call_id
-
-
 async def _wrap_up(request: web.Request) -> web.Response:
-    _, agent_id, call_id = await _own_call(request)
+    _, agent_id, call_id = await own_call(request)
     body = await json_body(request)
     disposition = text_field(body, "disposition", max_length=64)
     if disposition not in DISPOSITIONS:
@@ -283,7 +269,7 @@ async def _wrap_up(request: web.Request) -> web.Response:
 
 
 async def _survey(request: web.Request) -> web.Response:
-    _, _, call_id = await _own_call(request)
+    _, _, call_id = await own_call(request)
     result = await survey_result(request.app[WEB_KEY].database, call_id)
     if result is None:
         raise refuse(404, f"the caller of {call_id} has not answered the survey (yet)")

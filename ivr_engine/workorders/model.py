@@ -97,3 +97,21 @@ class WorkOrder:
     def overdue(self, now: datetime) -> bool:
         """Still open or dispatched past the current step's deadline."""
         return self.state is not OrderState.CLOSED and now > self.deadline
+
+    def to_json(self, now: datetime) -> dict[str, object]:
+        """The order for ``--json`` and the desktop (``overdue`` as of ``now``)."""
+        return {
+            "serial": self.serial, "type": self.kind, "urgency": self.urgency.value,
+            "state": self.state.value, "customer_id": self.customer_id, "customer": self.customer_name,
+            "phone": self.phone, "call_id": self.call_id, "description": self.description,
+            "department": self.department, "handler": self.handler, "created": _iso(self.created),
+            "created_by": self.created_by, "deadline": _iso(self.deadline), "overdue": self.overdue(now),
+            "closed": _iso(self.closed), "resolution": self.resolution, "repeat_of": self.repeat_of,
+            "visit_due": _iso(self.visit_due),
+            "visit_outcome": self.visit_outcome.value if self.visit_outcome else None,
+            "visit_at": _iso(self.visit_at),
+        }  # fmt: skip
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr_engine.storage.lookups import normalise_phone
-from ivr_engine.storage.models import Customer, CustomerPhone
+from ivr_engine.storage.models import Call, Customer, CustomerPhone
 from ivr_engine.workorders import rules
 from ivr_engine.workorders.errors import NoSuchOrder, WorkOrderError
 from ivr_engine.workorders.model import (
@@ -222,7 +222,10 @@ def _latest_of(session: Session, customer_id: int | None, phone: str, kind: str)
 
 
 def _customer(session: Session, new: NewOrder) -> tuple[int | None, str]:
+    """The customer id and the number of a new order: as given, else the number of its call."""
     phone = normalise_phone(new.phone)
+    if not phone and new.call_id is not None:
+        phone = normalise_phone(session.scalar(select(Call.caller).where(Call.id == new.call_id)) or "")
     if new.customer_id is not None:
         if session.get(Customer, new.customer_id) is None:
             raise WorkOrderError(f"no customer {new.customer_id}")

@@ -24,6 +24,9 @@ from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
 from ivr_engine.web.throttle import LoginThrottle
+from ivr_engine.workorders.policy import DEFAULT_POLICY
+from ivr_engine.workorders.routes import add_work_order_routes
+from ivr_engine.workorders.screenpop import open_work_orders
 from tests.acd_control_fakes import FakeControl
 
 CHROMIUM = "/usr/bin/chromium"
@@ -119,7 +122,7 @@ def users(tmp_path: Path) -> UserFile:
 @pytest.fixture
 async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
     control = FakeControl(DESK_NOW.timestamp())
-    screenpops = ScreenPopService(database)
+    screenpops = ScreenPopService(database, work_orders=open_work_orders)
     clock = ManualClock()
     app = make_control_app(control, screenpops, "unused-token", clock=lambda: control.now, keepalive=0.2)
     add_web_routes(
@@ -132,6 +135,7 @@ async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
         centre=CentreTime.named(DESK_ZONE),
         throttle=LoginThrottle(clock=clock),
     )
+    add_work_order_routes(app, DEFAULT_POLICY)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Desk(client, control, screenpops, database, users, clock)
 

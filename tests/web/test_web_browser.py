@@ -22,6 +22,7 @@ from acd.records.rows import WrapUpRow
 from ivr_engine.screenpop import CustomerCard
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse
 from ivr_engine.storage.seed import seed
+from ivr_engine.workorders.rows import WorkOrderRow
 from tests.acd_control_fakes import alice_pop
 
 from .conftest import PASSWORDS, Desk
@@ -175,3 +176,27 @@ async def test_an_agent_is_sent_away_from_the_wallboard(browser: Any, desk: Desk
 async def _live(page: Any) -> None:
     """Wait until the agent page's event stream is subscribed (its first event arrived)."""
     await expect(page.locator("body")).to_have_attribute("data-live", "yes")
+
+
+async def test_an_agent_logs_a_work_order_from_the_screen_pop(browser: Any, desk: Desk) -> None:
+    desk.database.call(seed)
+    page = await _signed_in(browser, desk, "ann")
+    await _live(page)
+    desk.screenpops.publish(alice_pop("1001", "call-1"))
+    await expect(page.locator("#workorder-card")).to_be_visible()
+    await expect(page.locator("#work-orders")).to_contain_text("none")
+    await page.select_option("#wo-type", "complaint")
+    await page.select_option("#wo-urgency", "high")
+    await page.select_option("#wo-department", "logistics")
+    await page.fill("#wo-description", "parcel arrived broken")
+    await page.click("#btn-workorder")
+    await expect(page.locator("#workorder-message")).to_have_text("Logged WO-20261204-0001.")
+    await expect(page.locator("#work-orders")).to_contain_text("WO-20261204-0001")
+    await expect(page.locator("#work-orders")).to_contain_text("dispatched")
+    rows = desk.database.call(lambda s: [(r.serial, r.call_id, r.department, r.created_by)
+                                         for r in s.scalars(select(WorkOrderRow))])
+    assert rows == [("WO-20261204-0001", "call-1", "logistics", "ann")]
+    if (folder := _screenshot_dir()) is not None:
+        await page.screenshot(path=str(folder / "agent-desktop-work-order.png"), full_page=True)
+    await page.click("#btn-workorder")  # nothing described: the server refuses, the page says why
+    await expect(page.locator("#workorder-message")).to_contain_text("'description' is required")

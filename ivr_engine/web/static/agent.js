@@ -4,6 +4,7 @@ const $ = (id) => document.getElementById(id);
 let me = null;
 let stateSince = null;
 let currentCall = null;
+let workOrders = [];
 
 function showMessage(text, ok) {
   $("message").textContent = text;
@@ -59,6 +60,8 @@ function showScreenPop(pop) {
   );
   table($("accounts"), ["Account", "Balance"], c.accounts.map((a) => [a.number, a.balance]));
   table($("orders"), ["Order", "Status", "Expected"], c.orders.map((o) => [o.number, o.status, o.expected_delivery || "–"]));
+  workOrders = c.work_orders || [];
+  showWorkOrders();
   table($("ivr-path"), ["#", "Flow", "Node", "Input", "Outcome", "Seconds"],
     pop.path.map((p) => [p.seq, p.flow, p.node, p.input == null ? "" : p.input, p.outcome, p.seconds.toFixed(1)]));
   table($("last-calls"), ["Started", "Dialled", "Outcome", "Duration"], pop.last_calls.filter((l) => l.call_id !== pop.call_id).map((l) =>
@@ -67,6 +70,32 @@ function showScreenPop(pop) {
   $("wrapup-call").textContent = `call ${pop.call_id}`;
   $("wrapup-message").textContent = "";
   $("survey-card").classList.add("hidden");
+  $("workorder-card").classList.remove("hidden");
+  $("workorder-call").textContent = `from call ${pop.call_id}`;
+  $("workorder-message").textContent = "";
+}
+
+function showWorkOrders() {
+  table($("work-orders"), ["Serial", "Type", "Urgency", "State", "Due"], workOrders.map((w) =>
+    [w.serial + (w.repeat_of ? ` (repeat of ${w.repeat_of})` : ""), desk.label(w.type), w.urgency, w.state,
+      (w.overdue ? "OVERDUE " : "") + new Date(w.deadline).toLocaleString()]));
+}
+
+async function logWorkOrder(event) {
+  event.preventDefault();
+  const body = { type: $("wo-type").value, urgency: $("wo-urgency").value, description: $("wo-description").value };
+  if ($("wo-department").value) { body.department = $("wo-department").value; }
+  try {
+    const order = await desk.post(`/web/calls/${encodeURIComponent(currentCall)}/workorders`, body);
+    workOrders = [order, ...workOrders];
+    showWorkOrders();
+    $("wo-description").value = "";
+    $("workorder-message").textContent = `Logged ${order.serial}` + (order.repeat_of ? ` (a repeat of ${order.repeat_of})` : "") + ".";
+    $("workorder-message").className = "message ok";
+  } catch (error) {
+    $("workorder-message").textContent = error.message;
+    $("workorder-message").className = "message";
+  }
 }
 
 function showSurvey(result) {
@@ -98,6 +127,15 @@ async function start() {
   for (const reason of me.pause_reasons) { $("pause-reason-select").append(desk.el("option", { value: reason }, desk.label(reason))); }
   for (const code of me.dispositions) { $("disposition").append(desk.el("option", { value: code }, desk.label(code))); }
   if (me.agent) { showAgent(me.agent); }
+  const options = await desk.get("/web/workorders/options");
+  for (const kind of options.types) { $("wo-type").append(desk.el("option", { value: kind }, desk.label(kind))); }
+  for (const level of options.urgencies) {
+    const option = desk.el("option", { value: level }, desk.label(level));
+    if (level === options.default_urgency) { option.selected = true; }
+    $("wo-urgency").append(option);
+  }
+  for (const name of options.departments) { $("wo-department").append(desk.el("option", { value: name }, desk.label(name))); }
+  $("workorder-form").addEventListener("submit", logWorkOrder);
   $("btn-ready").addEventListener("click", () => act("ready"));
   $("btn-pause").addEventListener("click", () => act("pause", { reason: $("pause-reason-select").value }));
   $("btn-login").addEventListener("click", () => act("login"));
