@@ -124,6 +124,8 @@ class Recording:
     path: str
     duration: float
     terminated_by: DtmfKey | None = None
+    talking: float | None = None
+    """Seconds of speech in it, when the recording listened for silence (``max_silence``); else None."""
 
 
 class ChannelError(Exception):
@@ -168,7 +170,15 @@ class Channel(Protocol):
         ...
 
     async def record(
-        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND
-    ) -> Recording: ...
+        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND,
+        max_silence: float = 0.0,
+    ) -> Recording:
+        """Record the caller until ``terminator``, ``max_seconds``, a hang-up or (when above 0)
+        ``max_silence`` seconds of silence."""
+        ...
+
+    async def discard(self, recording: Recording) -> None:
+        """Delete a recording that is not kept (e.g. a silent voicemail)."""
+        ...
 
     async def hangup(self) -> None: ...

@@ -273,7 +273,8 @@ class AriChannel:
                 return Digits(tuple(keys), timed_out=True)
 
     async def record(
-        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND
+        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND,
+        max_silence: float = 0.0,
     ) -> Recording:
         self._check()
         self._keys.clear()
@@ -285,6 +286,7 @@ class AriChannel:
                 max_seconds=max_seconds,
                 beep=beep,
                 terminate_on=terminator.value if terminator else "none",
+                max_silence_seconds=max_silence,
             ),
         )
         terminated_by: DtmfKey | None = None
@@ -354,7 +356,18 @@ class AriChannel:
             path=str(self._recordings_dir / f"{name}.{fmt}"),
             duration=event.recording.duration or 0.0,
             terminated_by=terminated_by,
+            talking=event.recording.talking_duration,
         )
+
+    async def discard(self, recording: Recording) -> None:
+        """Delete a stored recording (gone already is fine; a failure is logged, not raised)."""
+        try:
+            await self._client.delete_stored_recording(recording.name)
+        except AriNotFound:
+            return
+        except AriError as exc:
+            log.warning(fields("call.recording.discard_failed", channel=self.id, recording=recording.name,
+                               error=str(exc)))
 
     async def hangup(self) -> None:
         """Hang up (idempotent; a channel that is already gone is fine)."""

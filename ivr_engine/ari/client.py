@@ -205,6 +205,9 @@ class AriClient:
             },
         )
 
+    async def delete_stored_recording(self, name: str) -> None:
+        await self.request("DELETE", f"/recordings/stored/{name}")
+
     async def stop_recording(self, name: str) -> None:
         await self.request("POST", f"/recordings/live/{name}/stop")
 

@@ -114,10 +114,13 @@ class RecordingSnapshot:
     state: str = ""
     duration: float | None = None
     cause: str = ""
+    talking_duration: float | None = None
+    """Seconds of speech Asterisk detected; only when recorded with ``maxSilenceSeconds``."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RecordingSnapshot:
         duration = data.get("duration")
+        talking = data.get("talking_duration")
         return cls(
             name=_required_str(data, "name", "recording"),
             format=str(data.get("format", "")),
@@ -125,6 +128,7 @@ class RecordingSnapshot:
             state=str(data.get("state", "")),
             duration=float(duration) if isinstance(duration, int | float) else None,
             cause=str(data.get("cause", "")),
+            talking_duration=float(talking) if isinstance(talking, int | float) else None,
         )
 
 

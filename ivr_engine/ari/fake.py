@@ -39,6 +39,7 @@ class _Recording:
     channel_id: str
     terminate_on: str
     task: asyncio.Task[None] | None = None
+    listens_for_silence: bool = False
 
 
 @dataclass
@@ -61,6 +62,9 @@ class FakeAri:
     """``"PJSIP/1001"`` -> ARI endpoint state; endpoints not listed are ``online``."""
     moh: dict[str, str] = field(default_factory=dict)
     """Channels hearing music on hold now -> the class."""
+    talking_seconds: float | None = None
+    """``talking_duration`` of recordings made with ``maxSilenceSeconds`` (None: their whole length)."""
+    deleted_recordings: list[str] = field(default_factory=list)
     _sockets: set[web.WebSocketResponse] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _playbacks: dict[str, tuple[Json, asyncio.Task[None]]] = field(default_factory=dict)
@@ -237,6 +241,9 @@ class FakeAri:
                     "state": "recording"}
         if head == "bridges":
             return await self._bridges(method, parts[1:], params)
+        if head == "recordings" and parts[1:2] == ["stored"] and method == "DELETE":
+            self.deleted_recordings.append(parts[2])
+            return None
         if head == "recordings" and parts[1:2] == ["live"] and method == "POST":
             await self._finish_recording(parts[2], 1.0)
             return None
@@ -326,7 +333,8 @@ class FakeAri:
     async def _record(self, channel_id: str, params: dict[str, str]) -> Json:
         name = params["name"]
         terminate = params.get("terminateOn", "none")
-        rec = _Recording(name, channel_id, "" if terminate == "none" else terminate)
+        rec = _Recording(name, channel_id, "" if terminate == "none" else terminate,
+                         listens_for_silence=float(params.get("maxSilenceSeconds", 0)) > 0)
         self._recordings[name] = rec
         snapshot = {"name": name, "format": params.get("format", "wav"),
                     "target_uri": f"channel:{channel_id}", "state": "recording"}
@@ -346,9 +354,11 @@ class FakeAri:
             return
         if rec.task is not None and rec.task is not asyncio.current_task():
             rec.task.cancel()
-        await self.push({"type": "RecordingFinished", "recording": {
-            "name": name, "format": "wav", "target_uri": f"channel:{rec.channel_id}", "state": "done",
-            "duration": duration}})
+        finished: Json = {"name": name, "format": "wav", "target_uri": f"channel:{rec.channel_id}",
+                          "state": "done", "duration": duration}
+        if rec.listens_for_silence:
+            finished["talking_duration"] = duration if self.talking_seconds is None else self.talking_seconds
+        await self.push({"type": "RecordingFinished", "recording": finished})
 
     async def _bridges(self, method: str, rest: list[str], params: dict[str, str]) -> Any:
         if not rest:

@@ -230,19 +230,28 @@ class ScriptedChannel:
         self.transcript.append(Entry(EntryKind.TIMEOUT, f"no input for {seconds:g}s"))
 
     async def record(
-        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND
+        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND,
+        max_silence: float = 0.0,
     ) -> Recording:
+        """The caller speaks ``record_seconds`` (then presses the terminator if it comes next); a silent
+        caller is recorded until ``max_silence`` (if set) or ``max_seconds``."""
         self._check()
         if beep:
             self.transcript.append(Entry(EntryKind.SAID, "[beep]"))
-        seconds = min(self.record_seconds, max_seconds)
-        self._advance(seconds)
+        speech = min(self.record_seconds, max_seconds)
+        silent_for = min(max_silence, max_seconds) if max_silence > 0 and speech <= 0 else 0.0
+        self._advance(speech + silent_for)
         ended_by: DtmfKey | None = None
-        if terminator is not None and self._peek() is terminator:
+        if terminator is not None and not silent_for and self._peek() is terminator:
             self._position += 1
             ended_by = terminator
-        self.transcript.append(Entry(EntryKind.RECORDED, f"{seconds:g}s of speech"))
-        return Recording(name=name, path=f"sim://{name}", duration=seconds, terminated_by=ended_by)
+        said = f"{speech:g}s of speech" if speech > 0 else f"silence for {silent_for:g}s"
+        self.transcript.append(Entry(EntryKind.RECORDED, said))
+        return Recording(name=name, path=f"sim://{name}", duration=speech + silent_for,
+                         terminated_by=ended_by, talking=speech if max_silence > 0 else None)
+
+    async def discard(self, recording: Recording) -> None:
+        self.transcript.append(Entry(EntryKind.RECORDED, "[recording discarded]"))
 
     async def hangup(self) -> None:
         if not self.hung_up:

@@ -264,12 +264,14 @@ class _TrackingChannel(ScriptedChannel):
         return digits
 
     async def record(
-        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND
+        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND,
+        max_silence: float = 0.0,
     ) -> Recording:
         self._check()
         self._note(is_record=True)
         self.record_seconds = self.speech_at.get(self._position, 0.0)
-        recording = await super().record(name=name, max_seconds=max_seconds, beep=beep, terminator=terminator)
+        recording = await super().record(name=name, max_seconds=max_seconds, beep=beep, terminator=terminator,
+                                         max_silence=max_silence)
         self.finished.append(self._now())
         return recording
 

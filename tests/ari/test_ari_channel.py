@@ -161,6 +161,20 @@ async def test_record_ends_at_max_duration(live: Live) -> None:
     assert result.duration == 3.0
 
 
+async def test_record_listens_for_silence_and_a_discarded_recording_is_deleted(live: Live) -> None:
+    live.fake.record_seconds = 0.1
+    live.fake.talking_seconds = 0.0
+    channel = live.channel()
+    result = await asyncio.wait_for(channel.record(name="r3", max_seconds=60, beep=False, max_silence=5), 2)
+    (request,) = live.fake.calls("POST", "/channels/c1/record")
+    assert request.params["maxSilenceSeconds"] == "5"
+    assert result.talking == 0.0
+    await channel.discard(result)
+    assert live.fake.deleted_recordings == ["r3"]
+    without = await asyncio.wait_for(channel.record(name="r4", max_seconds=60, beep=False), 2)
+    assert without.talking is None  # not listened for: unknown
+
+
 async def test_caller_hanging_up_ends_the_recording_and_keeps_it(live: Live) -> None:
     live.fake.record_seconds = 30
     channel = live.channel(recordings_dir=Path("/lab/spool/recording"))

@@ -404,6 +404,34 @@ async def test_empty_recording_is_not_stored(make_flow: FlowMaker) -> None:
     assert h.sink.path()[0] == ("rec", "empty")
 
 
+async def test_a_silent_caller_is_recorded_only_until_the_silence_limit_and_discarded(
+    make_flow: FlowMaker,
+) -> None:
+    from ivr_engine.flow.interpreter import run_flow
+    from ivr_engine.flow.simulator import EntryKind, ScriptedChannel
+
+    h = Harness()
+    channel = ScriptedChannel((), record_seconds=0.0)
+    await run_flow(make_flow(RECORD), channel, h.services(), call_id="c")
+    assert h.voicemails.saved == []
+    (rec, *_) = h.sink.events
+    assert (rec.node, rec.outcome, rec.input) == ("rec", "empty", "silent 5.0s")  # the default limit
+    recorded = [e.text for e in channel.transcript if e.kind is EntryKind.RECORDED]
+    assert recorded == ["silence for 5s", "[recording discarded]"]
+
+
+async def test_speech_is_kept_when_the_recording_listens_for_silence(make_flow: FlowMaker) -> None:
+    from ivr_engine.flow.interpreter import run_flow
+    from ivr_engine.flow.simulator import ScriptedChannel
+
+    h = Harness()
+    flow = make_flow(RECORD.replace("max_seconds: 30,", "max_seconds: 30, max_silence_seconds: 3,"))
+    await run_flow(flow, ScriptedChannel((), record_seconds=4.0), h.services(), call_id="c")
+    ((_, _, _, recording),) = h.voicemails.saved
+    assert (recording.duration, recording.talking) == (4.0, 4.0)
+    assert h.sink.path()[0] == ("rec", "recorded")
+
+
 SURVEY = """
 nodes:
   ask:

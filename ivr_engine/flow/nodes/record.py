@@ -36,6 +36,8 @@ class RecordNode(NodeBase):
     type_name = "record"
     speech: Speech = NO_SPEECH
     max_seconds: float = 120.0
+    max_silence: float = 5.0
+    """Seconds of silence that end the recording (0: only the key, the limit or a hang-up end it)."""
     beep: bool = True
     terminator: DtmfKey | None = DtmfKey.POUND
     mailbox: str | None = None  # template
@@ -65,6 +67,7 @@ def read(f: Fields, where: Where, defaults: FlowDefaults) -> RecordNode:
         source=where.source,
         speech=f.speech_fields(),
         max_seconds=f.number("max_seconds", 120.0, float, 1, 3600),
+        max_silence=f.number("max_silence_seconds", 5.0, float, 0, 3600),
         beep=f.flag("beep", True),
         terminator=f.key("terminator"),
         mailbox=f.template("mailbox"),
@@ -81,10 +84,15 @@ async def run(node: RecordNode, call: CallState, flow: Flow) -> Step:
         max_seconds=node.max_seconds,
         beep=node.beep,
         terminator=node.terminator,
+        max_silence=node.max_silence,
     )
     shown = f"{recording.duration:.1f}s"
     if recording.duration < 1.0:
+        await call.channel.discard(recording)
         return Step("empty", node.empty or node.next, shown)
+    if recording.talking is not None and recording.talking < 1.0:  # nothing said: not a message
+        await call.channel.discard(recording)
+        return Step("empty", node.empty or node.next, f"silent {shown}")
     if node.mailbox is not None:
         await call.services.voicemails.save_voicemail(
             call_id=call.call_id,
@@ -100,6 +108,9 @@ SPEC = NodeSpec(
     fields={
         **SPEECH_FIELDS,
         "max_seconds": schema_number("longest recording in seconds", 1, 3600),
+        "max_silence_seconds": schema_number(
+            "seconds of silence that end the recording (default 5; 0: never); a recording with no speech "
+            "is discarded and leaves by `empty`", 0, 3600),
         "beep": {"type": "boolean", "description": "beep before recording (default true)"},
         "terminator": schema_key("the key that ends the recording (default #)"),
         "mailbox": {"type": "string", "description": "template naming the mailbox: keep as a voicemail"},
