@@ -75,6 +75,32 @@ async def test_voicemail_leaves_a_non_empty_recording(lab: Lab, tmp_path: Path) 
     assert await lab.leftovers() == ([], [])
 
 
+async def test_a_silent_caller_leaves_no_voicemail_and_is_not_kept_waiting(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """Asterisk ends the recording after 5 s of silence (``max_silence_seconds``), hears no speech in it,
+    and the flow discards it: no voicemail row, no file, the node log says why."""
+    caller = "15550004005"
+    plan = generate(lab, tmp_path, "voicemail", "record_message=T", caller)
+    before = call_ids(lab)
+
+    result = await place(lab, plan)
+
+    assert result.ok, result.describe()
+    call = await finished_call(lab, before, caller, "104")
+    assert node_path(call)[:3] == [
+        ("voicemail", "intro", "next"),
+        ("voicemail", "record_message", "empty"),
+        ("voicemail", "nothing_recorded", "next"),
+    ]
+    (record,) = [n for n in call["path"] if n["node"] == "record_message"]
+    assert record["seconds"] < 12, record  # 5 s of silence after the beep, not the 120 s limit
+    assert query(lab, "SELECT * FROM voicemails WHERE call_id = :id", id=call["call_id"]) == []
+    kept = list(lab.paths.recordings.glob(f"{call['call_id']}-record_message-*"))
+    assert not kept, "the silent recording's file was kept"
+    assert await lab.leftovers() == ([], [])
+
+
 async def test_survey_answers_are_stored_for_the_call(lab: Lab) -> None:
     caller = "15550005005"
     before = call_ids(lab)
