@@ -102,6 +102,11 @@ class Settings:
         return f"sqlite:///{(self.state_dir / 'ivr.db').resolve()}"
 
     @property
+    def recordings_dir(self) -> Path:
+        """Where the lab's Asterisk writes named recordings (astspooldir = <state_dir>/spool)."""
+        return (self.state_dir / "spool" / "recording").resolve()
+
+    @property
     def secrets_file(self) -> Path:
         return self.state_dir / "secrets.yaml"
 

@@ -91,6 +91,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "validate_command",
         "Check flow files (default: the flows folder); exit status 1 on any error.",
     ),
+    "voicemail": LazyCommand(
+        "voicemail", "voicemail_group", "The voicemail inbox: list, show, play, close, callback, ticket."
+    ),
     "web": LazyCommand(
         "web",
         "web_group",

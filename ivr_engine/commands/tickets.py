@@ -11,16 +11,11 @@ from datetime import datetime, tzinfo
 from typing import TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ivr_engine.centre import centre_time
-from ivr_engine.clock import clock_from_setting
-from ivr_engine.commands.guards import require_database
 from ivr_engine.commands.tables import print_table
+from ivr_engine.commands.units import centre_now, run_unit
 from ivr_engine.config import Settings
-from ivr_engine.storage import Database, StorageError
-from ivr_engine.storage.database import describe_error, is_outage
 from ivr_engine.workorders import store
 from ivr_engine.workorders.errors import WorkOrderError
 from ivr_engine.workorders.model import HistoryEntry, NewOrder, OrderState, Urgency, VisitOutcome, WorkOrder
@@ -185,29 +180,14 @@ def _whoami() -> str:
 def _context(settings: Settings) -> _Context:
     try:
         policy = load_policy(settings.workorders_file)
-        zone = centre_time(settings).zone
-        now = clock_from_setting(settings.clock_start, settings.clock_anchor).now()
-    except (WorkOrderError, ValueError) as exc:
+    except WorkOrderError as exc:
         raise click.ClickException(str(exc)) from exc
-    return _Context(settings, policy, now, zone)
+    centre = centre_now(settings)
+    return _Context(settings, policy, centre.now, centre.zone)
 
 
 def _run(context: _Context, work: Callable[[Session], T]) -> T:
-    require_database(context.settings)
-    database: Database | None = None
-    try:
-        database = Database(context.settings.db_url)
-        return database.call(work)
-    except WorkOrderError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except StorageError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except SQLAlchemyError as exc:
-        hint = " (has `ivr db upgrade` been run?)" if is_outage(exc) else ""
-        raise click.ClickException(f"cannot reach the work orders: {describe_error(exc)}{hint}") from exc
-    finally:
-        if database is not None:
-            database.dispose()
+    return run_unit(context.settings, work, what="the work orders")
 
 
 def _time(value: datetime | None, zone: tzinfo) -> str:

@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 
 
 def recordings_dir(settings: Settings) -> Path:
-    """Where the lab's Asterisk writes named recordings (astspooldir = <state_dir>/spool)."""
-    return (settings.state_dir / "spool" / "recording").resolve()
+    """Where the lab's Asterisk writes named recordings (``Settings.recordings_dir``)."""
+    return settings.recordings_dir
 
 
 def build_flow_services(

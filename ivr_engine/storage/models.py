@@ -209,6 +209,11 @@ class Voicemail(Base):
     duration: Mapped[float] = mapped_column(Numeric(10, 2, asdecimal=False))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
     heard: Mapped[bool] = mapped_column(default=False)
+    """Set once someone played it (``ivr voicemail play``, the desktop's player)."""
+    closed: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(32), doc="handled, callback or work_order")
+    work_order: Mapped[str | None] = mapped_column(String(32), doc="the serial it became")
 
 
 class SurveyResponse(Base):

@@ -1,10 +1,11 @@
-"""work_orders and work_order_events: requests logged from calls, dispatched, closed, visited back
+"""work_orders and work_order_events: requests logged from calls, dispatched, closed, visited back;
+the voicemail inbox: who closed a voicemail, when, how, and the work order it became
 
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
 
-See ivr_engine/workorders (rows.py mirrors these tables).
+See ivr_engine/workorders (rows.py mirrors these tables) and ivr_engine/voicemail.
 """
 
 from __future__ import annotations
@@ -72,8 +73,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_work_order_events_order_id", "work_order_events", ["order_id"])
+    with op.batch_alter_table("voicemails") as batch:
+        batch.add_column(sa.Column("closed", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("closed_by", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("outcome", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("work_order", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("voicemails") as batch:
+        for column in ("work_order", "outcome", "closed_by", "closed"):
+            batch.drop_column(column)
     op.drop_table("work_order_events")
     op.drop_table("work_orders")
