@@ -41,6 +41,7 @@ from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
 from ivr_engine.storage.database import ErrorKind
 from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import close_stale_calls_once_written
+from ivr_engine.voicemail.routes import add_voicemail_routes
 from ivr_engine.web import UserFile, add_web_routes
 from ivr_engine.workorders.policy import load_policy
 from ivr_engine.workorders.routes import add_work_order_routes
@@ -168,6 +169,7 @@ async def run_service(
         users = UserFile.in_state_dir(settings.state_dir)
         add_web_routes(control, database=stores.database, users=users, recorder=recorder, centre=centre)
         add_work_order_routes(control, work_orders)
+        add_voicemail_routes(control, settings.recordings_dir)
         http = await start_control_server(control, settings)
         stack.push_async_callback(http.cleanup)
         popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")

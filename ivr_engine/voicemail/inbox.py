@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +20,15 @@ from ivr_engine.workorders import store as work_orders
 from ivr_engine.workorders.model import NewOrder, Urgency, WorkOrder
 from ivr_engine.workorders.policy import WorkOrderPolicy
 
-__all__ = ["InboxFilter", "close", "detail", "list_voicemails", "mark_heard", "to_callback", "to_work_order"]
+__all__ = [
+    "InboxFilter", "T", "Work", "close", "detail", "list_voicemails", "mark_heard", "to_callback",
+    "to_work_order",
+]
+
+
+T = TypeVar("T")
+Work = Callable[[Session], T]
+"""One unit of work on a session (what ``Database.call``/``run`` take)."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ivr_engine.control import make_control_app
 from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
+from ivr_engine.voicemail.routes import add_voicemail_routes
 from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
 from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.workorders.policy import DEFAULT_POLICY
@@ -71,6 +72,8 @@ class Desk:
     database: Database
     users: UserFile
     throttle_clock: ManualClock
+    recordings: Path
+    """The folder the voicemail audio is served from."""
 
     @property
     def now(self) -> datetime:
@@ -120,7 +123,7 @@ def users(tmp_path: Path) -> UserFile:
 
 
 @pytest.fixture
-async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
+async def desk(database: Database, users: UserFile, tmp_path: Path) -> AsyncIterator[Desk]:
     control = FakeControl(DESK_NOW.timestamp())
     screenpops = ScreenPopService(database, work_orders=open_work_orders)
     clock = ManualClock()
@@ -136,8 +139,11 @@ async def desk(database: Database, users: UserFile) -> AsyncIterator[Desk]:
         throttle=LoginThrottle(clock=clock),
     )
     add_work_order_routes(app, DEFAULT_POLICY)
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    add_voicemail_routes(app, recordings)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield Desk(client, control, screenpops, database, users, clock)
+        yield Desk(client, control, screenpops, database, users, clock, recordings)
 
 
 def _in_ci() -> bool:
