@@ -82,7 +82,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "Run FLOW (a file or a flow name) with scripted digits, reading the database's customers.",
     ),
     "sipp": LazyCommand("sipp", "sipp_group", "SIPp scenarios for flows."),
-    "stats": LazyCommand("stats", "stats_group", "Supervisor statistics: IVR nodes and the ACD."),
+    "stats": LazyCommand(
+        "stats", "stats_group", "Supervisor statistics: IVR nodes, the ACD, and the service loop."
+    ),
     "ticket": LazyCommand(
         "tickets", "ticket_group", "Work orders: log, list, show, assign, comment, close, return visit."
     ),

@@ -21,7 +21,8 @@ from ivr_engine.commands.guards import (
 )
 from ivr_engine.config import Settings
 from ivr_engine.reports import AcdFilter, Bucket, NodeFilter, Report, ReportError, TimeWindow
-from ivr_engine.reports.source import acd_statistics, node_statistics
+from ivr_engine.reports.service_stats import ServiceFilter
+from ivr_engine.reports.source import acd_statistics, node_statistics, service_statistics
 from ivr_engine.reports.writers import Format, write_report
 from ivr_engine.storage import Database, StorageError
 
@@ -61,7 +62,7 @@ def _common(command: F) -> F:
 
 @click.group("stats")
 def stats_group() -> None:
-    """Supervisor statistics: IVR nodes and the ACD."""
+    """Supervisor statistics: IVR nodes, the ACD, and the service loop."""
 
 
 def _format(fmt: str | None, as_json: bool) -> Format:
@@ -173,3 +174,22 @@ def acd_command(
         zone=centre.name,
     )
     _emit(settings, lambda database: acd_statistics(database, filters), _format(fmt, as_json), out)
+
+
+@stats_group.command("service")
+@_common
+@click.pass_obj
+def service_command(
+    settings: Settings,
+    since: datetime | None,
+    until: datetime | None,
+    today: bool,
+    fmt: str | None,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """Surveys per question and agent, callbacks, voicemails, work orders by type, department, urgency."""
+    centre = centre_time(settings)
+    now = clock_from_setting(settings.clock_start, settings.clock_anchor).now()
+    filters = ServiceFilter(window=_window(settings, centre, since, until, today), now=now)
+    _emit(settings, lambda database: service_statistics(database, filters), _format(fmt, as_json), out)

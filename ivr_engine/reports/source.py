@@ -14,9 +14,11 @@ from ivr_engine.reports.errors import ReportSourceError
 from ivr_engine.reports.funnel import query_funnel
 from ivr_engine.reports.model import Report
 from ivr_engine.reports.node_stats import NodeFilter, query_node_stats
+from ivr_engine.reports.service_builder import service_report
+from ivr_engine.reports.service_stats import ServiceFilter, query_service_stats
 from ivr_engine.storage.database import Database, describe_error, is_outage
 
-__all__ = ["MAIN_FLOW", "acd_statistics", "node_statistics", "read"]
+__all__ = ["MAIN_FLOW", "acd_statistics", "node_statistics", "read", "service_statistics"]
 
 MAIN_FLOW = "main"
 """The flow whose funnel ``ivr stats nodes`` shows unless ``--flow`` names another."""
@@ -44,3 +46,10 @@ def node_statistics(database: Database, filters: NodeFilter) -> Report:
 
 def acd_statistics(database: Database, filters: AcdFilter) -> Report:
     return read(database, lambda connection: acd_report(query_acd_stats(connection, filters), filters))
+
+
+def service_statistics(database: Database, filters: ServiceFilter) -> Report:
+    def work(connection: Connection) -> Report:
+        return service_report(query_service_stats(connection, filters), filters)
+
+    return read(database, work)

@@ -41,10 +41,10 @@ from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
 from ivr_engine.storage.database import ErrorKind
 from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import close_stale_calls_once_written
-from ivr_engine.voicemail.routes import add_voicemail_routes
 from ivr_engine.web import UserFile, add_web_routes
+from ivr_engine.web.voicemail import add_voicemail_routes
+from ivr_engine.web.work_orders import add_work_order_routes
 from ivr_engine.workorders.policy import load_policy
-from ivr_engine.workorders.routes import add_work_order_routes
 from ivr_engine.workorders.screenpop import open_work_orders
 
 __all__ = ["build_flow_services", "recordings_dir", "run_service"]

@@ -22,11 +22,11 @@ from ivr_engine.control import make_control_app
 from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
-from ivr_engine.voicemail.routes import add_voicemail_routes
 from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
 from ivr_engine.web.throttle import LoginThrottle
+from ivr_engine.web.voicemail import add_voicemail_routes
+from ivr_engine.web.work_orders import add_work_order_routes
 from ivr_engine.workorders.policy import DEFAULT_POLICY
-from ivr_engine.workorders.routes import add_work_order_routes
 from ivr_engine.workorders.screenpop import open_work_orders
 from tests.acd_control_fakes import FakeControl
 
