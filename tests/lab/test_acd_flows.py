@@ -262,3 +262,45 @@ async def test_callback_key_while_waiting_books_a_callback_that_keeps_the_place_
     assert ("agent", "to_general", "callback") in path
     assert ("agent", "callback_booked", "next") in path
     assert await lab.leftovers() == ([], [])
+
+
+async def test_a_work_order_logged_during_a_call_shows_in_the_customers_next_screen_pop(lab: Lab) -> None:
+    """Alice presses 0 and meets agent 1003; while they talk the agent logs a work order from the call
+    (`ivr ticket create --call`); her next call's screen-pop lists it as open."""
+    async with phone(lab, "1003", AgentBehaviour(ring_ms=300, hangup_after_s=4)):
+        with agents(lab, "1003"):
+            before = len(lab.events())
+            first = asyncio.create_task(lab.call(CallerScript(
+                number="100", caller_id=ALICE, digits="0", initial_wait_ms=9000, hangup_after_s=30,
+                timeout_s=90,
+            )))  # fmt: skip
+            bridge = await until(lambda: _acd_bridge(lab) if not first.done() else True, 40, "the bridge")
+            assert isinstance(bridge, dict), (await first).describe()
+            (call_id,) = call_ids(lab, before)
+            created = json.loads(ivr_ok(lab, "ticket", "create", "--type", "complaint", "--description",
+                                        "parcel arrived broken", "--call", call_id, "--by", "agent1003",
+                                        "--json"))  # fmt: skip
+            assert created["call_id"] == call_id
+            assert created["customer"] == "Alice Chen"  # the number of the call found her record
+            assert (await first).answered == 1
+            lab.ivr("agent", "ready", "1003")  # end a wrap-up still running (refused if ready already)
+            before = len(lab.events())
+            second = asyncio.create_task(lab.call(CallerScript(
+                number="100", caller_id=ALICE, digits="0", initial_wait_ms=9000, hangup_after_s=30,
+                timeout_s=90,
+            )))  # fmt: skip
+
+            def next_pop() -> dict[str, Any] | None:
+                ids = call_ids(lab, before)
+                with contextlib.suppress(urllib.error.HTTPError):
+                    pop = control_json(lab, "/api/agents/1003/screenpop")
+                    if ids and pop["call_id"] == ids[0]:
+                        return dict(pop)
+                return None
+
+            pop = await until(next_pop, 40, "the screen-pop of Alice's next call")
+            assert (await second).answered == 1
+    orders = pop["customer"]["work_orders"]
+    assert [(o["serial"], o["type"], o["state"]) for o in orders] == [
+        (created["serial"], "complaint", "open")]
+    assert await lab.leftovers() == ([], [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import json
 import wave
 from pathlib import Path
 
@@ -72,6 +73,18 @@ async def test_voicemail_leaves_a_non_empty_recording(lab: Lab, tmp_path: Path) 
     assert size > 44 + 8000  # more than a wav header: over 0.5 s of 16-bit audio
     assert seconds > 1
     assert peak > 1000, "the caller's speech was not recorded (silence)"
+    # The inbox lists it (flow, length, the path before it) and plays it (its file; heard from then on).
+    done = lab.ivr("voicemail", "list", "--json")
+    assert done.returncode == 0, done.stdout
+    (listed,) = [v for v in json.loads(done.stdout) if v["call_id"] == call["call_id"]]
+    assert (listed["flow"], listed["state"]) == ("voicemail", "new")
+    assert listed["duration"] == pytest.approx(float(rows[0]["duration"]))
+    played = lab.ivr("voicemail", "play", str(listed["id"]))
+    assert played.returncode == 0, played.stdout
+    assert played.stdout.strip() == rows[0]["file_path"]
+    shown = json.loads(lab.ivr("voicemail", "show", str(listed["id"]), "--json").stdout)
+    assert shown["state"] == "heard"
+    assert [p["node"] for p in shown["path"]] == ["intro", "record_message"]
     assert await lab.leftovers() == ([], [])
 
 
