@@ -85,6 +85,10 @@ class Settings:
     timezone: str = ""
     """The centre's IANA time zone ("today" in the wallboard and reports, times typed in the CLI);
     empty: the zone of the flows' business hours (``hours`` nodes), else UTC."""
+    service_level_target: float = 0.8
+    """The wallboard shows a queue's service level green at or above this fraction..."""
+    service_level_warning: float = 0.6
+    """...amber at or above this one, red below it."""
     node_id: str = ""
     """Which node of a multi-node centre this ``ivr serve`` is (e.g. ``node2``): stored on each call row it
     handles (``calls.node``) and on the calls it queues in the ACD. ``ivr lab up --nodes N`` sets it per

@@ -47,7 +47,7 @@ def serve(settings: Settings, log_file: Path | None) -> None:
         asyncio.run(run_service(settings))
     except StorageError as exc:
         raise click.ClickException(str(exc)) from exc
-    except WorkOrderError as exc:
+    except (WorkOrderError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     except FlowError as exc:
         raise click.ClickException(f"{exc}\n(run `ivr validate {settings.flows_dir}`)") from None

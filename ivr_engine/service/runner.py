@@ -21,7 +21,7 @@ from ivr_engine.ari.media import Synthesiser, default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
 from ivr_engine.centre import centre_time
 from ivr_engine.clock import clock_from_setting
-from ivr_engine.config import Settings
+from ivr_engine.config import ConfigError, Settings
 from ivr_engine.control.app import make_control_app
 from ivr_engine.control.hosts import allowed_hosts
 from ivr_engine.control.server import start_control_server
@@ -43,6 +43,7 @@ from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
 from ivr_engine.web.voicemail import add_voicemail_routes
+from ivr_engine.web.wallboard import ServiceLevelBands
 from ivr_engine.web.work_orders import add_work_order_routes
 from ivr_engine.workorders.policy import load_policy
 from ivr_engine.workorders.screenpop import open_work_orders
@@ -55,6 +56,14 @@ log = logging.getLogger(__name__)
 def recordings_dir(settings: Settings) -> Path:
     """Where the lab's Asterisk writes named recordings (``Settings.recordings_dir``)."""
     return settings.recordings_dir
+
+
+def service_level_bands(settings: Settings) -> ServiceLevelBands:
+    """The wallboard's service-level colours from settings; ConfigError names the settings."""
+    try:
+        return ServiceLevelBands(settings.service_level_target, settings.service_level_warning)
+    except ValueError as exc:
+        raise ConfigError(f"service_level_target/service_level_warning: {exc}") from exc
 
 
 def build_flow_services(
@@ -101,6 +110,7 @@ async def run_service(
     config = AriConfig.from_settings(settings)
     clock = clock_from_setting(settings.clock_start, settings.clock_anchor)
     work_orders = load_policy(settings.workorders_file)  # a bad file stops the start, naming its line
+    bands = service_level_bands(settings)
     if synthesiser is None:
         tts = TtsCache(default_cache_dir(settings.state_dir))
         synthesiser, synthesisers = tts.for_language(settings.language), tts.for_language
@@ -167,7 +177,8 @@ async def run_service(
             storage_alarm=lambda: stores.writer.last_error is ErrorKind.ALARM,
         ))  # fmt: skip
         users = UserFile.in_state_dir(settings.state_dir)
-        add_web_routes(control, database=stores.database, users=users, recorder=recorder, centre=centre)
+        add_web_routes(control, database=stores.database, users=users, recorder=recorder, centre=centre,
+                       bands=bands)
         add_work_order_routes(control, work_orders)
         add_voicemail_routes(control, settings.recordings_dir)
         http = await start_control_server(control, settings)

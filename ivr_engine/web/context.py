@@ -24,6 +24,7 @@ from ivr_engine.web.errors import WebError
 from ivr_engine.web.session import COOKIE_NAME, SessionSigner
 from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.users import Role, UserStore, WebUser
+from ivr_engine.web.wallboard import ServiceLevelBands
 
 __all__ = [
     "WEB_KEY",
@@ -58,6 +59,8 @@ class WebContext:
     """Handlers serving an event stream now; ended when the app shuts down."""
     centre: CentreTime = field(default_factory=lambda: CentreTime(UTC))
     """The centre's time zone: the wallboard's "today" is its local day."""
+    bands: ServiceLevelBands = field(default_factory=ServiceLevelBands)
+    """The wallboard's service-level colours."""
 
 
 WEB_KEY: web.AppKey[WebContext] = web.AppKey("web_desktop")

@@ -101,7 +101,8 @@ async def wallboard_feed(request: web.Request) -> AsyncIterator[Item]:
     try:
         while True:
             board = await build_wallboard(control, ctx.database, clock=clock, flow=ctx.main_flow,
-                                          sla_s=ctx.sla_s, centre=ctx.centre)
+                                          sla_s=ctx.sla_s, centre=ctx.centre,
+                                          bands=ctx.bands)
             yield "wallboard", board.to_json()
             with suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), ctx.refresh_s)

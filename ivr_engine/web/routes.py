@@ -53,7 +53,7 @@ from ivr_engine.web.ownership import own_call
 from ivr_engine.web.session import COOKIE_NAME, SESSION_SECONDS, SessionSigner
 from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.users import Role, UserStore, WebUser
-from ivr_engine.web.wallboard import build_wallboard
+from ivr_engine.web.wallboard import ServiceLevelBands, build_wallboard
 
 __all__ = ["STATIC_DIR", "add_web_routes"]
 
@@ -78,6 +78,7 @@ def add_web_routes(
     keepalive_s: float = 15.0,
     centre: CentreTime | None = None,
     throttle: LoginThrottle | None = None,
+    bands: ServiceLevelBands | None = None,
 ) -> None:
     """Mount the login page, agent desktop and wallboard on ``app`` (from ``make_control_app``).
 
@@ -99,6 +100,7 @@ def add_web_routes(
         keepalive_s=keepalive_s,
         centre=centre or CentreTime(UTC),
         throttle=throttle or LoginThrottle(),
+        bands=bands or ServiceLevelBands(),
     )
     app.on_shutdown.append(end_streams)
     r = app.router
@@ -283,7 +285,7 @@ async def _wallboard(request: web.Request) -> web.Response:
     require_user(request, Role.SUPERVISOR)
     ctx = request.app[WEB_KEY]
     board = await build_wallboard(request.app[CONTROL_KEY], ctx.database, clock=request.app[CLOCK_KEY],
-                                  flow=ctx.main_flow, sla_s=ctx.sla_s, centre=ctx.centre)
+                                  flow=ctx.main_flow, sla_s=ctx.sla_s, centre=ctx.centre, bands=ctx.bands)
     return web.json_response(board.to_json())
 
 

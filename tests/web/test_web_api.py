@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from acd import AgentState
 from acd.records import AcdRecorder
-from acd.records.rows import QueueOutcome, WrapUpRow
+from acd.records.rows import CallbackRow, QueueOutcome, WrapUpRow
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse
 from ivr_engine.web.session import COOKIE_NAME
+from ivr_engine.web.wallboard import ServiceLevelBands
 from tests.acd_control_fakes import alice_pop
 
 from .conftest import Desk
@@ -199,6 +200,33 @@ async def test_wallboard_needs_a_supervisor_and_shows_the_centres_local_day(desk
     steps = {s["node"]: (s["reached"], s["ended_here"]) for s in board["funnel"]["steps"]}
     assert steps == {"welcome": (2, 1), "menu": (1, 1)}
     assert board["agents_by_state"]["logged_out"] == 2
+    assert general["asa_s"] == pytest.approx((5 + 40 + 3) / 3)
+    assert general["service_band"] == "bad"  # 50 % against the default bands (80 % good, 60 % warning)
+    assert (board["service_level_target"], board["service_level_warning"]) == (0.8, 0.6)
+
+
+async def test_wallboard_tiles_count_ready_and_staffed_agents_and_pending_callbacks(desk: Desk) -> None:
+    await desk.control.login("1001")
+    await desk.control.login("1002")
+    await desk.control.pause("1002", "lunch")
+    desk.database.call(lambda s: s.add_all([
+        CallbackRow(call_id=f"cb{n}", caller="1", number="1", queue="general", requested=desk.now,
+                    status=status)
+        for n, status in enumerate(("pending", "done"))
+    ]))  # fmt: skip
+    await desk.sign_in("boss")
+    board = await (await desk.client.get("/web/wallboard")).json()
+    general = next(q for q in board["queues"] if q["name"] == "general")
+    assert (general["ready"], general["staffed"], general["callbacks_pending"]) == (1, 2, 1)
+    assert general["service_band"] is None  # nothing offered today: no colour
+
+
+@pytest.mark.parametrize(("level", "band"), [(0.95, "good"), (0.8, "good"), (0.7, "warning"), (0.59, "bad"),
+                                             (None, None)])
+def test_service_level_bands(level: float | None, band: str | None) -> None:
+    assert ServiceLevelBands().band(level) == band
+    with pytest.raises(ValueError, match="warning"):
+        ServiceLevelBands(target=0.5, warning=0.7)
 
 
 async def test_supervisor_may_drive_any_agent_but_unknown_agents_and_huge_bodies_are_4xx(desk: Desk) -> None:
