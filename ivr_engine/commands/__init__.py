@@ -46,6 +46,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "bench_command",
         "Run the caller mix through ivr-engine (100) and the dialplan IVR (9100); print the figures.",
     ),
+    "callbacks": LazyCommand("callbacks", "callbacks_group", "Booked callbacks: list, cancel, retry."),
     "calls": LazyCommand("calls", "calls_group", "Call history and node-traversal log."),
     "db": LazyCommand(
         "db",

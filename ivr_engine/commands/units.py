@@ -11,6 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from acd.records.callbacks import CallbackError
 from ivr_engine.centre import centre_time
 from ivr_engine.clock import clock_from_setting
 from ivr_engine.commands.guards import require_database
@@ -24,7 +25,7 @@ __all__ = ["CentreNow", "centre_now", "run_unit"]
 
 T = TypeVar("T")
 
-_REFUSALS = (WorkOrderError, VoicemailError)
+_REFUSALS = (WorkOrderError, VoicemailError, CallbackError)
 """Domain refusals: their message is the whole story."""
 
 

@@ -1,0 +1,80 @@
+"""Booked callbacks as people manage them: list, cancel a pending one, put a failed or cancelled one back
+in line. Units of work on a ``Session`` (``Database.call``/``run``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from acd.records.rows import CallbackRow, CallbackStatus
+
+__all__ = ["BookedCallback", "CallbackError", "cancel_callback", "list_callbacks", "retry_callback"]
+
+
+class CallbackError(Exception):
+    """A callback operation refused, with a sentence for the person who asked."""
+
+
+@dataclass(frozen=True)
+class BookedCallback:
+    id: int
+    call_id: str
+    caller: str
+    number: str
+    queue: str
+    requested: datetime
+    """When the caller joined the queue: callbacks keep that place in line."""
+    status: CallbackStatus
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "call_id": self.call_id, "caller": self.caller, "number": self.number,
+                "queue": self.queue, "requested": self.requested.isoformat(), "status": self.status.value}
+
+
+def list_callbacks(session: Session, *, status: CallbackStatus | None = CallbackStatus.PENDING,
+                   queue: str | None = None, limit: int = 100) -> list[BookedCallback]:
+    """In line order (oldest request first); ``status`` None: every status."""
+    query = select(CallbackRow)
+    if status is not None:
+        query = query.where(CallbackRow.status == status.value)
+    if queue is not None:
+        query = query.where(CallbackRow.queue == queue)
+    rows = session.scalars(query.order_by(CallbackRow.requested, CallbackRow.id).limit(limit)).all()
+    return [_booked(row) for row in rows]
+
+
+def cancel_callback(session: Session, callback_id: int) -> BookedCallback:
+    row = _row(session, callback_id)
+    if row.status != CallbackStatus.PENDING.value:
+        raise CallbackError(f"callback {callback_id} is {row.status}: only a pending one can be cancelled")
+    row.status = CallbackStatus.CANCELLED.value
+    session.flush()
+    return _booked(row)
+
+
+def retry_callback(session: Session, callback_id: int) -> BookedCallback:
+    """A failed or cancelled callback goes back in line, at its original place."""
+    row = _row(session, callback_id)
+    if row.status not in (CallbackStatus.FAILED.value, CallbackStatus.CANCELLED.value):
+        raise CallbackError(
+            f"callback {callback_id} is {row.status}: only a failed or cancelled one is retried"
+        )
+    row.status = CallbackStatus.PENDING.value
+    session.flush()
+    return _booked(row)
+
+
+def _row(session: Session, callback_id: int) -> CallbackRow:
+    query = select(CallbackRow).where(CallbackRow.id == callback_id).with_for_update()
+    row = session.scalars(query).one_or_none()
+    if row is None:
+        raise CallbackError(f"no callback {callback_id} (see `ivr callbacks list --all`)")
+    return row
+
+
+def _booked(row: CallbackRow) -> BookedCallback:
+    return BookedCallback(row.id, row.call_id, row.caller, row.number, row.queue, row.requested,
+                          CallbackStatus(row.status))
