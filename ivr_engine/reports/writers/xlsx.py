@@ -52,21 +52,20 @@ def _fill(sheet: Worksheet, table: Table) -> None:
     sheet.freeze_panes = "A2"
 
 
-def _write_points(data: Worksheet, points: ChartPoints) -> tuple[int, int]:
-    """Append ``points`` as a block (title, header, rows, blank); returns its header and last row."""
-    if data.max_row > 1 or data["A1"].value is not None:
-        data.append([])
-    data.append([points.title])
-    data.cell(row=data.max_row, column=1).font = Font(bold=True)
-    data.append(["Label", *(title for title, _ in points.series)])
-    header = data.max_row
-    for i, label in enumerate(points.labels):
-        data.append([label, *(values[i] for _, values in points.series)])
-    return header, data.max_row
+def _write_points(data: Worksheet, top: int, points: ChartPoints) -> int:
+    """Write ``points`` from row ``top``: title, header, a row per label; returns the header's row."""
+    data.cell(row=top, column=1, value=points.title).font = Font(bold=True)
+    for j, value in enumerate(["Label", *(title for title, _ in points.series)], start=1):
+        data.cell(row=top + 1, column=j, value=value)
+    for i, label in enumerate(points.labels, start=top + 2):
+        data.cell(row=i, column=1, value=label)
+        for j, (_, values) in enumerate(points.series, start=2):
+            data.cell(row=i, column=j, value=values[i - top - 2])
+    return top + 1
 
 
-def _chart(data: Worksheet, spec: Chart, points: ChartPoints) -> BarChart | PieChart:
-    header, last_row = _write_points(data, points)
+def _chart(data: Worksheet, header: int, spec: Chart, points: ChartPoints) -> BarChart | PieChart:
+    last_row = header + len(points.labels)
     chart: BarChart | PieChart = BarChart() if spec.kind is ChartKind.BAR else PieChart()
     chart.title = spec.title
     for j in range(len(points.series)):
@@ -92,11 +91,14 @@ def _chart(data: Worksheet, spec: Chart, points: ChartPoints) -> BarChart | PieC
 def _add_charts(data: Worksheet, charted: list[tuple[Worksheet, Table, Chart, ChartPoints]]) -> None:
     data.column_dimensions["A"].width = 30
     placed: dict[str, int] = {}
+    top = 1
     for sheet, table, spec, points in charted:
+        header = _write_points(data, top, points)
+        top = header + len(points.labels) + 2  # a blank row between blocks
         anchor_col = get_column_letter(len(table.columns) + 2)
         i = placed.get(table.name, 0)
         placed[table.name] = i + 1
-        sheet.add_chart(_chart(data, spec, points), f"{anchor_col}{1 + i * _CHART_ROWS}")
+        sheet.add_chart(_chart(data, header, spec, points), f"{anchor_col}{1 + i * _CHART_ROWS}")
 
 
 def write_xlsx(report: Report, path: Path) -> None:
