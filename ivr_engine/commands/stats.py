@@ -159,7 +159,7 @@ def acd_command(
     as_json: bool,
     out: Path | None,
 ) -> None:
-    """Offered, answered, abandoned, service level, ASA, AHT per queue and agent; surveys; volume."""
+    """Per queue and agent: offered, answered, SL, ASA, AHT, surveys; volume; agent login/pause/occupancy."""
     if queue is not None:
         require_known("--queue", queue, known_queues(settings), str(settings.agents_file))
     if agent is not None:
@@ -172,6 +172,7 @@ def acd_command(
         by=Bucket(by),
         sla_s=sla,
         zone=centre.name,
+        now=clock_from_setting(settings.clock_start, settings.clock_anchor).now(),
     )
     _emit(settings, lambda database: acd_statistics(database, filters), _format(fmt, as_json), out)
 

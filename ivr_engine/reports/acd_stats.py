@@ -9,18 +9,23 @@ Definitions (the usual call-centre ones, stated so nobody has to guess):
 - service level = calls answered within the threshold (``actual_wait_s <= sla_s``) / offered;
 - ASA (average speed of answer) = mean wait of answered calls;
 - AHT (average handle time) = mean ``handle_s`` of answered calls that have ended;
-- wait prediction error = mean |predicted - actual| wait over calls having both.
+- wait prediction error = mean |predicted - actual| wait over calls having both;
+- hour-of-day profile: the volume by the centre's local hour (0-23), summed over the window's days;
+- agent login, pause and occupancy: see ``agent_time``; calls per agent per day: see ``agent_stats``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, case, func, or_, select
 
 from acd.records.rows import AgentRow, QueueCallRow, QueueOutcome
+from ivr_engine.reports.agent_stats import AgentDay, query_agent_days, query_agent_times
+from ivr_engine.reports.agent_time import AgentTime
 from ivr_engine.reports.sql import Bucket, TimeWindow, time_bucket
 from ivr_engine.storage.models import Call, SurveyResponse
 
@@ -44,6 +49,8 @@ class AcdFilter:
     sla_s: float = 20.0
     zone: str = "UTC"
     """The centre's IANA zone: volume buckets are its local hours and days."""
+    now: datetime | None = None
+    """The service clock's "now": agent time ends here if ``until`` is later or open (default: wall clock)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,10 @@ class AcdStats:
     agents: tuple[AgentFigures, ...]
     outcomes: tuple[OutcomeCount, ...]
     volume: tuple[VolumeBucket, ...]
+    profile: tuple[VolumeBucket, ...] = ()
+    """The volume per local hour of day, ``period`` ``"00"`` to ``"23"``, all 24 hours."""
+    agent_times: tuple[AgentTime, ...] = ()
+    agent_days: tuple[AgentDay, ...] = ()
 
 
 def _round(value: float | None) -> float | None:
@@ -179,12 +190,31 @@ def query_acd_stats(conn: Connection, filters: AcdFilter) -> AcdStats:
             .order_by(func.count().desc(), qc.outcome)
         )
     )
+    volume = _volume(conn, filters, where)
+    hourly = volume if filters.by is Bucket.HOUR else _volume(conn, replace(filters, by=Bucket.HOUR), where)
+    now = filters.now if filters.now is not None else datetime.now(UTC)
     return AcdStats(
         total=total,
         queues=queues,
         agents=_agents(conn, filters, where),
         outcomes=outcomes,
-        volume=_volume(conn, filters, where),
+        volume=volume,
+        profile=hour_profile(hourly, filters.queue is not None or filters.agent is not None),
+        agent_times=query_agent_times(conn, filters.window, now, filters.agent),
+        agent_days=query_agent_days(conn, where, filters.zone),
+    )
+
+
+def hour_profile(hourly: tuple[VolumeBucket, ...], limited: bool) -> tuple[VolumeBucket, ...]:
+    """Fold ``YYYY-MM-DD HH:00`` buckets into the 24 hours of the day (every hour, zeros included)."""
+    sums = {f"{h:02d}": [0, 0, 0, 0] for h in range(24)}
+    for bucket in hourly:
+        acc = sums[bucket.period[11:13]]
+        for i, value in enumerate((bucket.calls or 0, bucket.offered, bucket.answered, bucket.abandoned)):
+            acc[i] += value
+    return tuple(
+        VolumeBucket(hour, None if limited else calls, offered, answered, abandoned)
+        for hour, (calls, offered, answered, abandoned) in sums.items()
     )
 
 

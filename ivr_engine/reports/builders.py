@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ivr_engine.reports.acd_stats import AcdFigures, AcdFilter, AcdStats
+from ivr_engine.reports.agent_builder import agent_tables, profile_table
 from ivr_engine.reports.funnel import FunnelStep
 from ivr_engine.reports.model import Chart, ChartKind, Column, ColumnKind, Report, Table
 from ivr_engine.reports.node_stats import NodeFilter, NodeStat
@@ -32,8 +33,8 @@ def node_report(nodes: tuple[NodeStat, ...], funnel: tuple[FunnelStep, ...], fil
             for n in nodes
         ),
         charts=(
-            Chart(ChartKind.BAR, "Visits and hang-ups per node", "node", ("visits", "hangups")),
-            Chart(ChartKind.PIE, "Hang-ups by node", "node", ("hangups",)),
+            Chart(ChartKind.BAR, "Visits and hang-ups per node", "node", ("visits", "hangups"), ("flow",)),
+            Chart(ChartKind.PIE, "Hang-ups by node", "node", ("hangups",), ("flow",)),
         ),
     )
     exit_table = Table(
@@ -70,8 +71,8 @@ def node_report(nodes: tuple[NodeStat, ...], funnel: tuple[FunnelStep, ...], fil
             for i, s in enumerate(funnel, start=1)
         ),
         charts=(
-            Chart(ChartKind.BAR, "Calls reaching each step", "node", ("reached", "ended_here")),
-            Chart(ChartKind.PIE, "Where calls dropped", "node", ("ended_here",)),
+            Chart(ChartKind.BAR, "Calls reaching each step", "node", ("reached", "ended_here"), ("flow",)),
+            Chart(ChartKind.PIE, "Where calls dropped", "node", ("ended_here",), ("flow",)),
         ),
     )
     scope = f"flow {filters.flow}" if filters.flow else "all flows"
@@ -121,7 +122,15 @@ def acd_report(stats: AcdStats, filters: AcdFilter) -> Report:
             Column("prediction_error_s", "Wait est. err s", _S),
         ),
         rows=(*(_figure_row(q) for q in stats.queues), _figure_row(stats.total)),
-        charts=(Chart(ChartKind.BAR, "Calls per queue", "queue", ("offered", "answered", "abandoned")),),
+        charts=(
+            Chart(
+                ChartKind.BAR,
+                "Calls per queue",
+                "queue",
+                ("offered", "answered", "abandoned"),
+                omit=(stats.total.queue,),  # the total stays in the table; it would dwarf the queues
+            ),
+        ),
     )
     agent_table = Table(
         name="Agents",
@@ -176,10 +185,19 @@ def acd_report(stats: AcdStats, filters: AcdFilter) -> Report:
         scope.append(f"agent {filters.agent}")
     return Report(
         title="ACD statistics",
-        tables=(queue_table, agent_table, outcome_table, volume_table),
+        tables=(
+            queue_table,
+            agent_table,
+            outcome_table,
+            volume_table,
+            profile_table(stats),
+            *agent_tables(stats),
+        ),
         notes=(
             f"{', '.join(scope)}, {filters.window.describe()}",
             f"service level: answered within {sla} s / offered; abandon rate: abandoned / offered",
             "offered leaves out calls that found no agent logged in for the queue (column No agents)",
+            "agent time: login = not logged out; occupancy = (on call + wrap-up) / (ready + ringing + on call"
+            " + wrap-up); clipped to the window and to now",
         ),
     )

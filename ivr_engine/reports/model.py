@@ -41,12 +41,19 @@ class Column:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart over a table: one bar/slice per row, labelled by ``category``, sized by ``values``."""
+    """A chart over a table: one bar/slice per row, labelled by ``category``, sized by ``values``.
+
+    ``qualify`` names columns whose values prefix the label (``flow/node``); rows whose category value is
+    in ``omit`` (a total row such as ``(all)``) stay in the table but out of the chart. What a chart
+    shows exactly is :func:`ivr_engine.reports.chart_data.chart_points`.
+    """
 
     kind: ChartKind
     title: str
     category: str
     values: tuple[str, ...]
+    qualify: tuple[str, ...] = ()
+    omit: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind is ChartKind.PIE and len(self.values) != 1:
@@ -72,7 +79,7 @@ class Table:
                 raise ValueError(f"table {self.name!r}: row {row!r} has {len(row)} cells, expected {width}")
         keys = self.keys()
         for chart in self.charts:
-            for key in (chart.category, *chart.values):
+            for key in (*chart.qualify, chart.category, *chart.values):
                 if key not in keys:
                     raise ValueError(f"chart {chart.title!r} names unknown column {key!r}")
 

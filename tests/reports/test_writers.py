@@ -78,21 +78,29 @@ def test_json_rows_are_keyed_by_column() -> None:
     assert document["tables"][0]["columns"][3] == {"key": "sl", "title": "SL", "kind": "percent"}
 
 
-def test_xlsx_has_data_sheets_and_native_charts_over_the_data(tmp_path: Path) -> None:
+def test_xlsx_has_data_sheets_and_native_charts_over_their_chart_data(tmp_path: Path) -> None:
     path = tmp_path / "report.xlsx"
     write_xlsx(REPORT, path)
     workbook = load_workbook(path)
-    assert workbook.sheetnames == ["Queues", "Empty", "About"]
+    assert workbook.sheetnames == ["Queues", "Empty", "Chart data", "About"]
     sheet = workbook["Queues"]
     assert [cell.value for cell in sheet[1]] == ["Queue", "Offered", "Answered", "SL", "ASA s"]
     assert [cell.value for cell in sheet[3]] == ["general", 40, 30, 0.125, None]
     assert sheet["D2"].number_format == "0.0%"
     bar, pie = sheet._charts
     assert (bar.tagname, pie.tagname) == ("barChart", "pieChart")
-    assert [s.val.numRef.f for s in bar.series] == ["'Queues'!$B$2:$B$3", "'Queues'!$C$2:$C$3"]
-    assert [s.tx.strRef.f for s in bar.series] == ["'Queues'!B1", "'Queues'!C1"]
-    assert bar.series[0].cat.strRef.f == "'Queues'!$A$2:$A$3"
-    assert [s.val.numRef.f for s in pie.series] == ["'Queues'!$B$2:$B$3"]
+    # Chart data: bar block = title row 1, header row 2, rows 3-4; blank row 5; pie block from row 6.
+    assert [s.val.numRef.f for s in bar.series] == ["'Chart data'!$B$3:$B$4", "'Chart data'!$C$3:$C$4"]
+    assert [s.tx.strRef.f for s in bar.series] == ["'Chart data'!B2", "'Chart data'!C2"]
+    assert bar.series[0].cat.strRef.f == "'Chart data'!$A$3:$A$4"
+    assert [s.val.numRef.f for s in pie.series] == ["'Chart data'!$B$8:$B$9"]
+    data = workbook["Chart data"]
+    assert [[c.value for c in row] for row in data.iter_rows(min_row=1, max_row=4)] == [
+        ["Calls per queue", None, None],
+        ["Label", "Offered", "Answered"],
+        ["billing", 2, 1],
+        ["general", 40, 30],
+    ]
     assert workbook["Empty"]._charts == []
 
 
@@ -127,8 +135,11 @@ def test_cli_stats_nodes_xlsx_and_json(cli_env: Path) -> None:
     result = CliRunner().invoke(main, ["stats", "nodes", "--format", "xlsx", "--out", str(out)])
     assert result.exit_code == 0, result.output
     workbook = load_workbook(out)
-    assert workbook.sheetnames == ["Nodes", "Exits", "Funnel", "About"]
+    assert workbook.sheetnames == ["Nodes", "Exits", "Funnel", "Chart data", "About"]
     assert len(workbook["Funnel"]._charts) == 2
+    labels = [row[0] for row in workbook["Chart data"].iter_rows(values_only=True) if row and row[0]]
+    assert "main/menu" in labels
+    assert "menu" not in labels
     result = CliRunner().invoke(main, ["stats", "nodes", "--format", "json", "--since", "2026-03-03"])
     assert result.exit_code == 0, result.output
     nodes = json.loads(result.output)["tables"][0]["rows"]
