@@ -4,6 +4,7 @@ whose lease expired, and (PostgreSQL) the notification of a committed change."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import psycopg
@@ -11,7 +12,7 @@ import pytest
 
 from acd import Acd, AgentState, CallAbandoned, CallOverflowed
 from acd.live.lease import release_node
-from acd.live.notify import libpq_url
+from acd.live.notify import ChangeListener, libpq_url
 from acd.sql_store import CHANGES_CHANNEL, SqlStore
 
 from .acd_helpers import offers
@@ -136,3 +137,26 @@ def _login_then_fail(engine: Acd, store: SqlStore) -> None:
     with store.transaction():
         engine.login("a1", 1.0)
         raise RuntimeError("rolled back")
+
+
+@pytest.mark.postgres
+async def test_the_listener_wakes_on_another_nodes_change_not_its_own(postgres_acd_url: str) -> None:
+    mine, theirs = SqlStore(postgres_acd_url, node="node1"), SqlStore(postgres_acd_url, node="node2")
+    woken = asyncio.Event()
+    listener = ChangeListener(postgres_acd_url, "node1", woken.set)
+    try:
+        listener.start()
+        await asyncio.wait_for(woken.wait(), 10)  # connected: woken once to catch up
+        woken.clear()
+        engine = await asyncio.to_thread(Acd, QUEUES, mine, start_agents())
+        await asyncio.to_thread(engine.login, "a1", 1.0)  # node1's own changes
+        other = await asyncio.to_thread(Acd, QUEUES, theirs)
+        assert listener.heard == 0
+        assert not woken.is_set()
+        await asyncio.to_thread(other.login, "a3", 2.0)
+        await asyncio.wait_for(woken.wait(), 10)
+        assert listener.heard == 1
+    finally:
+        await asyncio.to_thread(listener.stop)
+        mine.close()
+        theirs.close()
