@@ -26,9 +26,19 @@ from sqlalchemy.engine import make_url
 
 from ivr_engine.lab.kamailio import DispatcherTarget, KamailioFiles, NodeState, dispatcher_view
 from ivr_engine.lab.probe import pid_alive
-from ivr_engine.lab.sipp import CallerScript, HangupBy, SippResult
+from ivr_engine.lab.sipp import AgentBehaviour, CallerScript, HangupBy, SippResult
 
-from .conftest import Lab, in_ci, require_lab, serving_lab
+from .conftest import Lab, in_ci, require_lab, serving_lab, until
+from .nodes_acd import (
+    agent_phone,
+    agent_state,
+    call_node,
+    cli_ok,
+    node_ivr,
+    queue_caller,
+    rows,
+    waiting_callers,
+)
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
 
@@ -173,6 +183,58 @@ async def test_callers_through_kamailio_reach_both_nodes_and_hear_the_ivr(two_no
     assert all(row["id"].startswith(f"{row['node']}-") for row in rows.values()), rows
     ids = [row["id"] for row in rows.values()]
     assert two_nodes.read_back(ids) == dict.fromkeys(ids, "42"), rows  # each node's IVR heard the keys
+
+
+async def test_one_centre_an_agent_on_node1_serves_callers_of_both_nodes_in_arrival_order(
+    two_nodes: TwoNodes,
+) -> None:
+    """Agent 1003, logged in and paused through node 1's CLI; a caller waits on node 2, then one on
+    node 1: node 1's ``queue status`` shows both in arrival order. ``ivr agent ready`` on node 1 makes the
+    offer for node 2's caller, which node 2 rings and bridges; after the wrap-up node 1's caller."""
+    lab, env = two_nodes.lab, two_nodes.env
+    first, second = "5557601", "5557602"
+    async with agent_phone(lab, env, "1003", AgentBehaviour(ring_ms=300, hangup_after_s=2)) as phone:
+        cli_ok(lab, env, "node1", "agent", "login", "1003")
+        cli_ok(lab, env, "node1", "agent", "pause", "1003", "--reason", "meeting")
+        try:
+            assert agent_state(lab, env, "node2", "1003")["pause_reason"] == "meeting"  # node 2 sees it
+            on_node2 = asyncio.create_task(call_node(lab, env, "node2", queue_caller(first)))
+            await until(lambda: waiting_callers(lab, env, "node1") == [first] or on_node2.done(), 40,
+                        "node2's caller in node1's queue status")
+            on_node1 = asyncio.create_task(call_node(lab, env, "node1", queue_caller(second)))
+            both = [first, second]
+            await until(lambda: waiting_callers(lab, env, "node1") == both or on_node1.done(), 40,
+                        "both callers waiting, in arrival order")
+            assert waiting_callers(lab, env, "node2") == both
+            cli_ok(lab, env, "node1", "agent", "ready", "1003")
+            answered = ("SELECT call_id, agent_id, answered FROM queue_calls WHERE caller IN (:a, :b) "
+                        "AND answered IS NOT NULL ORDER BY answered")
+
+            def both_answered() -> list[dict[str, Any]]:
+                found = rows(two_nodes.db_url, answered, a=first, b=second)
+                return found if len(found) == 2 else []
+
+            served = await until(both_answered, 60, "both callers answered")
+            results = await asyncio.gather(on_node2, on_node1)
+        finally:
+            _log_out(two_nodes, "1003")
+    calls = await two_nodes.rows_for([first, second])
+    assert [r["call_id"] for r in served] == [calls[first]["id"], calls[second]["id"]], (served, calls)
+    assert {r["agent_id"] for r in served} == {"1003"}
+    assert (calls[first]["node"], calls[second]["node"]) == ("node2", "node1")
+    assert phone.answered_calls() == 2
+    assert all(r.answered == 1 for r in results), [r.describe() for r in results]
+
+
+def _log_out(two_nodes: TwoNodes, agent_id: str) -> None:
+    """Log the agent out through node 1 (ready first if paused by a no-answer, once a wrap-up ends)."""
+    lab, env = two_nodes.lab, two_nodes.env
+    for _ in range(40):
+        if node_ivr(lab, env, "node1", "agent", "logout", agent_id).returncode == 0:
+            return
+        node_ivr(lab, env, "node1", "agent", "ready", agent_id)
+        time.sleep(0.5)
+    pytest.fail(f"agent {agent_id} could not be logged out")
 
 
 async def _until_inactive(two_nodes: TwoNodes, node: str, since: float, limit_s: float) -> float:
