@@ -31,16 +31,24 @@ QUEUE_LINE = "100"
 """The main line: pressing 0 after the welcome queues the caller for ``general``."""
 
 
-def queue_caller(caller_id: str, *, timeout_s: float = 90) -> CallerScript:
-    return CallerScript(number=QUEUE_LINE, caller_id=caller_id, digits="0", initial_wait_ms=9000,
+def queue_caller(caller_id: str, *, wait_ms: int = 9000, timeout_s: float = 90) -> CallerScript:
+    """Presses 0 ``wait_ms`` after the answer (the welcome is over), then holds until ``timeout_s`` - 10."""
+    return CallerScript(number=QUEUE_LINE, caller_id=caller_id, digits="0", initial_wait_ms=wait_ms,
                         hangup_after_s=timeout_s - 10, timeout_s=timeout_s)
 
 
+_NODES: dict[tuple[str, str], dict[str, Any]] = {}
+"""``ivr lab status`` per (lab, node), read once: a node keeps its ports across ``node-up``."""
+
+
 def node_info(lab: Lab, env: dict[str, str], node: str) -> dict[str, Any]:
-    done = lab.ivr("lab", "status", "--json", extra_env=env)
-    assert done.returncode == 0, done.stdout
-    found: dict[str, Any] = next(n for n in json.loads(done.stdout)["nodes"] if n["node"] == node)
-    return found
+    key = (str(lab.settings.state_dir), node)
+    if key not in _NODES:
+        done = lab.ivr("lab", "status", "--json", extra_env=env)
+        assert done.returncode == 0, done.stdout
+        for shown in json.loads(done.stdout)["nodes"]:
+            _NODES[(key[0], shown["node"])] = shown
+    return _NODES[key]
 
 
 async def call_node(lab: Lab, env: dict[str, str], node: str, script: CallerScript) -> SippResult:
