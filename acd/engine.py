@@ -21,10 +21,9 @@ the live service calls it from one worker thread, never on the event loop.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 from acd.agent_state import StateChange, transition
 from acd.errors import DuplicateCall, InvalidTransition, NoOffer, UnknownAgent, UnknownCall, UnknownQueue
@@ -41,7 +40,7 @@ from acd.events import (
 )
 from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
 from acd.routing import PASSED_OVER_NAMED, decide, eligible
-from acd.store import AcdStore, MemoryStore, in_transaction
+from acd.store import AcdStore, MemoryStore, in_transaction, locking_every_queue
 from acd.strategies import strategy_for
 
 __all__ = ["NO_ANSWER", "Acd", "QueueStatus"]
@@ -68,21 +67,6 @@ class QueueStatus:
     waiting: tuple[WaitingCall, ...]
     longest_wait: float
     agents_by_state: dict[AgentState, int]
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _locking_every_queue(method: Callable[Concatenate[Acd, _P], _R]) -> Callable[Concatenate[Acd, _P], _R]:
-    """The operation runs in one store transaction that locks every queue (see the module docstring)."""
-
-    def run(self: Acd, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self.store.transaction(*self._queues):
-            return method(self, *args, **kwargs)
-
-    functools.update_wrapper(run, method)
-    return run
 
 
 class Acd:
@@ -133,7 +117,7 @@ class Acd:
 
     # agent commands
 
-    @_locking_every_queue
+    @locking_every_queue
     def login(self, agent_id: str, now: float, paused_reason: str = "") -> list[AcdEvent]:
         """Log in ready, or paused with ``paused_reason``."""
         agent = self.agent(agent_id)
@@ -143,12 +127,12 @@ class Acd:
             return [self._move(agent, AgentState.PAUSED, paused_reason, now)]
         return [self._move(agent, AgentState.READY, "login", now), *self._serve_agent(agent_id, now)]
 
-    @_locking_every_queue
+    @locking_every_queue
     def logout(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Log out; a ringing offer is withdrawn and its call routed again. Refused while on a call."""
         return self._leave(agent_id, AgentState.LOGGED_OUT, "logout", now)
 
-    @_locking_every_queue
+    @locking_every_queue
     def pause(self, agent_id: str, reason: str, now: float) -> list[AcdEvent]:
         """Pause with a reason code; a ringing offer is withdrawn. Refused while on a call."""
         state = self.agent(agent_id).state
@@ -157,7 +141,7 @@ class Acd:
             raise InvalidTransition(agent_id, state.value, AgentState.PAUSED.value, detail)
         return self._leave(agent_id, AgentState.PAUSED, reason, now)
 
-    @_locking_every_queue
+    @locking_every_queue
     def ready(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Become ready (from paused, or ending wrap-up early) and take a waiting call if one fits."""
         agent = self.agent(agent_id)
@@ -208,7 +192,7 @@ class Acd:
         self._store.save_call(call)
         return [CallQueued(call, position), *self._dispatch_call(call, now)]
 
-    @_locking_every_queue
+    @locking_every_queue
     def answer(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent picked up: the call leaves the queue; bridge it."""
         offer, agent = self._ringing(agent_id)
@@ -222,12 +206,12 @@ class Acd:
         ended = OfferEnded(offer, OfferResult.ANSWERED, now)
         return [ended, change, CallAnswered(call, agent_id, now, accuracy)]
 
-    @_locking_every_queue
+    @locking_every_queue
     def reject(self, agent_id: str, now: float, reason: str = "rejected") -> list[AcdEvent]:
         """The agent refused or could not be reached: paused with ``reason``; the next agent is tried."""
         return self._unanswered(agent_id, OfferResult.REJECTED, reason, now)
 
-    @_locking_every_queue
+    @locking_every_queue
     def end_call(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent's call is over: wrap-up for the queue's wrap-up seconds (ready at once if zero)."""
         agent = self.agent(agent_id)
@@ -243,7 +227,7 @@ class Acd:
                        *self._serve_agent(agent_id, now)]
         return events
 
-    @_locking_every_queue
+    @locking_every_queue
     def abandon(self, call_id: str, now: float) -> list[AcdEvent]:
         """The caller hung up while waiting or ringing: recorded; a ringing agent goes back to ready."""
         call = self.call(call_id)
@@ -260,7 +244,7 @@ class Acd:
             return events + self._serve_agent(agent.id, now)
         return [CallAbandoned(call, now, now - call.enqueued_at)]
 
-    @_locking_every_queue
+    @locking_every_queue
     def tick(self, now: float) -> list[AcdEvent]:
         """Time passed: unanswered offers, finished wrap-ups, max waits, skill escalation."""
         events: list[AcdEvent] = []

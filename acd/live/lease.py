@@ -60,6 +60,11 @@ class NodeLease:
         self._on_lost = on_lost
         self._due = float("-inf")
 
+    async def renew(self) -> None:
+        """Renew this node's lease now (at start: a node back in time keeps its calls for its recovery)."""
+        store, node, until = self._store, self._node, self._clock() + self._seconds
+        await self._worker.query(lambda _: store.renew_lease(node, until))
+
     async def beat(self) -> None:
         """Renew this node's lease when a third of it has passed; release the nodes whose lease expired."""
         now = self._clock()

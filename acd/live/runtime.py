@@ -95,10 +95,11 @@ class AcdRuntime:
         self._tap = AriTap(self._legs, bridger)
         chores: list[Chore] = [self._legs.follow] if shared else []
         store = engine.store
+        self._lease: NodeLease | None = None
         if node is not None and isinstance(store, SqlStore):
-            lease = NodeLease(worker, store, node=node, lease_seconds=options.lease_seconds, clock=clock,
-                              on_lost=node_lost)
-            chores.append(lease.beat)
+            self._lease = NodeLease(worker, store, node=node, lease_seconds=options.lease_seconds,
+                                    clock=clock, on_lost=node_lost)
+            chores.append(self._lease.beat)
         self._ticker = Ticker(worker, clock=clock, tasks=self._tasks, tick_seconds=options.tick_seconds,
                               shutdown_timeout=options.shutdown_timeout, chores=chores)
         self._recovery = Recovery(worker, client, legs=self._legs, desk=self._desk, bridger=bridger,
@@ -116,8 +117,11 @@ class AcdRuntime:
         self._reactions.apply(applied)
 
     async def start(self) -> None:
-        """Read the view the operators see before the first operation."""
+        """Read the view the operators see before the first operation; renew this node's lease (several
+        nodes), so that no survivor releases what this run is about to recover."""
         await self._worker.refresh()
+        if self._lease is not None:
+            await self._lease.renew()
 
     def close(self) -> None:
         """Stop the worker thread (after the jobs handed in so far)."""
