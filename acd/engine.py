@@ -11,7 +11,11 @@ time in proportion to the ready agents, not to everyone holding a needed skill. 
 offers, wrap-ups and max waits and retries the heads whose needed skills relaxed with waiting time.
 
 Each operation runs in one ``AcdStore.transaction``: with a database store it is stored whole or, if
-it raises, not at all. The engine is synchronous; over a database store it blocks on every query, so
+it raises, not at all. The transaction names the queues it locks on a shared store (several nodes on
+PostgreSQL): ``enqueue`` its queue only; every other operation may route an agent to any queue's
+calls (or, answering or ending a call, change an agent another operation could be routing), so it
+locks every queue: operations of different nodes that could pick the same call or agent never
+interleave. The engine is synchronous; over a database store it blocks on every query, so
 the live service calls it from one worker thread, never on the event loop.
 """
 
@@ -36,7 +40,7 @@ from acd.events import (
 )
 from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
 from acd.routing import PASSED_OVER_NAMED, decide, eligible
-from acd.store import AcdStore, MemoryStore, in_transaction
+from acd.store import AcdStore, MemoryStore, in_transaction, locking_every_queue
 from acd.strategies import strategy_for
 
 __all__ = ["NO_ANSWER", "Acd", "QueueStatus"]
@@ -113,7 +117,7 @@ class Acd:
 
     # agent commands
 
-    @in_transaction
+    @locking_every_queue
     def login(self, agent_id: str, now: float, paused_reason: str = "") -> list[AcdEvent]:
         """Log in ready, or paused with ``paused_reason``."""
         agent = self.agent(agent_id)
@@ -123,12 +127,12 @@ class Acd:
             return [self._move(agent, AgentState.PAUSED, paused_reason, now)]
         return [self._move(agent, AgentState.READY, "login", now), *self._serve_agent(agent_id, now)]
 
-    @in_transaction
+    @locking_every_queue
     def logout(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Log out; a ringing offer is withdrawn and its call routed again. Refused while on a call."""
         return self._leave(agent_id, AgentState.LOGGED_OUT, "logout", now)
 
-    @in_transaction
+    @locking_every_queue
     def pause(self, agent_id: str, reason: str, now: float) -> list[AcdEvent]:
         """Pause with a reason code; a ringing offer is withdrawn. Refused while on a call."""
         state = self.agent(agent_id).state
@@ -137,7 +141,7 @@ class Acd:
             raise InvalidTransition(agent_id, state.value, AgentState.PAUSED.value, detail)
         return self._leave(agent_id, AgentState.PAUSED, reason, now)
 
-    @in_transaction
+    @locking_every_queue
     def ready(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Become ready (from paused, or ending wrap-up early) and take a waiting call if one fits."""
         agent = self.agent(agent_id)
@@ -149,7 +153,6 @@ class Acd:
 
     # calls
 
-    @in_transaction
     def enqueue(
         self,
         call_id: str,
@@ -161,7 +164,15 @@ class Acd:
         vip: bool = False,
         skills: Skills | None = None,
     ) -> list[AcdEvent]:
-        """Queue a call (``skills`` default to the queue's) and offer it at once if an agent fits."""
+        """Queue a call (``skills`` default to the queue's) and offer it at once if an agent fits.
+
+        Locks only ``queue``: it changes nothing but the new call and, if it is offered, one ready agent
+        (which a shared store locks as it lists the ready agents)."""
+        with self._store.transaction(queue):
+            return self._enqueue(call_id, caller, queue, now, priority=priority, vip=vip, skills=skills)
+
+    def _enqueue(self, call_id: str, caller: str, queue: str, now: float, *, priority: int, vip: bool,
+                 skills: Skills | None) -> list[AcdEvent]:
         q = self.queue(queue)
         if self._store.call(call_id) is not None:
             raise DuplicateCall(call_id)
@@ -181,7 +192,7 @@ class Acd:
         self._store.save_call(call)
         return [CallQueued(call, position), *self._dispatch_call(call, now)]
 
-    @in_transaction
+    @locking_every_queue
     def answer(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent picked up: the call leaves the queue; bridge it."""
         offer, agent = self._ringing(agent_id)
@@ -195,12 +206,12 @@ class Acd:
         ended = OfferEnded(offer, OfferResult.ANSWERED, now)
         return [ended, change, CallAnswered(call, agent_id, now, accuracy)]
 
-    @in_transaction
+    @locking_every_queue
     def reject(self, agent_id: str, now: float, reason: str = "rejected") -> list[AcdEvent]:
         """The agent refused or could not be reached: paused with ``reason``; the next agent is tried."""
         return self._unanswered(agent_id, OfferResult.REJECTED, reason, now)
 
-    @in_transaction
+    @locking_every_queue
     def end_call(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent's call is over: wrap-up for the queue's wrap-up seconds (ready at once if zero)."""
         agent = self.agent(agent_id)
@@ -216,7 +227,7 @@ class Acd:
                        *self._serve_agent(agent_id, now)]
         return events
 
-    @in_transaction
+    @locking_every_queue
     def abandon(self, call_id: str, now: float) -> list[AcdEvent]:
         """The caller hung up while waiting or ringing: recorded; a ringing agent goes back to ready."""
         call = self.call(call_id)
@@ -233,7 +244,7 @@ class Acd:
             return events + self._serve_agent(agent.id, now)
         return [CallAbandoned(call, now, now - call.enqueued_at)]
 
-    @in_transaction
+    @locking_every_queue
     def tick(self, now: float) -> list[AcdEvent]:
         """Time passed: unanswered offers, finished wrap-ups, max waits, skill escalation."""
         events: list[AcdEvent] = []

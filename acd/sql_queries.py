@@ -42,6 +42,7 @@ from acd.sql_tables import (
     AGENTS,
     COUNTERS,
     HANDLE_TIMES,
+    NODES,
     OFFERS,
     RR_CURSORS,
     WAITING_CALLS,
@@ -125,6 +126,11 @@ class SQL:
     ready_count_with_skill: Select[Any] = _ready_count(by_skill=True)
     update_agent_same_skills: Update = update(AGENTS).where(
         A.id == bindparam("agent_id"), A.skills == bindparam("same_skills"))
+    claim_agent_node: Update = (update(AGENTS).where(A.id == bindparam("agent_id"), A.node.is_(None))
+                                .values(node=bindparam("node")))
+    agents_on_calls_of: Select[Any] = (select(AGENTS).where(A.state == AgentState.ON_CALL.value,
+                                                            A.node.is_not_distinct_from(bindparam("node")))
+                                       .order_by(A.id))
     delete_agent_skills: Delete = delete(AGENT_SKILLS).where(S.agent_id == bindparam("agent_id"))
     insert_agent_skill: Insert = insert(AGENT_SKILLS)
 
@@ -132,8 +138,10 @@ class SQL:
     delete_call: Delete = delete(WAITING_CALLS).where(W.call_id == bindparam("call_id"))
     waiting: Select[Any] = select(WAITING_CALLS).where(W.queue == bindparam("queue")).order_by(*QUEUE_ORDER)
     enqueued_before: Select[Any] = (select(WAITING_CALLS)
-                                    .where(W.queue == bindparam("queue"), W.enqueued_at <= bindparam("at"))
+                                    .where(W.queue == bindparam("queue"), W.enqueued_at <= bindparam("at"),
+                                           W.node.is_not_distinct_from(bindparam("node")))
                                     .order_by(*QUEUE_ORDER))
+    calls_of_node: Select[Any] = select(W.call_id).where(W.node == bindparam("node")).order_by(*QUEUE_ORDER)
     heads: Select[Any] = _heads()
     position: Select[Any] = _position()
     node_of: Select[Any] = select(W.node).where(W.call_id == bindparam("call_id"))
@@ -151,6 +159,14 @@ class SQL:
                                  .order_by(H.id.desc()).limit(HANDLE_TIMES_KEPT))
     insert_handle_time: Insert = insert(HANDLE_TIMES)
     prune_handle_times: Delete = _kept_handle_times()
+
+    notify: Select[Any] = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
+    expired_nodes: Select[Any] = (select(NODES.c.node).where(NODES.c.expires_at < bindparam("now"),
+                                                             NODES.c.node != bindparam("node"))
+                                  .order_by(NODES.c.node))
+    expired_lease: Select[Any] = select(NODES.c.node).where(NODES.c.node == bindparam("node"),
+                                                            NODES.c.expires_at < bindparam("now"))
+    drop_lease: Delete = delete(NODES).where(NODES.c.node == bindparam("node"))
 
 
 def pool_params(required: Skills) -> dict[str, Any]:

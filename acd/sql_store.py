@@ -44,11 +44,14 @@ from acd.sql_queries import (
     pool_params,
     upsert_statement,
 )
-from acd.sql_tables import AGENTS, RR_CURSORS, WAITING_CALLS
+from acd.sql_tables import AGENTS, NODES, RR_CURSORS, WAITING_CALLS
 
-__all__ = ["HANDLE_TIMES_KEPT", "SqlStore"]
+__all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "SqlStore"]
 
 _SEQ = "seq"
+
+CHANGES_CHANNEL = "acd_changed"
+"""The PostgreSQL ``NOTIFY`` channel of committed ACD changes; the payload is the writing node's id."""
 
 
 @dataclass
@@ -60,6 +63,8 @@ class _Seen:
     agents: dict[str, Agent] = field(default_factory=dict)
     calls: dict[str, WaitingCall | None] = field(default_factory=dict)
     offers: dict[str, Offer | None] = field(default_factory=dict)
+    changed: bool = False
+    """An agent, call or offer was written: other nodes are told at commit (PostgreSQL)."""
 
 
 class SqlStore:
@@ -97,6 +102,8 @@ class SqlStore:
                 try:
                     self._lock_queues(conn, queues)
                     yield
+                    if self._postgres and self._local.seen.changed:  # delivered at commit, never on rollback
+                        conn.execute(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""})
                 finally:
                     self._local.conn, self._local.seen = None, None
         except SQLAlchemyError as exc:
@@ -200,17 +207,22 @@ class SqlStore:
         seen = self._seen()
         if seen is not None:
             seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
+            seen.changed = True
+        on_call = agent.state is AgentState.ON_CALL
+        if not on_call:
+            values["node"] = None
         changed = {k: v for k, v in values.items() if k != "id"}
         if self._write(SQL.update_agent_same_skills,
-                       {**changed, "agent_id": agent.id, "same_skills": values["skills"]}) == 1:
-            return
-        self._write(SQL.delete_agent_skills, {"agent_id": agent.id})
-        self._upsert(AGENTS, ("id",), values)
-        if agent.skills:
-            self._write(SQL.insert_agent_skill, [
-                {"agent_id": agent.id, "skill": skill, "level": level}
-                for skill, level in sorted(agent.skills.items())
-            ])
+                       {**changed, "agent_id": agent.id, "same_skills": values["skills"]}) != 1:
+            self._write(SQL.delete_agent_skills, {"agent_id": agent.id})
+            self._upsert(AGENTS, ("id",), values, keep=("node",) if on_call else ())
+            if agent.skills:
+                self._write(SQL.insert_agent_skill, [
+                    {"agent_id": agent.id, "skill": skill, "level": level}
+                    for skill, level in sorted(agent.skills.items())
+                ])
+        if on_call and self.node is not None:  # the node answering holds the call; a later save keeps it
+            self._write(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node})
 
     # waiting calls
 
@@ -236,6 +248,7 @@ class SqlStore:
         seen = self._seen()
         if seen is not None:
             seen.calls[call_id] = call
+            seen.changed = True
 
     def _calls(self, stmt: Executable, **params: Any) -> list[WaitingCall]:
         calls = [call_from(row) for row in self._rows(stmt, **params)]
@@ -251,7 +264,9 @@ class SqlStore:
         return self._calls(SQL.heads, queue=queue)
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
-        return self._calls(SQL.enqueued_before, queue=queue, at=at)
+        """Only the calls this store's node queued: only the node holding a caller's channel can hand the
+        caller on (overflow), so each node's tick overflows its own callers."""
+        return self._calls(SQL.enqueued_before, queue=queue, at=at, node=self.node)
 
     def position(self, call_id: str) -> int:
         position = self._scalar(SQL.position, call_id=call_id)
@@ -263,6 +278,34 @@ class SqlStore:
         """The node that queued ``call_id`` (owns its channel); ``None`` on one node or if unknown."""
         node: str | None = self._scalar(SQL.node_of, call_id=call_id)
         return node
+
+    def calls_of_node(self, node: str) -> list[str]:
+        """The ids of the waiting calls ``node`` queued (being offered or not), in service order."""
+        return [str(row["call_id"]) for row in self._rows(SQL.calls_of_node, node=node)]
+
+    def agents_on_calls_of(self, node: str | None) -> list[Agent]:
+        """Agents on a call that ``node`` answered (``None``: on one node, every agent on a call)."""
+        return self._agents(SQL.agents_on_calls_of, node=node)
+
+    # node leases (several nodes on PostgreSQL)
+
+    def renew_lease(self, node: str, expires_at: float) -> None:
+        """``node`` is alive until ``expires_at`` (ACD clock); not an ACD change (no notification)."""
+        self._upsert(NODES, ("node",), {"node": node, "expires_at": expires_at})
+
+    def expired_nodes(self, now: float, *, besides: str) -> list[str]:
+        """Nodes other than ``besides`` whose lease had expired at ``now``."""
+        return [str(row["node"]) for row in self._rows(SQL.expired_nodes, now=now, node=besides)]
+
+    def take_expired_lease(self, node: str, now: float) -> bool:
+        """In a transaction: if ``node``'s lease had expired at ``now``, delete it (this transaction now
+        releases the node, locking its lease row on PostgreSQL) and return True; else False (it came
+        back, or another node released it)."""
+        stmt = SQL.expired_lease.with_for_update() if self._postgres else SQL.expired_lease
+        if not self._rows(stmt, node=node, now=now):
+            return False
+        self._write(SQL.drop_lease, {"node": node})
+        return True
 
     # offers
 
@@ -299,6 +342,7 @@ class SqlStore:
         seen = self._seen()
         if seen is not None:
             seen.offers[agent_id] = offer
+            seen.changed = True
 
     # counters
 

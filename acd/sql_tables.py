@@ -13,6 +13,10 @@ them, so ``ivr db init`` makes them next to the service's own tables.
   ``AcdStore.heads``; ``node`` is the service node that owns the caller's channel (``NULL`` on one node).
 - ``acd_offers``: keyed by agent, ``call_id`` unique: the database itself refuses a second offer for an
   agent or for a call.
+- ``acd_agents.node``: while the agent is on a call, the node that answered it (its Asterisk holds the
+  bridge); ``NULL`` otherwise and on one node.
+- ``acd_nodes``: one heartbeat lease per node of a multi-node centre (``expires_at`` on the ACD clock);
+  a node whose lease expired is released by a survivor (``acd.live.lease``).
 - ``acd_counters`` (the enqueue sequence), ``acd_rr_cursors`` (round-robin cursor per queue) and
   ``acd_handle_times`` (the last handle times per queue, for the expected wait).
 
@@ -43,6 +47,7 @@ __all__ = [
     "COUNTERS",
     "HANDLE_TIMES",
     "METADATA",
+    "NODES",
     "OFFERS",
     "RR_CURSORS",
     "WAITING_CALLS",
@@ -70,6 +75,7 @@ AGENTS = Table(
     Column("current_queue", String(100)),
     Column("answered_at", Double),
     Column("wrap_up_until", Double),
+    Column("node", String(64)),
     Index("ix_acd_agents_state", "state", "state_since", "id"),
 )
 
@@ -132,4 +138,11 @@ HANDLE_TIMES = Table(
     Column("queue", String(100), nullable=False),
     Column("seconds", Double, nullable=False),
     Index("ix_acd_handle_times_queue", "queue", "id"),
+)
+
+NODES = Table(
+    "acd_nodes",
+    METADATA,
+    Column("node", String(64), primary_key=True),
+    Column("expires_at", Double, nullable=False),
 )

@@ -13,14 +13,14 @@ import bisect
 import functools
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
 from acd.routing import NEAREST_FIRST, eligible, holds_any, pass_reason
 
-__all__ = ["AcdStore", "MemoryStore", "in_transaction"]
+__all__ = ["AcdStore", "MemoryStore", "in_transaction", "locking_every_queue"]
 
 _HANDLE_TIMES_KEPT = 50
 _POOL_VIEWS_KEPT = 256
@@ -101,6 +101,27 @@ def in_transaction(method: Callable[Concatenate[_Owner, _P], _R]) -> Callable[Co
 
     def run(self: _Owner, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         with self.store.transaction():
+            return method(self, *args, **kwargs)
+
+    functools.update_wrapper(run, method)
+    return run
+
+
+class _HasQueues(_HasStore, Protocol):
+    @property
+    def queues(self) -> Mapping[str, object]: ...
+
+
+_Router = TypeVar("_Router", bound=_HasQueues)
+
+
+def locking_every_queue(
+    method: Callable[Concatenate[_Router, _P], _R],
+) -> Callable[Concatenate[_Router, _P], _R]:
+    """As ``in_transaction``, the transaction locking every queue of the object (``Acd``) first."""
+
+    def run(self: _Router, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.store.transaction(*self.queues):
             return method(self, *args, **kwargs)
 
     functools.update_wrapper(run, method)

@@ -64,6 +64,9 @@ class Waiters:
     def get(self, call_id: str) -> Waiter | None:
         return self._by_call.get(call_id)
 
+    def ids(self) -> list[str]:
+        return list(self._by_call)
+
     def caller_of(self, call_id: str) -> str:
         waiter = self._by_call.get(call_id)
         return waiter.request.caller if waiter is not None else ""

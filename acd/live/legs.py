@@ -3,6 +3,12 @@
 Offers are rung by originating the agent's endpoint with our channel id and app args
 ``["agent", call_id]`` (``ORIGINATED_MARKER``). The service hands that leg's StasisStart to ``answered``
 (the runtime's ``originated_hook``); the event tap hands a leg destroyed before answering to ``ended``.
+
+Several nodes (``shared``): any node's operation may make an offer, but only the node that owns the
+caller's channel (the caller waits in its ``transfer``) rings the agent, answers and bridges. An offer
+made here for a caller of this node is rung at once; ``follow`` (every tick, and whenever another node
+committed a change) rings the offers other nodes made for this node's callers and stops the legs whose
+offer another node ended (a ring timeout, an operator's pause). Each offer's leg is rung once.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ class AgentLegs:
         tasks: TaskSet,
         clock: EpochClock,
         options: RuntimeOptions,
+        shared: bool = False,
     ) -> None:
         self._worker = worker
         self._client = client
@@ -57,6 +64,47 @@ class AgentLegs:
         self._clock = clock
         self._options = options
         self._legs: dict[str, Leg] = {}
+        self._shared = shared
+        self._rung: set[str] = set()  # shared: the legs rung for offers still open (or just ended)
+
+    def should_ring(self, offer: acd.Offer) -> bool:
+        """Ring ``offer`` here? One node: always. Several: only for a caller waiting on this node, and
+        only once per offer (the first of the operation's event and ``follow`` to see it)."""
+        if not self._shared:
+            return True
+        if self._waiters.get(offer.call_id) is None:
+            return False
+        leg_id = leg_channel_id(offer)
+        if leg_id in self._rung:
+            return False
+        self._rung.add(leg_id)
+        return True
+
+    async def follow(self) -> None:
+        """Several nodes: ring the offers made elsewhere for this node's callers; stop ringing the legs
+        whose offer was ended elsewhere."""
+        if not self._shared:
+            return
+        mine = frozenset(self._waiters.ids())
+        ringing = {leg_id: leg for leg_id, leg in self._legs.items() if not leg.answered}
+        rung_before = set(self._rung)
+        if not mine and not ringing:
+            return
+
+        def read(engine: acd.Acd) -> list[tuple[acd.Offer, acd.Agent]]:
+            return [(o, engine.agent(o.agent_id)) for o in engine.store.offers()
+                    if o.call_id in mine or leg_channel_id(o) in ringing]
+
+        open_offers = await self._worker.query(read)
+        open_legs = {leg_channel_id(offer) for offer, _ in open_offers}
+        for offer, agent in open_offers:
+            if self.should_ring(offer):
+                self._tasks.spawn(self.ring(offer, agent), f"ring-{offer.agent_id}")
+        for leg_id, leg in ringing.items():
+            if leg_id not in open_legs and not leg.answered and self._legs.pop(leg_id, None) is not None:
+                log.info(fields("acd.leg.withdrawn", agent=leg.agent_id, call=leg.call_id))
+                self._tasks.spawn(self.hang_up(leg), f"stop-ring-{leg_id}")
+        self._rung -= rung_before - open_legs  # offers ended since they were rung: forgotten
 
     async def ring(self, offer: acd.Offer, agent: acd.Agent) -> None:
         """Originate the agent's endpoint; an unreachable phone is a no-answer at once."""

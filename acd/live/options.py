@@ -17,3 +17,6 @@ class RuntimeOptions:
     """Asterisk's originate timeout is the queue's ring timeout plus this; the ACD's tick comes first."""
     hold: HoldOptions = field(default_factory=HoldOptions)
     caller_id: str = ""
+    lease_seconds: float = 10.0
+    """Several nodes: a node whose heartbeat lease is this old is released by a survivor (renewed every
+    third of it)."""

@@ -50,7 +50,8 @@ class Reactions:
             offer = event.offer
             emit(RuntimeEventKind.OFFERED, offer.at, offer.agent_id, offer.call_id,
                  self._waiters.caller_of(offer.call_id), offer.queue, offer.decision.why)
-            self._tasks.spawn(self._legs.ring(offer, agents[offer.agent_id]), f"ring-{offer.agent_id}")
+            if self._legs.should_ring(offer):  # several nodes: the caller's node rings (AgentLegs.follow)
+                self._tasks.spawn(self._legs.ring(offer, agents[offer.agent_id]), f"ring-{offer.agent_id}")
         elif isinstance(event, acd.OfferEnded):
             if event.result is not acd.OfferResult.ANSWERED:
                 self._legs.stop_ringing(event.offer)

@@ -17,7 +17,8 @@ the ACD's (the service's orphan hook) instead of the service apologising to them
   adopted and the bridge left alone, so the call's end ends the agent's call (wrap-up) as usual;
   otherwise the call is over: the agent's call is ended and a channel left of it hung up.
 
-Calls queued by another node (``SqlStore.node`` differs) are that node's and left alone.
+Calls queued by another node (``SqlStore.node`` differs), offers for them and agents on calls another
+node answered (``acd_agents.node``) are that node's and left alone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from acd.live.inflight import EpochClock, Leg, Waiter
 from acd.live.legs import AgentLegs, leg_channel_id
 from acd.live.transfer import TransferDesk
 from acd.live.worker import EngineWorker
+from acd.sql_store import SqlStore
 from ivr_engine.ari.channel import playback_ids
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
@@ -66,10 +68,15 @@ class _Plan:
 
 
 def _read(engine: acd.Acd, node: str | None) -> _Stored:
-    waiting = tuple(c for name in sorted(engine.queues) for c in engine.store.waiting(name)
-                    if _node_of(engine.store, c.id) == node)
-    on_call = tuple(engine.store.agents_in_state(acd.AgentState.ON_CALL))
-    return _Stored(waiting, tuple(engine.store.offers()), on_call)
+    store = engine.store
+    waiting = tuple(c for name in sorted(engine.queues) for c in store.waiting(name)
+                    if _node_of(store, c.id) == node)
+    offers = tuple(o for o in store.offers() if _node_of(store, o.call_id) == node)
+    if isinstance(store, SqlStore):
+        on_call = tuple(store.agents_on_calls_of(node))
+    else:
+        on_call = tuple(store.agents_in_state(acd.AgentState.ON_CALL))
+    return _Stored(waiting, offers, on_call)
 
 
 def _node_of(store: acd.AcdStore, call_id: str) -> str | None:

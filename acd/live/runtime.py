@@ -30,15 +30,17 @@ from acd.live.facts import AcdFactSink, FactWriter
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub, Subscription
 from acd.live.inflight import Waiters
+from acd.live.lease import NodeLease, NodeLost
 from acd.live.legs import AgentLegs
 from acd.live.operator import OperatorFront
 from acd.live.options import RuntimeOptions
 from acd.live.reactions import Reactions
 from acd.live.recovery import Recovery
-from acd.live.tap import AriTap, Ticker
+from acd.live.tap import AriTap, Chore, Ticker
 from acd.live.tasks import TaskSet
 from acd.live.transfer import TransferDesk
 from acd.live.worker import Applied, EngineWorker
+from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.events import AriEvent
 from ivr_engine.calls import CallInfo, Resynced
@@ -61,11 +63,16 @@ class AcdRuntime:
         clock: Callable[[], float] = time.time,
         node: str | None = None,
         recover: bool = False,
+        node_lost: NodeLost | None = None,
     ) -> None:
         """``recover``: this run may follow another over the same store (``ivr serve`` on ``SqlStore``):
         the tick loop waits for the first resync (``resynced``), which settles what the store kept.
-        ``node`` is the node whose waiting calls this runtime adopts (``None``: one node)."""
+        ``node`` is the node whose waiting calls this runtime adopts (``None``: one node); with a node
+        on ``SqlStore`` the ACD is shared with other nodes: only the caller's node rings and bridges
+        (``AgentLegs.follow``), and a heartbeat lease is kept (``NodeLease``; ``node_lost`` closes the
+        call rows of a node released after its lease expired)."""
         options = options or RuntimeOptions()
+        shared = node is not None
         self._tasks = TaskSet()
         self._worker = EngineWorker(engine, self._apply, clock)
         worker = self._worker
@@ -74,7 +81,7 @@ class AcdRuntime:
         answered_by = AnsweredBy(clock)
         fact_writer = FactWriter(facts, self._tasks)
         self._legs = AgentLegs(worker, client, waiters=waiters, answered_by=answered_by, tasks=self._tasks,
-                               clock=clock, options=options)
+                               clock=clock, options=options, shared=shared)
         self._reactions = Reactions(hub=hub, facts=fact_writer, waiters=waiters, legs=self._legs,
                                     tasks=self._tasks)
         bridger = Bridger(client, self._legs)
@@ -86,8 +93,15 @@ class AcdRuntime:
         )
         self._front = OperatorFront(worker, hub=hub, answered_by=answered_by, clock=clock)
         self._tap = AriTap(self._legs, bridger)
-        self._ticker = Ticker(worker, clock=clock, tasks=self._tasks,
-                              tick_seconds=options.tick_seconds, shutdown_timeout=options.shutdown_timeout)
+        chores: list[Chore] = [self._legs.follow] if shared else []
+        store = engine.store
+        self._lease: NodeLease | None = None
+        if node is not None and isinstance(store, SqlStore):
+            self._lease = NodeLease(worker, store, node=node, lease_seconds=options.lease_seconds,
+                                    clock=clock, on_lost=node_lost)
+            chores.append(self._lease.beat)
+        self._ticker = Ticker(worker, clock=clock, tasks=self._tasks, tick_seconds=options.tick_seconds,
+                              shutdown_timeout=options.shutdown_timeout, chores=chores)
         self._recovery = Recovery(worker, client, legs=self._legs, desk=self._desk, bridger=bridger,
                                   clock=clock, node=node)
         if not recover:
@@ -103,8 +117,11 @@ class AcdRuntime:
         self._reactions.apply(applied)
 
     async def start(self) -> None:
-        """Read the view the operators see before the first operation."""
+        """Read the view the operators see before the first operation; renew this node's lease (several
+        nodes), so that no survivor releases what this run is about to recover."""
         await self._worker.refresh()
+        if self._lease is not None:
+            await self._lease.renew()
 
     def close(self) -> None:
         """Stop the worker thread (after the jobs handed in so far)."""
@@ -177,6 +194,10 @@ class AcdRuntime:
     async def run(self) -> None:
         """Tick the ACD until cancelled; then cancel and await the runtime's tasks (bounded)."""
         await self._ticker.run()
+
+    def wake(self) -> None:
+        """Another node changed the ACD (``acd.live.notify``): tick now."""
+        self._ticker.wake()
 
     async def tick(self) -> None:
         """One tick now (tests)."""

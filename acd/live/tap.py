@@ -4,7 +4,9 @@ clock (the tick loop: ring timeouts, wrap-ups, max waits, escalation)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 import acd
 from acd.live.bridge import Bridger
@@ -34,10 +36,18 @@ class AriTap:
             self._legs.ended(event)
 
 
+Chore = Callable[[], Awaitable[None]]
+
+
 class Ticker:
+    """Ticks every ``tick_seconds``, or at once when woken (another node changed the ACD); after each
+    engine tick it runs the ``chores`` (several nodes: following offers made elsewhere, the lease)."""
+
     def __init__(self, worker: EngineWorker, *, clock: EpochClock, tasks: TaskSet,
-                 tick_seconds: float, shutdown_timeout: float) -> None:
+                 tick_seconds: float, shutdown_timeout: float, chores: Sequence[Chore] = ()) -> None:
         self._worker = worker
+        self._chores = tuple(chores)
+        self._woken = asyncio.Event()
         self.started = asyncio.Event()
         """Set once the runtime may tick (``AcdRuntime.start``: after the restart recovery)."""
         self._clock = clock
@@ -54,10 +64,18 @@ class Ticker:
                     await self.tick()
                 except acd.StoreError as exc:  # the database is away: the next tick tries again
                     log.warning(fields("acd.tick.failed", error=str(exc)))
-                await asyncio.sleep(self._tick_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), self._tick_seconds)
+                self._woken.clear()
         finally:
             await self._tasks.cancel_all(self._shutdown_timeout)
+
+    def wake(self) -> None:
+        """Tick now rather than at the end of the interval."""
+        self._woken.set()
 
     async def tick(self) -> None:
         now = self._clock()
         await self._worker.act(lambda engine: engine.tick(now))
+        for chore in self._chores:
+            await chore()

@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Callable
 
 import acd
 from acd.live.facts import AcdFactSink
+from acd.live.lease import NodeLost
+from acd.live.notify import ChangeListener
 from acd.live.runtime import AcdRuntime, RuntimeOptions
 from acd.roster import sync_roster
 from acd.sql_store import SqlStore
@@ -41,6 +43,15 @@ def open_acd_store(settings: Settings) -> acd.AcdStore:
     if settings.acd_store == "sql":
         return SqlStore(settings.db_url, node=settings.node_id or None)
     raise ConfigError(f"acd_store: {settings.acd_store!r} is not one of {', '.join(ACD_STORES)}")
+
+
+def _listener(settings: Settings, store: acd.AcdStore, runtime: AcdRuntime) -> ChangeListener | None:
+    """Several nodes on PostgreSQL: listening (started) for the other nodes' changes; else None."""
+    if not settings.node_id or not isinstance(store, SqlStore) or store.engine.dialect.name != "postgresql":
+        return None
+    listener = ChangeListener(store.url, settings.node_id, runtime.wake)
+    listener.start()
+    return listener
 
 
 def _engine(config: acd.AcdConfig, store: acd.AcdStore) -> acd.Acd:
@@ -78,9 +89,14 @@ async def acd_runtime(
     facts: AcdFactSink | None = None,
     options: RuntimeOptions | None = None,
     clock: Callable[[], float] = time.time,
+    node_lost: NodeLost | None = None,
 ) -> AsyncIterator[AcdRuntime]:
     """The runtime on the store of ``settings.acd_store`` with its tick loop running; on exit the loop
     is cancelled (bounded wait), the worker thread stopped and the store closed.
+
+    A node of several (``settings.node_id`` on PostgreSQL) also listens for the other nodes' changes
+    (``acd.live.notify``) and keeps a heartbeat lease; ``node_lost(node)`` closes the call rows of a
+    node released after its lease expired.
 
     The configured agents are registered with ``facts`` first (names and endpoints for the reports).
     """
@@ -89,8 +105,10 @@ async def acd_runtime(
     try:
         engine = await asyncio.to_thread(_engine, config, store)  # reads and writes the store
         runtime = AcdRuntime(engine, client, facts=facts, options=options, clock=clock,
-                             node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore))
+                             node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore),
+                             node_lost=node_lost)
         await runtime.start()
+        listener = _listener(settings, store, runtime)
         if facts is not None:
             await facts.register_agents(config.agents)
         ticker = asyncio.create_task(runtime.run(), name="acd-tick")
@@ -100,6 +118,8 @@ async def acd_runtime(
             ticker.cancel()
             timeout = (options or RuntimeOptions()).shutdown_timeout + 1
             await asyncio.wait([ticker], timeout=timeout)
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
             await asyncio.to_thread(runtime.close)
     finally:
         if isinstance(store, SqlStore):

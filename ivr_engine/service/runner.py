@@ -20,7 +20,7 @@ from ivr_engine.ari.client import AriClient, AriConfig
 from ivr_engine.ari.media import Synthesiser, default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
 from ivr_engine.centre import centre_time
-from ivr_engine.clock import clock_from_setting
+from ivr_engine.clock import ServiceClock, clock_from_setting
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.control.app import make_control_app
 from ivr_engine.control.hosts import allowed_hosts
@@ -38,9 +38,9 @@ from ivr_engine.service.app import IvrService, ServiceOptions
 from ivr_engine.service.eventlog import EventLog
 from ivr_engine.service.flows import flow_handlers
 from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
-from ivr_engine.storage.database import ErrorKind
+from ivr_engine.storage.database import Database, ErrorKind
 from ivr_engine.storage.migrate import require_head
-from ivr_engine.storage.sweep import close_stale_calls_once_written
+from ivr_engine.storage.sweep import NODE_LOST, close_stale_calls, close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
 from ivr_engine.web.voicemail import add_voicemail_routes
 from ivr_engine.web.wallboard import ServiceLevelBands
@@ -123,7 +123,8 @@ async def run_service(
         await _check_schema(stores)
         recorder = AcdRecorder(stores.database)
         runtime = await stack.enter_async_context(
-            acd_runtime(settings, client, facts=recorder, clock=clock.epoch)
+            acd_runtime(settings, client, facts=recorder, clock=clock.epoch,
+                        node_lost=functools.partial(_close_lost_node, stores.database, clock))
         )
         node_log = CountingNodeLog(stores.node_log)
         library, services = build_flow_services(
@@ -202,6 +203,11 @@ async def run_service(
 SHUTDOWN_WAIT = 5.0
 SCREENPOP_RESTORE_WINDOW = timedelta(hours=12)
 """On start, agents get back the screen-pop of their latest call answered this long ago or less."""
+
+
+async def _close_lost_node(database: Database, clock: ServiceClock, node: str) -> list[str]:
+    """The ACD released ``node`` (its lease expired): its open call rows are closed ``node_lost``."""
+    return await close_stale_calls(database, set(), clock.now(), disposition=NODE_LOST, node=node)
 
 
 async def _check_schema(stores: Stores) -> None:

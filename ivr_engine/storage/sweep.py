@@ -20,10 +20,12 @@ from ivr_engine.storage.errors import DatabaseUnavailable
 from ivr_engine.storage.models import IN_PROGRESS, Call, NodeEntryRow, NodeEventRow, spent_ms
 from ivr_engine.storage.writer import WriteBehind
 
-__all__ = ["LOST", "close_stale_calls", "close_stale_calls_once_written"]
+__all__ = ["LOST", "NODE_LOST", "close_stale_calls", "close_stale_calls_once_written"]
 
 LOST = "lost"
 """Disposition of a call row whose channel was gone when the service looked: outcome unknown."""
+NODE_LOST = "node_lost"
+"""Disposition of a call row of a node that died (several nodes: its lease expired, a survivor closed it)."""
 
 
 async def close_stale_calls(

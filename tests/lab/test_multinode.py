@@ -15,7 +15,7 @@ import shutil
 import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,19 @@ from sqlalchemy.engine import make_url
 
 from ivr_engine.lab.kamailio import DispatcherTarget, KamailioFiles, NodeState, dispatcher_view
 from ivr_engine.lab.probe import pid_alive
-from ivr_engine.lab.sipp import CallerScript, HangupBy, SippResult
+from ivr_engine.lab.sipp import AgentBehaviour, CallerScript, HangupBy, SippResult
 
-from .conftest import Lab, in_ci, require_lab, serving_lab
+from .conftest import Lab, in_ci, require_lab, serving_lab, until
+from .nodes_acd import (
+    agent_phone,
+    agent_state,
+    call_node,
+    cli_ok,
+    node_ivr,
+    queue_caller,
+    rows,
+    waiting_callers,
+)
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
 
@@ -175,6 +185,112 @@ async def test_callers_through_kamailio_reach_both_nodes_and_hear_the_ivr(two_no
     assert two_nodes.read_back(ids) == dict.fromkeys(ids, "42"), rows  # each node's IVR heard the keys
 
 
+async def test_one_centre_an_agent_on_node1_serves_callers_of_both_nodes_in_arrival_order(
+    two_nodes: TwoNodes,
+) -> None:
+    """Agent 1003, logged in and paused through node 1's CLI; a caller waits on node 2, then one on
+    node 1: node 1's ``queue status`` shows both in arrival order. ``ivr agent ready`` on node 1 makes the
+    offer for node 2's caller, which node 2 rings and bridges; after the wrap-up node 1's caller."""
+    lab, env = two_nodes.lab, two_nodes.env
+    first, second = "5557601", "5557602"
+    async with agent_phone(lab, env, "1003", AgentBehaviour(ring_ms=300, hangup_after_s=1)) as phone:
+        cli_ok(lab, env, "node1", "agent", "login", "1003")
+        cli_ok(lab, env, "node1", "agent", "pause", "1003", "--reason", "meeting")
+        on_node2 = on_node1 = asyncio.create_task(asyncio.sleep(0))
+        try:
+            assert agent_state(lab, env, "node2", "1003")["pause_reason"] == "meeting"  # node 2 sees it
+            on_node2 = asyncio.create_task(call_node(lab, env, "node2", queue_caller(first)))
+            await two_nodes.rows_for([first])  # node 2 has the call; node 1's caller queues 2 s later
+            on_node1 = asyncio.create_task(call_node(lab, env, "node1", queue_caller(second, wait_ms=11000)))
+            both = [first, second]
+            waiting = "SELECT caller FROM acd_waiting_calls ORDER BY enqueued_at, seq"
+            await until(lambda: len(rows(two_nodes.db_url, waiting)) == 2 or on_node1.done(), 40,
+                        "both callers waiting")
+            assert waiting_callers(lab, env, "node1") == both  # the whole centre, in arrival order
+            assert waiting_callers(lab, env, "node2") == both
+            cli_ok(lab, env, "node1", "agent", "ready", "1003")
+            answered = ("SELECT call_id, agent_id, answered FROM queue_calls WHERE caller IN (:a, :b) "
+                        "AND answered IS NOT NULL ORDER BY answered")
+
+            def both_answered() -> list[dict[str, Any]]:
+                found = rows(two_nodes.db_url, answered, a=first, b=second)
+                return found if len(found) == 2 else []
+
+            served = await until(both_answered, 60, "both callers answered")
+        finally:
+            for caller in (on_node2, on_node1):  # their flows go on after the agent: no need to wait
+                caller.cancel()
+            await asyncio.gather(on_node2, on_node1, return_exceptions=True)
+            _log_out(two_nodes, "1003")
+    calls = await two_nodes.rows_for([first, second])
+    assert [r["call_id"] for r in served] == [calls[first]["id"], calls[second]["id"]], (served, calls)
+    assert {r["agent_id"] for r in served} == {"1003"}
+    assert (calls[first]["node"], calls[second]["node"]) == ("node2", "node1")
+    assert phone.answered_calls() == 2
+
+
+def _log_out(two_nodes: TwoNodes, agent_id: str) -> None:
+    """Log the agent out through node 1 (ready first if paused by a no-answer, once a wrap-up ends)."""
+    lab, env = two_nodes.lab, two_nodes.env
+    for _ in range(40):
+        if node_ivr(lab, env, "node1", "agent", "logout", agent_id).returncode == 0:
+            return
+        node_ivr(lab, env, "node1", "agent", "ready", agent_id)
+        time.sleep(0.5)
+    pytest.fail(f"agent {agent_id} could not be logged out")
+
+
+DEAD_NODE_RELEASED_S = 15.0
+"""A survivor releases a killed node's ACD state within its lease (10 s), a third of it to notice, a tick."""
+
+
+@dataclass
+class AcdOnNode2:
+    """Agent 1002 (logged in through node 1) talking to a caller of node 2, another caller of node 2
+    waiting in the queue."""
+
+    talker: str
+    holder: str
+    calls: list[asyncio.Task[SippResult]]
+
+
+@pytest.fixture
+async def acd_on_node2(two_nodes: TwoNodes) -> AsyncIterator[AcdOnNode2]:
+    lab, env = two_nodes.lab, two_nodes.env
+    acd = AcdOnNode2("5557701", "5557702", [])
+    async with agent_phone(lab, env, "1002", AgentBehaviour(ring_ms=300)):
+        cli_ok(lab, env, "node1", "agent", "login", "1002")
+        try:
+            acd.calls.append(asyncio.create_task(call_node(lab, env, "node2", queue_caller(acd.talker))))
+            await two_nodes.rows_for([acd.talker])  # the holder queues 3 s after the talker
+            later = queue_caller(acd.holder, wait_ms=12000)
+            acd.calls.append(asyncio.create_task(call_node(lab, env, "node2", later)))
+            await until(lambda: _acd_agent(two_nodes, "1002")["state"] == "on_call", 40, "1002 to answer")
+            await until(lambda: rows(two_nodes.db_url, "SELECT caller FROM acd_waiting_calls"), 40,
+                        "node2's second caller to wait")
+            yield acd
+        finally:
+            for call in acd.calls:
+                call.cancel()
+            await asyncio.gather(*acd.calls, return_exceptions=True)
+            _log_out(two_nodes, "1002")
+
+
+def _acd_agent(two_nodes: TwoNodes, agent_id: str) -> dict[str, Any]:
+    (row,) = rows(two_nodes.db_url, "SELECT state, node FROM acd_agents WHERE id = :id", id=agent_id)
+    return row
+
+
+async def _until_released(two_nodes: TwoNodes, acd: AcdOnNode2, since: float) -> float:
+    """Seconds from ``since`` until node 1 released node 2's agent and waiting caller."""
+    while time.monotonic() - since < DEAD_NODE_RELEASED_S + 10:
+        agent = _acd_agent(two_nodes, "1002")
+        if agent["state"] != "on_call" and not rows(two_nodes.db_url, "SELECT 1 FROM acd_waiting_calls"):
+            return time.monotonic() - since
+        await asyncio.sleep(0.25)
+    pytest.fail(f"node2's agent and caller still held {DEAD_NODE_RELEASED_S + 10:.0f} s after the kill")
+
+
 async def _until_inactive(two_nodes: TwoNodes, node: str, since: float, limit_s: float) -> float:
     while time.monotonic() - since < limit_s + 5:
         target = (await asyncio.to_thread(two_nodes.view)).get(node)
@@ -184,7 +300,10 @@ async def _until_inactive(two_nodes: TwoNodes, node: str, since: float, limit_s:
     pytest.fail(f"Kamailio still routes calls to {node} {limit_s + 5:.0f} s after it was killed")
 
 
-async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(two_nodes: TwoNodes) -> None:
+async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(
+    two_nodes: TwoNodes, acd_on_node2: AcdOnNode2
+) -> None:
+    assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
     # Calls that last across the kill: the caller waits 7 s before typing, then hears the read-back.
     long_callers = [f"55572{i:02d}" for i in range(4)]
     long_calls = [
@@ -218,6 +337,17 @@ async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(t
     assert all(r.ok for r in new), [r.describe() for r in new]
     new_rows = await two_nodes.rows_for([*new_callers, survivor])
     assert {row["node"] for row in new_rows.values()} == {"node1"}, new_rows
+
+    # Node 1 releases what node 2 held once its lease expired: the agent's call ends (wrap-up, then
+    # ready: free for node 1's callers), the waiting caller is abandoned, node 2's call rows closed.
+    released_s = await _until_released(two_nodes, acd_on_node2, killed_at)
+    assert released_s < DEAD_NODE_RELEASED_S, f"node2 released only after {released_s:.1f} s"
+    freed = _acd_agent(two_nodes, "1002")
+    assert freed["state"] in ("wrap_up", "ready"), freed
+    assert freed["node"] is None
+    held = [acd_on_node2.talker, acd_on_node2.holder]
+    await until(lambda: {r["disposition"] for r in two_nodes.calls_of(held).values()} == {"node_lost"}, 10,
+                f"node2's call rows closed node_lost: {two_nodes.calls_of(held)}")
 
     # Back: node-up restarts node 2 on its ports and returns once Kamailio routes calls to it again.
     restarted = await asyncio.to_thread(
