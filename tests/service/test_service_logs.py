@@ -35,7 +35,7 @@ async def test_keys_are_counted_in_the_logs_but_their_values_never_written(
         running: Running = await start_service({"101": pin_entry})  # type: ignore[operator]
     finally:
         os.umask(previous)
-    caplog.set_level(logging.INFO, logger="ivr_engine")
+    caplog.set_level(logging.DEBUG, logger="ivr_engine")  # one line per event is debug detail
     await running.fake.incoming("c1", "101", caller="15550001001")
     await running.until(lambda: bool(running.fake.calls("POST", "/channels/c1/play/")))
     await running.fake.dtmf("c1", "4321#")
@@ -45,7 +45,7 @@ async def test_keys_are_counted_in_the_logs_but_their_values_never_written(
     assert collected == ["4321"]  # the keys did reach the call
     log_lines = [r.getMessage() for r in caplog.records if "ChannelDtmfReceived" in r.getMessage()]
     assert len(log_lines) == 5
-    assert all(line.startswith("call.event type=ChannelDtmfReceived channel=c1 t=") for line in log_lines)
+    assert all(line == "call.event type=ChannelDtmfReceived channel=c1" for line in log_lines)
     events_text = running.events_file.read_text()
     keyed = [json.loads(line) for line in events_text.splitlines() if "ChannelDtmfReceived" in line]
     assert [(e["type"], e["channel"]) for e in keyed] == [("ChannelDtmfReceived", "c1")] * 5
