@@ -11,8 +11,9 @@ Per Asterisk RTP port (one per live call) it follows two directions:
 A sample is the time from a key sent on a **quiet line** (nothing audible for ``QUIET_S`` before it) to
 the next audible packet: the answer the caller hears (the next prompt or a read-out). Keys pressed while
 a prompt plays (barge-in) are counted but are no samples, since the prompt still heard after the key is
-not the answer. Later keys replace an unanswered one (only the last key of an entry is answered), and an
-answer later than ``MAX_ANSWER_S``, or none before the call ends, is counted as unanswered.
+not the answer. Later keys replace an unanswered one (only the last key of an entry is answered); an
+answer later than ``MAX_ANSWER_S``, none before the call ends, or none before a key more than
+``ENTRY_GAP_S`` later, is counted as unanswered.
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ LOUD_SAMPLES = 8
 """Loud samples (of 160 in a 20 ms packet) that make a packet audible."""
 QUIET_S = 0.3
 """A key is timed only if nothing was audible this long before it."""
-MAX_ANSWER_S = 5.0
-"""Longer than this is no answer to the key (a timeout prompt, a lost key)."""
+MAX_ANSWER_S = 15.0
+"""Longer than this is no answer to the key (a lost key); shorter waits all count, however long: a slow
+answer is what the tail is about. (The mix waits at least 12.5 s after each answered key.)"""
+ENTRY_GAP_S = 2.0
+"""A key replacing an unanswered one sent longer ago than this leaves that one unanswered (an entry's
+digits come well within it)."""
 NEW_KEY_GAP_S = 1.0
 """Event packets this far apart are two keys even with the same RTP timestamp (a port reused)."""
 
@@ -92,6 +97,8 @@ class HeardMeter:
         if same_event:
             return
         self.keys += 1
+        if line.pending is not None and at - line.pending > ENTRY_GAP_S:
+            self.unanswered += 1  # not an entry's next digit: the caller gave up waiting for an answer
         if at - line.last_audible >= QUIET_S:
             self.quiet_keys += 1
             line.pending = at

@@ -46,9 +46,15 @@ def test_calls_are_told_apart_by_asterisk_port_and_a_late_or_missing_answer_is_n
     meter.key_packet(10002, 1.0, 320)
     meter.audio_packet(10002, 1.1, SPEECH)  # answers the call on 10002 only
     meter.key_packet(10004, 1.0, 320)
-    meter.audio_packet(10004, 7.0, SPEECH)  # 6 s later: a timeout prompt, not an answer
-    assert meter.samples_ms == [100.0]
-    assert meter.counts().unanswered == 2  # 10004 too late, 10000 never
+    meter.audio_packet(10004, 17.0, SPEECH)  # 16 s later: not an answer to that key
+    meter.key_packet(10006, 1.0, 320)
+    meter.audio_packet(10006, 15.0, SPEECH)  # slow, but an answer
+    assert meter.samples_ms == [100.0, 14000.0]
+    meter.key_packet(10008, 1.0, 320)
+    meter.key_packet(10008, 4.0, 640)  # the caller tried again: the first key went unanswered
+    meter.audio_packet(10008, 4.2, SPEECH)
+    assert meter.samples_ms == [100.0, 14000.0, 200.0]
+    assert meter.counts().unanswered == 3  # 10004 too late, 10000 never, 10008's first key
 
 
 def test_a_reused_port_starts_a_new_key_even_with_the_same_rtp_timestamp() -> None:
