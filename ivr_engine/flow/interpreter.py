@@ -10,7 +10,6 @@ node log: whoever owns the call does that when the call ends.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,11 +23,8 @@ from ivr_engine.flow.registry import spec_of
 from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.flow.steps import MASK, End, Step
-from ivr_engine.logs import fields
 
 __all__ = ["MASK", "MAX_CALL_DEPTH", "MAX_STEPS", "EndReason", "FlowResult", "run_flow"]
-
-log = logging.getLogger(__name__)
 
 MAX_STEPS = 10_000  # a runaway flow (no caller input in a loop) ends with an error after this many nodes
 
@@ -83,7 +79,6 @@ async def _walk(flow: Flow, call: CallState) -> End:
             except (FlowRuntimeError, ChannelError) as exc:
                 call.error = f"{node.source}: node '{node.id}': {exc}"
                 step = Step("error", end=End.ERROR)
-            left = call.services.clock.now()
             call.services.node_log.record(
                 NodeEvent(
                     call_id=call.call_id,
@@ -92,14 +87,11 @@ async def _walk(flow: Flow, call: CallState) -> End:
                     node=node.id,
                     node_type=node.type_name,
                     entered=entered,
-                    left=left,
+                    left=call.services.clock.now(),
                     input=step.input,
                     outcome=step.outcome,
                 )
             )
-            # The operator's one line per call step (never the input: it may be a PIN).
-            log.info(fields("call.step", call=call.call_id, flow=flow.name, node=node.id,
-                            outcome=step.outcome, ms=round((left - entered).total_seconds() * 1000)))
             if step.end is not None:
                 return step.end
             if step.next is None:  # pragma: no cover - every handler gives an exit or an end
