@@ -4,14 +4,11 @@ A log file is created 0600 (see :mod:`ivr_engine.privatefiles`) and rotated when
 take it past ``max_bytes``: ``serve.log`` becomes ``serve.log.1``, ``.1`` becomes ``.2`` and so on,
 and the oldest beyond ``backups`` is deleted, so at most ``(backups + 1) * max_bytes`` stay on disk.
 Rotation renames, so every backup keeps its private mode.
-
-:class:`LogCursor` reads what was appended to a log since a point, across rotations (``ivr bench``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import dataclass
 from io import TextIOWrapper
@@ -23,7 +20,6 @@ from ivr_engine.privatefiles import PRIVATE_FILE, private_opener
 
 __all__ = [
     "DEFAULT_ROTATION",
-    "LogCursor",
     "PrivateRotatingFileHandler",
     "Rotation",
     "log_to_file",
@@ -122,52 +118,3 @@ def rotate_if_over(path: Path, rotation: Rotation, first: int = 1) -> bool:
             older.rename(path.with_name(f"{path.name}.{number + 1}"))
     path.rename(path.with_name(f"{path.name}.{first}"))
     return True
-
-
-@dataclass(frozen=True)
-class LogCursor:
-    """A point in a rotated log: the file (by inode) and the offset in it."""
-
-    path: Path
-    inode: int | None
-    offset: int
-
-    @classmethod
-    def at_end(cls, path: Path) -> LogCursor:
-        """Where ``path`` ends now (the start, if it does not exist yet)."""
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return cls(path, None, 0)
-        return cls(path, stat.st_ino, stat.st_size)
-
-    def read_since(self) -> str:
-        """Everything appended since this point, oldest first, including lines since rotated away."""
-        parts: list[str] = []
-        for file in self._files_since():
-            with file.open("rb") as log:
-                if self._is_start(file):
-                    log.seek(self.offset)
-                parts.append(log.read().decode("utf-8", errors="replace"))
-        return "".join(parts)
-
-    def _files_since(self) -> list[Path]:
-        """The file the cursor points into, then the newer ones (``.N`` ... ``.1``, then ``path``)."""
-        newest_first = [self.path]
-        number = 1
-        while (rotated := self.path.with_name(f"{self.path.name}.{number}")).exists():
-            newest_first.append(rotated)
-            number += 1
-        for index, file in enumerate(newest_first):
-            if self._is_start(file):
-                return [*reversed(newest_first[: index + 1])]
-        # No file at the start, or it was rotated away entirely: everything still on disk is new.
-        return [file for file in reversed(newest_first) if file.exists()]
-
-    def _is_start(self, file: Path) -> bool:
-        """``file`` is the one the cursor was taken on (same inode, not shorter: not a reused inode)."""
-        try:
-            stat = os.stat(file)
-        except FileNotFoundError:
-            return False
-        return stat.st_ino == self.inode and stat.st_size >= self.offset

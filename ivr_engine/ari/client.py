@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,9 +97,8 @@ class AriClient:
     ) -> Any:
         """One ARI call; returns the decoded JSON body (None for 204). All errors are ``AriError``."""
         url = self.config.base_url + path
-        # The send time of every command (monotonic ``t=``, same clock as ``call.event``): ``ivr bench``
-        # pairs it with the ``call.event`` line of a DTMF.
-        log.info(fields("ari.request", method=method, path=path, t=f"{time.monotonic():.6f}"))
+        if log.isEnabledFor(logging.DEBUG):  # one per command: debug detail
+            log.debug(fields("ari.request", method=method, path=path))
         query = {k: str(v) for k, v in (params or {}).items()}
         try:
             return await self._send(method, url, path, query, body)

@@ -54,7 +54,15 @@ class RunFigures:
     peak_concurrent: int
     asterisk_cpu_s: float
     service_cpu_s: float | None  # None for the baseline: no service in the call path
-    dtmf_to_command_ms: tuple[float, ...] = ()
+    heard_ms: tuple[float, ...] = ()
+    """Key -> answer heard, per answered key sent on a quiet line (``ivr_engine.bench.heard``)."""
+    keys: int = 0
+    quiet_keys: int = 0
+    unanswered: int = 0
+    rtp_dropped: int = 0
+    """RTP packets the capture missed (kernel buffer full): non-zero makes the latency doubtful."""
+    load_1m: float | None = None
+    """The machine's 1-minute load average at the end of the run."""
 
     @property
     def success_rate(self) -> float | None:
@@ -77,25 +85,25 @@ class RunFigures:
         return cpu_per_call_ms(self.asterisk_cpu_s + (self.service_cpu_s or 0.0), self.succeeded)
 
     @property
-    def dtmf_p50_ms(self) -> float | None:
-        return percentile(self.dtmf_to_command_ms, 50)
+    def heard_p50_ms(self) -> float | None:
+        return percentile(self.heard_ms, 50)
 
     @property
-    def dtmf_p99_ms(self) -> float | None:
-        return percentile(self.dtmf_to_command_ms, 99)
+    def heard_p99_ms(self) -> float | None:
+        return percentile(self.heard_ms, 99)
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
-        data.pop("dtmf_to_command_ms")
+        data.pop("heard_ms")
         data.update(
             success_rate=self.success_rate,
             calls_per_s=self.calls_per_s,
             asterisk_cpu_ms_per_call=self.asterisk_cpu_ms_per_call,
             service_cpu_ms_per_call=self.service_cpu_ms_per_call,
             total_cpu_ms_per_call=self.total_cpu_ms_per_call,
-            dtmf_samples=len(self.dtmf_to_command_ms),
-            dtmf_to_command_p50_ms=self.dtmf_p50_ms,
-            dtmf_to_command_p99_ms=self.dtmf_p99_ms,
+            heard_samples=len(self.heard_ms),
+            heard_p50_ms=self.heard_p50_ms,
+            heard_p99_ms=self.heard_p99_ms,
         )
         return data
 
@@ -129,6 +137,12 @@ class BenchReport:
     def success_ratio(self) -> float | None:
         return ratio(self.ours.success_rate, self.baseline.success_rate)
 
+    @property
+    def heard_p99_over_ms(self) -> float | None:
+        """How much later than the dialplan's our p99 key -> answer heard is (negative: sooner)."""
+        ours, baseline = self.ours.heard_p99_ms, self.baseline.heard_p99_ms
+        return None if ours is None or baseline is None else ours - baseline
+
     def as_json(self) -> dict[str, object]:
         return {
             "mix": self.mix,
@@ -137,17 +151,19 @@ class BenchReport:
                 "cpu_per_call": self.cpu_ratio,
                 "asterisk_cpu_per_call": self.asterisk_cpu_ratio,
                 "success_rate": self.success_ratio,
+                "heard_p99_minus_dialplan_ms": self.heard_p99_over_ms,
             },
         }
 
     def table(self) -> str:
         header = ("RUN", "NUMBER", "ATTEMPTED", "OK", "FAILED", "CALLS/S", "PEAK", "AST CPU ms/call",
-                  "SVC CPU ms/call", "TOTAL ms/call", "DTMF->CMD p50 ms", "p99 ms", "SAMPLES")  # fmt: skip
+                  "SVC CPU ms/call", "TOTAL ms/call", "HEARD p50 ms", "p99 ms", "SAMPLES", "KEYS",
+                  "QUIET", "UNANSWERED", "RTP LOST", "LOAD")  # fmt: skip
         rows = [header] + [
             (r.name, r.number, _fmt(r.attempted), _fmt(r.succeeded), _fmt(r.failed), _fmt(r.calls_per_s, 2),
              _fmt(r.peak_concurrent), _fmt(r.asterisk_cpu_ms_per_call), _fmt(r.service_cpu_ms_per_call),
-             _fmt(r.total_cpu_ms_per_call), _fmt(r.dtmf_p50_ms), _fmt(r.dtmf_p99_ms),
-             _fmt(len(r.dtmf_to_command_ms)))
+             _fmt(r.total_cpu_ms_per_call), _fmt(r.heard_p50_ms), _fmt(r.heard_p99_ms), _fmt(len(r.heard_ms)),
+             _fmt(r.keys), _fmt(r.quiet_keys), _fmt(r.unanswered), _fmt(r.rtp_dropped), _fmt(r.load_1m, 2))
             for r in (self.ours, self.baseline)
         ]  # fmt: skip
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -158,6 +174,7 @@ class BenchReport:
         lines.append(
             f"ratios (ivr-engine / dialplan): CPU per call {_fmt(self.cpu_ratio, 2)}x "
             f"(Asterisk alone {_fmt(self.asterisk_cpu_ratio, 2)}x), "
-            f"success rate {_fmt(self.success_ratio, 2)}"
+            f"success rate {_fmt(self.success_ratio, 2)}; "
+            f"key -> answer heard p99 {_fmt(self.heard_p99_over_ms)} ms vs the dialplan's"
         )
         return "\n".join(lines)

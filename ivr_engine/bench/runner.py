@@ -21,9 +21,10 @@ from pathlib import Path
 
 from ivr_engine.bench.errors import BenchError
 from ivr_engine.bench.figures import BenchReport, CpuTimes, RunFigures
-from ivr_engine.bench.latency import dtmf_to_command_ms
+from ivr_engine.bench.heard import HeardMeter
 from ivr_engine.bench.load import MIX, mix_counts, plan_mix, write_mix
 from ivr_engine.bench.procstat import TICKS_PER_S, read_cpu
+from ivr_engine.bench.sniff import RtpSniffer
 from ivr_engine.config import Settings
 from ivr_engine.lab import control
 from ivr_engine.lab.errors import LabError
@@ -31,7 +32,6 @@ from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.ports import free_udp_port, port_env, private_lab_settings
 from ivr_engine.lab.render import render_configs
 from ivr_engine.lab.sipp import SipTarget, sipp_command
-from ivr_engine.logfiles import LogCursor
 
 __all__ = [
     "BASELINE_NUMBER",
@@ -172,15 +172,45 @@ async def _run_one(
     lab = control.status(settings)
     ast_pid = lab.state_of(control.Component.ASTERISK).pid
     serve_pid = lab.state_of(control.Component.SERVE).pid
-    log_from = LogCursor.at_end(paths.serve_log)  # serve.log may rotate during the run
+    media_port = free_udp_port(settings.sip_host)
     cmd = sipp_command(
         scenario, run_dir, settings.sip_host, free_udp_port(settings.sip_host),
-        free_udp_port(settings.sip_host), SipTarget.of(settings), calls=None, timeout_s=None,
+        media_port, SipTarget.of(settings), calls=None, timeout_s=None,
     )  # fmt: skip
     cmd += ["-inf", str(run_dir / "callers.csv"), "-s", number, "-r", f"{options.rate:g}", "-rp", "1000",
             "-l", str(options.concurrency), "-m", str(options.calls), "-fd", "1"]  # fmt: skip
-    ast_before, serve_before = read_cpu(ast_pid), read_cpu(serve_pid)
-    started = time.monotonic()
+    meter = HeardMeter()
+    ear = RtpSniffer(media_port, meter)
+    ear.start()
+    try:
+        ast_before, serve_before = read_cpu(ast_pid), read_cpu(serve_pid)
+        started = time.monotonic()
+        await _drive(cmd, run_dir, name, options, started, echo)
+        wall = time.monotonic() - started
+        ast_after, serve_after = read_cpu(ast_pid), read_cpu(serve_pid)
+    finally:
+        sniffed = ear.stop()
+    ast_cpu = _cpu_s(ast_before, ast_after)
+    if ast_cpu is None:
+        raise BenchError(f"cannot read Asterisk's CPU (pid {ast_pid}); is the lab at {paths.root} running?")
+    rows = _read_stats(run_dir / "stats.csv")
+    attempted = max((r.attempted for r in rows), default=0)
+    succeeded = _completed(run_dir / "logs.log")
+    service_cpu = _cpu_s(serve_before, serve_after) if number == SERVICE_NUMBER else None
+    counts = meter.counts()
+    return RunFigures(
+        name=name, number=number, attempted=attempted, succeeded=succeeded, failed=attempted - succeeded,
+        wall_s=wall, peak_concurrent=max((r.current for r in rows), default=0), asterisk_cpu_s=ast_cpu,
+        service_cpu_s=service_cpu, heard_ms=tuple(meter.samples_ms), keys=counts.keys,
+        quiet_keys=counts.quiet_keys, unanswered=counts.unanswered, rtp_dropped=sniffed.dropped,
+        load_1m=os.getloadavg()[0],
+    )  # fmt: skip
+
+
+async def _drive(
+    cmd: list[str], run_dir: Path, name: str, options: BenchOptions, started: float, echo: Echo
+) -> None:
+    """Run SIPp to the end (or the run's bound), echoing progress every 2 s."""
     with (run_dir / "stdout.log").open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=run_dir
@@ -198,23 +228,6 @@ async def _run_one(
                 proc.terminate()
                 await proc.wait()
                 echo(f"  {name}: stopped at the {options.deadline_s():.0f} s bound")
-    wall = time.monotonic() - started
-    ast_cpu = _cpu_s(ast_before, read_cpu(ast_pid))
-    if ast_cpu is None:
-        raise BenchError(f"cannot read Asterisk's CPU (pid {ast_pid}); is the lab at {paths.root} running?")
-    rows = _read_stats(run_dir / "stats.csv")
-    attempted = max((r.attempted for r in rows), default=0)
-    succeeded = _completed(run_dir / "logs.log")
-    samples: tuple[float, ...] = ()
-    service_cpu: float | None = None
-    if number == SERVICE_NUMBER:
-        service_cpu = _cpu_s(serve_before, read_cpu(serve_pid))
-        samples = tuple(dtmf_to_command_ms(log_from.read_since().splitlines()))
-    return RunFigures(
-        name=name, number=number, attempted=attempted, succeeded=succeeded, failed=attempted - succeeded,
-        wall_s=wall, peak_concurrent=max((r.current for r in rows), default=0), asterisk_cpu_s=ast_cpu,
-        service_cpu_s=service_cpu, dtmf_to_command_ms=samples,
-    )  # fmt: skip
 
 
 async def run_bench(settings: Settings, options: BenchOptions, echo: Echo = print) -> BenchReport:

@@ -27,7 +27,8 @@ def bench_command(
 ) -> None:
     """Run the caller mix through ivr-engine (100) and the dialplan IVR (9100); print the figures.
 
-    Uses the lab at --state-dir if it runs, else starts a private one on free loopback ports.
+    Uses the lab at --state-dir if it runs, else starts a private one on free loopback ports. Times
+    key -> answer heard from the callers' RTP with a packet socket: needs root (CAP_NET_RAW).
     """
     options = BenchOptions(rate=rate, calls=calls, concurrency=concurrency, seed=seed)
     try:

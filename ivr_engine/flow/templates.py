@@ -37,8 +37,11 @@ def template_error(source: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def template_variables(source: str) -> frozenset[str]:
-    """Variables a template reads (empty when it does not parse)."""
+    """Variables a template reads (empty when it does not parse); cached: flows ask per node run."""
+    if "{" not in source:
+        return frozenset()
     try:
         return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
     except (jinja2.TemplateSyntaxError, RecursionError):

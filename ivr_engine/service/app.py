@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -135,15 +134,16 @@ class IvrService:
 
     def on_event(self, event: AriEvent) -> None:
         """Handle one event from the reader; never blocks, never raises."""
-        received = time.monotonic()  # ``t=`` below: ``ivr bench`` times DTMF -> next command with it
         channel_id = channel_of(event)
         if self._event_log is not None:
             try:
                 self._event_log.append(event)
             except OSError as exc:
                 log.error(fields("service.eventlog.failed", error=str(exc)))
-        # Never the DTMF digit: a caller's PIN or account number must not be readable from the log.
-        log.info(fields("call.event", type=event_type(event), channel=channel_id or "-", t=f"{received:.6f}"))
+        # One line per ARI event is debug detail (an operator gets ``call.step`` per node); never the
+        # DTMF digit: a caller's PIN or account number must not be readable from the log.
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(fields("call.event", type=event_type(event), channel=channel_id or "-"))
         if self._tap is not None:
             try:
                 self._tap(event)

@@ -37,6 +37,7 @@ from ivr_engine.screenpop.service import ScreenPopService
 from ivr_engine.service.app import IvrService, ServiceOptions
 from ivr_engine.service.eventlog import EventLog
 from ivr_engine.service.flows import flow_handlers
+from ivr_engine.service.steplog import LoggedNodeLog
 from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
 from ivr_engine.storage.database import Database, ErrorKind
 from ivr_engine.storage.migrate import require_head
@@ -126,7 +127,7 @@ async def run_service(
             acd_runtime(settings, client, facts=recorder, clock=clock.epoch,
                         node_lost=functools.partial(_close_lost_node, stores.database, clock))
         )
-        node_log = CountingNodeLog(stores.node_log)
+        node_log = CountingNodeLog(LoggedNodeLog(stores.node_log))
         library, services = build_flow_services(
             settings, stores, transferrer=runtime, node_log=node_log, clock=clock
         )

@@ -20,12 +20,21 @@ _DATETIME_TYPES = ("datetime", "datetime | None")
 
 def encode_write(write: Write) -> str:
     """One write as a JSON line: ``kind`` plus its fields (times in ISO 8601)."""
-    if isinstance(write, CallStarted):
-        body = {**dataclasses.asdict(write.call), "node": write.node}
-    else:
-        body = dataclasses.asdict(write)
+    body = {**_fields(write.call), "node": write.node} if isinstance(write, CallStarted) else _fields(write)
     # ASCII escapes: a caller id with a lone surrogate survives the round trip through a UTF-8 file.
     return json.dumps({"kind": type(write).__name__, **body}, default=_iso)
+
+
+def _fields(write: Any) -> dict[str, Any]:
+    """A write's fields, shallow (``dataclasses.asdict`` deep-copies every value: a hot spot under load);
+    every field of a write is a str, int, None or datetime."""
+    names = _FIELD_NAMES.get(type(write))
+    if names is None:
+        names = _FIELD_NAMES[type(write)] = tuple(f.name for f in dataclasses.fields(write))
+    return {name: getattr(write, name) for name in names}
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
 
 
 def decode_write(line: str) -> Write:

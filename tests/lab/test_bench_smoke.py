@@ -26,8 +26,10 @@ def test_bench_prints_both_runs_and_the_ratios(lab: Lab) -> None:
     assert baseline["succeeded"] > 0
     assert ours["service_cpu_ms_per_call"] is not None
     assert ours["service_cpu_ms_per_call"] > 0
-    assert ours["dtmf_samples"] > 0
-    assert 0 <= ours["dtmf_to_command_p50_ms"] <= ours["dtmf_to_command_p99_ms"] < 2000
+    for run in (ours, baseline):  # the callers heard an answer to their keys on both paths
+        assert run["heard_samples"] > 0, run
+        assert 0 < run["heard_p50_ms"] <= run["heard_p99_ms"] <= 5000
+        assert run["keys"] >= run["quiet_keys"] > 0
     assert report["ratios"]["cpu_per_call"] is not None
     assert sum(report["mix"].values()) == 6
     channels = lab.ari_json("/channels")

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import stat
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -35,7 +36,7 @@ async def test_keys_are_counted_in_the_logs_but_their_values_never_written(
         running: Running = await start_service({"101": pin_entry})  # type: ignore[operator]
     finally:
         os.umask(previous)
-    caplog.set_level(logging.INFO, logger="ivr_engine")
+    caplog.set_level(logging.DEBUG, logger="ivr_engine")  # one line per event is debug detail
     await running.fake.incoming("c1", "101", caller="15550001001")
     await running.until(lambda: bool(running.fake.calls("POST", "/channels/c1/play/")))
     await running.fake.dtmf("c1", "4321#")
@@ -45,7 +46,7 @@ async def test_keys_are_counted_in_the_logs_but_their_values_never_written(
     assert collected == ["4321"]  # the keys did reach the call
     log_lines = [r.getMessage() for r in caplog.records if "ChannelDtmfReceived" in r.getMessage()]
     assert len(log_lines) == 5
-    assert all(line.startswith("call.event type=ChannelDtmfReceived channel=c1 t=") for line in log_lines)
+    assert all(line == "call.event type=ChannelDtmfReceived channel=c1" for line in log_lines)
     events_text = running.events_file.read_text()
     keyed = [json.loads(line) for line in events_text.splitlines() if "ChannelDtmfReceived" in line]
     assert [(e["type"], e["channel"]) for e in keyed] == [("ChannelDtmfReceived", "c1")] * 5
@@ -54,3 +55,30 @@ async def test_keys_are_counted_in_the_logs_but_their_values_never_written(
         assert keys_listed(text) == ""
         assert not shows_value(text, "4321")
     assert stat.S_IMODE(running.events_file.stat().st_mode) == 0o600
+
+
+def test_event_log_lines_rotate_by_size_and_every_file_stays_private(tmp_path: Path) -> None:
+    from ivr_engine.ari.events import parse_event
+    from ivr_engine.logfiles import Rotation
+    from ivr_engine.service.eventlog import EventLog, read_events
+
+    channel = {"id": "c1", "name": "PJSIP/x", "state": "Up", "caller": {"number": "1"},
+               "dialplan": {"exten": "100", "context": "ivr-inbound"}}  # fmt: skip
+    event = parse_event({"type": "StasisStart", "channel": channel, "args": ["100"]})
+    path = tmp_path / "events.jsonl"
+    log = EventLog(path, Rotation(max_bytes=300, backups=2))
+    previous = os.umask(0)
+    try:
+        log.open()
+        for _ in range(12):
+            log.append(event)
+    finally:
+        log.close()
+        os.umask(previous)
+    files = [path, path.with_name("events.jsonl.1"), path.with_name("events.jsonl.2")]
+    assert all(f.exists() and f.stat().st_size <= 300 for f in files)
+    assert not path.with_name("events.jsonl.3").exists()
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    kept = [e for f in reversed(files) for e in read_events(f)]
+    assert 6 <= len(kept) < 12  # the oldest went with the dropped backup
+    assert {(e["type"], e["channel"], tuple(e["args"])) for e in kept} == {("StasisStart", "c1", ("100",))}

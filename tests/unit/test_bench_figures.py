@@ -39,7 +39,8 @@ def _run(name: str, succeeded: int, asterisk_s: float, service_s: float | None) 
     return RunFigures(
         name=name, number="100" if service_s is not None else "9100", attempted=10, succeeded=succeeded,
         failed=10 - succeeded, wall_s=20.0, peak_concurrent=4, asterisk_cpu_s=asterisk_s,
-        service_cpu_s=service_s, dtmf_to_command_ms=(1.0, 2.0, 3.0, 40.0) if service_s is not None else (),
+        service_cpu_s=service_s,
+        heard_ms=(100.0, 120.0, 130.0, 900.0) if service_s is not None else (80.0, 90.0, 700.0),
     )  # fmt: skip
 
 
@@ -58,9 +59,11 @@ def test_report_ratios_and_json() -> None:
     assert report.ours.calls_per_s == pytest.approx(0.5)
     data = report.as_json()
     ours, baseline = data["runs"]  # type: ignore[misc]
-    assert ours["dtmf_to_command_p50_ms"] == 2.0
-    assert ours["dtmf_to_command_p99_ms"] == 40.0
+    assert (ours["heard_p50_ms"], ours["heard_p99_ms"], ours["heard_samples"]) == (120.0, 900.0, 4)
+    assert (baseline["heard_p50_ms"], baseline["heard_p99_ms"]) == (90.0, 700.0)
+    assert data["ratios"]["heard_p99_minus_dialplan_ms"] == pytest.approx(200.0)  # type: ignore[index]
     assert baseline["service_cpu_ms_per_call"] is None
     table = report.table()
     assert table.splitlines()[1].startswith("ivr-engine")
     assert "CPU per call 3.00x" in table
+    assert "key -> answer heard p99 200.0 ms vs the dialplan's" in table

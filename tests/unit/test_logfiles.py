@@ -13,7 +13,7 @@ import pytest
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.lab import control
 from ivr_engine.lab.paths import LabPaths
-from ivr_engine.logfiles import LogCursor, PrivateRotatingFileHandler, Rotation, log_to_file, rotate_if_over
+from ivr_engine.logfiles import PrivateRotatingFileHandler, Rotation, log_to_file, rotate_if_over
 
 
 def mode_of(path: Path) -> int:
@@ -147,29 +147,6 @@ def test_lab_rotates_asterisk_logs_past_the_bound_before_starting_it(tmp_path: P
     paths.messages_log.write_text("small")
     control.rotate_asterisk_logs(paths, Rotation(max_bytes=40, backups=3))
     assert sorted(p.name for p in paths.log.iterdir()) == ["full.0", "messages"]
-
-
-def test_cursor_reads_what_was_appended_across_a_rotation(tmp_path: Path) -> None:
-    path = tmp_path / "serve.log"
-    handler = PrivateRotatingFileHandler(path, Rotation(max_bytes=60, backups=9))
-    try:
-        _emit(handler, "before-1")
-        cursor = LogCursor.at_end(path)
-        for number in range(12):
-            _emit(handler, f"after-{number:02d} " + "y" * 10)
-    finally:
-        handler.close()
-    assert path.with_name("serve.log.2").exists()  # it did rotate more than once
-    lines = cursor.read_since().splitlines()
-    assert lines == [f"after-{number:02d} " + "y" * 10 for number in range(12)]
-
-
-def test_cursor_on_a_log_that_did_not_exist_reads_it_all(tmp_path: Path) -> None:
-    path = tmp_path / "serve.log"
-    cursor = LogCursor.at_end(path)
-    path.write_text("first\n")
-    assert cursor.read_since() == "first\n"
-    assert LogCursor.at_end(path).read_since() == ""
 
 
 def test_lab_up_refuses_an_unusable_log_setting_before_starting_anything(tmp_path: Path) -> None:
