@@ -158,6 +158,11 @@ def _coerce(key: str, where: str, kind: Any, value: Any, base: Path) -> Any:
         if key.endswith("_port") and not 1 <= number <= 65535:
             raise ConfigError(f"{where}: {number} is not a port number (1-65535)")
         return number
+    if kind in ("float", float):
+        decimal = _decimal(value)
+        if decimal is None:
+            raise ConfigError(f"{where}: {value!r} is not a number")
+        return decimal
     if kind in ("dict[str, str]",):
         if isinstance(value, str):
             try:
@@ -178,6 +183,17 @@ def _integer(value: Any) -> int | None:
     if isinstance(value, str):
         try:
             return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _decimal(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
         except ValueError:
             return None
     return None

@@ -1,7 +1,8 @@
 """Server-sent event feeds for the pages: the agent's own events and the wallboard's snapshots.
 
 The agent feed merges three sources into one stream: the ACD's runtime events about this agent (each
-followed by the agent's fresh state), the agent's screen-pops, and, after each of their calls ends, the
+followed by the agent's fresh state, see :func:`agent_json`), the agent's screen-pops (with readable
+call references, :mod:`ivr_engine.web.call_ref`), and, after each of their calls ends, the
 caller's survey result (looked up in the database every ``survey_poll_s`` until ``survey_wait_s``; the
 survey flow writes no event of its own). The wallboard feed sends a full snapshot on connect, after ACD
 events (half a second after the first of a burst) and every ``refresh_s`` so today's figures stay current.
@@ -17,9 +18,12 @@ from typing import Any
 from aiohttp import web
 
 from acd.live.api import RuntimeEventKind
+from acd.model import AgentState
 from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, SCREENPOPS_KEY, event_json
 from ivr_engine.control.sse import ServerEvent, stream_events
 from ivr_engine.control.views import AgentView
+from ivr_engine.web.agent_actions import offered_actions
+from ivr_engine.web.call_ref import pop_json
 from ivr_engine.web.context import WEB_KEY
 from ivr_engine.web.desk import survey_result
 from ivr_engine.web.wallboard import build_wallboard
@@ -33,11 +37,17 @@ WALLBOARD_MIN_GAP_S = 0.5
 
 
 def agent_json(request: web.Request, agent_id: str) -> dict[str, Any]:
+    """The agent's view, plus what the desk needs: ``actions`` (the state buttons to enable) and, in
+    wrap-up, ``wrap_up_left`` (seconds until the ACD makes them ready again; else None)."""
     now = request.app[CLOCK_KEY]()
     for agent in request.app[CONTROL_KEY].agents():
         if agent.id == agent_id:
-            return AgentView.from_agent(agent, now).to_json()
-    return {"id": agent_id, "state": "unknown"}
+            data = AgentView.from_agent(agent, now).to_json()
+            data["actions"] = [a.value for a in offered_actions(agent.state)]
+            until = agent.wrap_up_until if agent.state is AgentState.WRAP_UP else None
+            data["wrap_up_left"] = None if until is None else round(max(0.0, until - now), 3)
+            return data
+    return {"id": agent_id, "state": "unknown", "actions": [], "wrap_up_left": None}
 
 
 async def agent_feed(request: web.Request, agent_id: str) -> AsyncIterator[Item]:
@@ -61,7 +71,7 @@ async def agent_feed(request: web.Request, agent_id: str) -> AsyncIterator[Item]
 
     async def screenpops() -> None:
         async for pop in pops.stream(agent_id):
-            await out.put(("screenpop", pop.to_json()))
+            await out.put(("screenpop", pop_json(pop, ctx.centre)))
 
     async def watch_survey(call_id: str) -> None:
         loop = asyncio.get_running_loop()
@@ -80,7 +90,7 @@ async def agent_feed(request: web.Request, agent_id: str) -> AsyncIterator[Item]
         yield "agent", agent_json(request, agent_id)
         latest = pops.latest(agent_id)
         if latest is not None:
-            yield "screenpop", latest.to_json()
+            yield "screenpop", pop_json(latest, ctx.centre)
         while True:
             yield await out.get()
     finally:

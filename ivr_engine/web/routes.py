@@ -5,9 +5,10 @@
                                             when signed out; ``/wallboard`` needs a supervisor)
 ``POST /login``                             ``{"username", "password"}`` -> session cookie (throttled)
 ``POST /logout``                            clears the cookie
-``GET  /web/me``                            the signed-in user and, for an agent, their ACD state
+``GET  /web/me``                            the signed-in user and, for an agent, their ACD state (with
+                                            the ``actions`` the desk offers and ``wrap_up_left``)
 ``POST /web/agents/{id}/login|logout|ready`` drive the agent's state machine (``/pause``: ``{"reason"}``)
-``GET  /web/agents/{id}/screenpop``         their latest screen-pop
+``GET  /web/agents/{id}/screenpop``         their latest screen-pop (with ``call_ref`` references)
 ``GET  /web/agents/{id}/events``            SSE: agent state, offered/answered/ended, screenpop, survey
 ``POST /web/calls/{call_id}/wrapup``        ``{"disposition", "note"}`` stored against the call
 ``GET  /web/calls/{call_id}/survey``        the caller's survey answers (404 until they answered)
@@ -37,6 +38,7 @@ from ivr_engine.clock import CentreTime
 from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, MAX_REASON_LENGTH, SCREENPOPS_KEY
 from ivr_engine.logs import fields
 from ivr_engine.storage.database import Database
+from ivr_engine.web.call_ref import pop_json
 from ivr_engine.web.context import (
     WEB_KEY,
     WebContext,
@@ -244,7 +246,7 @@ async def _screenpop(request: web.Request) -> web.Response:
     pop = request.app[SCREENPOPS_KEY].latest(agent_id)
     if pop is None:
         raise refuse(404, f"no screen-pop yet for agent {agent_id}")
-    return web.json_response(pop.to_json())
+    return web.json_response(pop_json(pop, request.app[WEB_KEY].centre))
 
 
 async def _agent_events(request: web.Request) -> web.StreamResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -115,6 +116,10 @@ async def test_agent_desktop_and_wallboard_follow_a_real_call(lab: Lab, browser:
             menu_row = path.locator("tr", has_text="main_menu").last
             await expect(menu_row.locator("td").nth(3)).to_have_text("0")
             await expect(page.locator("#state")).to_have_text("on call")
+            for button in ("#btn-login", "#btn-ready", "#btn-pause", "#btn-logout"):  # hang up first
+                await expect(page.locator(button)).to_be_disabled()
+            reference = page.locator("#wrapup-call .call-ref")  # not Asterisk's id
+            await expect(reference).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d #\d{5}$"))
             if (folder := os.environ.get("IVR_WEB_SCREENSHOTS")) is not None:
                 await page.screenshot(path=str(Path(folder) / "agent-desktop.png"), full_page=True)
                 on_call = boss.locator('[data-agent="1003"]')
@@ -133,7 +138,11 @@ async def test_agent_desktop_and_wallboard_follow_a_real_call(lab: Lab, browser:
             await expect(page.locator("#survey")).to_contain_text("4.0 / 5", timeout=20_000)
 
             await expect(page.locator("#state")).not_to_have_text("on call")
-            await page.click("#btn-ready")  # ends wrap-up early (or is refused: already ready)
+            # Ends wrap-up early; once the ACD ended it the button is disabled (checked and clicked in
+            # one step in the page, so the wrap-up running out in between cannot stall the click).
+            await page.evaluate(
+                "() => { const b = document.getElementById('btn-ready'); if (!b.disabled) b.click(); }"
+            )
             await expect(page.locator("#state")).to_have_text("ready")
             await page.select_option("#pause-reason-select", "lunch")
             await page.click("#btn-pause")

@@ -73,6 +73,7 @@ def test_a_bad_variable_is_named(
         ("sip_port: abc", "sip_port: 'abc' is not an integer"),
         ("sip_port: true", "sip_port: True is not an integer"),
         ("http_port: 123456", "http_port: 123456 is not a port number"),
+        ("service_level_target: high", "service_level_target: 'high' is not a number"),
         ("flows_dir: 42", "flows_dir: 42 is not a path"),
         ("ari_user: [a, b]", "ari_user: ['a', 'b'] is not a single value"),
         ("service_numbers: {100: [main]}", "service_numbers: {100: ['main']} is not a mapping"),
@@ -123,3 +124,14 @@ def test_variables_win_over_the_file_and_options_over_both(
     settings = load_settings(settings_file, ari_port=9003)
     assert (settings.sip_port, settings.http_port, settings.ari_port) == (5001, 8002, 9003)
     assert settings.database_url == ""  # `key:` without a value keeps the default
+
+
+def test_a_decimal_setting_is_read_as_a_number_from_the_file_and_a_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_file = tmp_path / "site.yaml"
+    settings_file.write_text("service_level_target: 0.9\nservice_level_warning: 1\n")
+    monkeypatch.setenv("IVR_SERVICE_LEVEL_WARNING", "0.7")
+    settings = load_settings(settings_file)
+    assert (settings.service_level_target, settings.service_level_warning) == (0.9, 0.7)
+    assert isinstance(settings.service_level_target, float)

@@ -243,3 +243,27 @@ async def test_supervisor_may_drive_any_agent_but_unknown_agents_and_huge_bodies
     wrap = await desk.post("/web/calls/call-1/wrapup", {"disposition": "resolved"})
     assert wrap.status == 403
     assert (await wrap.json())["error"] == "this needs an agent account; boss is a supervisor"
+
+
+async def test_the_agent_json_says_which_buttons_and_how_long_wrap_up_lasts(desk: Desk) -> None:
+    await desk.sign_in("ann")
+    me = await (await desk.client.get("/web/me")).json()
+    assert (me["agent"]["actions"], me["agent"]["wrap_up_left"]) == (["login"], None)
+    ready = await (await desk.post("/web/agents/1001/login", {})).json()
+    assert ready["actions"] == ["pause", "logout"]
+    engine, now = desk.control.acd, desk.control.now
+    engine.enqueue("c1", "15550001001", "general", now - 30)
+    engine.answer("1001", now - 20)
+    engine.end_call("1001", now - 2)  # the general queue's 5 s of wrap-up, 2 s gone
+    me = await (await desk.client.get("/web/me")).json()
+    assert (me["agent"]["state"], me["agent"]["actions"]) == ("wrap_up", ["ready", "pause", "logout"])
+    assert me["agent"]["wrap_up_left"] == pytest.approx(3.0)
+
+
+async def test_the_screen_pop_route_carries_readable_call_references(desk: Desk) -> None:
+    desk.screenpops.publish(alice_pop("1001", "1796287882.0"))
+    await desk.sign_in("ann")
+    pop = await (await desk.client.get("/web/agents/1001/screenpop")).json()
+    assert pop["call_id"] == "1796287882.0"
+    assert pop["call_ref"].startswith("2026-11-20 #")  # answered 09:00 UTC, 04:00 in New York
+    assert pop["last_calls"][0]["call_ref"].startswith("2026-11-20 #")

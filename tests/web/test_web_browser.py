@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -19,17 +20,21 @@ from acd import AgentState
 from acd.live.api import RuntimeEventKind
 from acd.records import AcdRecorder
 from acd.records.rows import WrapUpRow
+from ivr_engine.clock import CentreTime
 from ivr_engine.screenpop import CustomerCard
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse
 from ivr_engine.storage.seed import seed
+from ivr_engine.web.call_ref import pop_json
 from ivr_engine.workorders.rows import WorkOrderRow
 from tests.acd_control_fakes import alice_pop
 
-from .conftest import PASSWORDS, Desk
+from .conftest import DESK_ZONE, PASSWORDS, Desk
+
+STATE_BUTTONS = ("btn-login", "btn-ready", "btn-pause", "btn-logout")
 
 
-async def _signed_in(browser: Any, desk: Desk, name: str) -> Any:
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+async def _signed_in(browser: Any, desk: Desk, name: str, width: int = 1280) -> Any:
+    page = await browser.new_page(viewport={"width": width, "height": 900})
     await page.goto(f"{desk.base}/agent")
     await expect(page).to_have_url(f"{desk.base}/login")
     await page.fill("#username", name)
@@ -60,6 +65,9 @@ async def test_pause_in_the_page_pauses_the_agent_and_refusals_show_why(browser:
     page = await _signed_in(browser, desk, "ann")
     await expect(page).to_have_url(f"{desk.base}/agent")
     await expect(page.locator("#state")).to_have_text("logged out")
+    await expect(page.locator("#btn-ready")).to_be_disabled()
+    # A stale page (the state changed before it heard) still shows the server's refusal.
+    await page.evaluate("document.getElementById('btn-ready').disabled = false")
     await page.click("#btn-ready")
     await expect(page.locator("#message")).to_contain_text("logged_out")
     await page.click("#btn-login")
@@ -200,3 +208,76 @@ async def test_an_agent_logs_a_work_order_from_the_screen_pop(browser: Any, desk
         await page.screenshot(path=str(folder / "agent-desktop-work-order.png"), full_page=True)
     await page.click("#btn-workorder")  # nothing described: the server refuses, the page says why
     await expect(page.locator("#workorder-message")).to_contain_text("'description' is required")
+
+
+async def _only_enabled(page: Any, *enabled: str) -> None:
+    for button in STATE_BUTTONS:
+        if button in enabled:
+            await expect(page.locator(f"#{button}")).to_be_enabled()
+        else:
+            await expect(page.locator(f"#{button}")).to_be_disabled()
+
+
+async def test_state_buttons_follow_the_agent_state_and_wrap_up_counts_down(browser: Any, desk: Desk) -> None:
+    page = await _signed_in(browser, desk, "ann")
+    await expect(page.locator("#state")).to_have_text("logged out")
+    await _live(page)
+    await _only_enabled(page, "btn-login")
+    await page.click("#btn-login")
+    await expect(page.locator("#state")).to_have_text("ready")
+    await _only_enabled(page, "btn-pause", "btn-logout")
+    await expect(page.locator("#btn-ready")).not_to_have_class(re.compile("primary"))
+    await expect(page.locator("#pause-reason-select")).to_be_enabled()
+
+    engine, now, call = desk.control.acd, desk.control.now, "1796287882.0"
+    engine.enqueue(call, "15550001001", "general", now)  # offered to Ann, the one ready agent
+    desk.control.emit(RuntimeEventKind.OFFERED, "1001", call)
+    await expect(page.locator("#state")).to_have_text("ringing")
+    await _only_enabled(page)
+    await expect(page.locator("#pause-reason-select")).to_be_disabled()
+    engine.answer("1001", now)
+    desk.control.emit(RuntimeEventKind.ANSWERED, "1001", call)
+    await expect(page.locator("#state")).to_have_text("on call")
+    await _only_enabled(page)
+    await expect(page.locator("#wrapup-left")).to_be_hidden()
+
+    engine.end_call("1001", now)  # a queue with 90 s of wrap-up
+    engine.store.save_agent(replace(engine.agent("1001"), wrap_up_until=now + 90))
+    desk.control.emit(RuntimeEventKind.ENDED, "1001", call)
+    await expect(page.locator("#state")).to_have_text("wrap up")
+    countdown = re.compile(r"^Wrap-up: ready again in 1:[0-3]\d$")
+    await expect(page.locator("#wrapup-left")).to_have_text(countdown)
+    await _only_enabled(page, "btn-ready", "btn-pause", "btn-logout")
+    await expect(page.locator("#btn-ready")).to_have_class(re.compile("primary"))
+    await page.click("#btn-ready")  # ends wrap-up early
+    await expect(page.locator("#state")).to_have_text("ready")
+    await expect(page.locator("#wrapup-left")).to_be_hidden()
+    assert desk.control.state("1001") is AgentState.READY
+
+
+async def test_calls_are_shown_by_their_readable_reference_with_the_raw_id_kept(
+    browser: Any, desk: Desk
+) -> None:
+    page = await _signed_in(browser, desk, "ann")
+    await _live(page)
+    pop = alice_pop("1001", "1796287882.0")
+    desk.screenpops.publish(pop)
+    refs = pop_json(pop, CentreTime.named(DESK_ZONE))
+    shown = page.locator("#wrapup-call .call-ref")
+    await expect(shown).to_have_text(refs["call_ref"])
+    await expect(shown).to_have_attribute("title", "call id 1796287882.0")
+    await expect(page.locator("#workorder-call .call-ref")).to_have_text(refs["call_ref"])
+    await expect(page.locator("#last-calls")).to_contain_text(refs["last_calls"][0]["call_ref"])
+    assert "1796287882" not in await page.locator("body").inner_text()
+
+
+async def test_the_desktop_fits_420_px_without_scrolling_sideways(browser: Any, desk: Desk) -> None:
+    page = await _signed_in(browser, desk, "ann", width=420)
+    await _live(page)
+    desk.screenpops.publish(alice_pop("1001", "1796287882.0"))  # the widest content: the screen-pop tables
+    await expect(page.locator("#ivr-path")).to_contain_text("ask_pin")
+    await expect(page.locator("#wrapup-card")).to_be_visible()
+    width = await page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 420
+    if (folder := _screenshot_dir()) is not None:
+        await page.screenshot(path=str(folder / "agent-desktop-420.png"), full_page=True)

@@ -1,8 +1,11 @@
 "use strict";
 // The agent desktop: state buttons drive the ACD; one EventSource brings state, calls and screen-pops.
+// The server says which buttons the agent's state allows (agent.actions) and how long wrap-up has left.
 const $ = (id) => document.getElementById(id);
+const STATE_BUTTONS = { login: "btn-login", ready: "btn-ready", pause: "btn-pause", logout: "btn-logout" };
 let me = null;
 let stateSince = null;
+let wrapUpEnds = null;
 let currentCall = null;
 let workOrders = [];
 
@@ -15,6 +18,16 @@ function showAgent(agent) {
   $("state").textContent = desk.label(agent.state);
   $("state").className = `state ${agent.state}`;
   stateSince = agent.in_state == null ? null : Date.now() - agent.in_state * 1000;
+  wrapUpEnds = agent.wrap_up_left == null ? null : Date.now() + agent.wrap_up_left * 1000;
+  const allowed = new Set(agent.actions || []);
+  for (const [action, id] of Object.entries(STATE_BUTTONS)) {
+    $(id).disabled = !allowed.has(action);
+    $(id).classList.remove("primary");
+  }
+  $("pause-reason-select").disabled = !allowed.has("pause");
+  const next = ["login", "ready"].find((action) => allowed.has(action));
+  if (next) { $(STATE_BUTTONS[next]).classList.add("primary"); }
+  document.body.dataset.state = agent.state;
   tick();
   $("pause-reason").textContent = agent.state === "paused" ? `Reason: ${agent.pause_reason}` : "";
   if (agent.state !== "ringing") { $("ringing").classList.add("hidden"); }
@@ -22,6 +35,14 @@ function showAgent(agent) {
 
 function tick() {
   $("in-state").textContent = stateSince == null ? "–" : desk.duration((Date.now() - stateSince) / 1000);
+  $("wrapup-left").classList.toggle("hidden", wrapUpEnds == null);
+  if (wrapUpEnds != null) {
+    $("wrapup-left").textContent = `Wrap-up: ready again in ${desk.duration(Math.ceil((wrapUpEnds - Date.now()) / 1000))}`;
+  }
+}
+
+function callRef(ref, callId) {
+  return desk.el("span", { class: "call-ref", title: `call id ${callId}` }, ref || callId);
 }
 
 async function act(action, body) {
@@ -64,14 +85,14 @@ function showScreenPop(pop) {
   showWorkOrders();
   table($("ivr-path"), ["#", "Flow", "Node", "Input", "Outcome", "Seconds"],
     pop.path.map((p) => [p.seq, p.flow, p.node, p.input == null ? "" : p.input, p.outcome, p.seconds.toFixed(1)]));
-  table($("last-calls"), ["Started", "Dialled", "Outcome", "Duration"], pop.last_calls.filter((l) => l.call_id !== pop.call_id).map((l) =>
-    [new Date(l.started).toLocaleString(), l.dialled, l.disposition, desk.duration(l.seconds)]));
+  table($("last-calls"), ["Call", "Started", "Dialled", "Outcome", "Duration"], pop.last_calls.filter((l) => l.call_id !== pop.call_id).map((l) =>
+    [callRef(l.call_ref, l.call_id), new Date(l.started).toLocaleString(), l.dialled, l.disposition, desk.duration(l.seconds)]));
   $("wrapup-card").classList.remove("hidden");
-  $("wrapup-call").textContent = `call ${pop.call_id}`;
+  $("wrapup-call").replaceChildren("call ", callRef(pop.call_ref, pop.call_id));
   $("wrapup-message").textContent = "";
   $("survey-card").classList.add("hidden");
   $("workorder-card").classList.remove("hidden");
-  $("workorder-call").textContent = `from call ${pop.call_id}`;
+  $("workorder-call").replaceChildren("from call ", callRef(pop.call_ref, pop.call_id));
   $("workorder-message").textContent = "";
 }
 
