@@ -2,8 +2,8 @@
 
 Cases are grouped by their clock (``at``). For each group the lab's ``ivr serve`` is restarted on that
 clock (Asterisk keeps running); afterwards it is restarted once more on the lab's own clock. Inside a
-group a few calls run at once (each call is found by a caller name of its own). Cases whose transfers must end otherwise than ``no_agents``
-are skipped: the live ACD has no agent logged in (see docs/flows.md).
+group a few calls run at once (each call is found by a caller name of its own). Cases whose transfers
+must end otherwise than ``no_agents`` are skipped: the live ACD has no agent logged in (docs/flows.md).
 """
 
 from __future__ import annotations
@@ -157,8 +157,6 @@ async def _plan_all(files: Sequence[Path], lab: Settings) -> tuple[list[Problem]
                 number = case.dialled or numbers.get(flow.name)
                 try:
                     start = parse_local(case.at, zone)
-                    if number is None:
-                        raise LabError(f"flow {flow.name!r} has no service number: give the case 'dialled'")
                     plan = await plan_live_case(case, flow, services, number, start)
                 except NotPlayable as exc:
                     planned.append(_Planned(file, case, skipped=str(exc)))

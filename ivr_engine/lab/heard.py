@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ivr_engine.lab.rtp_ear import Heard
+from ivr_engine.lab.rtp_ear import AUDIBLE_RMS, Heard
 
 __all__ = [
     "AUDIBLE_RMS",
@@ -28,7 +28,6 @@ __all__ = [
     "check_heard",
 ]
 
-AUDIBLE_RMS = 200.0
 MAX_SILENCE_S = 2.0
 MAX_ANSWER_S = 1.0
 KEY_EVENT_S = 0.14  # the DTMF pcaps' event lasts this long

@@ -54,6 +54,8 @@ from ivr_engine.storage.queries import CallDetail, call_detail
 __all__ = ["LivePlan", "LiveRun", "NotPlayable", "plan_live_case", "run_live_case"]
 
 RECORD_SPEECH_S = 4.0  # what the simulator assumes a caller says into a record node
+INPUT_QUIET_S = 0.6  # a caller starts an input once the flow has been quiet this long (its prompt ended)
+RECORD_QUIET_S = 1.0  # and speaks into a record once the beep is past
 _FIRST_AUDIO_S = 20.0  # the longest a caller waits for the flow's first words
 _SIPP_MARGIN_S = 1.5  # SIPp's clock starts at the answer, the ear's at the first audio
 
@@ -78,6 +80,11 @@ class _Asks(ScriptedChannel):
     """The simulator's channel, noting the script position of every request for input."""
 
     asked: list[tuple[int, bool]] = field(default_factory=list)
+
+    @property
+    def used(self) -> int:
+        """How many tokens of the script the flow consumed."""
+        return self._position
 
     async def collect(
         self,
@@ -121,37 +128,51 @@ async def _segments(
     await simulate(flow, channel, replace(services, clock=clock))
     segments: list[PathSegment] = []
     for index, (position, is_record) in enumerate(channel.asked):
-        end = channel.asked[index + 1][0] if index + 1 < len(channel.asked) else len(tokens)
+        # The last request takes what the simulated caller used: keys left over were never asked for.
+        end = channel.asked[index + 1][0] if index + 1 < len(channel.asked) else channel.used
         if position >= len(tokens) and not is_record:
             break  # the simulated caller stops here (hangs up)
         segments.append(_segment(tuple(tokens[position:end]), is_record, f"input {index + 1}"))
     return segments
 
 
-def _items(script: CallerScript) -> tuple[list[SentItem], float]:
-    """The ear's schedule (from the first audio) and when it ends."""
+def _items(script: CallerScript, starts: set[int]) -> tuple[list[SentItem], float]:
+    """The ear's schedule (from the first audio) and when it ends; ``starts`` are the indices of keys
+    that begin an input: the caller waits there for the flow to fall quiet (its prompt has ended)."""
     steps = script.steps()
     dtmf = restamped_dtmf(steps)
     items: list[SentItem] = []
     at = script.initial_wait_ms / 1000
     for index in range(len(steps) + 1):
         for cue in (c for c in script.audio if c.before_key == index):
-            items.append(SentItem(at, tuple(rtp_packets(speech_pcap(cue.seconds)))))
+            speech = tuple(rtp_packets(speech_pcap(cue.seconds)))
+            items.append(SentItem(at, speech, quiet_s=RECORD_QUIET_S))
             at += cue.seconds
         if index < len(steps):
-            items.append(SentItem(at, tuple(rtp_packets(dtmf[index][1])), key=str(steps[index].key)))
+            quiet = (
+                INPUT_QUIET_S
+                if index in starts and not any(c.before_key == index for c in script.audio)
+                else 0
+            )
+            items.append(
+                SentItem(at, tuple(rtp_packets(dtmf[index][1])), key=str(steps[index].key), quiet_s=quiet)
+            )
             at += steps[index].pause_after_ms / 1000
     return items, at
 
 
 async def plan_live_case(
-    case: FlowCase, flow: Flow, services: FlowServices, number: str, start: datetime
+    case: FlowCase, flow: Flow, services: FlowServices, number: str | None, start: datetime
 ) -> LivePlan:
     """Plan the caller of ``case``; raises LabError (or ScenarioPathError) if it cannot be played live."""
     if case.transfer is not TransferOutcome.NO_AGENTS:
         raise NotPlayable(
             f"transfer '{case.transfer.value}' needs agents in the lab's ACD; live runs log none in, "
             "so only 'no_agents' transfers are played"
+        )
+    if number is None:
+        raise NotPlayable(
+            f"flow {flow.name!r} has no service number (a sub-flow): its callers come through other flows"
         )
     services = replace(
         services, node_log=MemoryNodeLog(), surveys=MemorySurveys(), voicemails=MemoryVoicemails(),
@@ -162,13 +183,15 @@ async def plan_live_case(
         raise LabError("the flow never asks this caller for anything: nothing to play live")
     plan = await plan_scenario(flow, segments, services, number=number, caller_id=case.caller, start=start)
     script = plan.script({RECORD_SPEECH_S: Path("speech.pcap")})
-    items, ends = _items(script)
     answer_keys: list[int] = []
+    starts: set[int] = set()
     pressed = 0
     for point in plan.inputs:
-        pressed += len(point.segment.keys)
         if point.segment.keys:
-            answer_keys.append(pressed - 1)
+            starts.add(pressed)
+            answer_keys.append(pressed + len(point.segment.keys) - 1)
+        pressed += len(point.segment.keys)
+    items, ends = _items(script, starts)
     hangup = None if script.hangup_after_s is None else ends + script.hangup_after_s
     return LivePlan(number, tuple(items), tuple(answer_keys), hangup, plan.timeout_s)
 

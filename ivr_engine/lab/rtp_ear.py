@@ -27,6 +27,8 @@ _RECORD_HEADER = 16
 _LINK_HEADER = {1: 14, 113: 16}  # Ethernet, Linux cooked capture
 _RTP_HEADER = 12
 _PCMU = 0
+AUDIBLE_RMS = 200.0  # about -44 dBFS: quieter packets count as silence
+_MAX_QUIET_WAIT_S = 30.0
 
 
 def _mu_law_linear(byte: int) -> int:
@@ -77,6 +79,7 @@ class SentItem:
     at_s: float
     packets: tuple[tuple[float, bytes], ...]
     key: str = ""
+    quiet_s: float = 0.0  # also wait until nothing audible came for this long (the prompt has ended)
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Heard:
     packets: list[HeardPacket] = field(default_factory=list)
     keys: list[tuple[float, str]] = field(default_factory=list)  # when each key started going out
     first_audio: float | None = None
+    last_audible: float = 0.0
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -102,6 +106,8 @@ class _Protocol(asyncio.DatagramProtocol):
         payload = data[_RTP_HEADER + 4 * (data[0] & 0x0F) :]
         rms = math.sqrt(sum(_SQUARES[b] for b in payload) / len(payload)) if payload else 0.0
         self.heard.packets.append(HeardPacket(now, rms))
+        if rms >= AUDIBLE_RMS:
+            self.heard.last_audible = now
         self.peer = addr
         if self.heard.first_audio is None:
             self.heard.first_audio = now
@@ -154,9 +160,12 @@ class RtpEar:
         assert self.heard.first_audio is not None
         offset = time.time() - time.monotonic()
         start_mono = self.heard.first_audio - offset
+        late = 0.0  # what waiting for quiet added: later items keep their spacing
         for item in items:
+            if item.quiet_s:
+                late += await self._quiet(start_mono + late + item.at_s, item.quiet_s, offset)
             for at_s, packet in item.packets:
-                delay = start_mono + item.at_s + at_s - time.monotonic()
+                delay = start_mono + late + item.at_s + at_s - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 if at_s == item.packets[0][0] and item.key:
@@ -166,3 +175,17 @@ class RtpEar:
                     return True
                 transport.sendto(packet, peer)
         return True
+
+    async def _quiet(self, due_mono: float, quiet_s: float, offset: float) -> float:
+        """Wait until ``due_mono`` and then until nothing audible came for ``quiet_s``; return how far
+        past ``due_mono`` that was."""
+        delay = due_mono - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        give_up = time.monotonic() + _MAX_QUIET_WAIT_S
+        while time.monotonic() < give_up:
+            silent_for = time.monotonic() + offset - self.heard.last_audible
+            if silent_for >= quiet_s:
+                break
+            await asyncio.sleep(min(0.05, quiet_s - silent_for))
+        return max(0.0, time.monotonic() - due_mono)
