@@ -53,6 +53,8 @@ class LiveCaseResult:
     call_id: str = ""
     seconds: float = 0.0
     logs: str = ""  # SIPp's logs of the call
+    packets: int = 0  # RTP packets received
+    keys_sent: str = ""
     skipped: str = ""  # why the case is not played live
     broken: str = ""  # why it could not be played
 
@@ -77,6 +79,7 @@ class LiveCaseResult:
             "answer_delays_s": [] if self.heard is None else list(self.heard.answers),
             "heard_problems": [] if self.heard is None else self.heard.problems(),
             "seconds": round(self.seconds, 1), "logs": self.logs or None,
+            "rtp_packets": self.packets, "keys_sent": self.keys_sent,
         }  # fmt: skip
 
 
@@ -96,6 +99,11 @@ def live_failure_lines(result: LiveCaseResult) -> list[str]:
         lines.append(f"    ended {shown}, expected {result.case.ends.value}")
     if result.call_id:
         lines.append(f"    call {result.call_id} (`ivr calls show {result.call_id}`)")
+    if not result.call_id and result.answered:
+        lines.append(
+            f"    the call was not found (received {result.packets} RTP packets, "
+            f"sent keys {result.keys_sent!r})"
+        )
     if result.logs:
         lines.append(f"    SIPp logs: {result.logs}")
     return lines
@@ -187,7 +195,8 @@ async def _play(lab: Settings, item: _Planned, offset: timedelta) -> LiveCaseRes
     return LiveCaseResult(
         item.file, item.case, path=path, answered=run.answered, ended=_ENDED_BY.get(run.hangup_by),
         heard=run.heard, call_id=run.call.call.call_id if run.call else "",
-        seconds=time.monotonic() - began, logs=str(run.sipp.run_dir),
+        seconds=time.monotonic() - began, logs=str(run.sipp.run_dir), packets=run.packets,
+        keys_sent=run.keys_sent,
     )  # fmt: skip
 
 

@@ -26,6 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ivr_engine.channel import Digits, DtmfKey, Media, Recording
 from ivr_engine.config import Settings
 from ivr_engine.flow.cases import FlowCase
@@ -49,6 +51,7 @@ from ivr_engine.lab.sipp import (
 )
 from ivr_engine.lab.speech_pcap import speech_pcap
 from ivr_engine.storage import Database
+from ivr_engine.storage.models import NodeEntryRow
 from ivr_engine.storage.queries import CallDetail, call_detail
 
 __all__ = ["LivePlan", "LiveRun", "NotPlayable", "plan_live_case", "run_live_case"]
@@ -136,9 +139,10 @@ async def _segments(
     return segments
 
 
-def _items(script: CallerScript, starts: set[int]) -> tuple[list[SentItem], float]:
+def _items(script: CallerScript, starts: set[int], records: dict[int, str]) -> tuple[list[SentItem], float]:
     """The ear's schedule (from the first audio) and when it ends; ``starts`` are the indices of keys
-    that begin an input: the caller waits there for the flow to fall quiet (its prompt has ended)."""
+    that begin an input: the caller waits there for the flow to fall quiet (its prompt has ended).
+    ``records`` maps a key index to the record node speech before it waits for (``flow/node``)."""
     steps = script.steps()
     dtmf = restamped_dtmf(steps)
     items: list[SentItem] = []
@@ -146,7 +150,7 @@ def _items(script: CallerScript, starts: set[int]) -> tuple[list[SentItem], floa
     for index in range(len(steps) + 1):
         for cue in (c for c in script.audio if c.before_key == index):
             speech = tuple(rtp_packets(speech_pcap(cue.seconds)))
-            items.append(SentItem(at, speech, quiet_s=RECORD_QUIET_S))
+            items.append(SentItem(at, speech, quiet_s=RECORD_QUIET_S, node=records.get(index, "")))
             at += cue.seconds
         if index < len(steps):
             quiet = (
@@ -185,13 +189,16 @@ async def plan_live_case(
     script = plan.script({RECORD_SPEECH_S: Path("speech.pcap")})
     answer_keys: list[int] = []
     starts: set[int] = set()
+    records: dict[int, str] = {}
     pressed = 0
     for point in plan.inputs:
+        if point.segment.speech_s:
+            records[pressed] = f"{point.flow}/{point.node}"
         if point.segment.keys:
             starts.add(pressed)
             answer_keys.append(pressed + len(point.segment.keys) - 1)
         pressed += len(point.segment.keys)
-    items, ends = _items(script, starts)
+    items, ends = _items(script, starts, records)
     hangup = None if script.hangup_after_s is None else ends + script.hangup_after_s
     return LivePlan(number, tuple(items), tuple(answer_keys), hangup, plan.timeout_s)
 
@@ -203,6 +210,8 @@ class LiveRun:
     sipp: SippResult
     call: CallDetail | None
     heard: HeardCheck | None
+    packets: int = 0  # RTP packets the caller received
+    keys_sent: str = ""
 
     @property
     def answered(self) -> bool:
@@ -223,18 +232,18 @@ def _ari_channels(settings: Settings) -> list[dict[str, Any]]:
     return found
 
 
-async def _channel_named(settings: Settings, name: str, timeout_s: float = 10) -> str | None:
-    """The id of the channel whose caller name is ``name`` (the call's id in the node log)."""
-    for _ in range(int(timeout_s * 4)):
+async def _channel_named(settings: Settings, name: str) -> str:
+    """The id of the channel whose caller name is ``name`` (the call's id in the node log); runs until
+    found or cancelled (when the call ends)."""
+    while True:
         try:
             channels = await asyncio.to_thread(_ari_channels, settings)
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError, TypeError):
             channels = []
         for channel in channels:
-            if channel.get("caller", {}).get("name") == name:
+            if isinstance(channel, dict) and (channel.get("caller") or {}).get("name") == name:
                 return str(channel["id"])
         await asyncio.sleep(0.25)
-    return None
 
 
 async def _ended_call(database: Database, call_id: str, timeout_s: float = 15) -> CallDetail | None:
@@ -245,6 +254,19 @@ async def _ended_call(database: Database, call_id: str, timeout_s: float = 15) -
             return detail
         await asyncio.sleep(0.25)
     return None
+
+
+def _current_node(session: Session, call_id: str) -> str:
+    row = session.get(NodeEntryRow, call_id)
+    return "" if row is None else f"{row.flow}/{row.node}"
+
+
+async def _in_node(database: Database, call_id: str, node: str, timeout_s: float = 60) -> None:
+    """Return once the node log says call ``call_id`` has entered ``node`` (or after ``timeout_s``)."""
+    for _ in range(int(timeout_s * 5)):
+        if await database.run(partial(_current_node, call_id=call_id)) == node:
+            return
+        await asyncio.sleep(0.2)
 
 
 def _planned(detail: CallDetail, clock_offset: timedelta) -> list[Window]:
@@ -276,8 +298,12 @@ async def run_live_case(
         name = f"case-{uuid.uuid4().hex[:16]}"  # the caller name: how we find the call's channel
         scenario.write_text(render_caller_scenario(script, [], sdp_port=ear.port, display_name=name))
         sipp = asyncio.create_task(run_scenario_file(settings, scenario, plan.timeout_s))
-        perform = asyncio.create_task(ear.perform(plan.items, _FIRST_AUDIO_S))
-        channel = asyncio.create_task(_channel_named(settings, name, _FIRST_AUDIO_S))
+        channel = asyncio.create_task(_channel_named(settings, name))
+
+        async def gate(node: str) -> None:
+            await _in_node(database, await asyncio.shield(channel), node)
+
+        perform = asyncio.create_task(ear.perform(plan.items, _FIRST_AUDIO_S, gate))
         result = await sipp
         for task in (perform, channel):
             if not task.done():
@@ -290,4 +316,5 @@ async def run_live_case(
     heard = None
     if detail is not None:
         heard = check_heard(ear.heard, plan.answer_keys, _planned(detail, clock_offset))
-    return LiveRun(result, detail, heard)
+    sent = "".join(key for _, key in ear.heard.keys)
+    return LiveRun(result, detail, heard, len(ear.heard.packets), sent)

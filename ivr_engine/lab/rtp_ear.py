@@ -15,7 +15,7 @@ import math
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ivr_engine.lab.errors import SippError
@@ -29,6 +29,7 @@ _RTP_HEADER = 12
 _PCMU = 0
 AUDIBLE_RMS = 200.0  # about -44 dBFS: quieter packets count as silence
 _MAX_QUIET_WAIT_S = 30.0
+Gate = Callable[[str], Awaitable[None]]
 
 
 def _mu_law_linear(byte: int) -> int:
@@ -80,6 +81,7 @@ class SentItem:
     packets: tuple[tuple[float, bytes], ...]
     key: str = ""
     quiet_s: float = 0.0  # also wait until nothing audible came for this long (the prompt has ended)
+    node: str = ""  # and first until the call is in this node (``flow/node``), as the gate tells
 
 
 @dataclass
@@ -151,9 +153,10 @@ class RtpEar:
             return False
         return True
 
-    async def perform(self, items: Sequence[SentItem], wait_audio_s: float) -> bool:
+    async def perform(self, items: Sequence[SentItem], wait_audio_s: float, gate: Gate | None = None) -> bool:
         """Wait up to ``wait_audio_s`` for the first audio, then send ``items`` on time; False if no
-        audio ever came (the call was not answered, or the flow never spoke)."""
+        audio ever came (the call was not answered, or the flow never spoke). ``gate(node)`` returns
+        once the call is in ``node`` (for items that name one)."""
         if not await self.answered(wait_audio_s):
             return False
         assert self._protocol is not None
@@ -162,6 +165,10 @@ class RtpEar:
         start_mono = self.heard.first_audio - offset
         late = 0.0  # what waiting for quiet added: later items keep their spacing
         for item in items:
+            if item.node and gate is not None:
+                due = start_mono + late + item.at_s
+                await gate(item.node)
+                late += max(0.0, time.monotonic() - due)
             if item.quiet_s:
                 late += await self._quiet(start_mono + late + item.at_s, item.quiet_s, offset)
             for at_s, packet in item.packets:

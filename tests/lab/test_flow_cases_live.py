@@ -73,7 +73,8 @@ def test_every_shipped_case_passes_live_and_a_wrong_one_fails(case_lab: Lab, tmp
     assert {name: [r["name"] for r in rows] for name, rows in by_file.items()} == expected_names
     problems = [
         f"{r['file']}:{r['line']} {r['name']}: path {r['path']} heard {r['heard_problems']} "
-        f"ended {r['ended']} broken {r['broken']} logs {r['logs']}"
+        f"ended {r['ended']} broken {r['broken']} logs {r['logs']} call {r['call_id']} "
+        f"rtp {r['rtp_packets']} keys {r['keys_sent']!r} {r['seconds']} s"
         for rows in by_file.values()
         for r in rows
         if not r["passed"] and not r["skipped"]
