@@ -193,8 +193,15 @@ def schema_command(output: Path | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="With --live: the lab's state folder (as `ivr --state-dir`).",
 )
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 20),
+    default=3,
+    show_default=True,
+    help="With --live: how many calls run at once.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (progress goes to stderr).")
-@click.option("-v", "--verbose", is_flag=True, help="List passing cases too.")
+@click.option("-v", "--verbose", is_flag=True, help="Simulator: list passing cases too.")
 @click.pass_obj
 def test_command(
     settings: Settings,
@@ -202,6 +209,7 @@ def test_command(
     live_data: bool,
     live: bool,
     state_dir: Path | None,
+    concurrency: int,
     as_json: bool,
     verbose: bool,
 ) -> None:
@@ -215,8 +223,10 @@ def test_command(
     for the caller's ears and RFC 4733 keys): each case must be answered, leave the expected node path
     in the node log, end as expected, have no silence over 2 s while the caller waits for the flow and
     an audible answer within 1 s of each input. Fragments of speech are not checked live. Cases are
-    grouped by clock: the lab's `ivr serve` is restarted on each group's clock, then on its own again.
-    Cases whose transfers need an agent (transfer other than no_agents) are skipped live.
+    grouped by clock: the lab's `ivr serve` is restarted on each group's clock, then on its own again;
+    the calls of a group run --concurrency at a time. Progress (PASS/FAIL/SKIP per case) is printed.
+    Skipped live (SKIP, not a failure): cases whose transfers need an agent (transfer other than
+    no_agents) and cases of a flow without a service number (a sub-flow such as agent).
     """
     from ivr_engine.commands.flow_tests import case_files
 
@@ -228,12 +238,12 @@ def test_command(
             f"no test files (*.yaml) in {', '.join(map(str, paths)) or settings.flows_dir}"
         )
     if live:
-        _live_tests(settings, files, as_json, verbose)
+        _live_tests(settings, files, concurrency, as_json)
     else:
         _simulated_tests(settings, files, live_data, as_json, verbose)
 
 
-def _live_tests(settings: Settings, files: list[Path], as_json: bool, verbose: bool) -> None:
+def _live_tests(settings: Settings, files: list[Path], concurrency: int, as_json: bool) -> None:
     from ivr_engine.commands.live_flow_tests import live_failure_lines, run_live
     from ivr_engine.lab.errors import LabError
     from ivr_engine.storage import StorageError
@@ -242,7 +252,7 @@ def _live_tests(settings: Settings, files: list[Path], as_json: bool, verbose: b
         click.echo(line, err=as_json)
 
     try:
-        problems, results = asyncio.run(run_live(files, settings, progress))
+        problems, results = asyncio.run(run_live(files, settings, progress, concurrency))
     except (LabError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
     for problem in problems:
