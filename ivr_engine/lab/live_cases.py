@@ -256,6 +256,12 @@ async def _ended_call(database: Database, call_id: str, timeout_s: float = 15) -
     return None
 
 
+def _timeout_s(plan: LivePlan) -> float:
+    """The plan's bound is estimated from word counts (short for Mandarin, which has no spaces), and
+    the live caller also waits for quiet: give the call twice that, and a minute more."""
+    return plan.timeout_s * 2 + 60
+
+
 def _current_node(session: Session, call_id: str) -> str:
     row = session.get(NodeEntryRow, call_id)
     return "" if row is None else f"{row.flow}/{row.node}"
@@ -289,7 +295,7 @@ async def run_live_case(
         hangup = None if plan.hangup_after_s is None else plan.hangup_after_s + _SIPP_MARGIN_S
         script = CallerScript(
             number=plan.number, caller_id=case.caller, initial_wait_ms=1, hangup_after_s=hangup,
-            timeout_s=plan.timeout_s,
+            timeout_s=_timeout_s(plan),
         )  # fmt: skip
         base = LabPaths.for_state_dir(settings.state_dir).sipp
         base.mkdir(parents=True, exist_ok=True)
@@ -297,7 +303,7 @@ async def run_live_case(
         scenario = folder / "scenario.xml"
         name = f"case-{uuid.uuid4().hex[:16]}"  # the caller name: how we find the call's channel
         scenario.write_text(render_caller_scenario(script, [], sdp_port=ear.port, display_name=name))
-        sipp = asyncio.create_task(run_scenario_file(settings, scenario, plan.timeout_s))
+        sipp = asyncio.create_task(run_scenario_file(settings, scenario, _timeout_s(plan)))
         channel = asyncio.create_task(_channel_named(settings, name))
 
         async def gate(node: str) -> None:

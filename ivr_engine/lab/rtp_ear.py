@@ -163,25 +163,63 @@ class RtpEar:
         assert self.heard.first_audio is not None
         offset = time.time() - time.monotonic()
         start_mono = self.heard.first_audio - offset
-        late = 0.0  # what waiting for quiet added: later items keep their spacing
+        late = 0.0  # what waiting for quiet (or for a node) added: later items keep their spacing
         for item in items:
-            if item.node and gate is not None:
-                due = start_mono + late + item.at_s
-                await gate(item.node)
-                late += max(0.0, time.monotonic() - due)
             if item.quiet_s:
                 late += await self._quiet(start_mono + late + item.at_s, item.quiet_s, offset)
+            if item.node and gate is not None:  # speak from now until the node has surely heard enough
+                began = time.monotonic()
+                spoken = await self._speak_into(item, gate, offset)
+                late += max(0.0, time.monotonic() - began - spoken)
+                continue
             for at_s, packet in item.packets:
                 delay = start_mono + late + item.at_s + at_s - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 if at_s == item.packets[0][0] and item.key:
                     self.heard.keys.append((time.monotonic() + offset, item.key))
-                transport, peer = self._protocol.transport, self._protocol.peer
-                if transport is None or transport.is_closing() or peer is None:
+                if not self._send(packet):
                     return True
-                transport.sendto(packet, peer)
         return True
+
+    def _send(self, packet: bytes) -> bool:
+        assert self._protocol is not None
+        transport, peer = self._protocol.transport, self._protocol.peer
+        if transport is None or transport.is_closing() or peer is None:
+            return False
+        transport.sendto(packet, peer)
+        return True
+
+    async def _speak_into(self, item: SentItem, gate: Gate, offset: float) -> float:
+        """Send ``item``'s audio over and over (renumbered) until ``gate(item.node)`` has returned and
+        the audio's own length has passed since; return that length. A record node drops what comes
+        before it starts, so speaking early costs nothing, and it ends the call if no audio comes."""
+        packets = item.packets
+        length = packets[-1][0] + 0.02
+        first_ts = struct.unpack("!I", packets[0][1][4:8])[0]
+        last_ts = struct.unpack("!I", packets[-1][1][4:8])[0]
+        ts_span = (last_ts - first_ts + 160) & 0xFFFFFFFF
+        gated = asyncio.ensure_future(gate(item.node))
+        began = time.monotonic()
+        stop_at: float | None = None
+        try:
+            for loop in range(1000):
+                for at_s, packet in packets:
+                    now = time.monotonic()
+                    if gated.done() and stop_at is None:
+                        stop_at = now + length
+                    if stop_at is not None and now >= stop_at:
+                        return length
+                    delay = began + loop * length + at_s - now
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    seq = (struct.unpack("!H", packet[2:4])[0] + loop * len(packets)) & 0xFFFF
+                    ts = (struct.unpack("!I", packet[4:8])[0] + loop * ts_span) & 0xFFFFFFFF
+                    if not self._send(packet[:2] + struct.pack("!HI", seq, ts) + packet[8:]):
+                        return length
+        finally:
+            gated.cancel()
+        return length
 
     async def _quiet(self, due_mono: float, quiet_s: float, offset: float) -> float:
         """Wait until ``due_mono`` and then until nothing audible came for ``quiet_s``; return how far
