@@ -3,8 +3,9 @@
 Planning walks the case's keys through the simulator to find where the flow asks for input, and hands
 those segments to ``scenario_gen.plan_scenario`` (which estimates how long each prompt plays): the
 caller presses each key where the simulated caller did, a little after the prompt is expected to end.
-A record node is given 4 s of speech (the simulator's assumption) ended by ``#``: a live recording does
-not end on its own before its ``max_seconds``.
+A record node is given speech ended by ``#``: the caller speaks from the previous input on until the node
+log shows the record node, and 4 s more (the simulator's assumption); a live recording does not end on
+its own before its ``max_seconds``.
 
 The call: SIPp does the SIP, an ``RtpEar`` of ours is the caller's RTP (it hears, and sends the keys).
 Then the node path is read from the node log (the call is the new one from that caller to that number),
@@ -58,7 +59,6 @@ __all__ = ["LivePlan", "LiveRun", "NotPlayable", "plan_live_case", "run_live_cas
 
 RECORD_SPEECH_S = 4.0  # what the simulator assumes a caller says into a record node
 INPUT_QUIET_S = 0.6  # a caller starts an input once the flow has been quiet this long (its prompt ended)
-RECORD_QUIET_S = 1.0  # and speaks into a record once the beep is past
 _FIRST_AUDIO_S = 20.0  # the longest a caller waits for the flow's first words
 _SIPP_MARGIN_S = 1.5  # SIPp's clock starts at the answer, the ear's at the first audio
 
@@ -150,7 +150,7 @@ def _items(script: CallerScript, starts: set[int], records: dict[int, str]) -> t
     for index in range(len(steps) + 1):
         for cue in (c for c in script.audio if c.before_key == index):
             speech = tuple(rtp_packets(speech_pcap(cue.seconds)))
-            items.append(SentItem(at, speech, quiet_s=RECORD_QUIET_S, node=records.get(index, "")))
+            items.append(SentItem(at, speech, node=records[index]))
             at += cue.seconds
         if index < len(steps):
             quiet = (
@@ -238,7 +238,7 @@ async def _channel_named(settings: Settings, name: str) -> str:
     while True:
         try:
             channels = await asyncio.to_thread(_ari_channels, settings)
-        except (OSError, ValueError, AttributeError, TypeError):
+        except Exception:  # any failed poll (HTTP, JSON, a busy ARI) is retried
             channels = []
         for channel in channels:
             if isinstance(channel, dict) and (channel.get("caller") or {}).get("name") == name:

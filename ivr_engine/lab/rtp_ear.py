@@ -165,13 +165,12 @@ class RtpEar:
         start_mono = self.heard.first_audio - offset
         late = 0.0  # what waiting for quiet (or for a node) added: later items keep their spacing
         for item in items:
+            if item.node and gate is not None:  # speak from now until the node has surely heard enough
+                spoken = await self._speak_into(item, gate)
+                late = time.monotonic() - (start_mono + item.at_s + spoken)  # what follows keeps its spacing
+                continue
             if item.quiet_s:
                 late += await self._quiet(start_mono + late + item.at_s, item.quiet_s, offset)
-            if item.node and gate is not None:  # speak from now until the node has surely heard enough
-                began = time.monotonic()
-                spoken = await self._speak_into(item, gate, offset)
-                late += max(0.0, time.monotonic() - began - spoken)
-                continue
             for at_s, packet in item.packets:
                 delay = start_mono + late + item.at_s + at_s - time.monotonic()
                 if delay > 0:
@@ -190,10 +189,11 @@ class RtpEar:
         transport.sendto(packet, peer)
         return True
 
-    async def _speak_into(self, item: SentItem, gate: Gate, offset: float) -> float:
-        """Send ``item``'s audio over and over (renumbered) until ``gate(item.node)`` has returned and
-        the audio's own length has passed since; return that length. A record node drops what comes
-        before it starts, so speaking early costs nothing, and it ends the call if no audio comes."""
+    async def _speak_into(self, item: SentItem, gate: Gate) -> float:
+        """Send ``item``'s audio at once and over and over (renumbered) until ``gate(item.node)`` has
+        returned and the audio's own length has passed since; return that length. A record node drops
+        what comes before it starts, so speaking early costs nothing, while a record that gets no audio
+        for 4 s is ended by Asterisk: the speech must not start late."""
         packets = item.packets
         length = packets[-1][0] + 0.02
         first_ts = struct.unpack("!I", packets[0][1][4:8])[0]
