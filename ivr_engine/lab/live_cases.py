@@ -267,9 +267,9 @@ def _current_node(session: Session, call_id: str) -> str:
     return "" if row is None else f"{row.flow}/{row.node}"
 
 
-async def _in_node(database: Database, call_id: str, node: str, timeout_s: float = 60) -> None:
-    """Return once the node log says call ``call_id`` has entered ``node`` (or after ``timeout_s``)."""
-    for _ in range(int(timeout_s * 5)):
+async def _in_node(database: Database, call_id: str, node: str) -> None:
+    """Return once the node log says call ``call_id`` has entered ``node`` (cancelled when the call ends)."""
+    while True:
         if await database.run(partial(_current_node, call_id=call_id)) == node:
             return
         await asyncio.sleep(0.2)
