@@ -7,6 +7,7 @@ import asyncio
 import json
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -180,26 +181,115 @@ def schema_command(output: Path | None) -> None:
 @click.option(
     "--live-data",
     is_flag=True,
-    help="Read customers from the service's database (read-only) instead of fresh demo data.",
+    help="Simulator: read customers from the service's database (read-only) instead of fresh demo data.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="List passing cases too.")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Play the cases as real calls into the running lab (`ivr lab up`) instead of the simulator.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --live: the lab's state folder (as `ivr --state-dir`).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 20),
+    default=3,
+    show_default=True,
+    help="With --live: how many calls run at once.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (progress goes to stderr).")
+@click.option("-v", "--verbose", is_flag=True, help="Simulator: list passing cases too.")
 @click.pass_obj
-def test_command(settings: Settings, paths: tuple[Path, ...], live_data: bool, verbose: bool) -> None:
+def test_command(
+    settings: Settings,
+    paths: tuple[Path, ...],
+    live_data: bool,
+    live: bool,
+    state_dir: Path | None,
+    concurrency: int,
+    as_json: bool,
+    verbose: bool,
+) -> None:
     """Run flow test cases (default: <flows_dir>/tests/*.yaml) in the simulator; exit 1 on a failure.
 
     Each case gives a caller, a clock, the keys pressed, the node path expected and fragments of what
     the caller must hear (docs/flows.md). Lookups read fresh demo data (`ivr db seed`) unless
     --live-data. A failure shows the expected and the actual path side by side.
-    """
-    from ivr_engine.commands.flow_tests import case_files, demo_database, run_cases
-    from ivr_engine.flow.case_run import failure_lines
-    from ivr_engine.storage import StorageError
 
+    --live plays the same cases as real calls into the running lab (SIPp for SIP, our own RTP endpoint
+    for the caller's ears and RFC 4733 keys): each case must be answered, leave the expected node path
+    in the node log, end as expected, have no silence over 2 s while the caller waits for the flow and
+    an audible answer within 1 s of each input. Fragments of speech are not checked live. Cases are
+    grouped by clock: the lab's `ivr serve` is restarted on each group's clock, then on its own again;
+    the calls of a group run --concurrency at a time. Progress (PASS/FAIL/SKIP per case) is printed.
+    Skipped live (SKIP, not a failure): cases whose transfers need an agent (transfer other than
+    no_agents) and cases of a flow without a service number (a sub-flow such as agent).
+    """
+    from ivr_engine.commands.flow_tests import case_files
+
+    if state_dir is not None:
+        settings = replace(settings, state_dir=state_dir)
     files = case_files(paths, settings)
     if not files:
         raise click.ClickException(
             f"no test files (*.yaml) in {', '.join(map(str, paths)) or settings.flows_dir}"
         )
+    if live:
+        _live_tests(settings, files, concurrency, as_json)
+    else:
+        _simulated_tests(settings, files, live_data, as_json, verbose)
+
+
+def _live_tests(settings: Settings, files: list[Path], concurrency: int, as_json: bool) -> None:
+    from ivr_engine.commands.live_flow_tests import live_failure_lines, run_live
+    from ivr_engine.lab.errors import LabError
+    from ivr_engine.storage import StorageError
+
+    def progress(line: str) -> None:
+        click.echo(line, err=as_json)
+
+    try:
+        problems, results = asyncio.run(run_live(files, settings, progress, concurrency))
+    except (LabError, StorageError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in problems:
+        click.echo(f"{problem}", err=True)
+    failed = [r for r in results if not r.passed]
+    skipped = [r for r in results if r.skipped]
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in results], indent=2))
+    else:
+        for result in failed:
+            click.echo(click.style(f"FAIL  {result.file}:{result.case.line}  {result.case.name}", fg="red"))
+            for line in live_failure_lines(result):
+                click.echo(line)
+    passed = len(results) - len(failed) - len(skipped)
+    summary = (
+        f"live: {len(results)} cases in {len(files)} files: {passed} passed, {len(failed)} failed, "
+        f"{len(skipped)} skipped"
+    )
+    _finish(summary, problems, bool(failed), as_json)
+
+
+def _finish(summary: str, problems: Sequence[Problem], failed: bool, as_json: bool) -> None:
+    if problems:
+        summary += f", {len(problems)} problems in the test files"
+    bad = failed or bool(problems)
+    click.echo(click.style(summary, fg="red") if bad else summary, err=as_json)
+    if bad:
+        raise click.exceptions.Exit(1)
+
+
+def _simulated_tests(
+    settings: Settings, files: list[Path], live_data: bool, as_json: bool, verbose: bool
+) -> None:
+    from ivr_engine.commands.flow_tests import demo_database, run_cases
+    from ivr_engine.flow.case_run import failure_lines
+    from ivr_engine.storage import StorageError
+
     try:
         with tempfile.TemporaryDirectory(prefix="ivr-cases-") as folder:
             url = settings.db_url if live_data else demo_database(Path(folder))
@@ -209,20 +299,25 @@ def test_command(settings: Settings, paths: tuple[Path, ...], live_data: bool, v
     for problem in problems:
         click.echo(f"{problem}", err=True)
     failed = 0
+    rows = []
     for result in results:
         where = f"{result.file}:{result.case.line}"
+        rows.append({
+            "file": str(result.file), "line": result.case.line, "name": result.case.name,
+            "passed": result.passed, "expected_path": list(result.case.path), "path": list(result.path),
+            "missing_heard": list(result.missing_heard), "broken": result.broken or None,
+            "ended": None if result.reason is None else result.reason.value,
+        })  # fmt: skip
         if result.passed:
-            if verbose:
+            if verbose and not as_json:
                 click.echo(f"PASS  {where}  {result.case.name}")
             continue
         failed += 1
-        click.echo(click.style(f"FAIL  {where}  {result.case.name}", fg="red"))
-        for line in failure_lines(result):
-            click.echo(line)
+        if not as_json:
+            click.echo(click.style(f"FAIL  {where}  {result.case.name}", fg="red"))
+            for line in failure_lines(result):
+                click.echo(line)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
     summary = f"{len(results)} cases in {len(files)} files: {len(results) - failed} passed, {failed} failed"
-    if problems:
-        summary += f", {len(problems)} problems in the test files"
-    bad = failed > 0 or bool(problems)
-    click.echo(click.style(summary, fg="red") if bad else summary)
-    if bad:
-        raise click.exceptions.Exit(1)
+    _finish(summary, problems, failed > 0, as_json)

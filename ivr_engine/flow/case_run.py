@@ -28,7 +28,7 @@ from ivr_engine.flow.simulator import (
     simulate,
 )
 
-__all__ = ["CaseEnvironment", "CaseResult", "failure_lines", "run_case_file"]
+__all__ = ["CaseEnvironment", "CaseResult", "failure_lines", "flow_path", "path_lines", "run_case_file"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class CaseResult:
         return self.case.ends is None or self.case.ends is self.reason
 
 
-def _flow_path(cases: CaseFile, flows_dir: Path) -> Path:
+def flow_path(cases: CaseFile, flows_dir: Path) -> Path:
+    """The flow file a test file names (a flow name, or a path relative to the test file)."""
     named = Path(cases.flow)
     if named.suffix in (".yaml", ".yml"):
         return cases.file.parent / named
@@ -124,26 +125,31 @@ async def _run(
 async def run_case_file(cases: CaseFile, env: CaseEnvironment) -> list[CaseResult]:
     """Run every case of a file (each on a fresh simulated call)."""
     try:
-        library, flow = FlowLibrary.for_flow(_flow_path(cases, env.flows_dir), [env.flows_dir])
+        library, flow = FlowLibrary.for_flow(flow_path(cases, env.flows_dir), [env.flows_dir])
     except FlowError as exc:
         return [CaseResult(cases.file, case, broken=str(exc)) for case in cases.cases]
     return [await _run(case, cases, flow, library, env) for case in cases.cases]
+
+
+def path_lines(expected: Sequence[str], actual: Sequence[str]) -> list[str]:
+    """The expected and the actual path side by side (``!`` where they differ); none when equal."""
+    if tuple(expected) == tuple(actual):
+        return []
+    width = max([len("expected"), *(len(node) for node in expected)])
+    lines = [f"      {'expected':<{width}}  actual"]
+    for index in range(max(len(expected), len(actual))):
+        left = expected[index] if index < len(expected) else "-"
+        right = actual[index] if index < len(actual) else "-"
+        mark = " " if left == right else "!"
+        lines.append(f"    {mark} {left:<{width}}  {right}")
+    return lines
 
 
 def failure_lines(result: CaseResult) -> list[str]:
     """Why a case failed: the paths side by side (``!`` where they differ), missing fragments, the end."""
     if result.broken:
         return [f"    cannot run: {line}" for line in result.broken.splitlines()]
-    lines: list[str] = []
-    expected, actual = result.case.path, result.path
-    if expected != actual:
-        width = max([len("expected"), *(len(node) for node in expected)])
-        lines.append(f"      {'expected':<{width}}  actual")
-        for index in range(max(len(expected), len(actual))):
-            left = expected[index] if index < len(expected) else "-"
-            right = actual[index] if index < len(actual) else "-"
-            mark = " " if left == right else "!"
-            lines.append(f"    {mark} {left:<{width}}  {right}")
+    lines = path_lines(result.case.path, result.path)
     for fragment in result.missing_heard:
         lines.append(f"    not heard (in order): {fragment!r}")
     if result.case.ends is not None and result.case.ends is not result.reason:

@@ -29,7 +29,9 @@ from ivr_engine.lab.render import RTP_RANGE, write_configs
 from ivr_engine.logfiles import Rotation, rotate_if_over
 from ivr_engine.privatefiles import make_private_dir, write_private
 
-__all__ = ["Component", "ComponentState", "LabStatus", "down", "serve_command", "status", "up"]
+__all__ = [
+    "Component", "ComponentState", "LabStatus", "down", "restart_serve", "serve_command", "status", "up",
+]  # fmt: skip
 
 ASTERISK_MODULES = Path("/usr/lib/asterisk/modules")
 Echo = Callable[[str], None]
@@ -319,6 +321,18 @@ def up(
         else:
             _start_serve(settings, paths, rotation, timeout_s, echo)
     return status(settings)
+
+
+def restart_serve(settings: Settings, timeout_s: float = 30.0, echo: Echo = print) -> None:
+    """Stop this lab's ``ivr serve`` (if it runs) and start it again with ``settings``, e.g. on another
+    clock (``clock_start``/``clock_anchor``): Asterisk keeps running."""
+    settings = settings.with_secrets()
+    paths = LabPaths.for_state_dir(settings.state_dir)
+    pid = _recorded_pid(paths, Component.SERVE)
+    if pid is not None:
+        terminate(pid, _marker(paths, Component.SERVE), timeout_s)
+        echo(f"ivr serve stopped (pid {pid})")
+    _start_serve(settings, paths, Rotation.of(settings), timeout_s, echo)
 
 
 def down(settings: Settings, timeout_s: float = 15.0, echo: Echo = print) -> list[Component]:

@@ -352,7 +352,9 @@ async def plan_scenario(
         heard = (request.ready - previous_end).total_seconds()
         wait = heard * _RECORD_SLACK + _RECORD_MARGIN_S if request.is_record else heard + _INPUT_MARGIN_S
         points.append(InputPoint(event.flow if event else flow.name, node, segment, _ms(wait)))
-        previous_end = channel.finished[index] if index < len(channel.finished) else request.ready
+        # After no input, the next wait runs from this request: it must cover the flow's timeout too.
+        done = index < len(channel.finished) and not segment.no_input
+        previous_end = channel.finished[index] if done else request.ready
     if sim.result.reason is EndReason.CALLER_HUNG_UP:
         final = channel.requests[-1].ready if channel.requests else previous_end
         hangup: float | None = (final - previous_end).total_seconds() + _HANGUP_MARGIN_S

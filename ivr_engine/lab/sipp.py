@@ -231,11 +231,17 @@ def write_dtmf_pcaps(steps: Sequence[DigitStep], out_dir: Path, pcap_dir: Path =
 
 
 def render_caller_scenario(
-    script: CallerScript, pcaps: Sequence[Path] | None = None, scenarios_dir: Path = SCENARIOS_DIR
+    script: CallerScript,
+    pcaps: Sequence[Path] | None = None,
+    scenarios_dir: Path = SCENARIOS_DIR,
+    sdp_port: int | None = None,
+    display_name: str | None = None,
 ) -> str:
     """The scenario XML for ``script`` (``number`` may be SIPp's ``[service]`` for hand-run files).
 
-    ``pcaps`` gives one DTMF capture per digit; by default SIPp's own files are used.
+    ``pcaps`` gives one DTMF capture per digit; by default SIPp's own files are used. ``sdp_port``
+    offers another RTP port than SIPp's own (``-mp``): a listener of ours hears the call there.
+    ``display_name`` is the From header's name (Asterisk's caller name; default the caller id).
     """
     steps = script.steps()
     files = list(pcaps) if pcaps is not None else system_pcaps(steps)
@@ -267,6 +273,8 @@ def render_caller_scenario(
             steps=played,
             initial_wait_ms=script.initial_wait_ms,
             hangup_after_ms=hangup_ms,
+            sdp_port="[media_port]" if sdp_port is None else str(sdp_port),
+            display_name=script.caller_id if display_name is None else display_name,
         )
     )
 
@@ -344,7 +352,6 @@ def write_talk_audio(path: Path, seconds: float = 4.0, hertz: float = 440.0) -> 
         + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
     )  # fmt: skip
     return path
-
 
 
 def _sipp_binary() -> str:

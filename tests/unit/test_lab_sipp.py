@@ -100,6 +100,18 @@ def test_caller_scenario_plays_digits_in_order_as_from_user() -> None:
     assert byes[-1].get("timeout") is None  # waits for the far end's BYE
 
 
+def test_caller_scenario_can_offer_another_rtp_port_and_a_display_name() -> None:
+    """``ivr flows test --live``: our own RTP endpoint listens on the offered port, and the From name
+    is a token by which the call's channel is found."""
+    script = CallerScript(number="100", caller_id="5557777")
+    default = render_caller_scenario(script)
+    assert "m=audio [media_port] RTP/AVP 0 101" in default
+    assert 'From: "5557777" <sip:5557777@' in default
+    own = render_caller_scenario(script, [], sdp_port=41234, display_name="case-abc")
+    assert "m=audio 41234 RTP/AVP 0 101" in own
+    assert own.count('From: "case-abc" <sip:5557777@') == 3  # INVITE, ACK and the caller's BYE
+
+
 def test_caller_scenario_hangs_up_after_given_time() -> None:
     script = CallerScript(number="100", digits="1", hangup_after_s=2.5)
     root = ET.fromstring(render_caller_scenario(script).encode())
