@@ -105,10 +105,12 @@ class _Asks(ScriptedChannel):
         )  # fmt: skip
 
     async def record(
-        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND
+        self, *, name: str, max_seconds: float, beep: bool = True, terminator: DtmfKey | None = DtmfKey.POUND,
+        max_silence: float = 0.0,
     ) -> Recording:
         self.asked.append((self._position, True))
-        return await super().record(name=name, max_seconds=max_seconds, beep=beep, terminator=terminator)
+        return await super().record(name=name, max_seconds=max_seconds, beep=beep, terminator=terminator,
+                                    max_silence=max_silence)
 
 
 def _segment(tokens: Sequence[DtmfKey | None], is_record: bool, where: str) -> PathSegment:
