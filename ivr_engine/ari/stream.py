@@ -80,6 +80,8 @@ class EventStream:
                 failures = 0
                 log.warning(fields("ari.events.closed", url=self._config.events_url))
             except AriError as exc:
+                if _cancelling():  # a cancel that arrived as the attempt failed must not be lost
+                    raise asyncio.CancelledError from exc
                 failures += 1
                 loud = failures % LOG_EVERY == 1 or LOG_EVERY == 1
                 log.log(logging.WARNING if loud else logging.DEBUG,
@@ -97,7 +99,9 @@ class EventStream:
             connecting = self._session.ws_connect(
                 url, params=params, headers=self._config.headers, heartbeat=self._heartbeat
             )
-            async with await asyncio.wait_for(connecting, self._connect_timeout) as ws:
+            async with asyncio.timeout(self._connect_timeout):  # not wait_for: on 3.11 it can swallow a
+                ws = await connecting                           # cancel when the attempt ends at once
+            async with ws:
                 self.connections += 1
                 self.connected.set()
                 log.info(fields("ari.events.connected", url=url, n=self.connections))
@@ -118,3 +122,9 @@ class EventStream:
             log.warning(fields("ari.events.unreadable", error=str(exc), message=text[:200]))
             return
         self._on_event(event)
+
+
+def _cancelling() -> bool:
+    """Whether the running task has been asked to stop."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

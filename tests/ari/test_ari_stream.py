@@ -106,3 +106,19 @@ async def test_an_outage_is_logged_once_then_every_60th_attempt(
     failures = [r for r in caplog.records if "ari.events.unavailable" in r.message]
     loud = [int(r.message.split("attempt=")[1].split()[0]) for r in failures if r.levelno == logging.WARNING]
     assert loud == [1, 61, 121]
+
+
+async def test_a_cancel_while_attempts_fail_at_once_always_stops_the_reader(
+    fake: FakeAri, client: AriClient
+) -> None:
+    """Refused connections end at once, so a cancel often lands as an attempt ends: it must never be
+    taken for one more failure (on Python 3.11 ``wait_for`` could swallow it; the suite then hung)."""
+    fake.accepting = False
+    for attempt in range(40):
+        stream = EventStream(fake.config, client.session, on_event=lambda _e: None,
+                             backoff=Backoff(0.0, 1, 0.0))
+        reader = asyncio.create_task(stream.run())
+        await asyncio.sleep(0.001 * (attempt % 7))
+        reader.cancel()
+        done, _ = await asyncio.wait([reader], timeout=2)
+        assert reader in done, f"attempt {attempt}: the reader ignored its cancel"
