@@ -48,6 +48,9 @@ __all__ = ["Recovery"]
 
 log = logging.getLogger(__name__)
 
+_STOP_TRIES = 8
+_STOP_RECHECK_S = 0.05
+
 
 @dataclass(frozen=True)
 class _Stored:
@@ -195,9 +198,21 @@ class Recovery:
         return False
 
     async def _stop_playback(self, channel_id: str) -> None:
+        """Stop what a killed service left playing. A stop that lands between two items of a playback's
+        media list only ends the current item (Asterisk then plays the next one, holding the music up by
+        seconds), so stop again until ARI no longer knows the playback."""
         for playback_id in playback_ids(channel_id):
-            with contextlib.suppress(AriError):  # AriNotFound: nothing was playing under that id
-                await self._client.stop_playback(playback_id)
+            for _ in range(_STOP_TRIES):
+                try:
+                    await self._client.stop_playback(playback_id)
+                    await asyncio.sleep(_STOP_RECHECK_S)
+                    await self._client.get_playback(playback_id)  # still there: it moved on to its next item
+                except AriNotFound:  # nothing (more) plays under that id
+                    break
+                except AriError as exc:
+                    log.warning(fields("acd.recovery.stop_failed", call=channel_id, playback=playback_id,
+                                       error=str(exc)))
+                    break
 
 
 def _waiter(call: acd.WaitingCall, channel: Channel) -> Waiter:
