@@ -5,14 +5,13 @@ No dialer places them yet: a pending callback waits here for an agent to call th
 from __future__ import annotations
 
 import json
-from datetime import datetime, tzinfo
 
 import click
 
 from acd.records.callbacks import BookedCallback, cancel_callback, list_callbacks, retry_callback
 from acd.records.rows import CallbackStatus
 from ivr_engine.commands.tables import print_table
-from ivr_engine.commands.units import centre_now, run_unit
+from ivr_engine.commands.units import centre_now, local_minute, run_unit
 from ivr_engine.config import Settings
 
 __all__ = ["callbacks_group"]
@@ -48,7 +47,7 @@ def list_command(settings: Settings, status: str, every: bool, queue: str | None
         click.echo("no callbacks")
         return
     print_table(["ID", "QUEUE", "NUMBER", "IN LINE SINCE", "STATUS", "CALL"],
-                [[str(c.id), c.queue, c.number, _time(c.requested, zone), c.status.value, c.call_id]
+                [[str(c.id), c.queue, c.number, local_minute(c.requested, zone), c.status.value, c.call_id]
                  for c in found], right={0})
 
 
@@ -70,10 +69,6 @@ def retry_command(settings: Settings, callback_id: int, as_json: bool) -> None:
     """Put a failed or cancelled callback back in line (at its original place)."""
     done = run_unit(settings, lambda s: retry_callback(s, callback_id), what=_WHAT)
     _print(done, as_json, "back in line")
-
-
-def _time(value: datetime, zone: tzinfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _print(done: BookedCallback, as_json: bool, what: str) -> None:

@@ -3,7 +3,6 @@ and record the return visit. Rules and types: ``workorders.yaml`` (setting ``wor
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import click
 from sqlalchemy.orm import Session
 
 from ivr_engine.commands.tables import print_table
-from ivr_engine.commands.units import centre_now, run_unit
+from ivr_engine.commands.units import by_option, centre_now, local_minute, run_unit
 from ivr_engine.config import Settings
 from ivr_engine.workorders import store
 from ivr_engine.workorders.errors import WorkOrderError
@@ -25,8 +24,7 @@ __all__ = ["ticket_group"]
 
 T = TypeVar("T")
 
-_BY = click.option("--by", default=lambda: _whoami(), show_default="your user name",
-                   help="Who does it (kept in the order's history).")
+_BY = by_option("Who does it (kept in the order's history).")
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
@@ -170,13 +168,6 @@ def visit_command(settings: Settings, serial: str, outcome: str, note: str, by: 
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def _whoami() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
-
-
 def _context(settings: Settings) -> _Context:
     try:
         policy = load_policy(settings.workorders_file)
@@ -191,7 +182,7 @@ def _run(context: _Context, work: Callable[[Session], T]) -> T:
 
 
 def _time(value: datetime | None, zone: tzinfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+    return local_minute(value, zone) if value is not None else "-"
 
 
 def _customer(order: WorkOrder) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -21,7 +22,7 @@ from ivr_engine.storage.database import describe_error, is_outage
 from ivr_engine.voicemail.errors import VoicemailError
 from ivr_engine.workorders.errors import WorkOrderError
 
-__all__ = ["CentreNow", "centre_now", "run_unit"]
+__all__ = ["CentreNow", "by_option", "centre_now", "local_minute", "run_unit", "whoami"]
 
 T = TypeVar("T")
 
@@ -61,3 +62,21 @@ def run_unit(settings: Settings, work: Callable[[Session], T], *, what: str) -> 
     finally:
         if database is not None:
             database.dispose()
+
+
+def whoami() -> str:
+    """Who runs the command (kept as who did a thing): the user name, else ``cli``."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def by_option(help_text: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """``--by NAME``, by default the user running the command."""
+    return click.option("--by", default=whoami, show_default="your user name", help=help_text)
+
+
+def local_minute(value: datetime, zone: tzinfo) -> str:
+    """A stored time as the centre's local date and minute, as the CLI's tables show it."""
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")

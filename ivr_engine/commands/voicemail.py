@@ -3,17 +3,16 @@ close, or turn a message into a callback or a work order."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import shutil
 import subprocess
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 
 import click
 
 from ivr_engine.commands.tables import print_table
-from ivr_engine.commands.units import centre_now, run_unit
+from ivr_engine.commands.units import by_option, centre_now, local_minute, run_unit
 from ivr_engine.config import Settings
 from ivr_engine.voicemail import inbox
 from ivr_engine.voicemail.model import VoicemailItem, VoicemailState
@@ -24,16 +23,8 @@ from ivr_engine.workorders.policy import load_policy
 __all__ = ["voicemail_group"]
 
 _WHAT = "the voicemail inbox"
-_BY = click.option("--by", default=lambda: _whoami(), show_default="your user name",
-                   help="Who does it (kept with the voicemail).")
+_BY = by_option("Who does it (kept with the voicemail).")
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-
-
-def _whoami() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
 
 
 @click.group("voicemail")
@@ -62,8 +53,8 @@ def list_command(settings: Settings, mailbox: str | None, state: str | None, inc
     if not items:
         click.echo("no voicemails")
         return
-    rows = [[str(i.id), _time(i.created, zone), _caller(i), i.mailbox, i.flow or "-", f"{i.duration:.1f}s",
-             i.state.value, i.work_order or ""] for i in items]
+    rows = [[str(i.id), local_minute(i.created, zone), _caller(i), i.mailbox, i.flow or "-",
+             f"{i.duration:.1f}s", i.state.value, i.work_order or ""] for i in items]
     headers = ["ID", "LEFT", "CALLER", "MAILBOX", "FLOW", "LENGTH", "STATE", "WORK ORDER"]
     print_table(headers, rows, right={0, 5})
 
@@ -157,10 +148,6 @@ def ticket_command(settings: Settings, voicemail_id: int, kind: str, description
     _done(item, now.zone, False, f"work order {order.serial} logged; closed")
 
 
-def _time(value: datetime, zone: tzinfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
 def _caller(item: VoicemailItem) -> str:
     number = item.caller or "withheld"
     return f"{item.customer_name} ({number})" if item.customer_name else number
@@ -168,12 +155,12 @@ def _caller(item: VoicemailItem) -> str:
 
 def _print(item: VoicemailItem, zone: tzinfo) -> None:
     click.echo(f"voicemail {item.id}: {_caller(item)}, mailbox {item.mailbox}, flow {item.flow or '-'}")
-    left = _time(item.created, zone)
+    left = local_minute(item.created, zone)
     click.echo(f"left {left}, {item.duration:.1f}s, {item.state.value}; call {item.call_id}")
     click.echo(f"file: {item.file_path}")
     if item.closed is not None:
         extra = f" as {item.work_order}" if item.work_order else ""
-        click.echo(f"closed {_time(item.closed, zone)} by {item.closed_by}: {item.outcome}{extra}")
+        click.echo(f"closed {local_minute(item.closed, zone)} by {item.closed_by}: {item.outcome}{extra}")
 
 
 def _done(item: VoicemailItem, zone: tzinfo, as_json: bool, headline: str) -> None:
