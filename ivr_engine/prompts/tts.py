@@ -16,9 +16,13 @@ from ivr_engine.prompts.catalogue import LANG_PATTERN
 from ivr_engine.prompts.errors import SynthesisError
 from ivr_engine.prompts.synth import EspeakSynthesizer, Synthesizer, content_hash
 
-__all__ = ["TtsCache", "default_cache_dir", "sound_uri"]
+__all__ = ["CACHE_DIR_MODE", "TtsCache", "default_cache_dir", "sound_uri"]
 
 log = logging.getLogger(__name__)
+
+
+CACHE_DIR_MODE = 0o750
+"""Owner and group (the Asterisk that plays the files); never others."""
 
 
 def default_cache_dir(state_dir: Path) -> Path:
@@ -49,6 +53,15 @@ class TtsCache:
         key = content_hash(_normalise(text), lang, self.synthesizer.voice_key(lang))
         return (self.cache_dir / lang / f"{key}.wav").resolve()
 
+    def _close_folder(self, folder: Path) -> None:
+        """Spoken text holds customer data (balances, order numbers): the cache and its language folders
+        are open to their owner and group (Asterisk reads the files) and closed to everyone else, also
+        when an earlier version made them world-readable."""
+        for each in (self.cache_dir, folder):
+            each.mkdir(mode=CACHE_DIR_MODE, parents=True, exist_ok=True)
+            if each.stat().st_mode & 0o777 != CACHE_DIR_MODE:
+                each.chmod(CACHE_DIR_MODE)
+
     def for_language(self, lang: str) -> Callable[[str], Awaitable[Path]]:
         """A one-argument synthesiser for ``lang``, the shape the ARI media resolver takes."""
 
@@ -75,6 +88,7 @@ class TtsCache:
 
     async def _render(self, text: str, lang: str, path: Path) -> Path:
         log.debug("tts %s: %r", lang, text)
+        await asyncio.to_thread(self._close_folder, path.parent)
         await asyncio.to_thread(self.synthesizer.synthesize, text, lang, path)
         return path
 

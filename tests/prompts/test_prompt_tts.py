@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from ivr_engine.prompts import EspeakSynthesizer, SynthesisError, TtsCache, inspect_wav, sound_uri
+from ivr_engine.prompts.tts import CACHE_DIR_MODE
 
 from .conftest import FakeSynthesizer
 
@@ -110,3 +111,18 @@ async def test_real_tts_output_is_telephone_audio(tmp_path: Path, espeak: Espeak
         info = inspect_wav(path)
         assert info.playable_by_asterisk
         assert info.rms > 300
+
+
+async def test_spoken_customer_data_is_not_readable_by_others(tmp_path: Path) -> None:
+    """The cache holds balances and order numbers as speech: others cannot list or open it, also when an
+    older version left the cache folder world-readable."""
+    cache_dir = tmp_path / "tts"
+    (cache_dir / "en").mkdir(parents=True, mode=0o755)
+    (cache_dir / "en").chmod(0o755)
+    cache_dir.chmod(0o755)
+    path = await TtsCache(cache_dir, FakeSynthesizer()).synthesize("Your balance is 1234 dollars.", "en")
+    assert path.parent == (cache_dir / "en").resolve()
+    for folder in (cache_dir, cache_dir / "en"):
+        assert folder.stat().st_mode & 0o777 == CACHE_DIR_MODE == 0o750, oct(folder.stat().st_mode)
+    fresh = await TtsCache(tmp_path / "new", FakeSynthesizer()).synthesize("Order 77.", "zh")
+    assert fresh.parent.stat().st_mode & 0o007 == 0

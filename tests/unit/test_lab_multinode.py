@@ -171,6 +171,15 @@ def test_kamailio_config_dispatches_to_every_node_and_probes_each(settings: Sett
     assert "ds_next_dst()" in cfg
 
 
+def test_kamailio_never_logs_the_callers_number_or_name(settings: Settings, tmp_path: Path) -> None:
+    """Caller ids are customer data: Kamailio's log lines name the call by its Call-ID only."""
+    cfg = render_kamailio(plan(settings, 2), KamailioFiles(tmp_path / "kamailio"))["kamailio.cfg"]
+    logged = [line for line in cfg.splitlines() if "xlog(" in line]
+    assert logged, "the config has no log lines at all"
+    caller = re.compile(r"\$(fU|fu|fn|ai|pU|pu|pn|hdr\(From\)|hdr\(P-Asserted)")
+    assert [line for line in logged if caller.search(line)] == []
+
+
 def test_kamailio_accepts_the_rendered_config(settings: Settings, tmp_path: Path) -> None:
     if shutil.which("kamailio") is None:
         pytest.skip("kamailio not installed: run sip-lab/install (as root)")
