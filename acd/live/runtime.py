@@ -35,6 +35,7 @@ from acd.live.legs import AgentLegs
 from acd.live.operator import OperatorFront
 from acd.live.options import RuntimeOptions
 from acd.live.reactions import Reactions
+from acd.live.recording import CallRecorder, RecordingSink
 from acd.live.recovery import Recovery
 from acd.live.tap import AriTap, Chore, Ticker
 from acd.live.tasks import TaskSet
@@ -64,13 +65,15 @@ class AcdRuntime:
         node: str | None = None,
         recover: bool = False,
         node_lost: NodeLost | None = None,
+        recordings: RecordingSink | None = None,
     ) -> None:
         """``recover``: this run may follow another over the same store (``ivr serve`` on ``SqlStore``):
         the tick loop waits for the first resync (``resynced``), which settles what the store kept.
         ``node`` is the node whose waiting calls this runtime adopts (``None``: one node); with a node
         on ``SqlStore`` the ACD is shared with other nodes: only the caller's node rings and bridges
         (``AgentLegs.follow``), and a heartbeat lease is kept (``NodeLease``; ``node_lost`` closes the
-        call rows of a node released after its lease expired)."""
+        call rows of a node released after its lease expired). ``recordings`` stores the rows of kept
+        call recordings (queues with ``record: true``; see ``RuntimeOptions.recording_spool``)."""
         options = options or RuntimeOptions()
         shared = node is not None
         self._tasks = TaskSet()
@@ -84,7 +87,11 @@ class AcdRuntime:
                                clock=clock, options=options, shared=shared)
         self._reactions = Reactions(hub=hub, facts=fact_writer, waiters=waiters, legs=self._legs,
                                     tasks=self._tasks)
-        bridger = Bridger(client, self._legs)
+        recorder = None
+        if options.recording_spool is not None and options.recordings_dir is not None:
+            recorder = CallRecorder(client, spool=options.recording_spool, store_dir=options.recordings_dir,
+                                    sink=recordings, tasks=self._tasks, clock=clock)
+        bridger = Bridger(client, self._legs, recorder)
         self._desk = TransferDesk(
             worker, waiters=waiters, legs=self._legs, hold=HoldPlayer(worker, client, clock, options.hold),
             bridger=bridger, facts=fact_writer, hub=hub, clock=clock,

@@ -265,6 +265,16 @@ class AriClient:
             "POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": ",".join(channel_ids)}
         )
 
+    async def record_bridge(self, bridge_id: str, *, name: str, fmt: str = "wav") -> None:
+        """Record the bridge's mix (every party) into ``<spool>/recording/<name>.<fmt>`` until the bridge
+        is destroyed or the recording stopped; no length limit, no beep, no terminating key."""
+        await self.request(
+            "POST",
+            f"/bridges/{bridge_id}/record",
+            params={"name": name, "format": fmt, "maxDurationSeconds": 0, "beep": "false",
+                    "terminateOn": "none", "ifExists": "overwrite"},
+        )
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"/bridges/{bridge_id}")
 
