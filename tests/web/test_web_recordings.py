@@ -8,10 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import expect
+
 from acd.records.rows import QueueCallRow
 from ivr_engine.storage.models import CallRecording
+from ivr_engine.storage.seed import seed
+from tests.acd_control_fakes import alice_pop
 
 from .conftest import DESK_NOW, Desk
+from .test_web_browser import _live, _signed_in
 
 
 def _wav(path: Path) -> Path:
@@ -66,3 +71,23 @@ async def test_only_the_calls_agent_and_supervisors_hear_a_recording(desk: Desk,
     of_call = await (await desk.client.get("/web/calls/c2/recordings")).json()
     assert [r["id"] for r in of_call["recordings"]] == [rajs]
     assert (await desk.client.get("/web/recordings/999/audio")).status == 404
+
+
+async def test_the_desktop_plays_the_calls_recording_and_the_wallboard_lists_all(
+    browser: Any, desk: Desk
+) -> None:
+    desk.database.call(seed)
+    anns = _recorded(desk, "call-1", "1001", _wav(desk.call_recordings / "call-1.wav"))
+    rajs = _recorded(desk, "call-2", "1002", _wav(desk.call_recordings / "call-2.wav"))
+    page = await _signed_in(browser, desk, "ann")
+    await _live(page)
+    desk.screenpops.publish(alice_pop("1001", "call-1"))
+    row = page.locator(f'#call-recordings tr[data-recording="{anns}"]')
+    await expect(row.locator("audio")).to_have_attribute("src", f"/web/recordings/{anns}/audio")
+    await expect(page.locator(f'#call-recordings tr[data-recording="{rajs}"]')).to_have_count(0)
+
+    board = await _signed_in(browser, desk, "boss")
+    await expect(board).to_have_url(f"{desk.base}/wallboard")  # where a supervisor lands
+    for recording in (anns, rajs):
+        player = board.locator(f'#recordings tr[data-recording="{recording}"] audio')
+        await expect(player).to_have_attribute("src", f"/web/recordings/{recording}/audio")
