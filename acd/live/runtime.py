@@ -32,6 +32,7 @@ from acd.live.hub import EventHub, Subscription
 from acd.live.inflight import Waiters
 from acd.live.lease import NodeLease, NodeLost
 from acd.live.legs import AgentLegs
+from acd.live.monitor import MonitorMode, Monitors, MonitorSession
 from acd.live.operator import OperatorFront
 from acd.live.options import RuntimeOptions
 from acd.live.reactions import Reactions
@@ -43,7 +44,7 @@ from acd.live.transfer import TransferDesk
 from acd.live.worker import Applied, EngineWorker
 from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
-from ivr_engine.ari.events import AriEvent
+from ivr_engine.ari.events import AriEvent, ChannelDestroyed
 from ivr_engine.calls import CallInfo, Resynced
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
@@ -100,6 +101,7 @@ class AcdRuntime:
         )
         self._front = OperatorFront(worker, hub=hub, answered_by=answered_by, clock=clock)
         self._tap = AriTap(self._legs, bridger)
+        self._monitors = Monitors(client, self._legs)
         chores: list[Chore] = [self._legs.follow] if shared else []
         store = engine.store
         self._lease: NodeLease | None = None
@@ -171,11 +173,28 @@ class AcdRuntime:
     # -- the service's hooks: agent legs and the event tap ---------------------------------------
 
     async def originated_hook(self, channel: Channel, call: CallInfo) -> None:
-        """An agent answered (the StasisStart of a leg we originated)."""
+        """An agent answered (the StasisStart of a leg we originated), or a supervisor's phone or snoop
+        channel of a monitoring session entered our app."""
+        if self._monitors.handles(call):
+            await self._monitors.answered(channel, call)
+            return
         await self._legs.answered(channel, call)
+
+    # -- supervisors ------------------------------------------------------------------------------
+
+    async def monitor(self, agent_id: str, supervisor: str, mode: MonitorMode) -> MonitorSession:
+        """Ring ``supervisor`` (an endpoint) to listen to, whisper to or barge into ``agent_id``'s call
+        (``acd.live.monitor``); ``MonitorError`` when the agent is not on a call here."""
+        return await self._monitors.start(agent_id, supervisor, mode)
+
+    def monitor_sessions(self) -> list[MonitorSession]:
+        """The monitoring sessions running now (rung or connected)."""
+        return self._monitors.sessions()
 
     def on_ari_event(self, event: AriEvent) -> None:
         self._tap.on_event(event)
+        if isinstance(event, ChannelDestroyed) and (gone := self._monitors.channel_gone(event.channel.id)):
+            self._tasks.spawn(self._monitors.end(gone), f"monitor-end-{gone.id}")
 
     async def resynced(
         self, existing: AbstractSet[str], bridges: Mapping[str, Sequence[str]]

@@ -232,6 +232,20 @@ class AriClient:
         data = await self.request("POST", f"/channels/{channel_id}", params=params, body=body)
         return ChannelSnapshot.from_json(data)
 
+    async def snoop(
+        self, channel_id: str, *, snoop_id: str, spy: str = "both", whisper: str = "none",
+        app_args: Sequence[str] = (),
+    ) -> ChannelSnapshot:
+        """A snoop channel on ``channel_id`` into our app: it hears the channel's audio (``spy``: ``in``
+        what the channel's phone sends, ``out`` what it is sent, ``both``) and speaks into it
+        (``whisper``: ``out`` = heard by the channel's phone only)."""
+        params: dict[str, str | int | float] = {
+            "app": self.config.app_name, "appArgs": ",".join(app_args), "spy": spy, "whisper": whisper,
+            "snoopId": snoop_id,
+        }
+        data = await self.request("POST", f"/channels/{channel_id}/snoop", params=params)
+        return ChannelSnapshot.from_json(data)
+
     async def get_variable(self, channel_id: str, name: str) -> str:
         data = await self.request("GET", f"/channels/{channel_id}/variable", params={"variable": name})
         return str(data.get("value", "")) if isinstance(data, Mapping) else ""

@@ -24,6 +24,7 @@ from ivr_engine.clock import ServiceClock, clock_from_setting
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.control.app import make_control_app
 from ivr_engine.control.hosts import allowed_hosts
+from ivr_engine.control.monitor import add_monitor_route
 from ivr_engine.control.server import start_control_server
 from ivr_engine.control.token import control_token
 from ivr_engine.flow.library import FlowLibrary
@@ -191,6 +192,7 @@ async def run_service(
         add_work_order_routes(control, work_orders)
         add_voicemail_routes(control, settings.recordings_dir)
         add_recording_routes(control, settings.call_recordings_dir)
+        add_monitor_route(control, runtime.monitor, users)
         http = await start_control_server(control, settings)
         stack.push_async_callback(http.cleanup)
         popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")
