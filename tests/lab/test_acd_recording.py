@@ -5,6 +5,7 @@ tone, the agent's SIPp phone a 1000 Hz tone; the kept recording (the bridge's mi
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import stat
 import struct
@@ -148,3 +149,41 @@ async def test_recorded_queue_keeps_one_private_file_with_both_parties(
     assert agent_power > 20 * floor, f"agent's tone missing: {agent_power:.0f} vs floor {floor:.0f}"
     channels, bridges = await asterisk_only.leftovers()
     assert (channels, bridges) == ([], [])
+
+
+async def test_served_billing_call_hears_the_notice_and_its_recording_is_listed(lab: Lab) -> None:
+    """Through ``ivr serve`` and the shipped flows: Alice checks her balance (101) and presses 0; the
+    shipped ``billing`` queue records, so she hears the recording notice before being queued, agent 1001
+    answers, and once the call is over ``ivr calls show`` lists the kept, owner-only recording."""
+    from .test_acd_flows import agents, phone
+
+    before = lab.full_log_size()
+    digits = "100200#4321#0"
+    pauses = (600,) * 11 + (9000, 600)  # the balance is said before the menu that takes the 0
+    async with phone(lab, "1001", AgentBehaviour(ring_ms=300, hangup_after_s=3)):
+        with agents(lab, "1001"):
+            result = await lab.call(CallerScript(
+                number="101", caller_id="15550001001", digits=digits, pauses_ms=pauses, initial_wait_ms=2500,
+                hangup_after_s=20, timeout_s=90))
+    assert result.answered == 1, result.describe()
+    played = [p.stem for p in lab.played_since(before)]
+    assert "recording_notice" in played, " ".join(played)
+    assert played.index("recording_notice") < played.index("transfer_agent"), played
+
+    def recording() -> list[dict[str, object]]:
+        calls = json.loads(lab.ivr("calls", "list", "--json", "--limit", "5").stdout)
+        call_id = next(c["call_id"] for c in calls if c["caller"] == "15550001001" and c["dialled"] == "101")
+        shown = lab.ivr("calls", "show", call_id, "--json")
+        assert shown.returncode == 0, shown.stdout
+        return list(json.loads(shown.stdout)["recordings"])
+
+    (kept,) = await until(recording, 20, "the recording to be listed by ivr calls show")
+    assert (kept["agent_id"], kept["queue"]) == ("1001", "billing")
+    path = Path(str(kept["file"]))
+    assert path.parent == lab.settings.state_dir.resolve() / "call-recordings"
+    assert _mode(path) == 0o600
+    assert float(str(kept["duration"])) >= 2.0
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
