@@ -164,7 +164,7 @@ async def test_served_billing_call_hears_the_notice_and_its_recording_is_listed(
         with agents(lab, "1001"):
             result = await lab.call(CallerScript(
                 number="101", caller_id="15550001001", digits=digits, pauses_ms=pauses, initial_wait_ms=2500,
-                hangup_after_s=20, timeout_s=90))
+                hangup_after_s=13, timeout_s=90))  # on the survey by then
     assert result.answered == 1, result.describe()
     played = [p.stem for p in lab.played_since(before)]
     assert "recording_notice" in played, " ".join(played)
