@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient, TestServer
+from click.testing import CliRunner, Result
 
 from acd.live.inflight import Leg
 from acd.live.monitor import MonitorError, MonitorMode, MonitorSession
-from ivr_engine.control import make_control_app
+from cli import main
+from ivr_engine.control import TOKEN_ENV, make_control_app
 from ivr_engine.control.monitor import add_monitor_route, endpoint_of
 from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.web import Role, UserFile, WebUser
@@ -86,3 +89,26 @@ def test_endpoint_of() -> None:
     assert endpoint_of("PJSIP/desk-7") == "PJSIP/desk-7"
     assert endpoint_of("PJSIP/1001&PJSIP/1002") is None
     assert endpoint_of("") is None
+
+
+async def test_ivr_agent_monitor_cli(monitored: tuple[TestClient, list[str]], tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI against the route on a real loopback port (CliRunner in a thread: it runs its own loop)."""
+    client, started = monitored
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    state = tmp_path / "cli-state"
+    state.mkdir()
+    (state / "secrets.yaml").write_text(yaml.safe_dump({"control_token": TOKEN}))
+
+    def ivr(*args: str) -> Result:
+        return CliRunner().invoke(main, ["--state-dir", str(state), "agent", "monitor", *args],
+                                  env={"IVR_HTTP_PORT": str(client.port)})
+
+    done = await asyncio.to_thread(ivr, "1002", "--supervisor", "1001", "--mode", "barge", "--by", "boss")
+    assert done.exit_code == 0, done.output
+    assert done.output == ("ringing PJSIP/1001 to barge on agent 1002's call call-1 (session s1); "
+                           "hang up to stop\n")
+    refused = await asyncio.to_thread(ivr, "1002", "--supervisor", "1001", "--by", "ann")
+    assert refused.exit_code == 1
+    assert "ann is not a supervisor" in refused.output
+    assert started == ["1002 PJSIP/1001 barge"]
