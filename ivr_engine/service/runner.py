@@ -24,7 +24,6 @@ from ivr_engine.clock import ServiceClock, clock_from_setting
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.control.app import make_control_app
 from ivr_engine.control.hosts import allowed_hosts
-from ivr_engine.control.monitor import add_monitor_route
 from ivr_engine.control.server import start_control_server
 from ivr_engine.control.token import control_token
 from ivr_engine.flow.library import FlowLibrary
@@ -46,6 +45,7 @@ from ivr_engine.storage.database import Database, ErrorKind
 from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import NODE_LOST, close_stale_calls, close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
+from ivr_engine.web.monitor import add_monitor_route
 from ivr_engine.web.recordings import add_recording_routes
 from ivr_engine.web.voicemail import add_voicemail_routes
 from ivr_engine.web.wallboard import ServiceLevelBands

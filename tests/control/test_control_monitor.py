@@ -16,9 +16,9 @@ from acd.live.inflight import Leg
 from acd.live.monitor import MonitorError, MonitorMode, MonitorSession
 from cli import main
 from ivr_engine.control import TOKEN_ENV, make_control_app
-from ivr_engine.control.monitor import add_monitor_route, endpoint_of
 from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.web import Role, UserFile, WebUser
+from ivr_engine.web.monitor import add_monitor_route, endpoint_of
 from tests.acd_control_fakes import FakeControl
 
 from .control_fakes import TOKEN

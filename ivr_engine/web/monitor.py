@@ -28,7 +28,7 @@ __all__ = ["MONITOR_KEY", "StartMonitor", "add_monitor_route", "endpoint_of"]
 log = logging.getLogger(__name__)
 
 StartMonitor = Callable[[str, str, MonitorMode], Awaitable[MonitorSession]]
-MONITOR_KEY = web.AppKey("control.monitor", tuple)
+MONITOR_KEY = web.AppKey("web.monitor", tuple)
 _ENDPOINT = re.compile(r"^[A-Za-z]{2,16}/[A-Za-z0-9_.@:-]{1,64}$")
 
 
@@ -54,7 +54,7 @@ async def _monitor(request: web.Request) -> web.Response:
         raise Refusal(400, 'monitor needs "by": the supervisor\'s web user name')
     user = await asyncio.to_thread(users.get, by)
     if user is None or user.role is not Role.SUPERVISOR:
-        log.warning(fields("control.monitor_refused", agent=agent_id, by=by))
+        log.warning(fields("web.monitor_refused", agent=agent_id, by=by))
         raise Refusal(403, f"{by} is not a supervisor (ivr web user add {by} --role supervisor)")
     endpoint = endpoint_of(phone) if isinstance(phone, str) else None
     if endpoint is None:
