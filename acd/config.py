@@ -17,7 +17,7 @@ __all__ = ["AcdConfig", "load_acd_config", "parse_acd_config"]
 _AGENT_KEYS = frozenset({"id", "name", "endpoint", "skills"})
 _QUEUE_KEYS = frozenset({
     "name", "skills", "strategy", "wrap_up_seconds", "ring_timeout", "max_wait",
-    "announce_interval", "escalation", "default_handle_seconds",
+    "announce_interval", "escalation", "default_handle_seconds", "record",
 })
 _OVERFLOW_NOT_READ = (
     "'overflow' is not read: a caller who waits max_wait leaves the flow's transfer node by its "
@@ -148,6 +148,12 @@ def _queue(r: _Reader, node: Node, index: int) -> Queue:
         _step(r, n, name, skills) for n in (r.sequence(fields["escalation"], f"escalation of {what}")
                                             if "escalation" in fields else [])
     )
+    record = False
+    if "record" in fields:
+        value = r.scalar(fields["record"], f"record of {what}")
+        if not isinstance(value, bool):
+            raise r.fail(fields["record"], f"record of {what} must be true or false, not {value!r}")
+        record = value
     return Queue(
         name=name,
         skills=skills,
@@ -160,6 +166,7 @@ def _queue(r: _Reader, node: Node, index: int) -> Queue:
         default_handle_seconds=seconds(
             "default_handle_seconds", defaults.default_handle_seconds, positive=True
         ),
+        record=record,
     )
 
 

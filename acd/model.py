@@ -94,6 +94,9 @@ class Queue:
     announce_interval: float = 30.0
     escalation: tuple[EscalationStep, ...] = ()
     default_handle_seconds: float = 180.0
+    record: bool = False
+    """Record the caller-agent conversation (both parties); callers of such a queue hear the recording
+    notice before they are queued (the flows' ``transfer`` node plays it)."""
 
 
 def requirements_at(base: Skills, steps: tuple[EscalationStep, ...], waited: float) -> dict[str, int]:

@@ -89,6 +89,9 @@ class Settings:
     """The wallboard shows a queue's service level green at or above this fraction..."""
     service_level_warning: float = 0.6
     """...amber at or above this one, red below it."""
+    recording_retention_days: int = 90
+    """Call recordings (queues with ``record: true`` in acd.yaml) are deleted, file and row, this many
+    days after the call (``ivr serve`` sweeps hourly); 0 keeps them for ever."""
     node_id: str = ""
     """Which node of a multi-node centre this ``ivr serve`` is (e.g. ``node2``): stored on each call row it
     handles (``calls.node``) and on the calls it queues in the ACD. ``ivr lab up --nodes N`` sets it per
@@ -109,6 +112,11 @@ class Settings:
     def recordings_dir(self) -> Path:
         """Where the lab's Asterisk writes named recordings (astspooldir = <state_dir>/spool)."""
         return (self.state_dir / "spool" / "recording").resolve()
+
+    @property
+    def call_recordings_dir(self) -> Path:
+        """Where kept call recordings live (0700; files 0600), moved there from Asterisk's spool."""
+        return (self.state_dir / "call-recordings").resolve()
 
     @property
     def secrets_file(self) -> Path:

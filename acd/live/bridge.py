@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from acd.live.inflight import Leg, Waiter, until_hangup
 from acd.live.legs import AgentLegs
+from acd.live.recording import CallRecorder, LiveRecording
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError
 from ivr_engine.ari.events import ChannelLeftBridge
@@ -34,29 +35,45 @@ and the flow would wait for a PlaybackFinished that never comes)."""
 
 
 class Bridger:
-    def __init__(self, client: AriClient, legs: AgentLegs) -> None:
+    def __init__(self, client: AriClient, legs: AgentLegs, recorder: CallRecorder | None = None) -> None:
         self._client = client
         self._legs = legs
+        self._recorder = recorder
         self._leaving: dict[str, asyncio.Event] = {}  # caller channel -> set once it left the ACD bridge
 
-    async def talk(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome:
+    async def talk(
+        self, waiter: Waiter, leg: Leg, finish: Finish, *, record: bool = False
+    ) -> TransferOutcome:
         """Bridge caller and agent until one hangs up; COMPLETED when the agent hung up first. ``finish``
-        closes the call in the ACD once the bridge is gone and the agent's leg is down."""
-        return await self._converse(waiter, leg, finish, create=True)
+        closes the call in the ACD once the bridge is gone and the agent's leg is down. ``record``: the
+        bridge's mix is recorded (``acd.live.recording``) and kept once the bridge is gone."""
+        return await self._converse(waiter, leg, finish, create=True, record=record)
 
     async def resume(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome:
         """Caller and agent already in their bridge (bridged by an earlier run of the service): as
-        ``talk``, without creating it."""
-        return await self._converse(waiter, leg, finish, create=False)
+        ``talk``, without creating it; a recording Asterisk still makes of it is kept as ``talk`` would."""
+        return await self._converse(waiter, leg, finish, create=False, record=True)
 
-    async def _converse(self, waiter: Waiter, leg: Leg, finish: Finish, *, create: bool) -> TransferOutcome:
+    async def _converse(
+        self, waiter: Waiter, leg: Leg, finish: Finish, *, create: bool, record: bool
+    ) -> TransferOutcome:
         bridge_id = bridge_of(waiter.request.call_id)
         caller_gone = False
         left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
+        recording: LiveRecording | None = None
         try:
             if create:
                 await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
                 await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
+                if record and self._recorder is not None:
+                    recording = await self._recorder.start(
+                        bridge_id, call_id=waiter.request.call_id, agent_id=leg.agent_id,
+                        queue=waiter.request.queue,
+                    )
+            elif self._recorder is not None:  # a recording the earlier run started goes on: kept too
+                recording = await self._recorder.adopt(
+                    call_id=waiter.request.call_id, agent_id=leg.agent_id, queue=waiter.request.queue
+                )
             listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
             agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
             try:
@@ -72,6 +89,8 @@ class Bridger:
         finally:
             with contextlib.suppress(AriError):
                 await self._client.destroy_bridge(bridge_id)
+            if recording is not None and self._recorder is not None:
+                self._recorder.finish(recording)
             if not caller_gone:  # the flow's next prompt must not reach a channel still in the bridge
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(left_bridge.wait(), _LEAVE_BRIDGE_SECONDS)

@@ -185,6 +185,11 @@ class AgentLegs:
 
         await self._worker.act(reject)
 
+    def on_call(self, agent_id: str) -> Leg | None:
+        """The answered leg of ``agent_id``'s call now, if this node holds one."""
+        live = (leg for leg in self._legs.values() if leg.answered and not leg.gone.is_set())
+        return next((leg for leg in live if leg.agent_id == agent_id), None)
+
     def ringing(self) -> set[str]:
         """The channel ids of the legs rung and not answered yet."""
         return {leg.channel_id for leg in self._legs.values() if not leg.answered}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from acd.live.hold import HoldOptions
 
@@ -17,6 +18,11 @@ class RuntimeOptions:
     """Asterisk's originate timeout is the queue's ring timeout plus this; the ACD's tick comes first."""
     hold: HoldOptions = field(default_factory=HoldOptions)
     caller_id: str = ""
+    recording_spool: Path | None = None
+    """Asterisk's recording folder (where ``POST /bridges/{id}/record`` writes); None: queues with
+    ``record: true`` are not recorded (tests that do not need it)."""
+    recordings_dir: Path | None = None
+    """Where kept call recordings go (``<state folder>/call-recordings``); None: as above."""
     lease_seconds: float = 10.0
     """Several nodes: a node whose heartbeat lease is this old is released by a survivor (renewed every
     third of it)."""

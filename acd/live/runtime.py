@@ -32,9 +32,11 @@ from acd.live.hub import EventHub, Subscription
 from acd.live.inflight import Waiters
 from acd.live.lease import NodeLease, NodeLost
 from acd.live.legs import AgentLegs
+from acd.live.monitor import MonitorMode, Monitors, MonitorSession
 from acd.live.operator import OperatorFront
 from acd.live.options import RuntimeOptions
 from acd.live.reactions import Reactions
+from acd.live.recording import CallRecorder, RecordingSink
 from acd.live.recovery import Recovery
 from acd.live.tap import AriTap, Chore, Ticker
 from acd.live.tasks import TaskSet
@@ -42,7 +44,7 @@ from acd.live.transfer import TransferDesk
 from acd.live.worker import Applied, EngineWorker
 from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
-from ivr_engine.ari.events import AriEvent
+from ivr_engine.ari.events import AriEvent, ChannelDestroyed
 from ivr_engine.calls import CallInfo, Resynced
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
@@ -64,13 +66,15 @@ class AcdRuntime:
         node: str | None = None,
         recover: bool = False,
         node_lost: NodeLost | None = None,
+        recordings: RecordingSink | None = None,
     ) -> None:
         """``recover``: this run may follow another over the same store (``ivr serve`` on ``SqlStore``):
         the tick loop waits for the first resync (``resynced``), which settles what the store kept.
         ``node`` is the node whose waiting calls this runtime adopts (``None``: one node); with a node
         on ``SqlStore`` the ACD is shared with other nodes: only the caller's node rings and bridges
         (``AgentLegs.follow``), and a heartbeat lease is kept (``NodeLease``; ``node_lost`` closes the
-        call rows of a node released after its lease expired)."""
+        call rows of a node released after its lease expired). ``recordings`` stores the rows of kept
+        call recordings (queues with ``record: true``; see ``RuntimeOptions.recording_spool``)."""
         options = options or RuntimeOptions()
         shared = node is not None
         self._tasks = TaskSet()
@@ -84,7 +88,11 @@ class AcdRuntime:
                                clock=clock, options=options, shared=shared)
         self._reactions = Reactions(hub=hub, facts=fact_writer, waiters=waiters, legs=self._legs,
                                     tasks=self._tasks)
-        bridger = Bridger(client, self._legs)
+        recorder = None
+        if options.recording_spool is not None and options.recordings_dir is not None:
+            recorder = CallRecorder(client, spool=options.recording_spool, store_dir=options.recordings_dir,
+                                    sink=recordings, tasks=self._tasks, clock=clock)
+        bridger = Bridger(client, self._legs, recorder)
         self._desk = TransferDesk(
             worker, waiters=waiters, legs=self._legs, hold=HoldPlayer(worker, client, clock, options.hold),
             bridger=bridger, facts=fact_writer, hub=hub, clock=clock,
@@ -93,6 +101,7 @@ class AcdRuntime:
         )
         self._front = OperatorFront(worker, hub=hub, answered_by=answered_by, clock=clock)
         self._tap = AriTap(self._legs, bridger)
+        self._monitors = Monitors(client, self._legs)
         chores: list[Chore] = [self._legs.follow] if shared else []
         store = engine.store
         self._lease: NodeLease | None = None
@@ -164,11 +173,28 @@ class AcdRuntime:
     # -- the service's hooks: agent legs and the event tap ---------------------------------------
 
     async def originated_hook(self, channel: Channel, call: CallInfo) -> None:
-        """An agent answered (the StasisStart of a leg we originated)."""
+        """An agent answered (the StasisStart of a leg we originated), or a supervisor's phone or snoop
+        channel of a monitoring session entered our app."""
+        if self._monitors.handles(call):
+            await self._monitors.answered(channel, call)
+            return
         await self._legs.answered(channel, call)
+
+    # -- supervisors ------------------------------------------------------------------------------
+
+    async def monitor(self, agent_id: str, supervisor: str, mode: MonitorMode) -> MonitorSession:
+        """Ring ``supervisor`` (an endpoint) to listen to, whisper to or barge into ``agent_id``'s call
+        (``acd.live.monitor``); ``MonitorError`` when the agent is not on a call here."""
+        return await self._monitors.start(agent_id, supervisor, mode)
+
+    def monitor_sessions(self) -> list[MonitorSession]:
+        """The monitoring sessions running now (rung or connected)."""
+        return self._monitors.sessions()
 
     def on_ari_event(self, event: AriEvent) -> None:
         self._tap.on_event(event)
+        if isinstance(event, ChannelDestroyed) and (gone := self._monitors.channel_gone(event.channel.id)):
+            self._tasks.spawn(self._monitors.end(gone), f"monitor-end-{gone.id}")
 
     async def resynced(
         self, existing: AbstractSet[str], bridges: Mapping[str, Sequence[str]]

@@ -108,7 +108,7 @@ class TransferDesk:
         result = await self._wait_for_agent(waiter, queue)
         if isinstance(result, TransferOutcome):
             return result
-        return await self._bridger.talk(waiter, result, self.finish_call)
+        return await self._bridger.talk(waiter, result, self.finish_call, record=queue.record)
 
     async def _leave(self, waiter: Waiter) -> None:
         """The caller leaves ``transfer``: still queued (hung up, cancelled) means abandoned."""

@@ -24,6 +24,7 @@ import acd
 from acd.live.facts import AcdFactSink
 from acd.live.lease import NodeLost
 from acd.live.notify import ChangeListener
+from acd.live.recording import RecordingSink
 from acd.live.runtime import AcdRuntime, RuntimeOptions
 from acd.roster import sync_roster
 from acd.sql_store import SqlStore
@@ -90,6 +91,7 @@ async def acd_runtime(
     options: RuntimeOptions | None = None,
     clock: Callable[[], float] = time.time,
     node_lost: NodeLost | None = None,
+    recordings: RecordingSink | None = None,
 ) -> AsyncIterator[AcdRuntime]:
     """The runtime on the store of ``settings.acd_store`` with its tick loop running; on exit the loop
     is cancelled (bounded wait), the worker thread stopped and the store closed.
@@ -99,14 +101,18 @@ async def acd_runtime(
     node released after its lease expired.
 
     The configured agents are registered with ``facts`` first (names and endpoints for the reports).
+    Queues with ``record: true`` are recorded from Asterisk's spool (``settings.recordings_dir``) into
+    ``settings.call_recordings_dir`` (unless ``options`` says otherwise); ``recordings`` stores the rows.
     """
     config = acd.load_acd_config(settings.agents_file)
+    options = options or RuntimeOptions(recording_spool=settings.recordings_dir,
+                                        recordings_dir=settings.call_recordings_dir)
     store = open_acd_store(settings)
     try:
         engine = await asyncio.to_thread(_engine, config, store)  # reads and writes the store
         runtime = AcdRuntime(engine, client, facts=facts, options=options, clock=clock,
                              node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore),
-                             node_lost=node_lost)
+                             node_lost=node_lost, recordings=recordings)
         await runtime.start()
         listener = _listener(settings, store, runtime)
         if facts is not None:
@@ -116,7 +122,7 @@ async def acd_runtime(
             yield runtime
         finally:
             ticker.cancel()
-            timeout = (options or RuntimeOptions()).shutdown_timeout + 1
+            timeout = options.shutdown_timeout + 1
             await asyncio.wait([ticker], timeout=timeout)
             if listener is not None:
                 await asyncio.to_thread(listener.stop)

@@ -232,6 +232,20 @@ class AriClient:
         data = await self.request("POST", f"/channels/{channel_id}", params=params, body=body)
         return ChannelSnapshot.from_json(data)
 
+    async def snoop(
+        self, channel_id: str, *, snoop_id: str, spy: str = "both", whisper: str = "none",
+        app_args: Sequence[str] = (),
+    ) -> ChannelSnapshot:
+        """A snoop channel on ``channel_id`` into our app: it hears the channel's audio (``spy``: ``in``
+        what the channel's phone sends, ``out`` what it is sent, ``both``) and speaks into it
+        (``whisper``: ``out`` = heard by the channel's phone only)."""
+        params: dict[str, str | int | float] = {
+            "app": self.config.app_name, "appArgs": ",".join(app_args), "spy": spy, "whisper": whisper,
+            "snoopId": snoop_id,
+        }
+        data = await self.request("POST", f"/channels/{channel_id}/snoop", params=params)
+        return ChannelSnapshot.from_json(data)
+
     async def get_variable(self, channel_id: str, name: str) -> str:
         data = await self.request("GET", f"/channels/{channel_id}/variable", params={"variable": name})
         return str(data.get("value", "")) if isinstance(data, Mapping) else ""
@@ -263,6 +277,16 @@ class AriClient:
     async def remove_channel(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
         await self.request(
             "POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": ",".join(channel_ids)}
+        )
+
+    async def record_bridge(self, bridge_id: str, *, name: str, fmt: str = "wav") -> None:
+        """Record the bridge's mix (every party) into ``<spool>/recording/<name>.<fmt>`` until the bridge
+        is destroyed or the recording stopped; no length limit, no beep, no terminating key."""
+        await self.request(
+            "POST",
+            f"/bridges/{bridge_id}/record",
+            params={"name": name, "format": fmt, "maxDurationSeconds": 0, "beep": "false",
+                    "terminateOn": "none", "ifExists": "overwrite"},
         )
 
     async def destroy_bridge(self, bridge_id: str) -> None:

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ivr_engine.commands.units import by_option
 from ivr_engine.config import Settings
 from ivr_engine.control import AgentView, ControlClient
 from ivr_engine.control.cli import run_client
@@ -56,6 +57,27 @@ def pause(settings: Settings, agent_id: str, reason: str) -> None:
 def ready(settings: Settings, agent_id: str) -> None:
     """Make AGENT_ID ready (from paused, or ending wrap-up early)."""
     click.echo(_changed(run_client(settings, lambda c: c.ready(agent_id))))
+
+
+@agent_group.command("monitor")
+@click.argument("agent_id")
+@click.option("--supervisor", "phone", required=True, metavar="PHONE",
+              help="The phone to ring: an endpoint (PJSIP/1001) or its number (1001).")
+@click.option("--mode", type=click.Choice(["listen", "whisper", "barge"]), default="listen",
+              show_default=True,
+              help="listen: hear caller and agent; whisper: also speak to the agent only; barge: join.")
+@by_option("The supervisor's web user name (role supervisor): only supervisors may listen in.")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
+@click.pass_obj
+def monitor(settings: Settings, agent_id: str, phone: str, mode: str, by: str, as_json: bool) -> None:
+    """Listen to, whisper to or barge into AGENT_ID's live call: the supervisor's PHONE rings, and
+    once answered hears the call (listen, whisper) or joins it (barge). Hang up the phone to stop."""
+    session = run_client(settings, lambda c: c.monitor(agent_id, supervisor=phone, mode=mode, by=by))
+    if as_json:
+        click.echo(json.dumps(session))
+        return
+    click.echo(f"ringing {session['supervisor']} to {session['mode']} on agent {session['agent_id']}'s call "
+               f"{session['call_id']} (session {session['id']}); hang up to stop")
 
 
 @agent_group.command("list")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ivr_engine.commands.guards import require_database
 from ivr_engine.commands.tables import print_table
 from ivr_engine.config import Settings
+from ivr_engine.recordings.store import RecordingItem, recordings_of_call
 from ivr_engine.storage import Database, StorageError
 from ivr_engine.storage.database import describe_error, is_outage
 from ivr_engine.storage.queries import CallDetail, CallSummary, PathStep, call_detail, recent_calls
@@ -62,12 +63,16 @@ def list_command(settings: Settings, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def show_command(settings: Settings, call_id: str, as_json: bool) -> None:
-    """One call and the path it took: each node with its input, outcome and time spent."""
-    detail = _query(settings, lambda session: call_detail(session, call_id))
+    """One call and the path it took: each node with its input, outcome and time spent; then its
+    recordings (queues with record: true), each with the file that holds both parties."""
+    detail, recordings = _query(
+        settings, lambda session: (call_detail(session, call_id), recordings_of_call(session, call_id))
+    )
     if detail is None:
         raise click.ClickException(f"no call {call_id!r} (see `ivr calls list`)")
     if as_json:
-        click.echo(json.dumps(_detail_json(detail), indent=2))
+        click.echo(json.dumps(_detail_json(detail) | {"recordings": [r.to_json() for r in recordings]},
+                              indent=2))
         return
     call = detail.call
     duration = "in progress" if call.duration is None else f"{call.duration:.1f}s"
@@ -75,6 +80,7 @@ def show_command(settings: Settings, call_id: str, as_json: bool) -> None:
     click.echo(f"call {call.call_id}: {call.caller or '?'} -> {call.dialled or '?'}{where}")
     click.echo(f"started {_time(call.started)}, {duration}, {call.disposition}, {call.nodes} node(s)")
     if not detail.path:
+        _print_recordings(recordings)
         return
     click.echo("")
     rows = [
@@ -82,6 +88,16 @@ def show_command(settings: Settings, call_id: str, as_json: bool) -> None:
         for s in detail.path
     ]
     print_table(["SEQ", "FLOW", "NODE", "TYPE", "INPUT", "OUTCOME", "TIME"], rows, right={0, 6})
+    _print_recordings(recordings)
+
+
+def _print_recordings(recordings: list[RecordingItem]) -> None:
+    if not recordings:
+        return
+    click.echo("")
+    rows = [[str(r.id), r.agent_id, r.queue, _time(r.started), f"{r.duration:.1f}s", r.file_path]
+            for r in recordings]
+    print_table(["RECORDING", "AGENT", "QUEUE", "STARTED", "LENGTH", "FILE"], rows, right={0, 4})
 
 
 def _query(settings: Settings, work: Callable[[Session], T]) -> T:

@@ -8,6 +8,7 @@ Routes (all under ``/api``; every one but ``/api/health`` needs ``Authorization:
 ``GET  /api/agents/{id}``                   one agent
 ``POST /api/agents/{id}/login|logout|ready`` the agent after the change
 ``POST /api/agents/{id}/pause``             body ``{"reason": "..."}``; the agent after the change
+``POST /api/agents/{id}/monitor``           a supervisor listens in (``web.monitor``)
 ``GET  /api/queues``                        ``{"queues": [queue, ...]}``
 ``GET  /api/agents/{id}/screenpop``         the agent's latest screen-pop (404 when none yet)
 ``GET  /api/agents/{id}/screenpops``        server-sent events: ``event: screenpop`` per answer

@@ -106,6 +106,11 @@ class ControlClient:
         path = f"/api/agents/{_seg(agent_id)}/pause"
         return AgentView.from_json(await self._call("POST", path, {"reason": reason}))
 
+    async def monitor(self, agent_id: str, *, supervisor: str, mode: str, by: str) -> dict[str, Any]:
+        """Ring ``supervisor`` to listen to / whisper to / barge into ``agent_id``'s call; the session."""
+        path = f"/api/agents/{_seg(agent_id)}/monitor"
+        return _object(await self._call("POST", path, {"supervisor": supervisor, "mode": mode, "by": by}))
+
     async def queues(self) -> list[QueueView]:
         data = _object(await self._call("GET", "/api/queues"))
         return [QueueView.from_json(item) for item in _items(data, "queues")]

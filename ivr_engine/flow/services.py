@@ -68,3 +68,6 @@ class FlowServices:
     transferrer: Transferrer = field(default_factory=BusyTransferrer)
     clock: Clock = field(default_factory=SystemClock)
     language: str = "en"  # what a call speaks until a flow or a `set` of `language` says otherwise
+    recorded_queues: frozenset[str] = frozenset()
+    """Queues whose calls are recorded (``record: true`` in acd.yaml): a ``transfer`` to one plays the
+    ``recording_notice`` prompt first."""

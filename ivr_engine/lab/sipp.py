@@ -285,13 +285,15 @@ class AgentBehaviour:
 
     ``answers=False`` rings until the caller (Asterisk) cancels. Otherwise it answers after ``ring_ms``,
     streams ``talk_audio`` (a PCMU .wav, see ``write_talk_audio``) as its voice if given, and hangs up
-    itself ``hangup_after_s`` after answering (``None``: waits for the far end's BYE).
+    itself ``hangup_after_s`` after answering (``None``: waits for the far end's BYE). ``sdp_port``
+    offers another RTP port than SIPp's own: a listener of ours hears (and speaks for) the phone there.
     """
 
     ring_ms: int = 500
     answers: bool = True
     hangup_after_s: float | None = None
     talk_audio: Path | None = None
+    sdp_port: int | None = None
 
 
 def render_agent_scenario(
@@ -308,6 +310,7 @@ def render_agent_scenario(
             answers=act.answers,
             hangup_after_ms=hangup_ms,
             talk_audio=None if act.talk_audio is None else str(act.talk_audio),
+            sdp_port=act.sdp_port,
         )
     )
 

@@ -33,6 +33,8 @@ from ivr_engine.logfiles import Rotation
 from ivr_engine.logs import fields
 from ivr_engine.metrics import CountingNodeLog, MetricsSources, add_metrics_route
 from ivr_engine.prompts import TtsCache, catalogue_path, default_cache_dir, load_catalogue
+from ivr_engine.recordings.retention import keep_sweeping
+from ivr_engine.recordings.store import RecordingStore
 from ivr_engine.screenpop.service import ScreenPopService
 from ivr_engine.service.app import IvrService, ServiceOptions
 from ivr_engine.service.eventlog import EventLog
@@ -43,6 +45,8 @@ from ivr_engine.storage.database import Database, ErrorKind
 from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import NODE_LOST, close_stale_calls, close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
+from ivr_engine.web.monitor import add_monitor_route
+from ivr_engine.web.recordings import add_recording_routes
 from ivr_engine.web.voicemail import add_voicemail_routes
 from ivr_engine.web.wallboard import ServiceLevelBands
 from ivr_engine.web.work_orders import add_work_order_routes
@@ -74,6 +78,7 @@ def build_flow_services(
     transferrer: Transferrer | None = None,
     clock: Clock | None = None,
     node_log: NodeEventSink | None = None,
+    recorded_queues: frozenset[str] = frozenset(),
 ) -> tuple[FlowLibrary, FlowServices]:
     """The flows of ``settings.flows_dir`` and the ports they run on (raises FlowError if broken)."""
     library = FlowLibrary.from_paths([settings.flows_dir])
@@ -87,6 +92,7 @@ def build_flow_services(
         transferrer=transferrer or BusyTransferrer(),
         clock=clock or clock_from_setting(settings.clock_start, settings.clock_anchor),
         language=settings.language,
+        recorded_queues=recorded_queues,
     )
     return library, services
 
@@ -125,11 +131,13 @@ async def run_service(
         recorder = AcdRecorder(stores.database)
         runtime = await stack.enter_async_context(
             acd_runtime(settings, client, facts=recorder, clock=clock.epoch,
-                        node_lost=functools.partial(_close_lost_node, stores.database, clock))
+                        node_lost=functools.partial(_close_lost_node, stores.database, clock),
+                        recordings=RecordingStore(stores.database))
         )
         node_log = CountingNodeLog(LoggedNodeLog(stores.node_log))
+        recorded = frozenset(q.name for q in runtime.engine.queues.values() if q.record)
         library, services = build_flow_services(
-            settings, stores, transferrer=runtime, node_log=node_log, clock=clock
+            settings, stores, transferrer=runtime, node_log=node_log, clock=clock, recorded_queues=recorded
         )
         centre = centre_time(settings, library)
         handlers = flow_handlers(library, settings.service_numbers, services)
@@ -183,10 +191,16 @@ async def run_service(
                        bands=bands)
         add_work_order_routes(control, work_orders)
         add_voicemail_routes(control, settings.recordings_dir)
+        add_recording_routes(control, settings.call_recordings_dir)
+        add_monitor_route(control, runtime.monitor, users)
         http = await start_control_server(control, settings)
         stack.push_async_callback(http.cleanup)
         popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")
         stack.push_async_callback(_cancel, popper)
+        retention = asyncio.create_task(
+            keep_sweeping(stores.database, clock.now, settings.recording_retention_days), name="retention"
+        )
+        stack.push_async_callback(_cancel, retention)
 
         log.info(fields("service.starting", ari=config.base_url, app=config.app_name,
                         http=f"{settings.http_host}:{settings.http_port}"))

@@ -34,6 +34,7 @@ __all__ = [
     "Account",
     "Base",
     "Call",
+    "CallRecording",
     "Customer",
     "CustomerPhone",
     "LoyaltyMember",
@@ -214,6 +215,21 @@ class Voicemail(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(32), doc="handled, callback or work_order")
     work_order: Mapped[str | None] = mapped_column(String(32), doc="the serial it became")
+
+
+class CallRecording(Base):
+    """A recorded caller-agent conversation (a queue with ``record: true``): the mixed audio of both
+    parties, kept until the retention sweep (``ivr_engine.recordings``) deletes file and row."""
+
+    __tablename__ = "call_recordings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(64))
+    file_path: Mapped[str] = mapped_column(Text)
+    started: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    duration: Mapped[float] = mapped_column(Numeric(10, 2, asdecimal=False))
 
 
 class SurveyResponse(Base):

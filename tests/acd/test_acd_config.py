@@ -25,6 +25,7 @@ def test_the_repo_file_holds_the_lab_agents_and_queues() -> None:
     assert (general.skills, general.ring_timeout, general.max_wait) == ({"general": 1}, 15, 120)
     assert queues["orders"].escalation[0] == EscalationStep(30, "orders", 1)
     assert queues["loyalty"].strategy is Strategy.ROUND_ROBIN
+    assert {name for name, q in queues.items() if q.record} == {"billing"}  # recording is opt-in per queue
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -37,6 +38,7 @@ def test_the_repo_file_holds_the_lab_agents_and_queues() -> None:
     ("agents:\n  - id: '1'\n    skills: {}\nqueues:\n  - name: a\n", "t.yaml:2: agent #1 needs 'endpoint'"),
     ("queues:\n  - name: a\n    skills: {x: 2}\n    escalation:\n      - {after: 5, skill: y, drop: true}\n",
      "t.yaml:5: an escalation step of queue a names skill 'y'"),
+    ("queues:\n  - name: a\n    record: maybe\n", "t.yaml:3: record of queue a must be true or false"),
     ("queues: [\n", "t.yaml:2: not valid YAML"),
     ("", "t.yaml: empty file"),
 ])

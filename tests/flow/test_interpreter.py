@@ -544,3 +544,24 @@ async def test_a_loop_without_input_is_stopped(harness: Harness, make_flow: Flow
     sim = await harness.run(flow)
     assert sim.result.reason is EndReason.ERROR
     assert "loop" in sim.result.error
+
+
+async def test_a_transfer_to_a_recorded_queue_plays_the_recording_notice_first(make_flow: FlowMaker) -> None:
+    """Queues with ``record: true`` (``FlowServices.recorded_queues``): the caller hears the notice, in
+    their language, before the node's own prompt and before being queued; other queues: no notice."""
+    from dataclasses import replace
+
+    from ivr_engine.flow.interpreter import run_flow
+    from ivr_engine.flow.simulator import ScriptedChannel
+
+    flow = make_flow(TRANSFER.replace("priority:", "prompt: transfer_agent\n    priority:"))
+    heard: dict[str, list[str]] = {}
+    for queues in (frozenset({"billing"}), frozenset({"general"})):
+        h = Harness()
+        h.catalogue.texts.update(recording_notice="This call may be recorded.", transfer_agent="Please hold.")
+        channel = ScriptedChannel(())
+        await run_flow(flow, channel, replace(h.services(), recorded_queues=queues), call_id="c")
+        assert h.transferrer.requests, "the caller was queued"
+        heard[min(queues)] = [entry.text for entry in channel.transcript]
+    assert heard["billing"][:2] == ["This call may be recorded.", "Please hold."]
+    assert "This call may be recorded." not in heard["general"]

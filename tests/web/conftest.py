@@ -23,6 +23,7 @@ from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
+from ivr_engine.web.recordings import add_recording_routes
 from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.voicemail import add_voicemail_routes
 from ivr_engine.web.work_orders import add_work_order_routes
@@ -74,6 +75,8 @@ class Desk:
     throttle_clock: ManualClock
     recordings: Path
     """The folder the voicemail audio is served from."""
+    call_recordings: Path
+    """The folder call recordings are served from."""
 
     @property
     def now(self) -> datetime:
@@ -142,8 +145,11 @@ async def desk(database: Database, users: UserFile, tmp_path: Path) -> AsyncIter
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     add_voicemail_routes(app, recordings)
+    call_recordings = tmp_path / "call-recordings"
+    call_recordings.mkdir()
+    add_recording_routes(app, call_recordings)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield Desk(client, control, screenpops, database, users, clock, recordings)
+        yield Desk(client, control, screenpops, database, users, clock, recordings, call_recordings)
 
 
 def _in_ci() -> bool:

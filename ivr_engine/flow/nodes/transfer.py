@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from ivr_engine.flow.model import Flow
     from ivr_engine.flow.runtime import CallState
 
-__all__ = ["SPEC", "TransferNode"]
+__all__ = ["RECORDING_NOTICE", "SPEC", "TransferNode"]
+
+RECORDING_NOTICE = "recording_notice"
+"""The catalogue prompt ("This call may be recorded...") played before queuing for a recorded queue."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,8 +108,11 @@ async def run(node: TransferNode, call: CallState, flow: Flow) -> Step:
     text = call.render(node.priority)
     if not re.fullmatch(r"-?\d{1,9}", text):
         raise FlowRuntimeError(f"priority {node.priority!r} gave {text[:40]!r}, not a whole number")
-    if node.speech:
-        await call.channel.play(call.media(node.speech))
+    speech = node.speech
+    if node.queue in call.services.recorded_queues:  # consent first, in the caller's language
+        speech = Speech(prompts=(RECORDING_NOTICE, *speech.prompts), text=speech.text)
+    if speech:
+        await call.channel.play(call.media(speech))
     request = TransferRequest(
         call_id=call.call_id,
         caller=call.channel.caller_id,

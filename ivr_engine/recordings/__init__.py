@@ -1,0 +1,1 @@
+"""Recorded caller-agent conversations: their rows, who may hear them, and the retention sweep."""
