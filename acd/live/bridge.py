@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from acd.live.controls import CallControls, Redirect
 from acd.live.inflight import Leg, Waiter, until_hangup
 from acd.live.legs import AgentLegs
 from ivr_engine.ari.client import AriClient
@@ -34,45 +35,54 @@ and the flow would wait for a PlaybackFinished that never comes)."""
 
 
 class Bridger:
-    def __init__(self, client: AriClient, legs: AgentLegs) -> None:
+    def __init__(self, client: AriClient, legs: AgentLegs, controls: CallControls) -> None:
         self._client = client
         self._legs = legs
+        self._controls = controls
         self._leaving: dict[str, asyncio.Event] = {}  # caller channel -> set once it left the ACD bridge
 
-    async def talk(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome:
-        """Bridge caller and agent until one hangs up; COMPLETED when the agent hung up first. ``finish``
-        closes the call in the ACD once the bridge is gone and the agent's leg is down."""
+    async def talk(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome | Redirect:
+        """Bridge caller and agent until one hangs up; COMPLETED when the agent hung up first, the
+        ``Redirect`` when the agent transferred the call (``acd.live.controls``: the agent's leg is
+        ended, the caller is out of the bridge). ``finish`` closes the call in the ACD once the bridge
+        is gone and the agent's leg is down."""
         return await self._converse(waiter, leg, finish, create=True)
 
-    async def resume(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome:
+    async def resume(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome | Redirect:
         """Caller and agent already in their bridge (bridged by an earlier run of the service): as
         ``talk``, without creating it."""
         return await self._converse(waiter, leg, finish, create=False)
 
-    async def _converse(self, waiter: Waiter, leg: Leg, finish: Finish, *, create: bool) -> TransferOutcome:
+    async def _converse(
+        self, waiter: Waiter, leg: Leg, finish: Finish, *, create: bool
+    ) -> TransferOutcome | Redirect:
         bridge_id = bridge_of(waiter.request.call_id)
-        caller_gone = False
-        left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
+        caller_gone = transferred = False
+        live = self._controls.connected(waiter, leg, bridge_id)
         try:
             if create:
                 await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
                 await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
             listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
             agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
+            moved = asyncio.create_task(live.redirected.wait(), name=f"redirect-{bridge_id}")
             try:
-                await asyncio.wait({listen, agent_gone}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({listen, agent_gone, moved}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (listen, agent_gone):
+                for task in (listen, agent_gone, moved):
                     task.cancel()
-                await asyncio.gather(listen, agent_gone, return_exceptions=True)
-            caller_gone = not leg.gone.is_set()
+                await asyncio.gather(listen, agent_gone, moved, return_exceptions=True)
+            caller_gone = listen.done() and not listen.cancelled() and not leg.gone.is_set()
+            transferred = live.redirect is not None and not caller_gone
         except AriError as exc:
             log.warning(fields("acd.bridge.failed", call=waiter.request.call_id, error=str(exc)))
             caller_gone = True
         finally:
+            held = await self._controls.disconnected(live)  # a held caller is out of the bridge already
+            left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
             with contextlib.suppress(AriError):
                 await self._client.destroy_bridge(bridge_id)
-            if not caller_gone:  # the flow's next prompt must not reach a channel still in the bridge
+            if not caller_gone and not held:  # the next prompt must not reach a channel still in the bridge
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(left_bridge.wait(), _LEAVE_BRIDGE_SECONDS)
             self._leaving.pop(waiter.channel.id, None)
@@ -81,6 +91,8 @@ class Bridger:
             await finish(waiter, leg)
         if caller_gone:
             raise CallerHungUp(waiter.channel.id)
+        if transferred and live.redirect is not None:
+            return live.redirect
         return TransferOutcome.COMPLETED
 
     def left_bridge(self, event: ChannelLeftBridge) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import acd
 from acd.live.bridge import Bridger, bridge_of
+from acd.live.controls import Redirect
 from acd.live.inflight import EpochClock, Leg, Waiter
 from acd.live.legs import AgentLegs, leg_channel_id
 from acd.live.transfer import TransferDesk
@@ -190,7 +191,9 @@ class Recovery:
             self._legs.track(leg)
             request = TransferRequest(channel.id, call.caller, agent.current_queue or "", {}, 0, {})
             waiter = Waiter(request, channel, asyncio.get_running_loop().create_future())
-            await self._bridger.resume(waiter, leg, self._desk.finish_call)
+            ended = await self._bridger.resume(waiter, leg, self._desk.finish_call)
+            if isinstance(ended, Redirect):  # the agent transferred it
+                await self._desk.redirect(waiter, ended)
             return True
         if (kept := plan.bridged_legs.pop(channel.id, None)) is not None:
             await self._legs.keep(channel, kept)

@@ -4,6 +4,7 @@
 - ``HoldPlayer`` (acd.live.hold_player): announcements and music on hold while the caller waits;
 - ``AgentLegs`` (acd.live.legs): ringing agents, their answer, no answer, hanging up;
 - ``Bridger`` (acd.live.bridge): caller and agent bridged until one hangs up;
+- ``CallControls`` (acd.live.controls): the agent's hold, resume, hang-up, transfer, wrap-up time;
 - ``CallbackBooking`` (acd.live.callbacks): the callback key;
 - ``OperatorFront`` (acd.live.operator): ``AcdControl`` for the control API, the CLI and the web;
 - ``AriTap`` and ``Ticker`` (acd.live.tap): Asterisk's events and the tick loop;
@@ -26,6 +27,7 @@ import acd
 from acd.live.answered import AnsweredBy
 from acd.live.bridge import Bridger
 from acd.live.callbacks import CallbackBooking
+from acd.live.controls import CallControls
 from acd.live.facts import AcdFactSink, FactWriter
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub, Subscription
@@ -84,7 +86,9 @@ class AcdRuntime:
                                clock=clock, options=options, shared=shared)
         self._reactions = Reactions(hub=hub, facts=fact_writer, waiters=waiters, legs=self._legs,
                                     tasks=self._tasks)
-        bridger = Bridger(client, self._legs)
+        self.calls = CallControls(worker, client, clock=clock, music_class=options.hold.music_class)
+        """The agent's call controls (the web desktop's buttons)."""
+        bridger = Bridger(client, self._legs, self.calls)
         self._desk = TransferDesk(
             worker, waiters=waiters, legs=self._legs, hold=HoldPlayer(worker, client, clock, options.hold),
             bridger=bridger, facts=fact_writer, hub=hub, clock=clock,

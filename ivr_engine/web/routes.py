@@ -217,6 +217,7 @@ async def _me(request: web.Request) -> web.Response:
         "agent": agent_json(request, user.agent_id) if user.agent_id else None,
         "dispositions": list(DISPOSITIONS),
         "pause_reasons": list(PAUSE_REASONS),
+        "queues": sorted(s.queue for s in request.app[CONTROL_KEY].queue_statuses()),
     })
 
 
