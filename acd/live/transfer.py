@@ -118,7 +118,11 @@ class TransferDesk:
             ended = await self._bridger.talk(waiter, result, self.finish_call)
             if not isinstance(ended, Redirect):
                 return ended
-            queue = await self._requeue(waiter, ended)
+            try:
+                queue = await self._requeue(waiter, ended)
+            except acd.AcdError as exc:  # the ACD's database out of reach: the flow's failure exit
+                log.error(fields("acd.transfer.requeue_failed", call=waiter.request.call_id, error=str(exc)))
+                return TransferOutcome.FAILED
 
     async def redirect(self, waiter: Waiter, redirect: Redirect) -> TransferOutcome:
         """A call bridged by an earlier run of the service was transferred (``acd.live.recovery``)."""
@@ -132,12 +136,13 @@ class TransferDesk:
         """Put a transferred caller back in the ACD: ``redirect.queue``, ringing ``redirect.agent_id``
         first when one is named and still ready."""
         queue = self._acd.queue(redirect.queue)
+        same_queue = queue.name == waiter.request.queue
         request = waiter.request = replace(waiter.request, queue=queue.name)
         waiter.connected = asyncio.get_running_loop().create_future()
         now = self._clock()
         why = f"transferred by agent {redirect.by_agent}"
         vip = request.variables.get("vip") == "1"
-        skills = dict(request.skills) if request.skills and redirect.agent_id is None else None
+        skills = dict(request.skills) if request.skills and same_queue else None  # else the queue's
 
         def enqueue(engine: acd.Acd) -> list[acd.AcdEvent]:
             if redirect.agent_id is not None:

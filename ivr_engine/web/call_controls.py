@@ -22,16 +22,19 @@ The runtime's ``acd.live.controls.CallControls`` carries them out; the service p
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from acd.desk_ops import MAX_WRAP_UP_LEFT
 from acd.live.controls import ControlRefused, NotOnThisCall, Redirect, UnknownTarget
 from ivr_engine.control.app import CLOCK_KEY
+from ivr_engine.logs import fields
 from ivr_engine.storage.database import Database
 from ivr_engine.storage.models import NodeEntryRow, NodeEventRow
 from ivr_engine.web.context import CALLS_KEY, WEB_KEY, DeskCalls, json_body, refuse, text_field
@@ -39,6 +42,8 @@ from ivr_engine.web.feeds import agent_json
 from ivr_engine.web.ownership import own_call
 
 __all__ = ["DESK_FLOW", "add_call_control_routes", "record_transfer_step"]
+
+log = logging.getLogger(__name__)
 
 DESK_FLOW = "desk"
 """The flow name of steps the desk adds to a call's node path."""
@@ -78,7 +83,10 @@ async def _control(request: web.Request) -> web.Response:
                 raise refuse(400, "name either 'queue' or 'agent' to transfer to")
             redirect = await calls.transfer(agent_id, call_id, queue=queue, to_agent=to_agent)
             at = datetime.fromtimestamp(request.app[CLOCK_KEY](), UTC)
-            await record_transfer_step(request.app[WEB_KEY].database, call_id, redirect, at)
+            try:
+                await record_transfer_step(request.app[WEB_KEY].database, call_id, redirect, at)
+            except SQLAlchemyError as exc:  # the transfer is done; only its step in the path is lost
+                log.warning(fields("web.transfer_step_failed", call=call_id, error=str(exc)))
             return _answer(request, agent_id, call_id, transferred_to=redirect.target())
     except UnknownTarget as exc:
         raise refuse(404, str(exc)) from None
