@@ -4,12 +4,15 @@ bridge and hears music (audible RTP, while the agent's voice cannot reach her); 
 the agent. 1003 transfers her to agent 1002: 1003's phone gets a BYE (1003 in wrap-up), 1002's phone
 rings and answers, a new bridge holds Alice and 1002, and 1002's screen-pop shows the desk's transfer in
 the IVR path. 1002 clicks Hang up: Alice gets a BYE and 1002 goes to wrap-up, which "+60 s" extends.
+
+Set ``IVR_WEB_SCREENSHOTS=docs`` to save 1002's desktop after the transfer as the README's screenshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import urllib.error
 from pathlib import Path
@@ -137,6 +140,11 @@ async def test_hold_resume_blind_transfer_and_hang_up_from_the_desk(
                     # 1002 hangs up from the desk: Alice gets a BYE, 1002 goes to wrap-up, +60 s extends it.
                     second = await _sign_in(browser, lab, "agent1002")
                     await expect(second.locator("#state")).to_have_text("on call")
+                    transfer_row = second.locator("#ivr-path tr", has_text="by agent 1003")
+                    await expect(transfer_row).to_contain_text("transfer")
+                    if (folder := os.environ.get("IVR_WEB_SCREENSHOTS")) is not None:
+                        shot = Path(folder) / "agent-desktop-transfer.png"
+                        await second.screenshot(path=str(shot), full_page=True)
                     await second.click("#btn-hangup")
                     result = await asyncio.wait_for(caller, 20)
                     assert result.ok, result.describe()
