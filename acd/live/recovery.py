@@ -152,6 +152,8 @@ class Recovery:
         call_id = agent.current_call or ""
         members = bridges.get(bridge_of(call_id), ())
         others = [c for c in members if c != call_id]
+        if members and call_id not in members and len(others) == 1 and await self._off_hold(call_id):
+            members = [*others, call_id]
         if call_id in members and len(others) == 1:
             leg = Leg(others[0], agent.id, call_id, answered=True)
             self._plan.bridged_callers[call_id] = (agent, leg)
@@ -165,6 +167,18 @@ class Recovery:
         now = self._clock()
         with contextlib.suppress(acd.AcdError):
             await self._worker.act(lambda engine: engine.end_call(agent.id, now))
+
+    async def _off_hold(self, call_id: str) -> bool:
+        """A caller the agent had on hold (``acd.live.controls``: out of the bridge, music on hold) when
+        the earlier run stopped: back in the bridge with the agent. False if the caller is gone."""
+        try:
+            with contextlib.suppress(AriNotFound):
+                await self._client.stop_moh(call_id)
+            await self._client.add_channel(bridge_of(call_id), [call_id])
+        except AriError:
+            return False
+        log.info(fields("acd.recovery.off_hold", call=call_id))
+        return True
 
     async def _abandon(self, call_id: str) -> None:
         now = self._clock()
