@@ -41,12 +41,14 @@ class _Channel:
         self.id = channel_id
 
 
-async def _on_call(desk: Desk, agent_id: str = "1001", call_id: str = "call-1") -> Waiter:
+async def on_call(desk: Desk, agent_id: str = "1001", call_id: str = "call-1") -> Waiter:
     """``agent_id`` answered ``call_id`` in the engine and is bridged to its caller (channel ``call_id``)."""
     engine, now = desk.control.acd, desk.control.now
-    await desk.control.login(agent_id)
-    engine.enqueue(call_id, "15550001001", "general", now)
-    engine.answer(agent_id, now)
+    if engine.agent(agent_id).state is AgentState.LOGGED_OUT:
+        await desk.control.login(agent_id)
+    if engine.agent(agent_id).state is AgentState.READY:
+        engine.enqueue(call_id, "15550001001", "general", now)
+        engine.answer(agent_id, now)
     desk.screenpops.publish(alice_pop(agent_id, call_id))
     request = TransferRequest(call_id, "15550001001", "general", {}, 0, {})
     waiter = Waiter(request, _Channel(call_id), asyncio.get_running_loop().create_future())  # type: ignore[arg-type]
@@ -59,7 +61,7 @@ async def _json(response: Any) -> Any:
 
 
 async def test_hold_and_resume_move_the_caller_out_of_the_bridge_to_music_and_back(desk: Desk) -> None:
-    await _on_call(desk)
+    await on_call(desk)
     await desk.sign_in("ann")
     me = await (await desk.client.get("/web/me")).json()
     assert me["agent"]["call_controls"] == ["hold", "hangup", "transfer"]
@@ -81,7 +83,7 @@ async def test_hold_and_resume_move_the_caller_out_of_the_bridge_to_music_and_ba
 
 
 async def test_a_call_that_ends_on_hold_has_its_music_stopped(desk: Desk) -> None:
-    await _on_call(desk)
+    await on_call(desk)
     await desk.sign_in("ann")
     assert (await desk.post("/web/calls/call-1/hold", {})).status == 200
     live = desk.calls.live_call("call-1")
@@ -94,7 +96,7 @@ async def test_a_call_that_ends_on_hold_has_its_music_stopped(desk: Desk) -> Non
 
 
 async def test_hang_up_ends_the_callers_channel(desk: Desk) -> None:
-    await _on_call(desk)
+    await on_call(desk)
     await desk.sign_in("ann")
     response = await desk.post("/web/calls/call-1/hangup", {})
     assert response.status == 200, await response.text()
@@ -102,7 +104,7 @@ async def test_hang_up_ends_the_callers_channel(desk: Desk) -> None:
 
 
 async def test_only_the_agent_on_the_call_may_control_it(desk: Desk) -> None:
-    await _on_call(desk)
+    await on_call(desk)
     assert (await desk.post("/web/calls/call-1/hold", {})).status == 401
     await desk.sign_in("raj")  # agent 1002 never had the call
     refused = await desk.post("/web/calls/call-1/hangup", {})
@@ -122,7 +124,7 @@ async def test_only_the_agent_on_the_call_may_control_it(desk: Desk) -> None:
 
 
 async def test_blind_transfer_checks_its_target_and_writes_a_step_in_the_node_path(desk: Desk) -> None:
-    waiter = await _on_call(desk)
+    waiter = await on_call(desk)
     at = datetime.fromtimestamp(desk.control.now, UTC)
     desk.database.call(lambda s: s.add_all([
         Call(id="call-1", caller="15550001001", dialled="100", started=at),
@@ -158,7 +160,7 @@ async def test_blind_transfer_checks_its_target_and_writes_a_step_in_the_node_pa
 
 
 async def test_more_wrap_up_time_only_in_wrap_up_and_bounded(desk: Desk) -> None:
-    await _on_call(desk)
+    await on_call(desk)
     await desk.sign_in("ann")
     early = await desk.post("/web/calls/call-1/wrapup-time", {"seconds": 60})
     assert early.status == 409
