@@ -118,23 +118,24 @@ class TransferDesk:
             ended = await self._bridger.talk(waiter, result, self.finish_call)
             if not isinstance(ended, Redirect):
                 return ended
-            try:
-                queue = await self._requeue(waiter, ended)
-            except acd.AcdError as exc:  # the ACD's database out of reach: the flow's failure exit
-                log.error(fields("acd.transfer.requeue_failed", call=waiter.request.call_id, error=str(exc)))
+            requeued = await self._requeue(waiter, ended)
+            if requeued is None:
                 return TransferOutcome.FAILED
+            queue = requeued
 
     async def redirect(self, waiter: Waiter, redirect: Redirect) -> TransferOutcome:
         """A call bridged by an earlier run of the service was transferred (``acd.live.recovery``)."""
         self._waiters.add(waiter)
         try:
-            return await self._serve(waiter, await self._requeue(waiter, redirect))
+            queue = await self._requeue(waiter, redirect)
+            return TransferOutcome.FAILED if queue is None else await self._serve(waiter, queue)
         finally:
             await self._leave(waiter)
 
-    async def _requeue(self, waiter: Waiter, redirect: Redirect) -> acd.Queue:
+    async def _requeue(self, waiter: Waiter, redirect: Redirect) -> acd.Queue | None:
         """Put a transferred caller back in the ACD: ``redirect.queue``, ringing ``redirect.agent_id``
-        first when one is named and still ready."""
+        first when one is named and still ready. None if the ACD refused (its database out of reach):
+        the flow's failure exit, as for a first transfer."""
         queue = self._acd.queue(redirect.queue)
         same_queue = queue.name == waiter.request.queue
         request = waiter.request = replace(waiter.request, queue=queue.name)
@@ -153,7 +154,11 @@ class TransferDesk:
                                   priority=request.priority, vip=vip, skills=skills)
 
         self._waiters.add(waiter)
-        await self._worker.act(enqueue)
+        try:
+            await self._worker.act(enqueue)
+        except acd.AcdError as exc:
+            log.error(fields("acd.transfer.requeue_failed", call=request.call_id, error=str(exc)))
+            return None
         log.info(fields("acd.transfer.requeued", call=request.call_id, to=redirect.target()))
         return queue
 
