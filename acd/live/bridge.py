@@ -42,7 +42,8 @@ class Bridger:
         self._leaving: dict[str, asyncio.Event] = {}  # caller channel -> set once it left the ACD bridge
 
     async def talk(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome | Redirect:
-        """Bridge caller and agent until one hangs up; COMPLETED when the agent hung up first, the
+        """Bridge caller and agent until one hangs up (the agent: the one a consult transfer handed the
+        call to, ``acd.live.consult``, once it did); COMPLETED when the agent hung up first, the
         ``Redirect`` when the agent transferred the call (``acd.live.controls``: the agent's leg is
         ended, the caller is out of the bridge). ``finish`` closes the call in the ACD once the bridge
         is gone and the agent's leg is down."""
@@ -63,15 +64,25 @@ class Bridger:
             if create:
                 await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
                 await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
-            listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
-            agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
-            moved = asyncio.create_task(live.redirected.wait(), name=f"redirect-{bridge_id}")
-            try:
-                await asyncio.wait({listen, agent_gone, moved}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (listen, agent_gone, moved):
-                    task.cancel()
-                await asyncio.gather(listen, agent_gone, moved, return_exceptions=True)
+            while True:
+                listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
+                agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
+                moved = asyncio.create_task(live.redirected.wait(), name=f"redirect-{bridge_id}")
+                handed = asyncio.create_task(live.handed_over.wait(), name=f"handover-{bridge_id}")
+                tasks = (listen, agent_gone, moved, handed)
+                try:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                if live.handed_over.is_set():  # a consult transfer: the call goes on with the target
+                    live.handed_over.clear()
+                    before, leg = leg, live.leg
+                    await self._handed_over(before)
+                    if not (listen.done() and not listen.cancelled()):
+                        continue
+                break
             caller_gone = listen.done() and not listen.cancelled() and not leg.gone.is_set()
             transferred = live.redirect is not None and not caller_gone
         except AriError as exc:
@@ -94,6 +105,11 @@ class Bridger:
         if transferred and live.redirect is not None:
             return live.redirect
         return TransferOutcome.COMPLETED
+
+    async def _handed_over(self, before: Leg) -> None:
+        """The first agent's leg after a consult transfer: ended (the ACD put them in wrap-up)."""
+        self._legs.release(before)
+        await self._legs.hang_up(before)
 
     def left_bridge(self, event: ChannelLeftBridge) -> None:
         """A caller leaving the ACD bridge releases their next prompt (see ``_LEAVE_BRIDGE_SECONDS``)."""

@@ -11,6 +11,9 @@ ends (``disconnected``). Only the agent whose leg is in that bridge may act on t
 - Hang up ends the caller's channel; the bridger then ends the agent's leg and the agent goes to wrap-up.
 - A blind transfer (to a queue, or to a ready agent) is handed to the bridger as a ``Redirect``: it ends
   the agent's leg (wrap-up), and the caller's ``transfer`` re-enters the ACD (``TransferDesk``).
+- A consult transfer is ``acd.live.consult``'s: while one is under way (``LiveCall.consult``) hold,
+  resume and blind transfer are refused; its completion hands the call to the target's leg
+  (``LiveCall.leg`` changes, ``handed_over`` tells the bridger to end the first agent's leg).
 
 Refusals are ``ControlRefused`` subclasses whose messages are fit to show the agent.
 """
@@ -20,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import acd
 from acd.desk_ops import extend_wrap_up
@@ -29,6 +34,9 @@ from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.logs import fields
+
+if TYPE_CHECKING:
+    from acd.live.consult import Consult
 
 __all__ = [
     "CallControls",
@@ -83,6 +91,10 @@ class LiveCall:
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One control (or the end of the call) at a time."""
+    consult: Consult | None = None
+    """The consult under way (``acd.live.consult.Consult``), if any."""
+    handed_over: asyncio.Event = field(default_factory=asyncio.Event)
+    """A consult transfer completed: ``leg`` is now the target's; the bridger ends the one before."""
 
 
 class CallControls:
@@ -93,6 +105,8 @@ class CallControls:
         self._clock = clock
         self._music_class = music_class
         self._calls: dict[str, LiveCall] = {}
+        self.end_consult: Callable[[LiveCall], Awaitable[None]] | None = None
+        """Set by ``acd.live.consult``: end a call's consult as the call ends (``live.busy`` held)."""
 
     # -- the bridger's side -----------------------------------------------------------------------
 
@@ -107,6 +121,8 @@ class CallControls:
         async with live.busy:
             if self._calls.get(live.leg.call_id) is live:
                 del self._calls[live.leg.call_id]
+            if live.consult is not None and self.end_consult is not None:
+                await self.end_consult(live)
             held, live.held = live.held, False
             if held:
                 with contextlib.suppress(AriError):
@@ -122,46 +138,63 @@ class CallControls:
 
     # -- the agent's controls ---------------------------------------------------------------------
 
-    def _own(self, agent_id: str, call_id: str) -> LiveCall:
+    def own(self, agent_id: str, call_id: str, *, consulting_ok: bool = True) -> LiveCall:
+        """The call ``agent_id`` is bridged to (``NotOnThisCall`` otherwise); ``consulting_ok=False``:
+        ``ControlConflict`` while a consult is under way."""
         live = self._calls.get(call_id)
         if live is None or live.leg.agent_id != agent_id or live.redirect is not None:
             raise NotOnThisCall(f"agent {agent_id} is not on call {call_id} (any more)")
+        if not consulting_ok and live.consult is not None:
+            raise ControlConflict(f"call {call_id} has a consult under way: complete or cancel it first")
         return live
 
+    def consulting(self, call_id: str) -> Consult | None:
+        """The consult under way on ``call_id`` (``acd.live.consult.Consult``), if any."""
+        live = self._calls.get(call_id)
+        return None if live is None else live.consult
+
     async def hold(self, agent_id: str, call_id: str) -> None:
-        live = self._own(agent_id, call_id)
+        live = self.own(agent_id, call_id, consulting_ok=False)
         async with live.busy:
-            self._own(agent_id, call_id)  # still there once the lock is ours
+            self.own(agent_id, call_id, consulting_ok=False)  # still there once the lock is ours
             if live.held:
                 raise ControlConflict(f"call {call_id} is already on hold")
-            caller = live.waiter.channel.id
             try:
-                await self._client.remove_channel(live.bridge_id, [caller])
-                live.held = True
-                await self._client.start_moh(caller, self._music_class)
+                await self.hold_caller(live)
             except AriError as exc:
                 raise self._failed("hold", call_id, exc) from None
         log.info(fields("acd.call.held", agent=agent_id, call=call_id))
 
+    async def hold_caller(self, live: LiveCall) -> None:
+        """Take the caller out of the bridge to music on hold (``live.busy`` held)."""
+        caller = live.waiter.channel.id
+        await self._client.remove_channel(live.bridge_id, [caller])
+        live.held = True
+        await self._client.start_moh(caller, self._music_class)
+
+    async def resume_caller(self, live: LiveCall) -> None:
+        """Stop the caller's music and put them back in the bridge (``live.busy`` held)."""
+        caller = live.waiter.channel.id
+        with contextlib.suppress(AriNotFound):
+            await self._client.stop_moh(caller)
+        await self._client.add_channel(live.bridge_id, [caller])
+        live.held = False
+
     async def resume(self, agent_id: str, call_id: str) -> None:
-        live = self._own(agent_id, call_id)
+        live = self.own(agent_id, call_id, consulting_ok=False)
         async with live.busy:
-            self._own(agent_id, call_id)
+            self.own(agent_id, call_id, consulting_ok=False)
             if not live.held:
                 raise ControlConflict(f"call {call_id} is not on hold")
-            caller = live.waiter.channel.id
             try:
-                with contextlib.suppress(AriNotFound):
-                    await self._client.stop_moh(caller)
-                await self._client.add_channel(live.bridge_id, [caller])
-                live.held = False
+                await self.resume_caller(live)
             except AriError as exc:
                 raise self._failed("resume", call_id, exc) from None
         log.info(fields("acd.call.resumed", agent=agent_id, call=call_id))
 
     async def hang_up(self, agent_id: str, call_id: str) -> None:
         """End the caller's channel; the bridger ends the agent's leg and the call (wrap-up)."""
-        live = self._own(agent_id, call_id)
+        live = self.own(agent_id, call_id)
         try:
             await self._client.hangup(live.waiter.channel.id)
         except AriNotFound:
@@ -173,7 +206,7 @@ class CallControls:
     async def transfer(self, agent_id: str, call_id: str, *, queue: str | None = None,
                        to_agent: str | None = None) -> Redirect:
         """Blind transfer to ``queue`` or to ``to_agent`` (ready now; in the call's queue)."""
-        live = self._own(agent_id, call_id)
+        live = self.own(agent_id, call_id, consulting_ok=False)
         if (queue is None) == (to_agent is None):
             raise ControlRefused("name either a queue or an agent to transfer to")
         if queue is not None:
@@ -191,7 +224,7 @@ class CallControls:
                 raise ControlConflict(f"agent {to_agent} is not ready ({target.state.value})")
             redirect = Redirect(agent_id, live.waiter.request.queue, to_agent)
         async with live.busy:
-            self._own(agent_id, call_id)
+            self.own(agent_id, call_id, consulting_ok=False)
             live.redirect = redirect
             live.redirected.set()
         log.info(fields("acd.call.transferred", agent=agent_id, call=call_id, to=redirect.target()))
@@ -208,6 +241,9 @@ class CallControls:
 
         await self._worker.act(extend)
         return left[0]
+
+    def failed(self, what: str, call_id: str, exc: AriError) -> ControlConflict:
+        return self._failed(what, call_id, exc)
 
     @staticmethod
     def _failed(what: str, call_id: str, exc: AriError) -> ControlConflict:
