@@ -24,6 +24,7 @@ timeout or when the desk makes them ready).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -67,6 +68,13 @@ class Consult:
     leg: Leg
     bridge_id: str
     answered: bool = False
+    watch: asyncio.Task[None] | None = None
+    """Waits for the target's leg to end on its own (not a ``TaskSet`` task: ``drain`` is not held
+    up by a consult under way); cancelled once the consult ends otherwise."""
+
+    def stop_watching(self) -> None:
+        if self.watch is not None and self.watch is not asyncio.current_task():
+            self.watch.cancel()
 
     @property
     def state(self) -> str:
@@ -121,7 +129,7 @@ class Consults:
             assert agent is not None
             ring = self._legs.ring(offer, agent, leg, caller_id=agent_id)
             self._tasks.spawn(ring, f"ring-consult-{target}")
-            self._tasks.spawn(self._watch(live, consult), f"consult-{call_id}")
+            consult.watch = asyncio.create_task(self._watch(live, consult), name=f"consult-{call_id}")
         log.info(fields("acd.consult.started", agent=agent_id, call=call_id, target=target))
         return consult
 
@@ -142,6 +150,7 @@ class Consults:
             except acd.AcdError as exc:
                 raise ControlConflict(f"the ACD refused the handover: {exc}") from None
             live.consult = None
+            consult.stop_watching()
             with contextlib.suppress(AriError):
                 await self._client.destroy_bridge(consult.bridge_id)
             try:
@@ -229,6 +238,7 @@ class Consults:
 
     async def _drop(self, consult: Consult, reason: str) -> None:
         """Free the target in the ACD, end their leg, remove the consult bridge."""
+        consult.stop_watching()
         await self._end_in_acd(consult, reason)
         self._legs.release(consult.leg)
         await self._legs.hang_up(consult.leg)
