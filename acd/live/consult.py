@@ -94,6 +94,7 @@ class Consults:
         self._clock = clock
         legs.consult_answered = self._answered
         controls.end_consult = self._call_ended
+        controls.consults = self
 
     async def start(self, agent_id: str, call_id: str, target: str) -> Consult:
         """Ring ``target`` (ready now) for a consult on ``agent_id``'s call; the caller goes on hold."""

@@ -36,7 +36,7 @@ from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.logs import fields
 
 if TYPE_CHECKING:
-    from acd.live.consult import Consult
+    from acd.live.consult import Consult, Consults
 
 __all__ = [
     "CallControls",
@@ -107,6 +107,8 @@ class CallControls:
         self._calls: dict[str, LiveCall] = {}
         self.end_consult: Callable[[LiveCall], Awaitable[None]] | None = None
         """Set by ``acd.live.consult``: end a call's consult as the call ends (``live.busy`` held)."""
+        self.consults: Consults | None = None
+        """Set by ``acd.live.consult.Consults``: the consult transfers the methods below hand on."""
 
     # -- the bridger's side -----------------------------------------------------------------------
 
@@ -229,6 +231,21 @@ class CallControls:
             live.redirected.set()
         log.info(fields("acd.call.transferred", agent=agent_id, call=call_id, to=redirect.target()))
         return redirect
+
+    def _consults(self) -> Consults:
+        if self.consults is None:
+            raise ControlRefused("consult transfers are not available here")
+        return self.consults
+
+    async def consult(self, agent_id: str, call_id: str, target: str) -> Consult:
+        """Start a consult with ``target`` (``acd.live.consult.Consults.start``)."""
+        return await self._consults().start(agent_id, call_id, target)
+
+    async def complete_consult(self, agent_id: str, call_id: str) -> str:
+        return await self._consults().complete(agent_id, call_id)
+
+    async def cancel_consult(self, agent_id: str, call_id: str) -> None:
+        await self._consults().cancel(agent_id, call_id)
 
     async def extend_wrap_up(self, agent_id: str, seconds: float) -> float:
         """More wrap-up time; the seconds now left (``InvalidTransition`` outside wrap-up)."""

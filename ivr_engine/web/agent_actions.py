@@ -10,7 +10,8 @@ a misclick on the page must not do to a ringing caller).
 Call controls (``CallControl``, carried out by ``acd.live.controls``) follow the same table: the controls
 that end the agent's call (hang up, transfer) and hold/resume are offered in the state whose only way out
 is wrap-up (on a call: ``TRANSITIONS[ON_CALL] == {WRAP_UP}``), hold or resume as the call stands; more
-wrap-up time is offered in wrap-up.
+wrap-up time is offered in wrap-up. During a consult transfer the agent who started it has complete (once
+the target answered), cancel and hang-up; the target, whose call is the consult, has none (their phone).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class CallControl(StrEnum):
     RESUME = "resume"
     HANGUP = "hangup"
     TRANSFER = "transfer"
+    CONSULT = "consult"
+    COMPLETE_CONSULT = "complete_consult"
+    CANCEL_CONSULT = "cancel_consult"
     EXTEND_WRAP_UP = "extend_wrap_up"
 
 
@@ -64,10 +68,20 @@ def _on_a_call(state: AgentState) -> bool:
     return TRANSITIONS[state] == frozenset({AgentState.WRAP_UP})
 
 
-def offered_call_controls(state: AgentState, *, held: bool = False) -> tuple[CallControl, ...]:
-    """The call controls the page enables for an agent in ``state`` (``held``: their call is on hold)."""
+def offered_call_controls(
+    state: AgentState, *, held: bool = False, consult: str | None = None, consulted: bool = False
+) -> tuple[CallControl, ...]:
+    """The call controls the page enables for an agent in ``state`` (``held``: their call is on hold;
+    ``consult``: the state of the consult they started, ``"ringing"`` or ``"talking"``; ``consulted``:
+    they are the target of a consult, which they end at their phone)."""
+    if _on_a_call(state) and consulted:
+        return ()
+    if _on_a_call(state) and consult is not None:
+        complete = (CallControl.COMPLETE_CONSULT,) if consult == "talking" else ()
+        return (*complete, CallControl.CANCEL_CONSULT, CallControl.HANGUP)
     if _on_a_call(state):
-        return (CallControl.RESUME if held else CallControl.HOLD, CallControl.HANGUP, CallControl.TRANSFER)
+        return (CallControl.RESUME if held else CallControl.HOLD, CallControl.HANGUP, CallControl.TRANSFER,
+                CallControl.CONSULT)
     if state is AgentState.WRAP_UP:
         return (CallControl.EXTEND_WRAP_UP,)
     return ()

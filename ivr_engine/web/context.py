@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from aiohttp import hdrs, web
 
+from acd.live.consult import Consult
 from acd.live.controls import Redirect
 from acd.records import AcdRecorder
 from ivr_engine.clock import CentreTime
@@ -84,6 +85,14 @@ class DeskCalls(Protocol):
                        to_agent: str | None = None) -> Redirect: ...
 
     async def extend_wrap_up(self, agent_id: str, seconds: float) -> float: ...
+
+    def consulting(self, call_id: str) -> Consult | None: ...
+
+    async def consult(self, agent_id: str, call_id: str, target: str) -> Consult: ...
+
+    async def complete_consult(self, agent_id: str, call_id: str) -> str: ...
+
+    async def cancel_consult(self, agent_id: str, call_id: str) -> None: ...
 
 
 CALLS_KEY: web.AppKey[DeskCalls] = web.AppKey("desk_calls")

@@ -30,10 +30,10 @@ def test_call_controls_appear_only_on_a_call_and_more_wrap_up_time_only_in_wrap_
     offered = {state: offered_call_controls(state) for state in AgentState}
     assert offered == {
         S.LOGGED_OUT: (), S.READY: (), S.PAUSED: (), S.RINGING: (),
-        S.ON_CALL: (C.HOLD, C.HANGUP, C.TRANSFER),
+        S.ON_CALL: (C.HOLD, C.HANGUP, C.TRANSFER, C.CONSULT),
         S.WRAP_UP: (C.EXTEND_WRAP_UP,),
     }  # fmt: skip
-    assert offered_call_controls(S.ON_CALL, held=True) == (C.RESUME, C.HANGUP, C.TRANSFER)
+    assert offered_call_controls(S.ON_CALL, held=True) == (C.RESUME, C.HANGUP, C.TRANSFER, C.CONSULT)
 
 
 class _Channel:
@@ -64,12 +64,12 @@ async def test_hold_and_resume_move_the_caller_out_of_the_bridge_to_music_and_ba
     await on_call(desk)
     await desk.sign_in("ann")
     me = await (await desk.client.get("/web/me")).json()
-    assert me["agent"]["call_controls"] == ["hold", "hangup", "transfer"]
+    assert me["agent"]["call_controls"] == ["hold", "hangup", "transfer", "consult"]
     held = await desk.post("/web/calls/call-1/hold", {})
     assert held.status == 200, await held.text()
     data = await held.json()
     assert data["held"] is True
-    assert data["agent"]["call_controls"] == ["resume", "hangup", "transfer"]
+    assert data["agent"]["call_controls"] == ["resume", "hangup", "transfer", "consult"]
     assert desk.ari.calls == [
         ("remove_channel", "acd-call-1", ["call-1"]), ("start_moh", "call-1", "default")
     ]
@@ -77,7 +77,7 @@ async def test_hold_and_resume_move_the_caller_out_of_the_bridge_to_music_and_ba
     assert (again.status, (await again.json())["error"]) == (409, "call call-1 is already on hold")
     resumed = await desk.post("/web/calls/call-1/resume", {})
     assert resumed.status == 200
-    assert (await resumed.json())["agent"]["call_controls"] == ["hold", "hangup", "transfer"]
+    assert (await resumed.json())["agent"]["call_controls"] == ["hold", "hangup", "transfer", "consult"]
     assert desk.ari.calls[2:] == [("stop_moh", "call-1"), ("add_channel", "acd-call-1", ["call-1"])]
     assert (await desk.post("/web/calls/call-1/resume", {})).status == 409
 
