@@ -157,3 +157,83 @@ async def test_hold_resume_blind_transfer_and_hang_up_from_the_desk(
     finally:
         ear.close()
     assert await lab.leftovers() == ([], [])
+
+
+def _consult_bridge(lab: Lab, alice: str) -> list[str] | None:
+    """The channels of Alice's consult bridge (the two agents' legs), if there is one."""
+    for bridge in lab.ari_json("/bridges"):
+        if bridge["id"] == f"consult-{alice}":
+            return sorted(bridge["channels"])
+    return None
+
+
+async def test_consult_transfer_cancel_then_complete_from_the_desk(
+    lab: Lab, browser: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    """1003 consults 1002 while Alice hears music; both agents' legs share the consult bridge. Cancel:
+    1002's phone gets a BYE (ready again), Alice is back with 1003. A second consult, completed: Alice is
+    bridged with 1002's leg, 1003's phone gets a BYE, 1002's screen-pop shows the desk's consult
+    transfer, and 1002 hangs up from the desk."""
+    from playwright.async_api import expect
+
+    voice = write_talk_audio(tmp_path / "agent-voice.wav", seconds=3)
+    talk = AgentBehaviour(ring_ms=300, talk_audio=voice)
+    ear = RtpEar(lab.settings.sip_host)
+    await ear.open()
+    try:
+        async with phone(lab, "1003", talk) as first_phone, phone(lab, "1002", talk) as second_phone:
+            with agents(lab, "1003"):
+                desk = await _sign_in(browser, lab, "agent1003")
+                await expect(desk.locator("body")).to_have_attribute("data-live", "yes")
+                caller, keys = await _call_with_ear(lab, ear)
+                bridged = await until(lambda: caller.done() or _bridged_with(lab), 40, "Alice with 1003")
+                assert isinstance(bridged, tuple), (await caller).describe()
+                alice, first_leg = bridged
+                await expect(desk.locator("#state")).to_have_text("on call", timeout=10_000)
+                with agents(lab, "1002"):
+                    await desk.fill("#transfer-target", "1002")
+                    # Consult, then cancel: Alice on music meanwhile, back with 1003 after.
+                    await desk.click("#btn-consult")
+                    await expect(desk.locator("body")).to_have_attribute("data-consult", "talking")
+                    held_at = time.time()
+                    legs = await until(lambda: _consult_bridge(lab, alice), 10, "the consult bridge")
+                    assert len(legs) == 2, legs
+                    assert first_leg in legs, legs
+                    assert _bridged_with(lab, alice) is None
+                    assert _state(lab, "1002") == "on_call"
+                    await until(lambda: _audible_since(ear, held_at) >= 50, 10, "music on hold for Alice")
+                    await desk.click("#btn-consult-cancel")
+                    await expect(desk.locator("body")).to_have_attribute("data-consult", "none")
+                    with_first = (alice, first_leg)
+                    await until(lambda: _bridged_with(lab, alice) == with_first, 10, "Alice with 1003")
+                    await until(lambda: "far-end-bye" in second_phone.log_lines(), 10, "1002's phone hung up")
+                    await until(lambda: _state(lab, "1002") == "ready", 10, "1002 ready again")
+                    assert _consult_bridge(lab, alice) is None
+
+                    # Consult again, then complete: Alice with 1002, 1003's leg ended.
+                    await desk.click("#btn-consult")
+                    await expect(desk.locator("body")).to_have_attribute("data-consult", "talking")
+                    legs = await until(lambda: _consult_bridge(lab, alice), 10, "the consult bridge")
+                    (target_leg,) = [leg for leg in legs if leg != first_leg]
+                    await desk.click("#btn-consult-complete")
+                    await expect(desk.locator("#call-message")).to_have_text("Transferred to agent 1002.")
+                    with_target = (alice, target_leg)
+                    await until(lambda: _bridged_with(lab, alice) == with_target, 10, "Alice with 1002")
+                    await until(lambda: "far-end-bye" in first_phone.log_lines(), 10, "1003's phone hung up")
+                    assert _state(lab, "1003") in ("wrap_up", "ready")
+                    assert _state(lab, "1002") == "on_call"
+                    pop = await until(lambda: _pop_of(lab, "1002", alice), 10, "1002's screen-pop")
+                    steps = [(s["flow"], s["node"], s["input"], s["outcome"]) for s in pop["path"]]
+                    assert ("desk", "consult transfer", "agent 1002", "by agent 1003") in steps, steps
+
+                    second = await _sign_in(browser, lab, "agent1002")
+                    await expect(second.locator("#state")).to_have_text("on call")
+                    await expect(second.locator("#btn-hangup")).to_be_enabled()
+                    await second.click("#btn-hangup")
+                    result = await asyncio.wait_for(caller, 20)
+                    assert result.ok, result.describe()
+                    assert result.hangup_by is HangupBy.FAR_END
+                    assert await keys, "Alice's ear never heard the menu"
+    finally:
+        ear.close()
+    assert await lab.leftovers() == ([], [])
