@@ -18,8 +18,9 @@ call over (complete) or takes the caller back (cancel).
   (``CallControls.disconnected``): the target is ready, the first agent wraps up as after any call.
 
 A consult does not survive a restart of the service: recovery knows only queued, ringing and bridged
-calls (the target's consult leg is then a stale leg, hung up; the ACD frees the target at its ring
-timeout or when the desk makes them ready).
+calls (a ringing consult's leg is hung up and its offer expires at the tick: the target paused "no
+answer"; an answered one leaves the target and the first agent on calls without an ACD bridge, which
+recovery ends: wrap-up).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ ROUTES = [
     ("GET", "/static/web/login.js"), ("PUT", "/login"), ("DELETE", "/api/agents/1001"),
     ("POST", "/web/calls/call-1/hold"), ("POST", "/web/calls/call-1/resume"),
     ("POST", "/web/calls/call-1/hangup"), ("POST", "/web/calls/call-1/transfer"),
-    ("POST", "/web/calls/call-1/wrapup-time"),
+    ("POST", "/web/calls/call-1/wrapup-time"), ("POST", "/web/calls/call-1/consult"),
+    ("POST", "/web/calls/call-1/consult/complete"), ("POST", "/web/calls/call-1/consult/cancel"),
 ]
 TOKEN = b"unused-token"  # the desk fixture's control token
 
