@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from acd.live.controls import CallControls, Redirect
 from acd.live.inflight import Leg, Waiter, until_hangup
 from acd.live.legs import AgentLegs
 from acd.live.recording import CallRecorder, LiveRecording
@@ -35,31 +36,37 @@ and the flow would wait for a PlaybackFinished that never comes)."""
 
 
 class Bridger:
-    def __init__(self, client: AriClient, legs: AgentLegs, recorder: CallRecorder | None = None) -> None:
+    def __init__(
+        self, client: AriClient, legs: AgentLegs, controls: CallControls, recorder: CallRecorder | None = None
+    ) -> None:
         self._client = client
         self._legs = legs
+        self._controls = controls
         self._recorder = recorder
         self._leaving: dict[str, asyncio.Event] = {}  # caller channel -> set once it left the ACD bridge
 
     async def talk(
         self, waiter: Waiter, leg: Leg, finish: Finish, *, record: bool = False
-    ) -> TransferOutcome:
-        """Bridge caller and agent until one hangs up; COMPLETED when the agent hung up first. ``finish``
-        closes the call in the ACD once the bridge is gone and the agent's leg is down. ``record``: the
-        bridge's mix is recorded (``acd.live.recording``) and kept once the bridge is gone."""
+    ) -> TransferOutcome | Redirect:
+        """Bridge caller and agent until one hangs up (the agent: the one a consult transfer handed the
+        call to, ``acd.live.consult``, once it did); COMPLETED when the agent hung up first, the
+        ``Redirect`` when the agent transferred the call (``acd.live.controls``: the agent's leg is
+        ended, the caller is out of the bridge). ``finish`` closes the call in the ACD once the bridge
+        is gone and the agent's leg is down. ``record``: the bridge's mix is recorded
+        (``acd.live.recording``) and kept once the bridge is gone."""
         return await self._converse(waiter, leg, finish, create=True, record=record)
 
-    async def resume(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome:
+    async def resume(self, waiter: Waiter, leg: Leg, finish: Finish) -> TransferOutcome | Redirect:
         """Caller and agent already in their bridge (bridged by an earlier run of the service): as
         ``talk``, without creating it; a recording Asterisk still makes of it is kept as ``talk`` would."""
         return await self._converse(waiter, leg, finish, create=False, record=True)
 
     async def _converse(
         self, waiter: Waiter, leg: Leg, finish: Finish, *, create: bool, record: bool
-    ) -> TransferOutcome:
+    ) -> TransferOutcome | Redirect:
         bridge_id = bridge_of(waiter.request.call_id)
-        caller_gone = False
-        left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
+        caller_gone = transferred = False
+        live = self._controls.connected(waiter, leg, bridge_id)
         recording: LiveRecording | None = None
         try:
             if create:
@@ -74,24 +81,38 @@ class Bridger:
                 recording = await self._recorder.adopt(
                     call_id=waiter.request.call_id, agent_id=leg.agent_id, queue=waiter.request.queue
                 )
-            listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
-            agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
-            try:
-                await asyncio.wait({listen, agent_gone}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (listen, agent_gone):
-                    task.cancel()
-                await asyncio.gather(listen, agent_gone, return_exceptions=True)
-            caller_gone = not leg.gone.is_set()
+            while True:
+                listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
+                agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
+                moved = asyncio.create_task(live.redirected.wait(), name=f"redirect-{bridge_id}")
+                handed = asyncio.create_task(live.handed_over.wait(), name=f"handover-{bridge_id}")
+                tasks = (listen, agent_gone, moved, handed)
+                try:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                if live.handed_over.is_set():  # a consult transfer: the call goes on with the target
+                    live.handed_over.clear()
+                    before, leg = leg, live.leg
+                    await self._handed_over(before)
+                    if not (listen.done() and not listen.cancelled()):
+                        continue
+                break
+            caller_gone = listen.done() and not listen.cancelled() and not leg.gone.is_set()
+            transferred = live.redirect is not None and not caller_gone
         except AriError as exc:
             log.warning(fields("acd.bridge.failed", call=waiter.request.call_id, error=str(exc)))
             caller_gone = True
         finally:
+            held = await self._controls.disconnected(live)  # a held caller is out of the bridge already
+            left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
             with contextlib.suppress(AriError):
                 await self._client.destroy_bridge(bridge_id)
             if recording is not None and self._recorder is not None:
                 self._recorder.finish(recording)
-            if not caller_gone:  # the flow's next prompt must not reach a channel still in the bridge
+            if not caller_gone and not held:  # the next prompt must not reach a channel still in the bridge
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(left_bridge.wait(), _LEAVE_BRIDGE_SECONDS)
             self._leaving.pop(waiter.channel.id, None)
@@ -100,7 +121,14 @@ class Bridger:
             await finish(waiter, leg)
         if caller_gone:
             raise CallerHungUp(waiter.channel.id)
+        if transferred and live.redirect is not None:
+            return live.redirect
         return TransferOutcome.COMPLETED
+
+    async def _handed_over(self, before: Leg) -> None:
+        """The first agent's leg after a consult transfer: ended (the ACD put them in wrap-up)."""
+        self._legs.release(before)
+        await self._legs.hang_up(before)
 
     def left_bridge(self, event: ChannelLeftBridge) -> None:
         """A caller leaving the ACD bridge releases their next prompt (see ``_LEAVE_BRIDGE_SECONDS``)."""

@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import acd
+from acd.desk_ops import consulted_call
 from acd.live.answered import AnsweredBy
 from acd.live.inflight import EpochClock, Leg, Waiters, until_hangup
 from acd.live.options import RuntimeOptions
@@ -66,6 +68,8 @@ class AgentLegs:
         self._legs: dict[str, Leg] = {}
         self._shared = shared
         self._rung: set[str] = set()  # shared: the legs rung for offers still open (or just ended)
+        self.consult_answered: Callable[[Channel, Leg], Awaitable[None]] | None = None
+        """Set by ``acd.live.consult``: a consult's leg answered (the hook keeps it until it ends)."""
 
     def should_ring(self, offer: acd.Offer) -> bool:
         """Ring ``offer`` here? One node: always. Several: only for a caller waiting on this node, and
@@ -106,9 +110,12 @@ class AgentLegs:
                 self._tasks.spawn(self.hang_up(leg), f"stop-ring-{leg_id}")
         self._rung -= rung_before - open_legs  # offers ended since they were rung: forgotten
 
-    async def ring(self, offer: acd.Offer, agent: acd.Agent) -> None:
-        """Originate the agent's endpoint; an unreachable phone is a no-answer at once."""
-        leg = Leg(leg_channel_id(offer), agent.id, offer.call_id)
+    async def ring(self, offer: acd.Offer, agent: acd.Agent, leg: Leg | None = None, *,
+                   caller_id: str | None = None) -> None:
+        """Originate the agent's endpoint; an unreachable phone is a no-answer at once. ``leg``: the
+        leg to ring (a consult's, ``acd.live.consult``; by default a new one), whose ``gone`` is set
+        once it ends unanswered."""
+        leg = leg or Leg(leg_channel_id(offer), agent.id, offer.call_id)
         self._legs[leg.channel_id] = leg
         ring = round(offer.expires_at - offer.at) + self._options.ring_margin_seconds
         try:
@@ -117,9 +124,11 @@ class AgentLegs:
                 raise ChannelError(f"endpoint {agent.endpoint} is {state}")
             await self._client.originate(
                 agent.endpoint, channel_id=leg.channel_id, app_args=[ORIGINATED_MARKER, offer.call_id],
-                caller_id=self._options.caller_id or self._waiters.caller_of(offer.call_id),
+                caller_id=caller_id or self._options.caller_id or self._waiters.caller_of(offer.call_id),
                 ring_seconds=ring,
             )
+            if leg.channel_id not in self._legs:  # stopped while the originate was under way
+                await self.hang_up(leg)
         except (AriError, ChannelError) as exc:
             log.info(fields("acd.agent.unreachable", agent=agent.id, endpoint=agent.endpoint, error=str(exc)))
             if self._legs.pop(leg.channel_id, None) is None:
@@ -129,6 +138,10 @@ class AgentLegs:
     async def answered(self, channel: Channel, call: CallInfo) -> None:
         """An agent answered: take the call, then keep the leg until either side hangs up."""
         leg = self._legs.get(channel.id)
+        if leg is not None and self.consult_answered is not None and consulted_call(leg.call_id):
+            leg.answered = True
+            await self.consult_answered(channel, leg)
+            return
         waiter = self._waiters.get(leg.call_id) if leg is not None else None
         if leg is None or waiter is None:
             log.info(fields("acd.leg.stale", channel=channel.id, args=",".join(call.args)))
@@ -183,7 +196,10 @@ class AgentLegs:
                 return []
             return engine.reject(agent_id, now, acd.NO_ANSWER)
 
-        await self._worker.act(reject)
+        try:
+            await self._worker.act(reject)
+        finally:
+            leg.gone.set()
 
     def on_call(self, agent_id: str) -> Leg | None:
         """The answered leg of ``agent_id``'s call now, if this node holds one."""
@@ -215,4 +231,5 @@ class AgentLegs:
         for leg in list(self._legs.values()):
             if leg.agent_id == offer.agent_id and leg.call_id == offer.call_id and not leg.answered:
                 self._legs.pop(leg.channel_id, None)
+                leg.gone.set()
                 self._tasks.spawn(self.hang_up(leg), f"stop-ring-{leg.channel_id}")

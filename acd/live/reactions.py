@@ -6,6 +6,7 @@ stop ringing, overflow a waiting caller)."""
 from __future__ import annotations
 
 import acd
+from acd.desk_ops import consulted_call
 from acd.live.api import RuntimeEventKind
 from acd.live.facts import FactWriter, QueueOutcome
 from acd.live.hub import EventHub
@@ -50,7 +51,9 @@ class Reactions:
             offer = event.offer
             emit(RuntimeEventKind.OFFERED, offer.at, offer.agent_id, offer.call_id,
                  self._waiters.caller_of(offer.call_id), offer.queue, offer.decision.why)
-            if self._legs.should_ring(offer):  # several nodes: the caller's node rings (AgentLegs.follow)
+            consult = consulted_call(offer.call_id) is not None  # acd.live.consult rings its own leg
+            # several nodes: the caller's node rings (AgentLegs.follow)
+            if not consult and self._legs.should_ring(offer):
                 self._tasks.spawn(self._legs.ring(offer, agents[offer.agent_id]), f"ring-{offer.agent_id}")
         elif isinstance(event, acd.OfferEnded):
             if event.result is not acd.OfferResult.ANSWERED:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import acd
 from acd.live.bridge import Bridger, bridge_of
+from acd.live.controls import Redirect
 from acd.live.inflight import EpochClock, Leg, Waiter
 from acd.live.legs import AgentLegs, leg_channel_id
 from acd.live.transfer import TransferDesk
@@ -151,6 +152,8 @@ class Recovery:
         call_id = agent.current_call or ""
         members = bridges.get(bridge_of(call_id), ())
         others = [c for c in members if c != call_id]
+        if members and call_id not in members and len(others) == 1 and await self._off_hold(call_id):
+            members = [*others, call_id]
         if call_id in members and len(others) == 1:
             leg = Leg(others[0], agent.id, call_id, answered=True)
             self._plan.bridged_callers[call_id] = (agent, leg)
@@ -164,6 +167,18 @@ class Recovery:
         now = self._clock()
         with contextlib.suppress(acd.AcdError):
             await self._worker.act(lambda engine: engine.end_call(agent.id, now))
+
+    async def _off_hold(self, call_id: str) -> bool:
+        """A caller the agent had on hold (``acd.live.controls``: out of the bridge, music on hold) when
+        the earlier run stopped: back in the bridge with the agent. False if the caller is gone."""
+        try:
+            with contextlib.suppress(AriNotFound):
+                await self._client.stop_moh(call_id)
+            await self._client.add_channel(bridge_of(call_id), [call_id])
+        except AriError:
+            return False
+        log.info(fields("acd.recovery.off_hold", call=call_id))
+        return True
 
     async def _abandon(self, call_id: str) -> None:
         now = self._clock()
@@ -190,7 +205,9 @@ class Recovery:
             self._legs.track(leg)
             request = TransferRequest(channel.id, call.caller, agent.current_queue or "", {}, 0, {})
             waiter = Waiter(request, channel, asyncio.get_running_loop().create_future())
-            await self._bridger.resume(waiter, leg, self._desk.finish_call)
+            ended = await self._bridger.resume(waiter, leg, self._desk.finish_call)
+            if isinstance(ended, Redirect):  # the agent transferred it
+                await self._desk.redirect(waiter, ended)
             return True
         if (kept := plan.bridged_legs.pop(channel.id, None)) is not None:
             await self._legs.keep(channel, kept)

@@ -4,6 +4,8 @@
 - ``HoldPlayer`` (acd.live.hold_player): announcements and music on hold while the caller waits;
 - ``AgentLegs`` (acd.live.legs): ringing agents, their answer, no answer, hanging up;
 - ``Bridger`` (acd.live.bridge): caller and agent bridged until one hangs up;
+- ``CallControls`` (acd.live.controls): the agent's hold, resume, hang-up, transfer, wrap-up time;
+- ``Consults`` (acd.live.consult): consult transfers (talk to the target first, then complete or cancel);
 - ``CallbackBooking`` (acd.live.callbacks): the callback key;
 - ``OperatorFront`` (acd.live.operator): ``AcdControl`` for the control API, the CLI and the web;
 - ``AriTap`` and ``Ticker`` (acd.live.tap): Asterisk's events and the tick loop;
@@ -26,6 +28,8 @@ import acd
 from acd.live.answered import AnsweredBy
 from acd.live.bridge import Bridger
 from acd.live.callbacks import CallbackBooking
+from acd.live.consult import Consults
+from acd.live.controls import CallControls
 from acd.live.facts import AcdFactSink, FactWriter
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub, Subscription
@@ -92,7 +96,12 @@ class AcdRuntime:
         if options.recording_spool is not None and options.recordings_dir is not None:
             recorder = CallRecorder(client, spool=options.recording_spool, store_dir=options.recordings_dir,
                                     sink=recordings, tasks=self._tasks, clock=clock)
-        bridger = Bridger(client, self._legs, recorder)
+        self.calls = CallControls(worker, client, clock=clock, music_class=options.hold.music_class)
+        """The agent's call controls (the web desktop's buttons)."""
+        self.consults = Consults(self.calls, worker, client, self._legs, hub=hub, answered_by=answered_by,
+                                 tasks=self._tasks, clock=clock)
+        """Consult transfers from the desk (``acd.live.consult``)."""
+        bridger = Bridger(client, self._legs, self.calls, recorder)
         self._desk = TransferDesk(
             worker, waiters=waiters, legs=self._legs, hold=HoldPlayer(worker, client, clock, options.hold),
             bridger=bridger, facts=fact_writer, hub=hub, clock=clock,

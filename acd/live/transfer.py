@@ -2,7 +2,10 @@
 
 ``transfer`` runs in the caller's call task: it queues the call, has the hold player play to the caller
 while listening for the callback key and the hangup, and once an agent answers has the bridger connect
-the two legs and wait for either side to hang up.
+the two legs and wait for either side to hang up. An agent's blind transfer (``acd.live.controls``) ends
+the bridge with a ``Redirect``: the caller re-enters the ACD in the target queue, or rings the target
+agent first (``acd.desk_ops.offer_to_agent``; a target no longer ready means the queue), and waits again
+as before, in the same ``transfer``.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 import acd
+from acd.desk_ops import offer_to_agent
 from acd.live.api import RuntimeEventKind
 from acd.live.bridge import Bridger
 from acd.live.callbacks import CallbackBooking
+from acd.live.controls import Redirect
 from acd.live.facts import FactWriter, QueueOutcome
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub
@@ -105,10 +111,56 @@ class TransferDesk:
             await self._leave(waiter)
 
     async def _serve(self, waiter: Waiter, queue: acd.Queue) -> TransferOutcome:
-        result = await self._wait_for_agent(waiter, queue)
-        if isinstance(result, TransferOutcome):
-            return result
-        return await self._bridger.talk(waiter, result, self.finish_call, record=queue.record)
+        while True:
+            result = await self._wait_for_agent(waiter, queue)
+            if isinstance(result, TransferOutcome):
+                return result
+            ended = await self._bridger.talk(waiter, result, self.finish_call, record=queue.record)
+            if not isinstance(ended, Redirect):
+                return ended
+            requeued = await self._requeue(waiter, ended)
+            if requeued is None:
+                return TransferOutcome.FAILED
+            queue = requeued
+
+    async def redirect(self, waiter: Waiter, redirect: Redirect) -> TransferOutcome:
+        """A call bridged by an earlier run of the service was transferred (``acd.live.recovery``)."""
+        self._waiters.add(waiter)
+        try:
+            queue = await self._requeue(waiter, redirect)
+            return TransferOutcome.FAILED if queue is None else await self._serve(waiter, queue)
+        finally:
+            await self._leave(waiter)
+
+    async def _requeue(self, waiter: Waiter, redirect: Redirect) -> acd.Queue | None:
+        """Put a transferred caller back in the ACD: ``redirect.queue``, ringing ``redirect.agent_id``
+        first when one is named and still ready. None if the ACD refused (its database out of reach):
+        the flow's failure exit, as for a first transfer."""
+        queue = self._acd.queue(redirect.queue)
+        same_queue = queue.name == waiter.request.queue
+        request = waiter.request = replace(waiter.request, queue=queue.name)
+        waiter.connected = asyncio.get_running_loop().create_future()
+        now = self._clock()
+        why = f"transferred by agent {redirect.by_agent}"
+        vip = request.variables.get("vip") == "1"
+        skills = dict(request.skills) if request.skills and same_queue else None  # else the queue's
+
+        def enqueue(engine: acd.Acd) -> list[acd.AcdEvent]:
+            if redirect.agent_id is not None:
+                with contextlib.suppress(acd.InvalidTransition):
+                    return offer_to_agent(engine, request.call_id, request.caller, queue.name,
+                                          redirect.agent_id, now, priority=request.priority, vip=vip, why=why)
+            return engine.enqueue(request.call_id, request.caller, queue.name, now,
+                                  priority=request.priority, vip=vip, skills=skills)
+
+        self._waiters.add(waiter)
+        try:
+            await self._worker.act(enqueue)
+        except acd.AcdError as exc:
+            log.error(fields("acd.transfer.requeue_failed", call=request.call_id, error=str(exc)))
+            return None
+        log.info(fields("acd.transfer.requeued", call=request.call_id, to=redirect.target()))
+        return queue
 
     async def _leave(self, waiter: Waiter) -> None:
         """The caller leaves ``transfer``: still queued (hung up, cancelled) means abandoned."""

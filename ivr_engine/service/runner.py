@@ -45,6 +45,7 @@ from ivr_engine.storage.database import Database, ErrorKind
 from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import NODE_LOST, close_stale_calls, close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
+from ivr_engine.web.call_controls import add_call_control_routes
 from ivr_engine.web.monitor import add_monitor_route
 from ivr_engine.web.recordings import add_recording_routes
 from ivr_engine.web.voicemail import add_voicemail_routes
@@ -189,6 +190,7 @@ async def run_service(
         users = UserFile.in_state_dir(settings.state_dir)
         add_web_routes(control, database=stores.database, users=users, recorder=recorder, centre=centre,
                        bands=bands)
+        add_call_control_routes(control, runtime.calls)
         add_work_order_routes(control, work_orders)
         add_voicemail_routes(control, settings.recordings_dir)
         add_recording_routes(control, settings.call_recordings_dir)

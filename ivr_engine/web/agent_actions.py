@@ -6,6 +6,12 @@ allows that move from the agent's state, with the engine's own refusals on top: 
 out and every other action only when logged in. While a call rings the desk offers nothing: the agent
 answers or rejects at the phone (the engine would take a pause or a logout as a refusal of the offer, which
 a misclick on the page must not do to a ringing caller).
+
+Call controls (``CallControl``, carried out by ``acd.live.controls``) follow the same table: the controls
+that end the agent's call (hang up, transfer) and hold/resume are offered in the state whose only way out
+is wrap-up (on a call: ``TRANSITIONS[ON_CALL] == {WRAP_UP}``), hold or resume as the call stands; more
+wrap-up time is offered in wrap-up. During a consult transfer the agent who started it has complete (once
+the target answered), cancel and hang-up; the target, whose call is the consult, has none (their phone).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from enum import StrEnum
 from acd.agent_state import TRANSITIONS
 from acd.model import AgentState
 
-__all__ = ["ACTIONS_BY_STATE", "DeskAction", "offered_actions"]
+__all__ = ["ACTIONS_BY_STATE", "CallControl", "DeskAction", "offered_actions", "offered_call_controls"]
 
 
 class DeskAction(StrEnum):
@@ -44,3 +50,38 @@ def offered_actions(state: AgentState) -> tuple[DeskAction, ...]:
 
 ACTIONS_BY_STATE: dict[AgentState, tuple[DeskAction, ...]] = {s: offered_actions(s) for s in AgentState}
 """Every ACD state and what the desk offers in it (the page reads it from the agent JSON's ``actions``)."""
+
+
+class CallControl(StrEnum):
+    HOLD = "hold"
+    RESUME = "resume"
+    HANGUP = "hangup"
+    TRANSFER = "transfer"
+    CONSULT = "consult"
+    COMPLETE_CONSULT = "complete_consult"
+    CANCEL_CONSULT = "cancel_consult"
+    EXTEND_WRAP_UP = "extend_wrap_up"
+
+
+def _on_a_call(state: AgentState) -> bool:
+    """The agent's call can only end in wrap-up from here (a bridged call)."""
+    return TRANSITIONS[state] == frozenset({AgentState.WRAP_UP})
+
+
+def offered_call_controls(
+    state: AgentState, *, held: bool = False, consult: str | None = None, consulted: bool = False
+) -> tuple[CallControl, ...]:
+    """The call controls the page enables for an agent in ``state`` (``held``: their call is on hold;
+    ``consult``: the state of the consult they started, ``"ringing"`` or ``"talking"``; ``consulted``:
+    they are the target of a consult, which they end at their phone)."""
+    if _on_a_call(state) and consulted:
+        return ()
+    if _on_a_call(state) and consult is not None:
+        complete = (CallControl.COMPLETE_CONSULT,) if consult == "talking" else ()
+        return (*complete, CallControl.CANCEL_CONSULT, CallControl.HANGUP)
+    if _on_a_call(state):
+        return (CallControl.RESUME if held else CallControl.HOLD, CallControl.HANGUP, CallControl.TRANSFER,
+                CallControl.CONSULT)
+    if state is AgentState.WRAP_UP:
+        return (CallControl.EXTEND_WRAP_UP,)
+    return ()

@@ -11,10 +11,12 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import hdrs, web
 
+from acd.live.consult import Consult
+from acd.live.controls import Redirect
 from acd.records import AcdRecorder
 from ivr_engine.clock import CentreTime
 from ivr_engine.control.body import read_json_object
@@ -27,7 +29,9 @@ from ivr_engine.web.users import Role, UserStore, WebUser
 from ivr_engine.web.wallboard import ServiceLevelBands
 
 __all__ = [
+    "CALLS_KEY",
     "WEB_KEY",
+    "DeskCalls",
     "WebContext",
     "current_user",
     "json_body",
@@ -64,6 +68,35 @@ class WebContext:
 
 
 WEB_KEY: web.AppKey[WebContext] = web.AppKey("web_desktop")
+
+
+class DeskCalls(Protocol):
+    """What the routes need of ``acd.live.controls.CallControls``."""
+
+    def held(self, call_id: str) -> bool: ...
+
+    async def hold(self, agent_id: str, call_id: str) -> None: ...
+
+    async def resume(self, agent_id: str, call_id: str) -> None: ...
+
+    async def hang_up(self, agent_id: str, call_id: str) -> None: ...
+
+    async def transfer(self, agent_id: str, call_id: str, *, queue: str | None = None,
+                       to_agent: str | None = None) -> Redirect: ...
+
+    async def extend_wrap_up(self, agent_id: str, seconds: float) -> float: ...
+
+    def consulting(self, call_id: str) -> Consult | None: ...
+
+    async def consult(self, agent_id: str, call_id: str, target: str) -> Consult: ...
+
+    async def complete_consult(self, agent_id: str, call_id: str) -> str: ...
+
+    async def cancel_consult(self, agent_id: str, call_id: str) -> None: ...
+
+
+CALLS_KEY: web.AppKey[DeskCalls] = web.AppKey("desk_calls")
+"""On the app when the desk's call controls are mounted (``ivr_engine.web.call_controls``)."""
 
 
 def refuse(status: int, message: str, *, headers: Mapping[str, str] | None = None) -> Refusal:

@@ -17,14 +17,15 @@ from typing import Any
 
 from aiohttp import web
 
+from acd.desk_ops import consulted_call
 from acd.live.api import RuntimeEventKind
 from acd.model import AgentState
 from ivr_engine.control.app import CLOCK_KEY, CONTROL_KEY, SCREENPOPS_KEY, event_json
 from ivr_engine.control.sse import ServerEvent, stream_events
 from ivr_engine.control.views import AgentView
-from ivr_engine.web.agent_actions import offered_actions
+from ivr_engine.web.agent_actions import offered_actions, offered_call_controls
 from ivr_engine.web.call_ref import pop_json
-from ivr_engine.web.context import WEB_KEY
+from ivr_engine.web.context import CALLS_KEY, WEB_KEY
 from ivr_engine.web.desk import survey_result
 from ivr_engine.web.wallboard import build_wallboard
 
@@ -37,17 +38,31 @@ WALLBOARD_MIN_GAP_S = 0.5
 
 
 def agent_json(request: web.Request, agent_id: str) -> dict[str, Any]:
-    """The agent's view, plus what the desk needs: ``actions`` (the state buttons to enable) and, in
-    wrap-up, ``wrap_up_left`` (seconds until the ACD makes them ready again; else None)."""
+    """The agent's view, plus what the desk needs: ``actions`` (the state buttons to enable),
+    ``call_controls`` (the call buttons, ``ivr_engine.web.call_controls``) with ``held`` (their call is
+    on hold), ``consult`` (the consult transfer they started: target and state) and, in wrap-up,
+    ``wrap_up_left`` (seconds until the ACD makes them ready again; else None)."""
     now = request.app[CLOCK_KEY]()
+    calls = request.app.get(CALLS_KEY)
     for agent in request.app[CONTROL_KEY].agents():
         if agent.id == agent_id:
             data = AgentView.from_agent(agent, now).to_json()
             data["actions"] = [a.value for a in offered_actions(agent.state)]
+            call = agent.current_call
+            held = calls is not None and call is not None and calls.held(call)
+            consult = calls.consulting(call) if calls is not None and call is not None else None
+            consulted = call is not None and consulted_call(call) is not None
+            controls = offered_call_controls(agent.state, held=held, consulted=consulted,
+                                             consult=None if consult is None else consult.state
+                                             ) if calls is not None else ()
+            data["call_controls"] = [c.value for c in controls]
+            data["held"] = held
+            data["consult"] = None if consult is None else {"target": consult.target, "state": consult.state}
             until = agent.wrap_up_until if agent.state is AgentState.WRAP_UP else None
             data["wrap_up_left"] = None if until is None else round(max(0.0, until - now), 3)
             return data
-    return {"id": agent_id, "state": "unknown", "actions": [], "wrap_up_left": None}
+    return {"id": agent_id, "state": "unknown", "actions": [], "call_controls": [], "held": False,
+            "consult": None, "wrap_up_left": None}
 
 
 async def agent_feed(request: web.Request, agent_id: str) -> AsyncIterator[Item]:

@@ -12,6 +12,7 @@
 ``GET  /web/agents/{id}/events``            SSE: agent state, offered/answered/ended, screenpop, survey
 ``POST /web/calls/{call_id}/wrapup``        ``{"disposition", "note"}`` stored against the call
 ``GET  /web/calls/{call_id}/survey``        the caller's survey answers (404 until they answered)
+``POST /web/calls/{call_id}/hold|...``      call controls: ``ivr_engine.web.call_controls``
 ``GET  /web/wallboard``                     the wallboard figures (supervisor)
 ``GET  /web/wallboard/events``              SSE: a wallboard snapshot per change
 ==========================================  ===========================================================
@@ -217,6 +218,7 @@ async def _me(request: web.Request) -> web.Response:
         "agent": agent_json(request, user.agent_id) if user.agent_id else None,
         "dispositions": list(DISPOSITIONS),
         "pause_reasons": list(PAUSE_REASONS),
+        "queues": sorted(s.queue for s in request.app[CONTROL_KEY].queue_statuses()),
     })
 
 

@@ -245,6 +245,29 @@ async def test_a_bridged_call_is_left_bridged_and_its_end_ends_the_agents_call(
         assert bridge_of("c1") not in fake.bridges
 
 
+async def test_a_caller_on_hold_is_back_with_the_agent_after_the_restart(
+    before: acd.Acd, fake: FakeAri, store_url: str, tmp_path: Path
+) -> None:
+    """The agent had the caller on hold (out of the bridge, music on hold) when the service was killed."""
+    before.login("1003", BEFORE - 30)
+    before.enqueue("c1", "5550001", "general", BEFORE - 20)
+    before.answer("1003", BEFORE - 15)
+    fake.add_channel("c1")
+    fake.add_channel("leg-1003", caller="")
+    fake.moh["c1"] = "default"
+    fake.bridges[bridge_of("c1")] = {"id": bridge_of("c1"), "bridge_type": "mixing", "channels": ["leg-1003"]}
+
+    async with restarted(fake, store_url, tmp_path) as served:
+        await served.until(lambda: fake.bridges[bridge_of("c1")]["channels"] == ["c1", "leg-1003"])
+        assert fake.moh == {}
+        assert set(fake.channels) == {"c1", "leg-1003"}  # nobody apologised to or hung up
+        await served.until(lambda: served.runtime.calls.live_call("c1") is not None)
+        await served.runtime.calls.hold("1003", "c1")  # the desk's controls work on the adopted call
+        assert fake.moh == {"c1": "default"}
+        await fake.caller_hangup("c1")
+        await served.until(lambda: served.agent("1003").state is not acd.AgentState.ON_CALL)
+
+
 async def test_waiting_calls_whose_callers_are_gone_are_abandoned(
     before: acd.Acd, fake: FakeAri, store_url: str, tmp_path: Path
 ) -> None:

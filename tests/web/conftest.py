@@ -17,12 +17,15 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from acd.live.controls import CallControls
+from acd.live.worker import EngineWorker
 from ivr_engine.clock import CentreTime
 from ivr_engine.control import make_control_app
 from ivr_engine.screenpop import ScreenPopService
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
+from ivr_engine.web.call_controls import add_call_control_routes
 from ivr_engine.web.recordings import add_recording_routes
 from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.voicemail import add_voicemail_routes
@@ -65,6 +68,19 @@ class ManualClock:
         self.now += seconds
 
 
+class FakeAri:
+    """The ARI calls the call controls make, recorded: ``(method, args...)``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        async def record(*args: Any, **kwargs: Any) -> None:
+            self.calls.append((name, *args, *kwargs.values()))
+
+        return record
+
+
 @dataclass
 class Desk:
     client: TestClient
@@ -77,6 +93,9 @@ class Desk:
     """The folder the voicemail audio is served from."""
     call_recordings: Path
     """The folder call recordings are served from."""
+    calls: CallControls
+    """The call controls, over the desk's engine and ``ari``."""
+    ari: FakeAri
 
     @property
     def now(self) -> datetime:
@@ -141,6 +160,10 @@ async def desk(database: Database, users: UserFile, tmp_path: Path) -> AsyncIter
         centre=CentreTime.named(DESK_ZONE),
         throttle=LoginThrottle(clock=clock),
     )
+    ari = FakeAri()
+    worker = EngineWorker(control.acd, lambda applied: None, lambda: control.now)
+    calls = CallControls(worker, ari, clock=lambda: control.now)  # type: ignore[arg-type]
+    add_call_control_routes(app, calls)
     add_work_order_routes(app, DEFAULT_POLICY)
     recordings = tmp_path / "recordings"
     recordings.mkdir()
@@ -148,8 +171,11 @@ async def desk(database: Database, users: UserFile, tmp_path: Path) -> AsyncIter
     call_recordings = tmp_path / "call-recordings"
     call_recordings.mkdir()
     add_recording_routes(app, call_recordings)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield Desk(client, control, screenpops, database, users, clock, recordings, call_recordings)
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            yield Desk(client, control, screenpops, database, users, clock, recordings, call_recordings, calls, ari)
+    finally:
+        worker.close()
 
 
 def _in_ci() -> bool:

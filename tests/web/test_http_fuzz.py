@@ -19,6 +19,7 @@ from ivr_engine.web.session import COOKIE_NAME
 from tests.raw_http import raw_request, send_raw
 
 from .conftest import Desk
+from .test_call_controls import on_call
 
 ROUTES = [
     ("GET", "/api/health"), ("GET", "/api/agents"), ("GET", "/api/agents/1001"), ("GET", "/api/queues"),
@@ -31,6 +32,10 @@ ROUTES = [
     ("GET", "/web/agents/1001/screenpop"),
     ("POST", "/web/calls/call-1/wrapup"), ("GET", "/web/calls/call-1/survey"), ("GET", "/web/wallboard"),
     ("GET", "/static/web/login.js"), ("PUT", "/login"), ("DELETE", "/api/agents/1001"),
+    ("POST", "/web/calls/call-1/hold"), ("POST", "/web/calls/call-1/resume"),
+    ("POST", "/web/calls/call-1/hangup"), ("POST", "/web/calls/call-1/transfer"),
+    ("POST", "/web/calls/call-1/wrapup-time"), ("POST", "/web/calls/call-1/consult"),
+    ("POST", "/web/calls/call-1/consult/complete"), ("POST", "/web/calls/call-1/consult/cancel"),
 ]
 TOKEN = b"unused-token"  # the desk fixture's control token
 
@@ -45,6 +50,9 @@ field_objects = st.fixed_dictionaries({}, optional={
     "reason": st.sampled_from(["lunch", "", " "]) | st.text(max_size=80) | json_values,
     "disposition": st.sampled_from(["resolved", "nope"]) | json_values,
     "note": st.text(max_size=100) | json_values,
+    "queue": st.sampled_from(["billing", "nowhere"]) | json_values,
+    "agent": st.sampled_from(["1002", "1001"]) | json_values,
+    "seconds": st.sampled_from([60, 0, 1e308]) | json_values,
 })
 bodies = st.one_of(
     st.just(b""),
@@ -93,6 +101,8 @@ async def test_no_request_gets_a_5xx(
     cookie_bytes: bytes, auth: bytes | None, origin: str, origin_bytes: bytes, host: str, host_bytes: bytes,
 ) -> None:
     method, path = route
+    if desk.calls.live_call("call-1") is None:  # ann is on call-1, so the call controls go past own_call
+        await on_call(desk, "1001", "call-1")
     signer = desk.client.server.app[WEB_KEY].signer
     headers: list[tuple[bytes, bytes]] = []
     if cookie in ("ann", "boss"):

@@ -31,6 +31,7 @@ function showAgent(agent) {
   tick();
   $("pause-reason").textContent = agent.state === "paused" ? `Reason: ${agent.pause_reason}` : "";
   if (agent.state !== "ringing") { $("ringing").classList.add("hidden"); }
+  callControls.show(agent);
 }
 
 function tick() {
@@ -147,6 +148,7 @@ async function start() {
   $("who").textContent = `${me.user} · agent ${me.agent_id}`;
   for (const reason of me.pause_reasons) { $("pause-reason-select").append(desk.el("option", { value: reason }, desk.label(reason))); }
   for (const code of me.dispositions) { $("disposition").append(desk.el("option", { value: code }, desk.label(code))); }
+  callControls.start(me.queues || []);
   if (me.agent) { showAgent(me.agent); }
   const options = await desk.get("/web/workorders/options");
   for (const kind of options.types) { $("wo-type").append(desk.el("option", { value: kind }, desk.label(kind))); }
