@@ -5,6 +5,8 @@
 - ``AgentLegs`` (acd.live.legs): ringing agents, their answer, no answer, hanging up;
 - ``Bridger`` (acd.live.bridge): caller and agent bridged until one hangs up;
 - ``CallbackBooking`` (acd.live.callbacks): the callback key;
+- ``CallbackDialer`` (acd.live.dialer) and ``CustomerLegs`` (acd.live.customer_legs): placing booked
+  callbacks (only with a ``CallbackBook``: the service's database);
 - ``OperatorFront`` (acd.live.operator): ``AcdControl`` for the control API, the CLI and the web;
 - ``AriTap`` and ``Ticker`` (acd.live.tap): Asterisk's events and the tick loop;
 - ``Reactions`` (acd.live.reactions): every ACD event published, stored and acted on;
@@ -26,6 +28,8 @@ import acd
 from acd.live.answered import AnsweredBy
 from acd.live.bridge import Bridger
 from acd.live.callbacks import CallbackBooking
+from acd.live.customer_legs import CustomerLegs
+from acd.live.dialer import CallbackBook, CallbackDialer
 from acd.live.facts import AcdFactSink, FactWriter
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub, Subscription
@@ -46,6 +50,7 @@ from ivr_engine.ari.events import AriEvent
 from ivr_engine.calls import CallInfo, Resynced
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
+from ivr_engine.numbers import outbound_caller_id
 
 __all__ = ["AcdRuntime", "RuntimeOptions"]
 
@@ -64,13 +69,15 @@ class AcdRuntime:
         node: str | None = None,
         recover: bool = False,
         node_lost: NodeLost | None = None,
+        callbacks: CallbackBook | None = None,
     ) -> None:
         """``recover``: this run may follow another over the same store (``ivr serve`` on ``SqlStore``):
         the tick loop waits for the first resync (``resynced``), which settles what the store kept.
         ``node`` is the node whose waiting calls this runtime adopts (``None``: one node); with a node
         on ``SqlStore`` the ACD is shared with other nodes: only the caller's node rings and bridges
         (``AgentLegs.follow``), and a heartbeat lease is kept (``NodeLease``; ``node_lost`` closes the
-        call rows of a node released after its lease expired)."""
+        call rows of a node released after its lease expired). ``callbacks``: place the booked callbacks
+        (``acd.live.dialer``); None: they wait for a person."""
         options = options or RuntimeOptions()
         shared = node is not None
         self._tasks = TaskSet()
@@ -92,8 +99,15 @@ class AcdRuntime:
                                       confirmation=options.hold.callback_confirmed),
         )
         self._front = OperatorFront(worker, hub=hub, answered_by=answered_by, clock=clock)
-        self._tap = AriTap(self._legs, bridger)
+        self._customers = CustomerLegs(client, caller_id=outbound_caller_id(options.outbound_caller_id),
+                                       ring_seconds=options.callback_ring_seconds)
+        self._tap = AriTap(self._legs, bridger, self._customers)
         chores: list[Chore] = [self._legs.follow] if shared else []
+        if callbacks is not None:
+            dialer = CallbackDialer(worker, callbacks, waiters=waiters, legs=self._legs,
+                                    customers=self._customers, bridger=bridger, hub=hub, tasks=self._tasks,
+                                    clock=clock, policy=options.callback_policy)
+            chores.append(dialer.chore)
         store = engine.store
         self._lease: NodeLease | None = None
         if node is not None and isinstance(store, SqlStore):
@@ -164,8 +178,11 @@ class AcdRuntime:
     # -- the service's hooks: agent legs and the event tap ---------------------------------------
 
     async def originated_hook(self, channel: Channel, call: CallInfo) -> None:
-        """An agent answered (the StasisStart of a leg we originated)."""
-        await self._legs.answered(channel, call)
+        """An agent or a customer called back answered (the StasisStart of a leg we originated)."""
+        if self._customers.owns(channel.id):
+            await self._customers.answered(channel, call)
+        else:
+            await self._legs.answered(channel, call)
 
     def on_ari_event(self, event: AriEvent) -> None:
         self._tap.on_event(event)

@@ -21,16 +21,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import acd
+from acd.live.dialer import CallbackBook
 from acd.live.facts import AcdFactSink
 from acd.live.lease import NodeLost
 from acd.live.notify import ChangeListener
 from acd.live.runtime import AcdRuntime, RuntimeOptions
+from acd.retry_policy import RetryPolicy
 from acd.roster import sync_roster
 from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
 from ivr_engine.config import ConfigError, Settings
 
-__all__ = ["ACD_STORES", "acd_runtime", "build_acd_runtime", "open_acd_store"]
+__all__ = ["ACD_STORES", "acd_runtime", "build_acd_runtime", "open_acd_store", "runtime_options"]
 
 ACD_STORES = ("sql", "memory")
 
@@ -43,6 +45,15 @@ def open_acd_store(settings: Settings) -> acd.AcdStore:
     if settings.acd_store == "sql":
         return SqlStore(settings.db_url, node=settings.node_id or None)
     raise ConfigError(f"acd_store: {settings.acd_store!r} is not one of {', '.join(ACD_STORES)}")
+
+
+def runtime_options(settings: Settings) -> RuntimeOptions:
+    """The runtime's defaults with the callback settings (retry policy, customer ring time, caller id)."""
+    return RuntimeOptions(
+        callback_policy=RetryPolicy(settings.callback_attempts, settings.callback_retry_seconds),
+        callback_ring_seconds=settings.callback_ring_seconds,
+        outbound_caller_id=settings.outbound_caller_id,
+    )
 
 
 def _listener(settings: Settings, store: acd.AcdStore, runtime: AcdRuntime) -> ChangeListener | None:
@@ -90,6 +101,7 @@ async def acd_runtime(
     options: RuntimeOptions | None = None,
     clock: Callable[[], float] = time.time,
     node_lost: NodeLost | None = None,
+    callbacks: CallbackBook | None = None,
 ) -> AsyncIterator[AcdRuntime]:
     """The runtime on the store of ``settings.acd_store`` with its tick loop running; on exit the loop
     is cancelled (bounded wait), the worker thread stopped and the store closed.
@@ -99,14 +111,17 @@ async def acd_runtime(
     node released after its lease expired.
 
     The configured agents are registered with ``facts`` first (names and endpoints for the reports).
+    ``callbacks``: the runtime places the booked callbacks (``acd.live.dialer``); ``options`` default to
+    ``runtime_options(settings)``.
     """
+    options = options or runtime_options(settings)
     config = acd.load_acd_config(settings.agents_file)
     store = open_acd_store(settings)
     try:
         engine = await asyncio.to_thread(_engine, config, store)  # reads and writes the store
         runtime = AcdRuntime(engine, client, facts=facts, options=options, clock=clock,
                              node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore),
-                             node_lost=node_lost)
+                             node_lost=node_lost, callbacks=callbacks)
         await runtime.start()
         listener = _listener(settings, store, runtime)
         if facts is not None:
@@ -116,7 +131,7 @@ async def acd_runtime(
             yield runtime
         finally:
             ticker.cancel()
-            timeout = (options or RuntimeOptions()).shutdown_timeout + 1
+            timeout = options.shutdown_timeout + 1
             await asyncio.wait([ticker], timeout=timeout)
             if listener is not None:
                 await asyncio.to_thread(listener.stop)

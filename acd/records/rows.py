@@ -19,6 +19,7 @@ from ivr_engine.storage.models import Base, BigId, UTCDateTime
 __all__ = [
     "AgentRow",
     "AgentStateChangeRow",
+    "CallbackAttemptRow",
     "CallbackRow",
     "CallbackStatus",
     "QueueCallRow",
@@ -39,6 +40,8 @@ class QueueOutcome(StrEnum):
 
 class CallbackStatus(StrEnum):
     PENDING = "pending"
+    DIALING = "dialing"
+    """Claimed by the node (``CallbackRow.node``) that offers it to an agent and dials the customer."""
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -120,6 +123,32 @@ class CallbackRow(Base):
     queue: Mapped[str] = mapped_column(String(100))
     requested: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Attempts that dialled the customer (the retry policy counts these: ``acd.retry_policy``)."""
+    due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Pending: not placed before this (a retry's spacing); NULL: at once."""
+    node: Mapped[str | None] = mapped_column(String(64))
+    """Dialing: the node that claimed it ('' on a single node)."""
+    placed: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the customer was first dialled."""
+    connected: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the customer answered and was bridged to ``agent_id``."""
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class CallbackAttemptRow(Base):
+    """One attempt at placing a callback: the agent rung, when, and how it ended."""
+
+    __tablename__ = "callback_attempts"
+    __table_args__ = (Index("ix_callback_attempts_callback", "callback_id", "started"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    callback_id: Mapped[int] = mapped_column(BigId)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    started: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the agent answered and the customer was dialled."""
+    ended: Mapped[datetime] = mapped_column(UTCDateTime)
+    result: Mapped[str] = mapped_column(String(16))
 
 
 class WrapUpRow(Base):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from acd.model import callback_of
 from acd.records.rows import QueueCallRow
 from ivr_engine.screenpop.model import (
     AccountSummary,
@@ -76,13 +77,15 @@ def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
     customer = _find_or_create(session, phone)
     if customer.customer_id is not None and work_orders is not None:
         customer = replace(customer, work_orders=work_orders(session, customer.customer_id, answered.at))
-    detail = call_detail(session, answered.call_id)
+    booked_on = callback_of(answered.call_id)  # a callback: the call the caller booked it on
+    call_id = booked_on or answered.call_id
+    detail = call_detail(session, call_id)
     path = () if detail is None else tuple(
         PathEntry(s.seq, s.flow, s.node, s.node_type, s.input, s.outcome, s.entered, s.seconds)
         for s in detail.path
     )
     return ScreenPop(
-        call_id=answered.call_id,
+        call_id=call_id,
         agent_id=answered.agent_id,
         caller=answered.caller,
         queue=answered.queue,
@@ -90,6 +93,7 @@ def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
         customer=customer,
         path=path,
         last_calls=_last_calls(session, customer, answered, history),
+        reason="callback" if booked_on is not None else "",
     )
 
 

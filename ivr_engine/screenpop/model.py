@@ -132,6 +132,9 @@ class ScreenPop:
     customer: CustomerCard
     path: tuple[PathEntry, ...]
     last_calls: tuple[PastCall, ...]
+    reason: str = ""
+    """Why the agent has this call when it is not the caller's own dialling in: ``callback`` (the centre
+    calls back a caller who booked it; ``call_id`` and ``path`` are those of the call they booked it on)."""
 
     def to_json(self) -> dict[str, Any]:
         c = self.customer
@@ -141,6 +144,7 @@ class ScreenPop:
             "caller": self.caller,
             "queue": self.queue,
             "answered_at": self.answered_at.isoformat(),
+            "reason": self.reason,
             "customer": {
                 "customer_id": c.customer_id,
                 "name": c.name,
@@ -252,4 +256,5 @@ def _parse(data: Mapping[str, Any]) -> ScreenPop:
         customer=customer,
         path=path,
         last_calls=last_calls,
+        reason=as_str(data.get("reason", "")),  # absent in screen-pops kept from before callbacks
     )

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from acd.live.wiring import acd_runtime
+from acd.records.dialing import SqlCallbackBook
 from acd.records.recorder import AcdRecorder
 from ivr_engine.ari.client import AriClient, AriConfig
 from ivr_engine.ari.media import Synthesiser, default_resolver
@@ -125,7 +126,8 @@ async def run_service(
         recorder = AcdRecorder(stores.database)
         runtime = await stack.enter_async_context(
             acd_runtime(settings, client, facts=recorder, clock=clock.epoch,
-                        node_lost=functools.partial(_close_lost_node, stores.database, clock))
+                        node_lost=functools.partial(_close_lost_node, stores.database, clock),
+                        callbacks=SqlCallbackBook(stores.database, node=settings.node_id))
         )
         node_log = CountingNodeLog(LoggedNodeLog(stores.node_log))
         library, services = build_flow_services(

@@ -73,7 +73,9 @@ function showScreenPop(pop) {
   $("customer-name").textContent = c.known ? c.name : `New caller ${c.phone || pop.caller}`;
   $("vip").textContent = `VIP ${c.vip_level}`;
   $("vip").classList.toggle("hidden", !c.vip);
-  $("customer-phone").textContent = `Calling from ${pop.caller || "a withheld number"} · queue ${pop.queue || "–"}`;
+  $("customer-phone").textContent = pop.reason === "callback"
+    ? `Callback to ${pop.caller} · booked while waiting in queue ${pop.queue || "–"} (IVR path below)`
+    : `Calling from ${pop.caller || "a withheld number"} · queue ${pop.queue || "–"}`;
   $("customer-summary").replaceChildren(
     desk.el("span", {}, `${c.accounts.length} account(s)`),
     desk.el("span", {}, `· ${c.orders.length} order(s)`),
@@ -133,7 +135,9 @@ function connect() {
   const on = (name, handler) => events.addEventListener(name, (e) => handler(JSON.parse(e.data)));
   on("agent", (agent) => { showAgent(agent); document.body.dataset.live = "yes"; });
   on("offered", (e) => {
-    $("ringing").textContent = `Incoming call from ${e.caller || "a withheld number"} (${e.queue || "queue"})`;
+    $("ringing").textContent = (e.call_id || "").startsWith("callback:")
+      ? `Callback to ${e.caller} (${e.queue || "queue"}): the customer is dialled when you answer`
+      : `Incoming call from ${e.caller || "a withheld number"} (${e.queue || "queue"})`;
     $("ringing").classList.remove("hidden");
   });
   on("answered", () => $("ringing").classList.add("hidden"));
