@@ -33,6 +33,7 @@ from acd.retry_policy import AttemptResult, NextStep, RetryPolicy
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError, Digits, DtmfKey, Media, Recording
 from ivr_engine.flow.ports import TransferRequest
 from ivr_engine.logs import fields
+from ivr_engine.numbers import NotDialable, dialable
 
 __all__ = ["CallbackBook", "CallbackDialer", "customer_channel_id"]
 
@@ -100,6 +101,12 @@ class CallbackDialer:
             self._tasks.spawn(self._place(callback), f"callback-{callback.id}")
 
     async def _place(self, callback: DueCallback) -> None:
+        try:
+            dialable(callback.number)
+        except NotDialable as exc:  # nobody to call: no agent is rung for it
+            log.warning(fields("acd.callback.not_dialable", callback=callback.id, error=str(exc)))
+            await self._record(callback, "", self._clock(), AttemptResult.NOT_DIALABLE)
+            return
         entry = acd.callback_entry(callback.call_id)
         request = TransferRequest(entry, callback.number, callback.queue, {}, callback.priority, {})
         waiter = Waiter(request, _NoChannel(entry), asyncio.get_running_loop().create_future())
