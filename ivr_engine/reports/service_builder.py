@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ivr_engine.reports.model import Chart, ChartKind, Column, ColumnKind, Report, Table
-from ivr_engine.reports.service_stats import SCORES, CountRow, OrderGroup, ServiceFilter, ServiceStats
+from ivr_engine.reports.service_stats import (
+    SCORES,
+    CallbackFigures,
+    CountRow,
+    OrderGroup,
+    ServiceFilter,
+    ServiceStats,
+)
 
 __all__ = ["service_report"]
 
@@ -36,6 +43,7 @@ def service_report(stats: ServiceStats, filters: ServiceFilter) -> Report:
     tables = [
         questions, agents,
         _counts("Callbacks", "Callbacks booked, by status", "status", stats.callbacks),
+        _placed(stats.callbacks_placed),
         _counts("Voicemails", "Voicemails left, by state", "state", stats.voicemails),
         _orders("Orders by type", "Work orders by type", "type", stats.by_type),
         _orders("Orders by department", "Work orders by department", "department", stats.by_department),
@@ -47,6 +55,8 @@ def service_report(stats: ServiceStats, filters: ServiceFilter) -> Report:
         "Overdue: not closed and past the current step's deadline"
         + (f" as of {filters.now.isoformat(' ', 'minutes')}." if filters.now else " (not judged)."),
         "Response rate: answers to a question / calls that reached a survey node in the window.",
+        "Callbacks: placed = dialled at least once; connected = the customer talked to an agent; abandoned ="
+        " given up after the last unanswered attempt; time to callback from joining the queue.",
     )
     return Report(title="Service: surveys, callbacks, voicemails, work orders", tables=tuple(tables),
                   notes=notes)
@@ -59,6 +69,21 @@ def _counts(name: str, title: str, key: str, rows: tuple[CountRow, ...]) -> Tabl
         columns=(Column(key, key.capitalize()), Column("count", "Count", _I), Column("share", "Share", _P)),
         rows=tuple((r.key, r.count, r.count / total if total else None) for r in rows),
         charts=(Chart(ChartKind.PIE, title, key, ("count",)),),
+    )  # fmt: skip
+
+
+def _placed(f: CallbackFigures) -> Table:
+    return Table(
+        name="Callbacks placed", title="Callbacks booked, placed, connected, abandoned",
+        columns=(
+            Column("booked", "Booked", _I), Column("placed", "Placed", _I),
+            Column("connected", "Connected", _I),
+            Column("abandoned", "Abandoned", _I), Column("attempts", "Attempts", _I),
+            Column("connect_rate", "Connected / booked", _P),
+            Column("minutes_to_callback", "Avg minutes to callback", _F),
+        ),
+        rows=((f.booked, f.placed, f.connected, f.abandoned, f.attempts,
+               f.connected / f.booked if f.booked else None, f.avg_minutes_to_callback),),
     )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from ivr_engine.workorders.model import OrderState
 from ivr_engine.workorders.rows import WorkOrderRow
 
 __all__ = [
+    "CallbackFigures",
     "CountRow",
     "OrderGroup",
     "QuestionFigures",
@@ -69,6 +70,22 @@ class CountRow:
 
 
 @dataclass(frozen=True)
+class CallbackFigures:
+    """Callbacks booked in the window and what became of them (``acd.live.dialer``)."""
+
+    booked: int
+    placed: int
+    """Dialled at least once."""
+    connected: int
+    """The customer answered and talked to an agent."""
+    abandoned: int
+    """Given up after the last unanswered attempt (status ``failed``)."""
+    attempts: int
+    avg_minutes_to_callback: float | None
+    """From joining the queue (the place the callback kept) to the customer answering."""
+
+
+@dataclass(frozen=True)
 class OrderGroup:
     """Work orders sharing a type, a department or an urgency."""
 
@@ -95,6 +112,7 @@ class ServiceStats:
     survey_agents: tuple[SurveyAgentFigures, ...]
     callbacks: tuple[CountRow, ...]
     """By status."""
+    callbacks_placed: CallbackFigures
     voicemails: tuple[CountRow, ...]
     """By state: new, heard, and each closing outcome."""
     by_type: tuple[OrderGroup, ...]
@@ -108,6 +126,7 @@ def query_service_stats(conn: Connection, filters: ServiceFilter) -> ServiceStat
         questions=_questions(conn, filters.window),
         survey_agents=_survey_agents(conn, filters.window),
         callbacks=_callbacks(conn, filters.window),
+        callbacks_placed=_callbacks_placed(conn, filters.window),
         voicemails=_voicemails(conn, filters.window),
         **_orders(conn, filters),
     )
@@ -161,6 +180,25 @@ def _callbacks(conn: Connection, window: TimeWindow) -> tuple[CountRow, ...]:
         .order_by(cb.status)
     )
     return tuple(CountRow(str(status), int(n)) for status, n in rows)
+
+
+def _callbacks_placed(conn: Connection, window: TimeWindow) -> CallbackFigures:
+    cb = CallbackRow.__table__.c
+    booked = placed = connected = abandoned = attempts = 0
+    waits: list[float] = []
+    for requested, status, tries, was_placed, was_connected in conn.execute(
+        select(cb.requested, cb.status, cb.attempts, cb.placed, cb.connected)
+        .where(window.clause(cb.requested))
+    ):
+        booked += 1
+        attempts += int(tries or 0)
+        placed += was_placed is not None
+        abandoned += status == "failed"
+        if was_connected is not None:
+            connected += 1
+            waits.append((_aware(was_connected) - _aware(requested)).total_seconds() / 60)
+    average = round(sum(waits) / len(waits), 2) if waits else None
+    return CallbackFigures(booked, placed, connected, abandoned, attempts, average)
 
 
 def _voicemails(conn: Connection, window: TimeWindow) -> tuple[CountRow, ...]:

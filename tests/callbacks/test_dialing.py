@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from acd.records.callbacks import retry_callback
 from acd.records.dialing import Attempt, claim_due, finish_attempt, release_claims
 from acd.records.rows import CallbackAttemptRow, CallbackRow, QueueCallRow
 from acd.retry_policy import AttemptResult, RetryPolicy
@@ -85,3 +86,14 @@ def test_a_restarted_node_takes_back_only_its_own_claims(db: Callable[..., Any])
     db(lambda s: claim_due(s, node="node2", now=NOW, limit=1))
     assert db(lambda s: release_claims(s, node="node1")) == 1
     assert (_row(db, mine).status, _row(db, theirs).status) == ("pending", "dialing")
+
+
+def test_a_given_up_callback_put_back_in_line_gets_every_attempt_again(db: Callable[..., Any]) -> None:
+    callback = db(lambda s: book(s, "c1", 1))
+    db(lambda s: claim_due(s, node="", now=NOW, limit=1))
+    step = RetryPolicy(attempts=1).after(AttemptResult.BUSY, 0, NOW)
+    db(lambda s: finish_attempt(s, Attempt(callback, "1001", NOW, NOW + 5, AttemptResult.BUSY), step))
+    assert (_row(db, callback).status, _row(db, callback).attempts) == ("failed", 1)
+    again = db(lambda s: retry_callback(s, callback))
+    assert (again.status.value, again.attempts, again.due) == ("pending", 0, None)
+    assert [c.id for c in db(lambda s: claim_due(s, node="", now=NOW, limit=1))] == [callback]

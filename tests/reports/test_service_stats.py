@@ -45,8 +45,12 @@ def _fill(session: Session) -> None:
                                        score=score, created=T0))
     session.add_all([
         CallbackRow(call_id="c1", caller="1", number="1", queue="general", requested=T0, status="pending"),
-        CallbackRow(call_id="c2", caller="2", number="2", queue="general", requested=T0, status="pending"),
-        CallbackRow(call_id="c3", caller="3", number="3", queue="general", requested=T0, status="done"),
+        CallbackRow(call_id="c2", caller="2", number="2", queue="general", requested=T0, status="pending",
+                    attempts=1, placed=T0 + timedelta(minutes=5)),
+        CallbackRow(call_id="c3", caller="3", number="3", queue="general", requested=T0, status="done",
+                    attempts=2, placed=T0 + timedelta(minutes=4), connected=T0 + timedelta(minutes=12)),
+        CallbackRow(call_id="c4", caller="4", number="4", queue="general", requested=T0, status="failed",
+                    attempts=3, placed=T0 + timedelta(minutes=3)),
         Voicemail(call_id="v1", caller="1", mailbox="general", file_path="/x", duration=3.0, created=T0),
         Voicemail(call_id="v2", caller="2", mailbox="general", file_path="/y", duration=3.0, created=T0,
                   heard=True, closed=T0, closed_by="sup", outcome="work_order"),
@@ -88,7 +92,11 @@ def test_the_service_report(filled: Database) -> None:
     agents = _table(report, "Survey agents")
     assert [(a["agent"], a["calls"], a["responses"], a["average"]) for a in agents] == [
         ("1001", 1, 2, 4.5), ("1002", 1, 2, 2.5)]
-    assert [(c["status"], c["count"]) for c in _table(report, "Callbacks")] == [("done", 1), ("pending", 2)]
+    assert [(c["status"], c["count"]) for c in _table(report, "Callbacks")] == [
+        ("done", 1), ("failed", 1), ("pending", 2)]
+    (placed,) = _table(report, "Callbacks placed")
+    assert (placed["booked"], placed["placed"], placed["connected"], placed["abandoned"]) == (4, 3, 1, 1)
+    assert (placed["attempts"], placed["connect_rate"], placed["minutes_to_callback"]) == (6, 0.25, 12.0)
     assert [(v["state"], v["count"]) for v in _table(report, "Voicemails")] == [
         ("closed: work_order", 1), ("new", 1)]
     by_type = {t["type"]: t for t in _table(report, "Orders by type")}
