@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import acd
@@ -31,7 +31,7 @@ from acd.live.worker import EngineWorker
 from acd.records.dialing import Attempt, DueCallback
 from acd.retry_policy import AttemptResult, NextStep, RetryPolicy
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError, Digits, DtmfKey, Media, Recording
-from ivr_engine.flow.ports import TransferRequest
+from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 from ivr_engine.logs import fields
 from ivr_engine.numbers import NotDialable, dialable
 
@@ -48,6 +48,10 @@ class CallbackBook(Protocol):
     async def finish(self, attempt: Attempt, step: NextStep) -> None: ...
 
     async def release_claims(self) -> int: ...
+
+    async def withdrawn(self, callback_ids: Collection[int]) -> set[int]:
+        """Which of ``callback_ids`` were cancelled since they were claimed."""
+        ...
 
 
 def customer_channel_id(callback_id: int, attempt: int) -> str:
@@ -82,7 +86,7 @@ class CallbackDialer:
         self._policy = policy
         self._batch = batch
         self._released = False
-        self._placing: set[int] = set()
+        self._in_line: dict[int, Waiter] = {}  # claimed, waiting in the ACD for an agent
 
     async def chore(self) -> None:
         """Claim what is due and put it in line (after a restart, first take back this node's claims)."""
@@ -92,13 +96,22 @@ class CallbackDialer:
                 self._released = True
                 if released:
                     log.info(fields("acd.callback.released", callbacks=released))
+            if self._in_line:
+                for callback_id in await self._book.withdrawn(list(self._in_line)):
+                    self._withdraw(callback_id)
             due = await self._book.claim_due(self._clock(), self._batch)
         except Exception as exc:  # the database is away: the next tick tries again
             log.warning(fields("acd.callback.claim_failed", error=f"{type(exc).__name__}: {exc}"))
             return
         for callback in due:
-            self._placing.add(callback.id)
             self._tasks.spawn(self._place(callback), f"callback-{callback.id}")
+
+    def _withdraw(self, callback_id: int) -> None:
+        """Cancelled while waiting for an agent: out of line, no attempt recorded."""
+        waiter = self._in_line.pop(callback_id, None)
+        if waiter is not None and not waiter.connected.done():
+            log.info(fields("acd.callback.withdrawn", callback=callback_id))
+            waiter.connected.set_result(TransferOutcome.FAILED)
 
     async def _place(self, callback: DueCallback) -> None:
         try:
@@ -111,8 +124,9 @@ class CallbackDialer:
         request = TransferRequest(entry, callback.number, callback.queue, {}, callback.priority, {})
         waiter = Waiter(request, _NoChannel(entry), asyncio.get_running_loop().create_future())
         self._waiters.add(waiter)
+        self._in_line[callback.id] = waiter
         result, agent_id, started = AttemptResult.AGENT_GONE, "", self._clock()
-        shutdown = False
+        shutdown = withdrawn = False
         try:
             now = self._clock()
             await self._worker.act(lambda engine: engine.enqueue(
@@ -121,7 +135,9 @@ class CallbackDialer:
             ))
             log.info(fields("acd.callback.in_line", callback=callback.id, queue=callback.queue))
             leg = await waiter.connected
-            if not isinstance(leg, Leg):  # nothing else resolves it: defensive
+            self._in_line.pop(callback.id, None)
+            if not isinstance(leg, Leg):  # cancelled (``_withdraw``)
+                withdrawn = True
                 return
             agent_id, started = leg.agent_id, self._clock()
             result = await self._dial_and_talk(callback, request, leg)
@@ -131,15 +147,14 @@ class CallbackDialer:
             shutdown = True
             raise
         finally:
+            self._in_line.pop(callback.id, None)
             self._waiters.remove(entry)
             with contextlib.suppress(acd.AcdError):
                 end = self._clock()
                 await self._worker.act(
                     lambda engine: engine.abandon(entry, end) if engine.store.call(entry) is not None else []
                 )
-            if shutdown and not agent_id:
-                self._placing.discard(callback.id)
-            else:
+            if not withdrawn and not (shutdown and not agent_id):
                 await self._record(callback, agent_id, started, result)
 
     async def _dial_and_talk(self, callback: DueCallback, request: TransferRequest,
@@ -198,11 +213,9 @@ class CallbackDialer:
                         result=result.value, next=step.status))
         try:
             await self._book.finish(Attempt(callback.id, agent_id, started, ended, result), step)
-        except Exception as exc:
+        except Exception as exc:  # the claim is taken back at the next start
             log.error(fields("acd.callback.record_failed", callback=callback.id,
                              error=f"{type(exc).__name__}: {exc}"))
-        finally:
-            self._placing.discard(callback.id)
 
 
 class _NoChannel:

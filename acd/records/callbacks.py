@@ -61,10 +61,12 @@ def list_callbacks(session: Session, *, status: CallbackStatus | None = Callback
 
 
 def cancel_callback(session: Session, callback_id: int) -> BookedCallback:
+    """A pending callback, or one waiting in the ACD for an agent (``dialing``: the dialer withdraws it at
+    its next tick; once an agent has answered it, the call goes on), is cancelled."""
     row = _row(session, callback_id)
-    if row.status != CallbackStatus.PENDING.value:
+    if row.status not in (CallbackStatus.PENDING.value, CallbackStatus.DIALING.value):
         raise CallbackError(f"callback {callback_id} is {row.status}: only a pending one can be cancelled")
-    row.status = CallbackStatus.CANCELLED.value
+    row.status, row.node = CallbackStatus.CANCELLED.value, None
     session.flush()
     return _booked(row)
 

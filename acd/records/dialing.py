@@ -8,6 +8,7 @@ method is one unit of work in a worker thread. A claim is a conditional update (
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,7 +19,15 @@ from acd.records.rows import CallbackAttemptRow, CallbackRow, CallbackStatus, Qu
 from acd.retry_policy import AttemptResult, NextStep
 from ivr_engine.storage.database import Database
 
-__all__ = ["Attempt", "DueCallback", "SqlCallbackBook", "claim_due", "finish_attempt", "release_claims"]
+__all__ = [
+    "Attempt",
+    "DueCallback",
+    "SqlCallbackBook",
+    "claim_due",
+    "finish_attempt",
+    "release_claims",
+    "withdrawn",
+]
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,8 @@ def finish_attempt(session: Session, attempt: Attempt, step: NextStep) -> None:
                                    started=_utc(attempt.started), ended=_utc(attempt.ended),
                                    result=attempt.result.value))
     row = session.get(CallbackRow, attempt.callback_id, with_for_update=True)
-    if row is None:
-        return
+    if row is None or row.status == CallbackStatus.CANCELLED.value:
+        return  # cancelled while an agent was being offered it: it stays cancelled
     dialled = attempt.result not in (AttemptResult.AGENT_GONE, AttemptResult.NOT_DIALABLE)
     if dialled and row.placed is None:
         row.placed = _utc(attempt.started)
@@ -89,6 +98,15 @@ def finish_attempt(session: Session, attempt: Attempt, step: NextStep) -> None:
     row.status, row.attempts, row.node = step.status, step.attempts, None
     row.due = None if step.due_at is None else _utc(step.due_at)
     session.flush()
+
+
+def withdrawn(session: Session, callback_ids: Collection[int]) -> set[int]:
+    """Which of the callbacks this node is placing are no longer its to place (cancelled meanwhile)."""
+    if not callback_ids:
+        return set()
+    query = select(CallbackRow.id).where(CallbackRow.id.in_(sorted(callback_ids)),
+                                         CallbackRow.status == CallbackStatus.DIALING.value)
+    return set(callback_ids) - set(session.scalars(query).all())
 
 
 def release_claims(session: Session, *, node: str) -> int:
@@ -116,3 +134,6 @@ class SqlCallbackBook:
 
     async def release_claims(self) -> int:
         return await self._db.run(lambda s: release_claims(s, node=self._node))
+
+    async def withdrawn(self, callback_ids: Collection[int]) -> set[int]:
+        return await self._db.run(lambda s: withdrawn(s, callback_ids))

@@ -10,7 +10,10 @@ __all__ = ["format_screen_pop"]
 def format_screen_pop(pop: ScreenPop) -> str:
     c = pop.customer
     when = pop.answered_at.strftime("%Y-%m-%d %H:%M:%S")
-    head = f"== {when}  call {pop.call_id}  from {pop.caller or 'withheld number'}"
+    if pop.reason == "callback":
+        head = f"== {when}  callback to {pop.caller}, booked on call {pop.call_id}"
+    else:
+        head = f"== {when}  call {pop.call_id}  from {pop.caller or 'withheld number'}"
     lines = [head + (f"  queue {pop.queue}" if pop.queue else "")]
     if c.known:
         vip = f"  VIP (level {c.vip_level})" if c.vip else ""

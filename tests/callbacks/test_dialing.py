@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acd.records.callbacks import retry_callback
-from acd.records.dialing import Attempt, claim_due, finish_attempt, release_claims
+from acd.records.callbacks import cancel_callback, retry_callback
+from acd.records.dialing import Attempt, claim_due, finish_attempt, release_claims, withdrawn
 from acd.records.rows import CallbackAttemptRow, CallbackRow, QueueCallRow
 from acd.retry_policy import AttemptResult, RetryPolicy
 from ivr_engine.config import Settings
@@ -97,3 +97,17 @@ def test_a_given_up_callback_put_back_in_line_gets_every_attempt_again(db: Calla
     again = db(lambda s: retry_callback(s, callback))
     assert (again.status.value, again.attempts, again.due) == ("pending", 0, None)
     assert [c.id for c in db(lambda s: claim_due(s, node="", now=NOW, limit=1))] == [callback]
+
+
+def test_a_callback_cancelled_while_an_agent_is_sought_is_withdrawn_and_stays_cancelled(
+    db: Callable[..., Any],
+) -> None:
+    first = db(lambda s: book(s, "c1", 1))
+    second = db(lambda s: book(s, "c2", 2))
+    db(lambda s: claim_due(s, node="", now=NOW, limit=2))
+    assert db(lambda s: withdrawn(s, [first, second])) == set()
+    db(lambda s: cancel_callback(s, first))
+    assert db(lambda s: withdrawn(s, [first, second])) == {first}
+    step = RetryPolicy().after(AttemptResult.NO_ANSWER, 0, NOW)  # an attempt already under way ends
+    db(lambda s: finish_attempt(s, Attempt(first, "1001", NOW, NOW + 5, AttemptResult.NO_ANSWER), step))
+    assert _row(db, first).status == "cancelled"

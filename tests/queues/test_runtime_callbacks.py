@@ -5,6 +5,7 @@ and puts the callback back in line per the retry policy. The clock is injected (
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ class FakeBook:
     due: list[DueCallback] = field(default_factory=list)
     finished: list[tuple[Attempt, NextStep]] = field(default_factory=list)
     released: int = 0
+    cancelled: set[int] = field(default_factory=set)
 
     async def claim_due(self, now: float, limit: int) -> list[DueCallback]:
         ready = list(self.due[:limit])
@@ -36,6 +38,9 @@ class FakeBook:
     async def release_claims(self) -> int:
         self.released += 1
         return 0
+
+    async def withdrawn(self, callback_ids: Collection[int]) -> set[int]:
+        return set(callback_ids) & self.cancelled
 
 
 class Clock:
@@ -160,3 +165,18 @@ async def test_a_withheld_number_is_given_up_without_ringing_anyone(start_lab: A
     assert not lab.legs(acd.callback_entry("orig-2"))
     assert not _customer_legs(lab)
     assert lab.state("1002") is acd.AgentState.READY
+
+
+async def test_a_callback_cancelled_while_waiting_for_an_agent_leaves_the_line(start_lab: Any) -> None:
+    book, clock = FakeBook(), Clock()
+    lab: Lab = await start_lab(callbacks=book, clock=clock)
+    book.due.append(_callback(clock() - 60))
+    entry = acd.callback_entry("orig-1")
+    await lab.until(lambda: lab.runtime.engine.store.call(entry) is not None)  # nobody logged in: it waits
+    assert book.released == 1  # a (re)started dialer first takes back its node's claims
+    book.cancelled.add(7)
+    await lab.until(lambda: lab.runtime.engine.store.call(entry) is None)
+    await lab.runtime.login("1001")
+    await lab.runtime.drain()
+    assert not lab.legs(entry)
+    assert book.finished == []  # no attempt: nobody was called

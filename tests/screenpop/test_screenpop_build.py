@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from acd import callback_entry
 from acd.live.api import RuntimeEvent, RuntimeEventKind
 from acd.records.rows import QueueCallRow
 from ivr_engine.config import Settings
@@ -175,6 +176,21 @@ def test_ivr_path_is_in_node_order_and_pin_stays_masked(database: Database) -> N
     assert pop.path[0].seconds == pytest.approx(4.0)
     assert "4321" not in format_screen_pop(pop)
     assert "input ****" in format_screen_pop(pop)
+
+
+def test_a_callbacks_pop_shows_the_call_it_was_booked_on_and_why(database: Database) -> None:
+    _add_call(database, "booked-on", ALICE, T0 - timedelta(minutes=30))
+    _add_events(database, "booked-on", [(1, "main_menu", "menu", "0", "agent"),
+                                        (2, "to_general", "transfer", None, "callback")])
+
+    pop = database.call(lambda s: build_screen_pop(s, _answered(callback_entry("booked-on"), ALICE)))
+
+    assert (pop.call_id, pop.reason, pop.customer.name) == ("booked-on", "callback", "Alice Chen")
+    assert [(p.node, p.outcome) for p in pop.path] == [("main_menu", "agent"), ("to_general", "callback")]
+    assert ScreenPop.from_json(pop.to_json()) == pop
+    assert f"callback to {ALICE}, booked on call booked-on" in format_screen_pop(pop)
+    plain = database.call(lambda s: build_screen_pop(s, _answered("c-now", ALICE)))
+    assert plain.reason == ""
 
 
 def test_last_calls_cover_all_the_customers_phones_newest_first(database: Database) -> None:
