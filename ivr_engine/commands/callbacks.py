@@ -70,7 +70,7 @@ def list_command(settings: Settings, status: str, every: bool, queue: str | None
 @_JSON
 @click.pass_obj
 def cancel_command(settings: Settings, callback_id: int, as_json: bool) -> None:
-    """Cancel a pending callback."""
+    """Cancel a pending callback, or one still waiting for an agent (status dialing)."""
     done = run_unit(settings, lambda s: cancel_callback(s, callback_id), what=_WHAT)
     _print(done, as_json, "cancelled")
 
