@@ -28,7 +28,7 @@ def callbacks_group() -> None:
     """Booked callbacks: list, cancel, retry.
 
     A callback keeps the caller's place in the queue. When its turn comes (same order as if the caller
-    had held on) ``ivr serve`` rings a free agent first, then dials the customer and bridges them.
+    had held on) `ivr serve` rings a free agent first, then dials the customer and bridges them.
     No answer or busy: tried again after IVR_CALLBACK_RETRY_SECONDS, up to IVR_CALLBACK_ATTEMPTS times,
     then given up (failed). Statuses: pending (in line), dialing (an agent is being offered it), done,
     failed, cancelled."""
