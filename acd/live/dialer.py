@@ -86,6 +86,7 @@ class CallbackDialer:
         self._policy = policy
         self._batch = batch
         self._released = False
+        self._failing = False
         self._in_line: dict[int, Waiter] = {}  # claimed, waiting in the ACD for an agent
 
     async def chore(self) -> None:
@@ -100,9 +101,14 @@ class CallbackDialer:
                 for callback_id in await self._book.withdrawn(list(self._in_line)):
                     self._withdraw(callback_id)
             due = await self._book.claim_due(self._clock(), self._batch)
-        except Exception as exc:  # the database is away: the next tick tries again
-            log.warning(fields("acd.callback.claim_failed", error=f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # the database is away: the next tick tries again (said once an outage)
+            if not self._failing:
+                log.warning(fields("acd.callback.claim_failed", error=f"{type(exc).__name__}: {exc}"))
+            self._failing = True
             return
+        if self._failing:
+            log.info(fields("acd.callback.claims_again"))
+            self._failing = False
         for callback in due:
             self._tasks.spawn(self._place(callback), f"callback-{callback.id}")
 

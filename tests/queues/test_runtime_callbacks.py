@@ -4,10 +4,13 @@ and puts the callback back in line per the retry policy. The clock is injected (
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 import acd
 from acd.records.dialing import Attempt, DueCallback
@@ -26,8 +29,13 @@ class FakeBook:
     finished: list[tuple[Attempt, NextStep]] = field(default_factory=list)
     released: int = 0
     cancelled: set[int] = field(default_factory=set)
+    outage: int = 0
+    """The next ``outage`` claims fail as a database that is away does."""
 
     async def claim_due(self, now: float, limit: int) -> list[DueCallback]:
+        if self.outage > 0:
+            self.outage -= 1
+            raise ConnectionError("database away")
         ready = list(self.due[:limit])
         self.due = self.due[limit:]
         return ready
@@ -180,3 +188,18 @@ async def test_a_callback_cancelled_while_waiting_for_an_agent_leaves_the_line(s
     await lab.runtime.drain()
     assert not lab.legs(entry)
     assert book.finished == []  # no attempt: nobody was called
+
+
+async def test_a_database_outage_delays_callbacks_and_is_logged_once(
+    start_lab: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    book, clock = FakeBook(outage=6), Clock()
+    caplog.set_level(logging.INFO, logger="acd.live.dialer")
+    lab: Lab = await start_lab(callbacks=book, clock=clock)
+    book.due.append(_callback(clock() - 60))
+    entry = acd.callback_entry("orig-1")
+    await lab.until(lambda: lab.runtime.engine.store.call(entry) is not None)
+    assert book.outage == 0
+    messages = [r.getMessage() for r in caplog.records if r.name == "acd.live.dialer"]
+    assert sum("acd.callback.claim_failed" in m for m in messages) == 1, messages
+    assert sum("acd.callback.claims_again" in m for m in messages) == 1, messages
