@@ -20,6 +20,7 @@ __all__ = [
     "AgentRow",
     "AgentStateChangeRow",
     "CallbackAttemptRow",
+    "CallbackKind",
     "CallbackRow",
     "CallbackStatus",
     "QueueCallRow",
@@ -45,6 +46,13 @@ class CallbackStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class CallbackKind(StrEnum):
+    CALLBACK = "callback"
+    """Booked by a caller instead of waiting in the queue."""
+    RETURN_VISIT = "return_visit"
+    """Booked by closing a work order (``CallbackRow.work_order``): is the customer satisfied?"""
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -108,11 +116,12 @@ class QueueCallRow(Base):
 
 
 class CallbackRow(Base):
-    """A caller's request to be called back instead of waiting."""
+    """A caller's request to be called back instead of waiting, or a work order's return visit."""
 
     __tablename__ = "callbacks"
     __table_args__ = (
         CheckConstraint(_one_of("status", CallbackStatus), name="ck_callbacks_status"),
+        CheckConstraint(_one_of("kind", CallbackKind), name="ck_callbacks_kind"),
         Index("ix_callbacks_status_requested", "status", "requested"),
     )
 
@@ -134,6 +143,10 @@ class CallbackRow(Base):
     connected: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the customer answered and was bridged to ``agent_id``."""
     agent_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default=CallbackKind.CALLBACK.value,
+                                      server_default=CallbackKind.CALLBACK.value)
+    work_order: Mapped[str | None] = mapped_column(String(32), index=True)
+    """A return visit: the serial of the work order it follows up (``call_id`` is ``visit:<serial>``)."""
 
 
 class CallbackAttemptRow(Base):

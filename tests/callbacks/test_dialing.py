@@ -3,6 +3,7 @@ claimed oldest place first and once, every attempt recorded, retried or given up
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from acd.records.dialing import Attempt, claim_due, finish_attempt, release_clai
 from acd.records.rows import CallbackAttemptRow, CallbackRow, QueueCallRow
 from acd.retry_policy import AttemptResult, RetryPolicy
 from ivr_engine.config import Settings
+from ivr_engine.service.lost_node import close_lost_node
 from ivr_engine.storage import Database
 from tests.callbacks.test_callbacks import T0, book
 
@@ -111,3 +113,43 @@ def test_a_callback_cancelled_while_an_agent_is_sought_is_withdrawn_and_stays_ca
     step = RetryPolicy().after(AttemptResult.NO_ANSWER, 0, NOW)  # an attempt already under way ends
     db(lambda s: finish_attempt(s, Attempt(first, "1001", NOW, NOW + 5, AttemptResult.NO_ANSWER), step))
     assert _row(db, first).status == "cancelled"
+
+
+def test_a_lost_node_s_claims_go_back_in_line_without_counting_an_attempt(
+    migrated_settings: Settings, db: Callable[..., Any],
+) -> None:
+    """The survivor that releases a node whose lease expired (``node_lost``) hands its claims back."""
+    theirs = db(lambda s: book(s, "c1", 1))
+    mine = db(lambda s: book(s, "c2", 2))
+    db(lambda s: claim_due(s, node="node2", now=NOW, limit=1))
+    step = RetryPolicy(attempts=3, spacing_s=0).after(AttemptResult.NO_ANSWER, 0, NOW)
+    db(lambda s: finish_attempt(s, Attempt(theirs, "1001", NOW, NOW, AttemptResult.NO_ANSWER), step))
+    db(lambda s: claim_due(s, node="node2", now=NOW, limit=1))  # node2 dials it again, then dies
+    db(lambda s: claim_due(s, node="node1", now=NOW, limit=1))
+    database = Database(migrated_settings.db_url)
+    try:
+        lost = asyncio.run(close_lost_node(database, T0 + timedelta(hours=2), "node2"))
+    finally:
+        database.dispose()
+    assert lost.callbacks == 1
+    row = _row(db, theirs)
+    assert (row.status, row.node, row.attempts) == ("pending", None, 1)
+    assert (_row(db, mine).status, _row(db, mine).node) == ("dialing", "node1")
+    (again,) = db(lambda s: claim_due(s, node="node1", now=NOW, limit=5))  # the survivor dials it
+    assert (again.id, again.attempts) == (theirs, 1)
+
+
+def test_a_node_back_from_a_lost_lease_leaves_alone_a_claim_another_node_took(
+    db: Callable[..., Any],
+) -> None:
+    callback = db(lambda s: book(s, "c1", 1))
+    db(lambda s: claim_due(s, node="node2", now=NOW, limit=1))
+    db(lambda s: release_claims(s, node="node2"))  # node2's lease expired: a survivor handed it back
+    db(lambda s: claim_due(s, node="node1", now=NOW, limit=1))
+    assert db(lambda s: withdrawn(s, [callback], node="node2")) == {callback}  # node2 stops placing it
+    assert db(lambda s: withdrawn(s, [callback], node="node1")) == set()
+    step = RetryPolicy().after(AttemptResult.NO_ANSWER, 0, NOW)
+    db(lambda s: finish_attempt(s, Attempt(callback, "1001", NOW, NOW + 5, AttemptResult.NO_ANSWER), step,
+                                node="node2"))
+    row = _row(db, callback)
+    assert (row.status, row.node, row.attempts) == ("dialing", "node1", 0)
