@@ -26,11 +26,13 @@ from ivr_engine.screenpop.model import (
     PastCall,
     PathEntry,
     ScreenPop,
+    VisitCard,
     WorkOrderSummary,
 )
 from ivr_engine.storage.lookups import has_name, normalise_phone
 from ivr_engine.storage.models import Account, Call, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.queries import call_detail
+from ivr_engine.workorders.visits import visit_serial, visit_task
 
 __all__ = ["Answered", "OpenWorkOrders", "build_screen_pop", "last_answered"]
 
@@ -79,6 +81,14 @@ def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
         customer = replace(customer, work_orders=work_orders(session, customer.customer_id, answered.at))
     booked_on = callback_of(answered.call_id)  # a callback: the call the caller booked it on
     call_id = booked_on or answered.call_id
+    reason = "" if booked_on is None else "callback"
+    serial = visit_serial(booked_on or "")
+    task = None if serial is None else visit_task(session, serial)
+    visit = None
+    if serial is not None:  # a work order's return visit: the order's own call, if it was logged from one
+        reason, call_id = "return visit", (task.call_id if task is not None and task.call_id else call_id)
+        visit = VisitCard(serial, "", "", "") if task is None else VisitCard(
+            task.serial, task.kind, task.description, task.resolution)
     detail = call_detail(session, call_id)
     path = () if detail is None else tuple(
         PathEntry(s.seq, s.flow, s.node, s.node_type, s.input, s.outcome, s.entered, s.seconds)
@@ -93,7 +103,8 @@ def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
         customer=customer,
         path=path,
         last_calls=_last_calls(session, customer, answered, history),
-        reason="callback" if booked_on is not None else "",
+        reason=reason,
+        visit=visit,
     )
 
 
