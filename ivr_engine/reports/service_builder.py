@@ -8,6 +8,7 @@ from ivr_engine.reports.service_stats import (
     CallbackFigures,
     CountRow,
     OrderGroup,
+    ReturnVisitFigures,
     ServiceFilter,
     ServiceStats,
 )
@@ -49,6 +50,7 @@ def service_report(stats: ServiceStats, filters: ServiceFilter) -> Report:
         _orders("Orders by department", "Work orders by department", "department", stats.by_department),
         _orders("Orders by urgency", "Work orders by urgency", "urgency", stats.by_urgency),
         _counts("Order states", "Work orders by state", "state", stats.states),
+        _visits(stats.return_visits),
     ]  # fmt: skip
     notes = (
         f"Rows created {filters.window.describe()}.",
@@ -57,6 +59,9 @@ def service_report(stats: ServiceStats, filters: ServiceFilter) -> Report:
         "Response rate: answers to a question / calls that reached a survey node in the window.",
         "Callbacks: placed = dialled at least once; connected = the customer talked to an agent; abandoned ="
         " given up after the last unanswered attempt; time to callback from joining the queue.",
+        "Return visits: of the orders created in the window and closed; placed = the visit's callback was"
+        " dialled; unreached = recorded by an agent or given up by the dialer; satisfaction = satisfied /"
+        " (satisfied + unsatisfied).",
     )
     return Report(title="Service: surveys, callbacks, voicemails, work orders", tables=tuple(tables),
                   notes=notes)
@@ -84,6 +89,19 @@ def _placed(f: CallbackFigures) -> Table:
         ),
         rows=((f.booked, f.placed, f.connected, f.abandoned, f.attempts,
                f.connected / f.booked if f.booked else None, f.avg_minutes_to_callback),),
+    )  # fmt: skip
+
+
+def _visits(f: ReturnVisitFigures) -> Table:
+    return Table(
+        name="Return visits", title="Return visits of closed work orders",
+        columns=(
+            Column("due", "Due", _I), Column("placed", "Placed", _I), Column("connected", "Connected", _I),
+            Column("satisfied", "Satisfied", _I), Column("unsatisfied", "Not satisfied", _I),
+            Column("unreached", "Unreachable", _I), Column("satisfaction", "Satisfaction", _P),
+        ),
+        rows=((f.due, f.placed, f.connected, f.satisfied, f.unsatisfied, f.unreached,
+               f.satisfaction_rate),),
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acd.records.rows import CallbackRow
@@ -25,8 +26,9 @@ from ivr_engine.storage import Database
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse, Voicemail
 from ivr_engine.storage.seed import seed
 from ivr_engine.workorders import store
-from ivr_engine.workorders.model import NewOrder, Urgency
+from ivr_engine.workorders.model import NewOrder, Urgency, VisitOutcome
 from ivr_engine.workorders.policy import DEFAULT_POLICY
+from ivr_engine.workorders.visits import visit_given_up
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
@@ -68,6 +70,22 @@ def _fill(session: Session) -> None:
     order("complaint", Urgency.URGENT, at=T0 + timedelta(hours=1))  # a repeat, never dispatched
     order("suggestion")
     store.close_order(session, DEFAULT_POLICY, first, "replaced", "tom", T0 + timedelta(hours=6))
+    # return visits: one placed, answered and satisfied; one given up by the dialer; one not placed yet
+    satisfied = order("after-sales")
+    store.close_order(session, DEFAULT_POLICY, satisfied, "fixed", "tom", T0 + timedelta(hours=1))
+    unreached = order("consultation")
+    store.close_order(session, DEFAULT_POLICY, unreached, "answered", "tom", T0 + timedelta(hours=1))
+    session.flush()
+    for callback in session.scalars(select(CallbackRow).where(CallbackRow.kind == "return_visit")):
+        if callback.work_order in (satisfied, unreached):
+            callback.placed, callback.attempts = T0 + timedelta(hours=2), 1
+            callback.status = "done" if callback.work_order == satisfied else "failed"
+        if callback.work_order == satisfied:
+            callback.connected = T0 + timedelta(hours=2)
+    store.record_visit(session, satisfied, VisitOutcome.SATISFIED, "", "1001", T0 + timedelta(hours=2))
+    session.flush()
+    visit_given_up(session, session.scalars(select(CallbackRow).where(
+        CallbackRow.work_order == unreached)).one(), T0 + timedelta(hours=3))
 
 
 @pytest.fixture
@@ -107,9 +125,13 @@ def test_the_service_report(filled: Database) -> None:
     assert complaint["hours_to_close"] == 6.0
     assert by_type["suggestion"]["overdue"] == 0
     departments = {d["department"]: d["opened"] for d in _table(report, "Orders by department")}
-    assert departments == {"(not dispatched)": 2, "logistics": 1}
+    assert departments == {"(not dispatched)": 4, "logistics": 1}
     assert [(s["state"], s["count"]) for s in _table(report, "Order states")] == [
-        ("open", 2), ("dispatched", 0), ("closed", 1)]
+        ("open", 2), ("dispatched", 0), ("closed", 3)]
+    (visits,) = _table(report, "Return visits")  # not counted among the callbacks above
+    assert (visits["due"], visits["placed"], visits["connected"]) == (3, 2, 1)
+    assert (visits["satisfied"], visits["unsatisfied"], visits["unreached"]) == (1, 0, 1)
+    assert visits["satisfaction"] == 1.0
     later = service_statistics(filled, ServiceFilter(window=TimeWindow(T0 + timedelta(days=2), None)))
     assert _table(later, "Orders by type") == []
     assert _table(later, "Survey questions") == []
