@@ -1,6 +1,6 @@
-"""Booked callbacks as people manage them: list, cancel a pending one, put a failed or cancelled one back
-in line. Units of work on a ``Session`` (``Database.call``/``run``). The dialer's own units (claiming,
-attempts) are in ``acd.records.dialing``."""
+"""Booked callbacks (and work orders' return visits, kind ``return_visit``) as people manage them: list,
+cancel a pending one, put a failed or cancelled one back in line. Units of work on a ``Session``
+(``Database.call``/``run``). The dialer's own units (claiming, attempts) are in ``acd.records.dialing``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acd.records.rows import CallbackRow, CallbackStatus
+from acd.records.rows import CallbackKind, CallbackRow, CallbackStatus
 
 __all__ = ["BookedCallback", "CallbackError", "cancel_callback", "list_callbacks", "retry_callback"]
 
@@ -37,6 +37,9 @@ class BookedCallback:
     connected: datetime | None = None
     """When the customer answered (the callback's time to callback runs from ``requested``)."""
     agent_id: str | None = None
+    kind: CallbackKind = CallbackKind.CALLBACK
+    work_order: str | None = None
+    """A return visit: the work order it follows up."""
 
     def to_json(self) -> dict[str, object]:
         def when(moment: datetime | None) -> str | None:
@@ -45,7 +48,8 @@ class BookedCallback:
         return {"id": self.id, "call_id": self.call_id, "caller": self.caller, "number": self.number,
                 "queue": self.queue, "requested": self.requested.isoformat(), "status": self.status.value,
                 "attempts": self.attempts, "due": when(self.due), "placed": when(self.placed),
-                "connected": when(self.connected), "agent_id": self.agent_id}
+                "connected": when(self.connected), "agent_id": self.agent_id, "kind": self.kind.value,
+                "work_order": self.work_order}
 
 
 def list_callbacks(session: Session, *, status: CallbackStatus | None = CallbackStatus.PENDING,
@@ -96,4 +100,4 @@ def _row(session: Session, callback_id: int) -> CallbackRow:
 def _booked(row: CallbackRow) -> BookedCallback:
     return BookedCallback(row.id, row.call_id, row.caller, row.number, row.queue, row.requested,
                           CallbackStatus(row.status), row.attempts or 0, row.due, row.placed, row.connected,
-                          row.agent_id)
+                          row.agent_id, CallbackKind(row.kind or CallbackKind.CALLBACK.value), row.work_order)

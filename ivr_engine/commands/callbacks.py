@@ -1,4 +1,5 @@
-"""``ivr callbacks``: the callbacks callers booked (queue key, voicemail): list, cancel, retry.
+"""``ivr callbacks``: the callbacks callers booked (queue key, voicemail) and the return visits closing a
+work order books: list, cancel, retry.
 
 ``ivr serve`` places them (``acd.live.dialer``): a pending callback waits in the queue at the caller's
 original place; when its turn comes an agent's phone rings, then the customer is dialled and bridged.
@@ -31,7 +32,11 @@ def callbacks_group() -> None:
     had held on) `ivr serve` rings a free agent first, then dials the customer and bridges them.
     No answer or busy: tried again after IVR_CALLBACK_RETRY_SECONDS, up to IVR_CALLBACK_ATTEMPTS times,
     then given up (failed). Statuses: pending (in line), dialing (an agent is being offered it), done,
-    failed, cancelled."""
+    failed, cancelled.
+
+    Closing a work order (`ivr ticket close`) books its return visit here too (CALL: visit:WO-...),
+    due after return_visit_after_hours of workorders.yaml; a visit given up leaves the order's visit
+    outcome unreached."""
 
 
 @callbacks_group.command("list")
