@@ -1,7 +1,8 @@
 """Booked callbacks placed on real calls: a caller presses 1 while waiting (the only agent is paused), the
 agent becomes ready, the agent's SIPp phone rings first, then the customer's SIPp phone on the lab's
 PSTN port; both phones send a tone and Asterisk's RTP counters show each side receiving the other. A
-customer who does not answer: the attempt is recorded, the retry scheduled, the agent freed.
+customer who does not answer: the attempt is recorded, the retry scheduled, the agent freed. A closed
+work order's return visit is placed the same way and its screen-pop names the order.
 
 One lab for the module, with a short customer ring time (``IVR_CALLBACK_RING_SECONDS``) so the
 no-answer case takes seconds, not the default 30.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import urllib.error
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -170,6 +172,38 @@ async def test_customer_who_does_not_answer_gets_a_retry_and_the_agent_is_freed(
     assert rang < RING_S + 5, f"the agent waited {rang:.1f} s on the line"
     assert (datetime.fromisoformat(due) - datetime.fromisoformat(ended)).total_seconds() == pytest.approx(
         RETRY_S, abs=1)
+    assert await lab.leftovers() == ([], [])
+
+
+async def test_a_closed_work_orders_return_visit_is_placed_and_the_agent_records_its_outcome(
+    callback_lab: Lab,
+) -> None:
+    """Closing an order books its return visit (due a day later: made due now in the database); the
+    dialer rings agent 1002, then the customer; the screen-pop says why, with the order and its
+    resolution; the outcome recorded with ``ivr ticket visit`` is the order's."""
+    lab = callback_lab
+    customer = "5550703"
+    order = json.loads(ivr_ok(lab, "ticket", "create", "--type", "complaint", "--phone", customer,
+                              "--description", "parcel broken", "--json"))
+    serial = order["serial"]
+    ivr_ok(lab, "ticket", "close", serial, "--resolution", "courier replaced it")
+    ((visit_id, due),) = rows(lab, "SELECT id, due FROM callbacks WHERE work_order = ?", serial)
+    assert due is not None
+    assert f"visit:{serial}" in ivr_ok(lab, "callbacks", "list")
+    async with phone(lab, "1002", AgentBehaviour(ring_ms=300, hangup_after_s=2)), \
+            customer_phone(lab, AgentBehaviour(ring_ms=300)) as cust_phone:
+        with agents(lab, "1002"):
+            rows(lab, "UPDATE callbacks SET due = NULL WHERE id = ?", visit_id)
+            status = "SELECT status, attempts, agent_id FROM callbacks WHERE id = ?"
+            done = await until(lambda: [r for r in rows(lab, status, visit_id) if r[0] == "done"], 25,
+                               "the return visit to be placed and connected")
+            assert cust_phone.answered_calls() == 1
+    assert done == [("done", 1, "1002")]
+    pop = control_json(lab, "/api/agents/1002/screenpop")
+    assert (pop["reason"], pop["caller"]) == ("return visit", customer)
+    assert (pop["visit"]["serial"], pop["visit"]["resolution"]) == (serial, "courier replaced it")
+    ivr_ok(lab, "ticket", "visit", serial, "--outcome", "satisfied", "--note", "happy now")
+    assert rows(lab, "SELECT visit_outcome FROM work_orders WHERE serial = ?", serial) == [("satisfied",)]
     assert await lab.leftovers() == ([], [])
 
 
