@@ -32,12 +32,15 @@ from ivr_engine.screenpop.model import (
 from ivr_engine.storage.lookups import has_name, normalise_phone
 from ivr_engine.storage.models import Account, Call, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.queries import call_detail
-from ivr_engine.workorders.visits import visit_serial, visit_task
 
-__all__ = ["Answered", "OpenWorkOrders", "build_screen_pop", "last_answered"]
+__all__ = ["Answered", "OpenWorkOrders", "ReturnVisits", "build_screen_pop", "last_answered"]
 
 OpenWorkOrders = Callable[[Session, int, datetime], tuple[WorkOrderSummary, ...]]
 """A customer's open work orders (customer id, now), newest first."""
+
+ReturnVisits = Callable[[Session, str], tuple[VisitCard, str | None] | None]
+"""The work order's return visit a callback's booked-on id names (``visit:<serial>``), if it is one: its
+card and the call the order was logged from."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,11 @@ def last_answered(session: Session, since: datetime) -> list[Answered]:
 
 
 def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
-                     work_orders: OpenWorkOrders | None = None) -> ScreenPop:
+                     work_orders: OpenWorkOrders | None = None,
+                     visits: ReturnVisits | None = None) -> ScreenPop:
     """The screen-pop for ``answered``, with at most ``history`` earlier calls, newest first, and the
-    customer's open ``work_orders`` (the work-order domain's query, given by the service)."""
+    customer's open ``work_orders`` (the work-order domain's query, given by the service); ``visits``
+    tells a work order's return visit from a callback (the work-order domain's, given by the service)."""
     phone = normalise_phone(answered.caller)
     customer = _find_or_create(session, phone)
     if customer.customer_id is not None and work_orders is not None:
@@ -82,13 +87,11 @@ def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
     booked_on = callback_of(answered.call_id)  # a callback: the call the caller booked it on
     call_id = booked_on or answered.call_id
     reason = "" if booked_on is None else "callback"
-    serial = visit_serial(booked_on or "")
-    task = None if serial is None else visit_task(session, serial)
+    found = None if booked_on is None or visits is None else visits(session, booked_on)
     visit = None
-    if serial is not None:  # a work order's return visit: the order's own call, if it was logged from one
-        reason, call_id = "return visit", (task.call_id if task is not None and task.call_id else call_id)
-        visit = VisitCard(serial, "", "", "") if task is None else VisitCard(
-            task.serial, task.kind, task.description, task.resolution)
+    if found is not None:  # a work order's return visit: the order's own call, if it was logged from one
+        visit, logged_on = found
+        reason, call_id = "return visit", logged_on or call_id
     detail = call_detail(session, call_id)
     path = () if detail is None else tuple(
         PathEntry(s.seq, s.flow, s.node, s.node_type, s.input, s.outcome, s.entered, s.seconds)

@@ -49,7 +49,7 @@ from ivr_engine.web.voicemail import add_voicemail_routes
 from ivr_engine.web.wallboard import ServiceLevelBands
 from ivr_engine.web.work_orders import add_work_order_routes
 from ivr_engine.workorders.policy import load_policy
-from ivr_engine.workorders.screenpop import open_work_orders
+from ivr_engine.workorders.screenpop import open_work_orders, return_visit
 from ivr_engine.workorders.visits import visit_given_up
 
 __all__ = ["build_flow_services", "recordings_dir", "run_service"]
@@ -168,7 +168,8 @@ async def run_service(
             backoff=backoff,
         )  # fmt: skip
 
-        screenpops = ScreenPopService(stores.database, node_log=stores.node_log, work_orders=open_work_orders)
+        screenpops = ScreenPopService(stores.database, node_log=stores.node_log, work_orders=open_work_orders,
+                                      visits=return_visit)
         await screenpops.restore(clock.now() - SCREENPOP_RESTORE_WINDOW)
         control = make_control_app(runtime, screenpops, control_token(settings), clock=clock.epoch,
                                    allowed_hosts=allowed_hosts(settings))

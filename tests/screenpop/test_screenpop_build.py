@@ -36,6 +36,7 @@ from ivr_engine.storage.models import Call, Customer, CustomerPhone, NodeEventRo
 from ivr_engine.workorders import store
 from ivr_engine.workorders.model import NewOrder
 from ivr_engine.workorders.policy import DEFAULT_POLICY
+from ivr_engine.workorders.screenpop import return_visit
 from ivr_engine.workorders.visits import visit_call_id
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -210,7 +211,7 @@ def test_a_return_visits_pop_shows_the_work_order_its_resolution_and_the_call_it
                                               T0 - timedelta(days=1)))
 
     pop = database.call(lambda s: build_screen_pop(
-        s, _answered(callback_entry(visit_call_id(order.serial)), ALICE)))
+        s, _answered(callback_entry(visit_call_id(order.serial)), ALICE), visits=return_visit))
 
     assert (pop.reason, pop.call_id, pop.customer.name) == ("return visit", "complained", "Alice Chen")
     assert pop.visit == VisitCard(order.serial, "complaint", "parcel broken", "courier replaced it")
@@ -219,6 +220,9 @@ def test_a_return_visits_pop_shows_the_work_order_its_resolution_and_the_call_it
     text = format_screen_pop(pop)
     assert f"return visit to {ALICE} for work order {order.serial}" in text
     assert "resolution: courier replaced it" in text
+    callback = database.call(lambda s: build_screen_pop(s, _answered(callback_entry("complained"), ALICE),
+                                                        visits=return_visit))
+    assert (callback.reason, callback.visit) == ("callback", None)
 
 
 def test_last_calls_cover_all_the_customers_phones_newest_first(database: Database) -> None:
