@@ -37,6 +37,7 @@ from acd.events import (
     OfferResult,
 )
 from acd.model import (
+    CALLBACK_PREFIX,
     Agent,
     AgentState,
     Decision,
@@ -48,11 +49,14 @@ from acd.model import (
     Queue,
     Strategy,
     WaitingCall,
+    callback_entry,
+    callback_of,
 )
 from acd.store import AcdStore, MemoryStore
 from acd.strategies import STRATEGIES, RoutingStrategy, strategy_for
 
 __all__ = [
+    "CALLBACK_PREFIX",
     "NO_ANSWER",
     "STRATEGIES",
     "TRANSITIONS",
@@ -94,6 +98,8 @@ __all__ = [
     "UnknownStrategy",
     "WaitAccuracy",
     "WaitingCall",
+    "callback_entry",
+    "callback_of",
     "expected_wait",
     "load_acd_config",
     "parse_acd_config",

@@ -38,7 +38,17 @@ from acd.events import (
     OfferMade,
     OfferResult,
 )
-from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
+from acd.model import (
+    Agent,
+    AgentState,
+    Offer,
+    PassReason,
+    Queue,
+    Skills,
+    WaitingCall,
+    callback_of,
+    requirements_at,
+)
 from acd.routing import PASSED_OVER_NAMED, decide, eligible
 from acd.store import AcdStore, MemoryStore, in_transaction, locking_every_queue
 from acd.strategies import strategy_for
@@ -163,16 +173,20 @@ class Acd:
         priority: int = 0,
         vip: bool = False,
         skills: Skills | None = None,
+        enqueued_at: float | None = None,
     ) -> list[AcdEvent]:
         """Queue a call (``skills`` default to the queue's) and offer it at once if an agent fits.
+        ``enqueued_at`` (default ``now``) is its place in line: a callback keeps the time the caller first
+        joined the queue (``model.callback_entry``).
 
         Locks only ``queue``: it changes nothing but the new call and, if it is offered, one ready agent
         (which a shared store locks as it lists the ready agents)."""
         with self._store.transaction(queue):
-            return self._enqueue(call_id, caller, queue, now, priority=priority, vip=vip, skills=skills)
+            return self._enqueue(call_id, caller, queue, now, priority=priority, vip=vip, skills=skills,
+                                 enqueued_at=now if enqueued_at is None else enqueued_at)
 
     def _enqueue(self, call_id: str, caller: str, queue: str, now: float, *, priority: int, vip: bool,
-                 skills: Skills | None) -> list[AcdEvent]:
+                 skills: Skills | None, enqueued_at: float) -> list[AcdEvent]:
         q = self.queue(queue)
         if self._store.call(call_id) is not None:
             raise DuplicateCall(call_id)
@@ -180,7 +194,7 @@ class Acd:
             id=call_id,
             caller=caller,
             queue=queue,
-            enqueued_at=now,
+            enqueued_at=enqueued_at,
             seq=self._store.next_seq(),
             skills=dict(q.skills if skills is None else skills),
             priority=priority,
@@ -255,7 +269,7 @@ class Acd:
                 )
         for q in self._queues.values():
             for call in self._store.enqueued_before(q.name, now - q.max_wait):
-                if call.offered_to is None:
+                if call.offered_to is None and callback_of(call.id) is None:
                     self._store.remove_call(call.id)
                     events.append(CallOverflowed(call, now, now - call.enqueued_at))
         for agent in self._store.agents_in_state(AgentState.WRAP_UP):

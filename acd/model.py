@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
+    "CALLBACK_PREFIX",
     "Agent",
     "AgentState",
     "Decision",
@@ -23,8 +24,24 @@ __all__ = [
     "Skills",
     "Strategy",
     "WaitingCall",
+    "callback_entry",
+    "callback_of",
     "requirements_at",
 ]
+
+CALLBACK_PREFIX = "callback:"
+"""A booked callback waits in the ACD under this prefix and the original call's id: it keeps the caller's
+place (``enqueued_at``: when they first joined the queue) and never overflows (nobody is on hold)."""
+
+
+def callback_entry(call_id: str) -> str:
+    """The ACD's id of the callback booked during call ``call_id``."""
+    return CALLBACK_PREFIX + call_id
+
+
+def callback_of(entry_id: str) -> str | None:
+    """The original call's id if ``entry_id`` is a callback's, else None."""
+    return entry_id.removeprefix(CALLBACK_PREFIX) if entry_id.startswith(CALLBACK_PREFIX) else None
 
 Skills = Mapping[str, int]
 """Skill name -> level (1-10). On a queue or call: the minimum level required."""

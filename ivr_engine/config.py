@@ -53,6 +53,9 @@ class Settings:
     sip_host: str = "127.0.0.1"
     sip_port: int = 5060
     agent_base_port: int = 5080
+    pstn_port: int = 5090
+    """Where the lab's "PSTN" listens: customer numbers are dialled as ``sip:NUMBER@sip_host:pstn_port``
+    (the ``pstn`` endpoint of pjsip.conf); a test's SIPp UAS there is the customer's phone."""
     ari_host: str = "127.0.0.1"
     ari_port: int = 8088
     ari_user: str = "ivr"
@@ -92,6 +95,14 @@ class Settings:
     recording_retention_days: int = 90
     """Call recordings (queues with ``record: true`` in acd.yaml) are deleted, file and row, this many
     days after the call (``ivr serve`` sweeps hourly); 0 keeps them for ever."""
+    callback_attempts: int = 3
+    """Callbacks: how many times a customer is dialled before the callback is given up (``failed``)."""
+    callback_retry_seconds: float = 300.0
+    """...how long after an unanswered or busy attempt the callback is back in line."""
+    callback_ring_seconds: int = 30
+    """...how long the customer's phone rings (the agent, already on the line, waits no longer)."""
+    outbound_caller_id: str = "100"
+    """The number customers see when the centre calls them back."""
     node_id: str = ""
     """Which node of a multi-node centre this ``ivr serve`` is (e.g. ``node2``): stored on each call row it
     handles (``calls.node``) and on the calls it queues in the ACD. ``ivr lab up --nodes N`` sets it per

@@ -1,4 +1,5 @@
-"""How the live ACD is tuned: tick, shutdown bound, ring margin, hold audio, caller id on agent legs."""
+"""How the live ACD is tuned: tick, shutdown bound, ring margin, hold audio, caller id on agent legs,
+callbacks (retry policy, customer ring time, the caller id customers see)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acd.live.hold import HoldOptions
+from acd.retry_policy import RetryPolicy
 
 __all__ = ["RuntimeOptions"]
 
@@ -26,3 +28,9 @@ class RuntimeOptions:
     lease_seconds: float = 10.0
     """Several nodes: a node whose heartbeat lease is this old is released by a survivor (renewed every
     third of it)."""
+    callback_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    """Callbacks: attempts and their spacing (``settings.callback_attempts``, ``callback_retry_seconds``)."""
+    callback_ring_seconds: int = 30
+    """Callbacks: how long the customer's phone rings while the agent waits on the line."""
+    outbound_caller_id: str = ""
+    """Callbacks: the caller id the customer sees."""

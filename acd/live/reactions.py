@@ -45,7 +45,7 @@ class Reactions:
             emit(RuntimeEventKind.QUEUE_CHANGED, call.enqueued_at, None, call.id, call.caller, call.queue,
                  f"queued at position {event.position}")
             waiter = self._waiters.get(call.id)
-            if waiter is not None:
+            if waiter is not None and acd.callback_of(call.id) is None:  # callbacks: acd.records.dialing
                 self._facts.enqueued(waiter.request, call.enqueued_at, call.predicted_wait)
         elif isinstance(event, acd.OfferMade):
             offer = event.offer
@@ -64,14 +64,16 @@ class Reactions:
             guess = "-" if predicted is None else f"{predicted:.1f}s"
             emit(RuntimeEventKind.ANSWERED, event.at, event.agent_id, call.id, call.caller, call.queue,
                  f"waited {event.accuracy.actual:.1f}s, predicted {guess}")
-            self._facts.answered(call.id, event.agent_id, event.at)
+            if acd.callback_of(call.id) is None:
+                self._facts.answered(call.id, event.agent_id, event.at)
         elif isinstance(event, acd.CallAbandoned):
             waiter = self._waiters.get(event.call.id)
             callback = waiter is not None and waiter.callback
             outcome = QueueOutcome.CALLBACK if callback else QueueOutcome.ABANDONED
             emit(RuntimeEventKind.QUEUE_CHANGED, event.at, None, event.call.id, event.call.caller,
                  event.call.queue, outcome.value)
-            self._facts.ended(event.call.id, outcome, event.at)
+            if acd.callback_of(event.call.id) is None:
+                self._facts.ended(event.call.id, outcome, event.at)
         elif isinstance(event, acd.CallOverflowed):
             emit(RuntimeEventKind.QUEUE_CHANGED, event.at, None, event.call.id, event.call.caller,
                  event.call.queue, f"overflow after {event.waited:.0f}s")

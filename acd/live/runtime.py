@@ -7,6 +7,8 @@
 - ``CallControls`` (acd.live.controls): the agent's hold, resume, hang-up, transfer, wrap-up time;
 - ``Consults`` (acd.live.consult): consult transfers (talk to the target first, then complete or cancel);
 - ``CallbackBooking`` (acd.live.callbacks): the callback key;
+- ``CallbackDialer`` (acd.live.dialer) and ``CustomerLegs`` (acd.live.customer_legs): placing booked
+  callbacks (only with a ``CallbackBook``: the service's database);
 - ``OperatorFront`` (acd.live.operator): ``AcdControl`` for the control API, the CLI and the web;
 - ``AriTap`` and ``Ticker`` (acd.live.tap): Asterisk's events and the tick loop;
 - ``Reactions`` (acd.live.reactions): every ACD event published, stored and acted on;
@@ -30,6 +32,8 @@ from acd.live.bridge import Bridger
 from acd.live.callbacks import CallbackBooking
 from acd.live.consult import Consults
 from acd.live.controls import CallControls
+from acd.live.customer_legs import CustomerLegs
+from acd.live.dialer import CallbackBook, CallbackDialer
 from acd.live.facts import AcdFactSink, FactWriter
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub, Subscription
@@ -52,6 +56,7 @@ from ivr_engine.ari.events import AriEvent, ChannelDestroyed
 from ivr_engine.calls import CallInfo, Resynced
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
+from ivr_engine.numbers import outbound_caller_id
 
 __all__ = ["AcdRuntime", "RuntimeOptions"]
 
@@ -71,6 +76,7 @@ class AcdRuntime:
         recover: bool = False,
         node_lost: NodeLost | None = None,
         recordings: RecordingSink | None = None,
+        callbacks: CallbackBook | None = None,
     ) -> None:
         """``recover``: this run may follow another over the same store (``ivr serve`` on ``SqlStore``):
         the tick loop waits for the first resync (``resynced``), which settles what the store kept.
@@ -78,7 +84,8 @@ class AcdRuntime:
         on ``SqlStore`` the ACD is shared with other nodes: only the caller's node rings and bridges
         (``AgentLegs.follow``), and a heartbeat lease is kept (``NodeLease``; ``node_lost`` closes the
         call rows of a node released after its lease expired). ``recordings`` stores the rows of kept
-        call recordings (queues with ``record: true``; see ``RuntimeOptions.recording_spool``)."""
+        call recordings (queues with ``record: true``; see ``RuntimeOptions.recording_spool``).
+        ``callbacks``: place the booked callbacks (``acd.live.dialer``); None: they wait for a person."""
         options = options or RuntimeOptions()
         shared = node is not None
         self._tasks = TaskSet()
@@ -109,9 +116,16 @@ class AcdRuntime:
                                       confirmation=options.hold.callback_confirmed),
         )
         self._front = OperatorFront(worker, hub=hub, answered_by=answered_by, clock=clock)
-        self._tap = AriTap(self._legs, bridger)
+        self._customers = CustomerLegs(client, caller_id=outbound_caller_id(options.outbound_caller_id),
+                                       ring_seconds=options.callback_ring_seconds)
+        self._tap = AriTap(self._legs, bridger, self._customers)
         self._monitors = Monitors(client, self._legs)
         chores: list[Chore] = [self._legs.follow] if shared else []
+        if callbacks is not None:
+            dialer = CallbackDialer(worker, callbacks, waiters=waiters, legs=self._legs,
+                                    customers=self._customers, bridger=bridger, hub=hub, tasks=self._tasks,
+                                    clock=clock, policy=options.callback_policy)
+            chores.append(dialer.chore)
         store = engine.store
         self._lease: NodeLease | None = None
         if node is not None and isinstance(store, SqlStore):
@@ -182,12 +196,14 @@ class AcdRuntime:
     # -- the service's hooks: agent legs and the event tap ---------------------------------------
 
     async def originated_hook(self, channel: Channel, call: CallInfo) -> None:
-        """An agent answered (the StasisStart of a leg we originated), or a supervisor's phone or snoop
-        channel of a monitoring session entered our app."""
+        """An agent or a customer called back answered (the StasisStart of a leg we originated), or a
+        supervisor's phone or snoop channel of a monitoring session entered our app."""
         if self._monitors.handles(call):
             await self._monitors.answered(channel, call)
-            return
-        await self._legs.answered(channel, call)
+        elif self._customers.owns(channel.id):
+            await self._customers.answered(channel, call)
+        else:
+            await self._legs.answered(channel, call)
 
     # -- supervisors ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import acd
 from acd.live.bridge import Bridger
+from acd.live.customer_legs import CustomerLegs
 from acd.live.inflight import EpochClock
 from acd.live.legs import AgentLegs
 from acd.live.tasks import TaskSet
@@ -23,17 +24,19 @@ log = logging.getLogger(__name__)
 
 
 class AriTap:
-    def __init__(self, legs: AgentLegs, bridger: Bridger) -> None:
+    def __init__(self, legs: AgentLegs, bridger: Bridger, customers: CustomerLegs) -> None:
         self._legs = legs
         self._bridger = bridger
+        self._customers = customers
 
     def on_event(self, event: AriEvent) -> None:
-        """An agent leg that ends before answering is a no-answer; a caller leaving the ACD bridge
-        releases their next prompt."""
+        """An agent leg that ends before answering is a no-answer, a customer leg busy or no answer; a
+        caller leaving the ACD bridge releases their next prompt."""
         if isinstance(event, ChannelLeftBridge):
             self._bridger.left_bridge(event)
         elif isinstance(event, ChannelDestroyed | ChannelHangupRequest):
             self._legs.ended(event)
+            self._customers.ended(event)
 
 
 Chore = Callable[[], Awaitable[None]]

@@ -21,17 +21,19 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import acd
+from acd.live.dialer import CallbackBook
 from acd.live.facts import AcdFactSink
 from acd.live.lease import NodeLost
 from acd.live.notify import ChangeListener
 from acd.live.recording import RecordingSink
 from acd.live.runtime import AcdRuntime, RuntimeOptions
+from acd.retry_policy import RetryPolicy
 from acd.roster import sync_roster
 from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
 from ivr_engine.config import ConfigError, Settings
 
-__all__ = ["ACD_STORES", "acd_runtime", "build_acd_runtime", "open_acd_store"]
+__all__ = ["ACD_STORES", "acd_runtime", "build_acd_runtime", "open_acd_store", "runtime_options"]
 
 ACD_STORES = ("sql", "memory")
 
@@ -44,6 +46,18 @@ def open_acd_store(settings: Settings) -> acd.AcdStore:
     if settings.acd_store == "sql":
         return SqlStore(settings.db_url, node=settings.node_id or None)
     raise ConfigError(f"acd_store: {settings.acd_store!r} is not one of {', '.join(ACD_STORES)}")
+
+
+def runtime_options(settings: Settings) -> RuntimeOptions:
+    """The runtime's defaults with the callback settings (retry policy, customer ring time, caller id) and
+    where call recordings come from (Asterisk's spool) and are kept."""
+    return RuntimeOptions(
+        recording_spool=settings.recordings_dir,
+        recordings_dir=settings.call_recordings_dir,
+        callback_policy=RetryPolicy(settings.callback_attempts, settings.callback_retry_seconds),
+        callback_ring_seconds=settings.callback_ring_seconds,
+        outbound_caller_id=settings.outbound_caller_id,
+    )
 
 
 def _listener(settings: Settings, store: acd.AcdStore, runtime: AcdRuntime) -> ChangeListener | None:
@@ -92,6 +106,7 @@ async def acd_runtime(
     clock: Callable[[], float] = time.time,
     node_lost: NodeLost | None = None,
     recordings: RecordingSink | None = None,
+    callbacks: CallbackBook | None = None,
 ) -> AsyncIterator[AcdRuntime]:
     """The runtime on the store of ``settings.acd_store`` with its tick loop running; on exit the loop
     is cancelled (bounded wait), the worker thread stopped and the store closed.
@@ -102,17 +117,18 @@ async def acd_runtime(
 
     The configured agents are registered with ``facts`` first (names and endpoints for the reports).
     Queues with ``record: true`` are recorded from Asterisk's spool (``settings.recordings_dir``) into
-    ``settings.call_recordings_dir`` (unless ``options`` says otherwise); ``recordings`` stores the rows.
+    ``settings.call_recordings_dir`` (``runtime_options``); ``recordings`` stores the rows.
+    ``callbacks``: the runtime places the booked callbacks (``acd.live.dialer``); ``options`` default to
+    ``runtime_options(settings)``.
     """
+    options = options or runtime_options(settings)
     config = acd.load_acd_config(settings.agents_file)
-    options = options or RuntimeOptions(recording_spool=settings.recordings_dir,
-                                        recordings_dir=settings.call_recordings_dir)
     store = open_acd_store(settings)
     try:
         engine = await asyncio.to_thread(_engine, config, store)  # reads and writes the store
         runtime = AcdRuntime(engine, client, facts=facts, options=options, clock=clock,
                              node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore),
-                             node_lost=node_lost, recordings=recordings)
+                             node_lost=node_lost, recordings=recordings, callbacks=callbacks)
         await runtime.start()
         listener = _listener(settings, store, runtime)
         if facts is not None:

@@ -1,5 +1,6 @@
-"""Booked callbacks as people manage them: list, cancel a pending one, put a failed or cancelled one back
-in line. Units of work on a ``Session`` (``Database.call``/``run``)."""
+"""Booked callbacks (and work orders' return visits, kind ``return_visit``) as people manage them: list,
+cancel a pending one, put a failed or cancelled one back in line. Units of work on a ``Session``
+(``Database.call``/``run``). The dialer's own units (claiming, attempts) are in ``acd.records.dialing``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acd.records.rows import CallbackRow, CallbackStatus
+from acd.records.rows import CallbackKind, CallbackRow, CallbackStatus
 
 __all__ = ["BookedCallback", "CallbackError", "cancel_callback", "list_callbacks", "retry_callback"]
 
@@ -28,10 +29,27 @@ class BookedCallback:
     requested: datetime
     """When the caller joined the queue: callbacks keep that place in line."""
     status: CallbackStatus
+    attempts: int = 0
+    """Times the customer was dialled."""
+    due: datetime | None = None
+    """Pending after an unanswered attempt: not dialled again before this."""
+    placed: datetime | None = None
+    connected: datetime | None = None
+    """When the customer answered (the callback's time to callback runs from ``requested``)."""
+    agent_id: str | None = None
+    kind: CallbackKind = CallbackKind.CALLBACK
+    work_order: str | None = None
+    """A return visit: the work order it follows up."""
 
     def to_json(self) -> dict[str, object]:
+        def when(moment: datetime | None) -> str | None:
+            return None if moment is None else moment.isoformat()
+
         return {"id": self.id, "call_id": self.call_id, "caller": self.caller, "number": self.number,
-                "queue": self.queue, "requested": self.requested.isoformat(), "status": self.status.value}
+                "queue": self.queue, "requested": self.requested.isoformat(), "status": self.status.value,
+                "attempts": self.attempts, "due": when(self.due), "placed": when(self.placed),
+                "connected": when(self.connected), "agent_id": self.agent_id, "kind": self.kind.value,
+                "work_order": self.work_order}
 
 
 def list_callbacks(session: Session, *, status: CallbackStatus | None = CallbackStatus.PENDING,
@@ -47,22 +65,26 @@ def list_callbacks(session: Session, *, status: CallbackStatus | None = Callback
 
 
 def cancel_callback(session: Session, callback_id: int) -> BookedCallback:
+    """A pending callback, or one waiting in the ACD for an agent (``dialing``: the dialer withdraws it at
+    its next tick; once an agent has answered it, the call goes on), is cancelled."""
     row = _row(session, callback_id)
-    if row.status != CallbackStatus.PENDING.value:
+    if row.status not in (CallbackStatus.PENDING.value, CallbackStatus.DIALING.value):
         raise CallbackError(f"callback {callback_id} is {row.status}: only a pending one can be cancelled")
-    row.status = CallbackStatus.CANCELLED.value
+    row.status, row.node = CallbackStatus.CANCELLED.value, None
     session.flush()
     return _booked(row)
 
 
 def retry_callback(session: Session, callback_id: int) -> BookedCallback:
-    """A failed or cancelled callback goes back in line, at its original place."""
+    """A failed or cancelled callback goes back in line, at its original place, due at once and with
+    every attempt of the retry policy again."""
     row = _row(session, callback_id)
     if row.status not in (CallbackStatus.FAILED.value, CallbackStatus.CANCELLED.value):
         raise CallbackError(
             f"callback {callback_id} is {row.status}: only a failed or cancelled one is retried"
         )
     row.status = CallbackStatus.PENDING.value
+    row.attempts, row.due = 0, None
     session.flush()
     return _booked(row)
 
@@ -77,4 +99,5 @@ def _row(session: Session, callback_id: int) -> CallbackRow:
 
 def _booked(row: CallbackRow) -> BookedCallback:
     return BookedCallback(row.id, row.call_id, row.caller, row.number, row.queue, row.requested,
-                          CallbackStatus(row.status))
+                          CallbackStatus(row.status), row.attempts or 0, row.due, row.placed, row.connected,
+                          row.agent_id, CallbackKind(row.kind or CallbackKind.CALLBACK.value), row.work_order)

@@ -19,6 +19,8 @@ from ivr_engine.storage.models import Base, BigId, UTCDateTime
 __all__ = [
     "AgentRow",
     "AgentStateChangeRow",
+    "CallbackAttemptRow",
+    "CallbackKind",
     "CallbackRow",
     "CallbackStatus",
     "QueueCallRow",
@@ -39,9 +41,18 @@ class QueueOutcome(StrEnum):
 
 class CallbackStatus(StrEnum):
     PENDING = "pending"
+    DIALING = "dialing"
+    """Claimed by the node (``CallbackRow.node``) that offers it to an agent and dials the customer."""
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class CallbackKind(StrEnum):
+    CALLBACK = "callback"
+    """Booked by a caller instead of waiting in the queue."""
+    RETURN_VISIT = "return_visit"
+    """Booked by closing a work order (``CallbackRow.work_order``): is the customer satisfied?"""
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -105,11 +116,12 @@ class QueueCallRow(Base):
 
 
 class CallbackRow(Base):
-    """A caller's request to be called back instead of waiting."""
+    """A caller's request to be called back instead of waiting, or a work order's return visit."""
 
     __tablename__ = "callbacks"
     __table_args__ = (
         CheckConstraint(_one_of("status", CallbackStatus), name="ck_callbacks_status"),
+        CheckConstraint(_one_of("kind", CallbackKind), name="ck_callbacks_kind"),
         Index("ix_callbacks_status_requested", "status", "requested"),
     )
 
@@ -120,6 +132,36 @@ class CallbackRow(Base):
     queue: Mapped[str] = mapped_column(String(100))
     requested: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Attempts that dialled the customer (the retry policy counts these: ``acd.retry_policy``)."""
+    due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Pending: not placed before this (a retry's spacing); NULL: at once."""
+    node: Mapped[str | None] = mapped_column(String(64))
+    """Dialing: the node that claimed it ('' on a single node)."""
+    placed: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the customer was first dialled."""
+    connected: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the customer answered and was bridged to ``agent_id``."""
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default=CallbackKind.CALLBACK.value,
+                                      server_default=CallbackKind.CALLBACK.value)
+    work_order: Mapped[str | None] = mapped_column(String(32), index=True)
+    """A return visit: the serial of the work order it follows up (``call_id`` is ``visit:<serial>``)."""
+
+
+class CallbackAttemptRow(Base):
+    """One attempt at placing a callback: the agent rung, when, and how it ended."""
+
+    __tablename__ = "callback_attempts"
+    __table_args__ = (Index("ix_callback_attempts_callback", "callback_id", "started"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    callback_id: Mapped[int] = mapped_column(BigId)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    started: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the agent answered and the customer was dialled."""
+    ended: Mapped[datetime] = mapped_column(UTCDateTime)
+    result: Mapped[str] = mapped_column(String(16))
 
 
 class WrapUpRow(Base):

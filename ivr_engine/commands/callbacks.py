@@ -1,10 +1,14 @@
-"""``ivr callbacks``: the callbacks callers booked (queue key, voicemail): list, cancel, retry.
+"""``ivr callbacks``: the callbacks callers booked (queue key, voicemail) and the return visits closing a
+work order books: list, cancel, retry.
 
-No dialer places them yet: a pending callback waits here for an agent to call the number back."""
+``ivr serve`` places them (``acd.live.dialer``): a pending callback waits in the queue at the caller's
+original place; when its turn comes an agent's phone rings, then the customer is dialled and bridged.
+Unanswered attempts are retried (``callback_attempts``, ``callback_retry_seconds``), then given up."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 
@@ -22,7 +26,17 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead
 
 @click.group("callbacks")
 def callbacks_group() -> None:
-    """Booked callbacks: list, cancel, retry."""
+    """Booked callbacks: list, cancel, retry.
+
+    A callback keeps the caller's place in the queue. When its turn comes (same order as if the caller
+    had held on) `ivr serve` rings a free agent first, then dials the customer and bridges them.
+    No answer or busy: tried again after IVR_CALLBACK_RETRY_SECONDS, up to IVR_CALLBACK_ATTEMPTS times,
+    then given up (failed). Statuses: pending (in line), dialing (an agent is being offered it), done,
+    failed, cancelled.
+
+    Closing a work order (`ivr ticket close`) books its return visit here too (CALL: visit:WO-...),
+    due after return_visit_after_hours of workorders.yaml; a visit given up leaves the order's visit
+    outcome unreached."""
 
 
 @callbacks_group.command("list")
@@ -46,9 +60,14 @@ def list_command(settings: Settings, status: str, every: bool, queue: str | None
     if not found:
         click.echo("no callbacks")
         return
-    print_table(["ID", "QUEUE", "NUMBER", "IN LINE SINCE", "STATUS", "CALL"],
-                [[str(c.id), c.queue, c.number, local_minute(c.requested, zone), c.status.value, c.call_id]
-                 for c in found], right={0})
+    def minute(moment: datetime | None) -> str:
+        return "-" if moment is None else local_minute(moment, zone)
+
+    print_table(["ID", "QUEUE", "NUMBER", "IN LINE SINCE", "STATUS", "TRIES", "NEXT TRY", "CALLED BACK",
+                 "AGENT", "CALL"],
+                [[str(c.id), c.queue, c.number, local_minute(c.requested, zone), c.status.value,
+                  str(c.attempts), minute(c.due), minute(c.connected), c.agent_id or "-", c.call_id]
+                 for c in found], right={0, 5})
 
 
 @callbacks_group.command("cancel")
@@ -56,7 +75,7 @@ def list_command(settings: Settings, status: str, every: bool, queue: str | None
 @_JSON
 @click.pass_obj
 def cancel_command(settings: Settings, callback_id: int, as_json: bool) -> None:
-    """Cancel a pending callback."""
+    """Cancel a pending callback, or one still waiting for an agent (status dialing)."""
     done = run_unit(settings, lambda s: cancel_callback(s, callback_id), what=_WHAT)
     _print(done, as_json, "cancelled")
 

@@ -143,7 +143,12 @@ def comment_command(settings: Settings, serial: str, text: str, by: str, as_json
 @_JSON
 @click.pass_obj
 def close_command(settings: Settings, serial: str, resolution: str, by: str, as_json: bool) -> None:
-    """Close an order with its resolution; its return visit becomes due later (see --visits-due)."""
+    """Close an order with its resolution; its return visit becomes due later (see --visits-due).
+
+    The return visit is booked as a callback to the order's number (`ivr callbacks list`: CALL
+    visit:SERIAL), due return_visit_after_hours later (workorders.yaml), in return_visit_queue or the
+    queue the order's call waited in: `ivr serve` rings an agent, then the customer; the agent records
+    the outcome from the desk or with `ivr ticket visit`. Given up unanswered: outcome unreached."""
     context = _context(settings)
     order = _run(context, lambda s: store.close_order(s, context.policy, serial, resolution, by,
                                                       context.now))
@@ -158,7 +163,10 @@ def close_command(settings: Settings, serial: str, resolution: str, by: str, as_
 @_JSON
 @click.pass_obj
 def visit_command(settings: Settings, serial: str, outcome: str, note: str, by: str, as_json: bool) -> None:
-    """Record the return visit of a closed order: was the customer satisfied?"""
+    """Record the return visit of a closed order: was the customer satisfied?
+
+    Outcomes: satisfied, unsatisfied (not satisfied), unreached (unreachable). Recorded before its
+    callback was placed, the visit's callback is cancelled."""
     context = _context(settings)
     order = _run(context, lambda s: store.record_visit(s, serial, VisitOutcome(outcome), note, by,
                                                        context.now))

@@ -75,6 +75,7 @@ def private_lab_settings(state_dir: Path, **overrides: Any) -> Settings:
         ari_port=free_tcp_port(),
         http_port=free_tcp_port(),
         agent_base_port=free_udp_port() - 1,
+        pstn_port=free_udp_port(),
         **overrides,
     )
 
@@ -86,4 +87,5 @@ def port_env(settings: Settings) -> dict[str, str]:
         "IVR_ARI_PORT": str(settings.ari_port),
         "IVR_HTTP_PORT": str(settings.http_port),
         "IVR_AGENT_BASE_PORT": str(settings.agent_base_port),
+        "IVR_PSTN_PORT": str(settings.pstn_port),
     }

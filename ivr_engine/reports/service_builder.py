@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ivr_engine.reports.model import Chart, ChartKind, Column, ColumnKind, Report, Table
-from ivr_engine.reports.service_stats import SCORES, CountRow, OrderGroup, ServiceFilter, ServiceStats
+from ivr_engine.reports.service_stats import (
+    SCORES,
+    CallbackFigures,
+    CountRow,
+    OrderGroup,
+    ReturnVisitFigures,
+    ServiceFilter,
+    ServiceStats,
+)
 
 __all__ = ["service_report"]
 
@@ -36,17 +44,24 @@ def service_report(stats: ServiceStats, filters: ServiceFilter) -> Report:
     tables = [
         questions, agents,
         _counts("Callbacks", "Callbacks booked, by status", "status", stats.callbacks),
+        _placed(stats.callbacks_placed),
         _counts("Voicemails", "Voicemails left, by state", "state", stats.voicemails),
         _orders("Orders by type", "Work orders by type", "type", stats.by_type),
         _orders("Orders by department", "Work orders by department", "department", stats.by_department),
         _orders("Orders by urgency", "Work orders by urgency", "urgency", stats.by_urgency),
         _counts("Order states", "Work orders by state", "state", stats.states),
+        _visits(stats.return_visits),
     ]  # fmt: skip
     notes = (
         f"Rows created {filters.window.describe()}.",
         "Overdue: not closed and past the current step's deadline"
         + (f" as of {filters.now.isoformat(' ', 'minutes')}." if filters.now else " (not judged)."),
         "Response rate: answers to a question / calls that reached a survey node in the window.",
+        "Callbacks: placed = dialled at least once; connected = the customer talked to an agent; abandoned ="
+        " given up after the last unanswered attempt; time to callback from joining the queue.",
+        "Return visits: of the orders created in the window and closed; placed = the visit's callback was"
+        " dialled; unreached = recorded by an agent or given up by the dialer; satisfaction = satisfied /"
+        " (satisfied + unsatisfied).",
     )
     return Report(title="Service: surveys, callbacks, voicemails, work orders", tables=tuple(tables),
                   notes=notes)
@@ -59,6 +74,34 @@ def _counts(name: str, title: str, key: str, rows: tuple[CountRow, ...]) -> Tabl
         columns=(Column(key, key.capitalize()), Column("count", "Count", _I), Column("share", "Share", _P)),
         rows=tuple((r.key, r.count, r.count / total if total else None) for r in rows),
         charts=(Chart(ChartKind.PIE, title, key, ("count",)),),
+    )  # fmt: skip
+
+
+def _placed(f: CallbackFigures) -> Table:
+    return Table(
+        name="Callbacks placed", title="Callbacks booked, placed, connected, abandoned",
+        columns=(
+            Column("booked", "Booked", _I), Column("placed", "Placed", _I),
+            Column("connected", "Connected", _I),
+            Column("abandoned", "Abandoned", _I), Column("attempts", "Attempts", _I),
+            Column("connect_rate", "Connected / booked", _P),
+            Column("minutes_to_callback", "Avg minutes to callback", _F),
+        ),
+        rows=((f.booked, f.placed, f.connected, f.abandoned, f.attempts,
+               f.connected / f.booked if f.booked else None, f.avg_minutes_to_callback),),
+    )  # fmt: skip
+
+
+def _visits(f: ReturnVisitFigures) -> Table:
+    return Table(
+        name="Return visits", title="Return visits of closed work orders",
+        columns=(
+            Column("due", "Due", _I), Column("placed", "Placed", _I), Column("connected", "Connected", _I),
+            Column("satisfied", "Satisfied", _I), Column("unsatisfied", "Not satisfied", _I),
+            Column("unreached", "Unreachable", _I), Column("satisfaction", "Satisfaction", _P),
+        ),
+        rows=((f.due, f.placed, f.connected, f.satisfied, f.unsatisfied, f.unreached,
+               f.satisfaction_rate),),
     )  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """The closed loop in figures: survey answers per question and per agent, callbacks, voicemails and
-work orders (by type, department, urgency; overdue and repeat rates, time to close).
+work orders (by type, department, urgency; overdue and repeat rates, time to close; return visits).
 
 Everything is counted over rows created inside the window (``TimeWindow``); "overdue" is as of ``now``
 (the service clock), so a report of last week still says which of its orders are late today.
@@ -15,16 +15,18 @@ from typing import Any
 
 from sqlalchemy import Connection, distinct, func, select
 
-from acd.records.rows import CallbackRow
+from acd.records.rows import CallbackKind, CallbackRow
 from ivr_engine.reports.sql import TimeWindow
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse, Voicemail
 from ivr_engine.workorders.model import OrderState
 from ivr_engine.workorders.rows import WorkOrderRow
 
 __all__ = [
+    "CallbackFigures",
     "CountRow",
     "OrderGroup",
     "QuestionFigures",
+    "ReturnVisitFigures",
     "ServiceFilter",
     "ServiceStats",
     "SurveyAgentFigures",
@@ -69,6 +71,44 @@ class CountRow:
 
 
 @dataclass(frozen=True)
+class CallbackFigures:
+    """Callbacks booked in the window and what became of them (``acd.live.dialer``)."""
+
+    booked: int
+    placed: int
+    """Dialled at least once."""
+    connected: int
+    """The customer answered and talked to an agent."""
+    abandoned: int
+    """Given up after the last unanswered attempt (status ``failed``)."""
+    attempts: int
+    avg_minutes_to_callback: float | None
+    """From joining the queue (the place the callback kept) to the customer answering."""
+
+
+@dataclass(frozen=True)
+class ReturnVisitFigures:
+    """The return visits of the work orders created in the window (``ivr_engine.workorders.visits``)."""
+
+    due: int
+    """Orders closed: a return visit follows each."""
+    placed: int
+    """Visit callbacks dialled at least once."""
+    connected: int
+    """...that the customer answered."""
+    satisfied: int
+    unsatisfied: int
+    unreached: int
+    """Recorded by an agent, or by the dialer when it gave the visit up."""
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """Satisfied / customers who gave an answer."""
+        answered = self.satisfied + self.unsatisfied
+        return self.satisfied / answered if answered else None
+
+
+@dataclass(frozen=True)
 class OrderGroup:
     """Work orders sharing a type, a department or an urgency."""
 
@@ -95,12 +135,14 @@ class ServiceStats:
     survey_agents: tuple[SurveyAgentFigures, ...]
     callbacks: tuple[CountRow, ...]
     """By status."""
+    callbacks_placed: CallbackFigures
     voicemails: tuple[CountRow, ...]
     """By state: new, heard, and each closing outcome."""
     by_type: tuple[OrderGroup, ...]
     by_department: tuple[OrderGroup, ...]
     by_urgency: tuple[OrderGroup, ...]
     states: tuple[CountRow, ...]
+    return_visits: ReturnVisitFigures
 
 
 def query_service_stats(conn: Connection, filters: ServiceFilter) -> ServiceStats:
@@ -108,8 +150,10 @@ def query_service_stats(conn: Connection, filters: ServiceFilter) -> ServiceStat
         questions=_questions(conn, filters.window),
         survey_agents=_survey_agents(conn, filters.window),
         callbacks=_callbacks(conn, filters.window),
+        callbacks_placed=_callbacks_placed(conn, filters.window),
         voicemails=_voicemails(conn, filters.window),
         **_orders(conn, filters),
+        return_visits=_return_visits(conn, filters.window),
     )
 
 
@@ -156,11 +200,52 @@ def _callbacks(conn: Connection, window: TimeWindow) -> tuple[CountRow, ...]:
     cb = CallbackRow.__table__.c
     rows = conn.execute(
         select(cb.status, func.count())
-        .where(window.clause(cb.requested))
+        .where(window.clause(cb.requested), cb.kind == CallbackKind.CALLBACK.value)
         .group_by(cb.status)
         .order_by(cb.status)
     )
     return tuple(CountRow(str(status), int(n)) for status, n in rows)
+
+
+def _callbacks_placed(conn: Connection, window: TimeWindow) -> CallbackFigures:
+    cb = CallbackRow.__table__.c
+    booked = placed = connected = abandoned = attempts = 0
+    waits: list[float] = []
+    for requested, status, tries, was_placed, was_connected in conn.execute(
+        select(cb.requested, cb.status, cb.attempts, cb.placed, cb.connected)
+        .where(window.clause(cb.requested), cb.kind == CallbackKind.CALLBACK.value)
+    ):
+        booked += 1
+        attempts += int(tries or 0)
+        placed += was_placed is not None
+        abandoned += status == "failed"
+        if was_connected is not None:
+            connected += 1
+            waits.append((_aware(was_connected) - _aware(requested)).total_seconds() / 60)
+    average = round(sum(waits) / len(waits), 2) if waits else None
+    return CallbackFigures(booked, placed, connected, abandoned, attempts, average)
+
+
+def _return_visits(conn: Connection, window: TimeWindow) -> ReturnVisitFigures:
+    orders, cb = WorkOrderRow.__table__, CallbackRow.__table__.c
+    wo = orders.c
+    due = placed = connected = 0
+    outcomes: dict[str, int] = defaultdict(int)
+    visits = select(cb.work_order, func.max(cb.placed).label("placed"),
+                    func.max(cb.connected).label("connected")).where(
+        cb.kind == CallbackKind.RETURN_VISIT.value).group_by(cb.work_order).subquery()
+    for outcome, was_placed, was_connected in conn.execute(
+        select(wo.visit_outcome, visits.c.placed, visits.c.connected)
+        .select_from(orders.outerjoin(visits, visits.c.work_order == wo.serial))
+        .where(window.clause(wo.created), wo.state == OrderState.CLOSED.value)
+    ):
+        due += 1
+        placed += was_placed is not None
+        connected += was_connected is not None
+        if outcome:
+            outcomes[str(outcome)] += 1
+    return ReturnVisitFigures(due, placed, connected, outcomes["satisfied"], outcomes["unsatisfied"],
+                              outcomes["unreached"])
 
 
 def _voicemails(conn: Connection, window: TimeWindow) -> tuple[CountRow, ...]:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from acd.model import callback_of
 from acd.records.rows import QueueCallRow
 from ivr_engine.screenpop.model import (
     AccountSummary,
@@ -25,16 +26,21 @@ from ivr_engine.screenpop.model import (
     PastCall,
     PathEntry,
     ScreenPop,
+    VisitCard,
     WorkOrderSummary,
 )
 from ivr_engine.storage.lookups import has_name, normalise_phone
 from ivr_engine.storage.models import Account, Call, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.queries import call_detail
 
-__all__ = ["Answered", "OpenWorkOrders", "build_screen_pop", "last_answered"]
+__all__ = ["Answered", "OpenWorkOrders", "ReturnVisits", "build_screen_pop", "last_answered"]
 
 OpenWorkOrders = Callable[[Session, int, datetime], tuple[WorkOrderSummary, ...]]
 """A customer's open work orders (customer id, now), newest first."""
+
+ReturnVisits = Callable[[Session, str], tuple[VisitCard, str | None] | None]
+"""The work order's return visit a callback's booked-on id names (``visit:<serial>``), if it is one: its
+card and the call the order was logged from."""
 
 
 @dataclass(frozen=True)
@@ -69,20 +75,30 @@ def last_answered(session: Session, since: datetime) -> list[Answered]:
 
 
 def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
-                     work_orders: OpenWorkOrders | None = None) -> ScreenPop:
+                     work_orders: OpenWorkOrders | None = None,
+                     visits: ReturnVisits | None = None) -> ScreenPop:
     """The screen-pop for ``answered``, with at most ``history`` earlier calls, newest first, and the
-    customer's open ``work_orders`` (the work-order domain's query, given by the service)."""
+    customer's open ``work_orders`` (the work-order domain's query, given by the service); ``visits``
+    tells a work order's return visit from a callback (the work-order domain's, given by the service)."""
     phone = normalise_phone(answered.caller)
     customer = _find_or_create(session, phone)
     if customer.customer_id is not None and work_orders is not None:
         customer = replace(customer, work_orders=work_orders(session, customer.customer_id, answered.at))
-    detail = call_detail(session, answered.call_id)
+    booked_on = callback_of(answered.call_id)  # a callback: the call the caller booked it on
+    call_id = booked_on or answered.call_id
+    reason = "" if booked_on is None else "callback"
+    found = None if booked_on is None or visits is None else visits(session, booked_on)
+    visit = None
+    if found is not None:  # a work order's return visit: the order's own call, if it was logged from one
+        visit, logged_on = found
+        reason, call_id = "return visit", logged_on or call_id
+    detail = call_detail(session, call_id)
     path = () if detail is None else tuple(
         PathEntry(s.seq, s.flow, s.node, s.node_type, s.input, s.outcome, s.entered, s.seconds)
         for s in detail.path
     )
     return ScreenPop(
-        call_id=answered.call_id,
+        call_id=call_id,
         agent_id=answered.agent_id,
         caller=answered.caller,
         queue=answered.queue,
@@ -90,6 +106,8 @@ def build_screen_pop(session: Session, answered: Answered, *, history: int = 5,
         customer=customer,
         path=path,
         last_calls=_last_calls(session, customer, answered, history),
+        reason=reason,
+        visit=visit,
     )
 
 

@@ -123,6 +123,17 @@ class PastCall:
 
 
 @dataclass(frozen=True)
+class VisitCard:
+    """A return visit's work order: what it was about and how it was resolved (the agent asks whether the
+    customer is satisfied and records the outcome)."""
+
+    serial: str
+    kind: str
+    description: str
+    resolution: str
+
+
+@dataclass(frozen=True)
 class ScreenPop:
     call_id: str
     agent_id: str
@@ -132,6 +143,12 @@ class ScreenPop:
     customer: CustomerCard
     path: tuple[PathEntry, ...]
     last_calls: tuple[PastCall, ...]
+    reason: str = ""
+    """Why the agent has this call when it is not the caller's own dialling in: ``callback`` (the centre
+    calls back a caller who booked it; ``call_id`` and ``path`` are those of the call they booked it on)
+    or ``return visit`` (a closed work order's follow-up, ``visit``; ``call_id`` and ``path`` are those
+    of the call the order was logged from, if any)."""
+    visit: VisitCard | None = None
 
     def to_json(self) -> dict[str, Any]:
         c = self.customer
@@ -141,6 +158,11 @@ class ScreenPop:
             "caller": self.caller,
             "queue": self.queue,
             "answered_at": self.answered_at.isoformat(),
+            "reason": self.reason,
+            "visit": None if self.visit is None else {
+                "serial": self.visit.serial, "type": self.visit.kind,
+                "description": self.visit.description, "resolution": self.visit.resolution,
+            },
             "customer": {
                 "customer_id": c.customer_id,
                 "name": c.name,
@@ -252,4 +274,14 @@ def _parse(data: Mapping[str, Any]) -> ScreenPop:
         customer=customer,
         path=path,
         last_calls=last_calls,
+        reason=as_str(data.get("reason", "")),  # absent in screen-pops kept from before callbacks
+        visit=_visit(data.get("visit")),
     )
+
+
+def _visit(data: object) -> VisitCard | None:
+    if data is None:
+        return None
+    v = as_mapping(data)
+    return VisitCard(as_str(v["serial"]), as_str(v["type"]), as_str(v["description"]),
+                     as_str(v["resolution"]))

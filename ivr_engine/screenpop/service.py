@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from acd.live.api import RuntimeEvent, RuntimeEventKind
 from ivr_engine.flow.ports import NodeEventSink
 from ivr_engine.logs import fields
-from ivr_engine.screenpop.build import Answered, OpenWorkOrders, build_screen_pop, last_answered
+from ivr_engine.screenpop.build import (
+    Answered,
+    OpenWorkOrders,
+    ReturnVisits,
+    build_screen_pop,
+    last_answered,
+)
 from ivr_engine.screenpop.model import ScreenPop
 from ivr_engine.storage.database import Database, describe_error
 from ivr_engine.storage.errors import StorageError
@@ -39,10 +45,11 @@ class ScreenPopService:
 
     def __init__(
         self, database: Database, *, node_log: NodeEventSink | None = None, history: int = 5,
-        work_orders: OpenWorkOrders | None = None,
+        work_orders: OpenWorkOrders | None = None, visits: ReturnVisits | None = None,
     ) -> None:
         self._database = database
         self._work_orders = work_orders
+        self._visits = visits
         self._node_log = node_log
         self._history = history
         self._latest: dict[str, ScreenPop] = {}
@@ -58,8 +65,8 @@ class ScreenPopService:
 
         def rebuild(session: Session) -> list[ScreenPop]:
             answered = last_answered(session, since)
-            return [build_screen_pop(session, a, history=self._history, work_orders=self._work_orders)
-                    for a in answered]
+            return [build_screen_pop(session, a, history=self._history, work_orders=self._work_orders,
+                                     visits=self._visits) for a in answered]
 
         try:
             pops = await self._database.run(rebuild)
@@ -85,7 +92,7 @@ class ScreenPopService:
                 await self._node_log.flush()
             pop = await self._database.run(
                 lambda session: build_screen_pop(session, answered, history=self._history,
-                                                 work_orders=self._work_orders)
+                                                 work_orders=self._work_orders, visits=self._visits)
             )
         except (SQLAlchemyError, StorageError) as exc:
             self.failures += 1

@@ -10,8 +10,17 @@ __all__ = ["format_screen_pop"]
 def format_screen_pop(pop: ScreenPop) -> str:
     c = pop.customer
     when = pop.answered_at.strftime("%Y-%m-%d %H:%M:%S")
-    head = f"== {when}  call {pop.call_id}  from {pop.caller or 'withheld number'}"
+    if pop.reason == "callback":
+        head = f"== {when}  callback to {pop.caller}, booked on call {pop.call_id}"
+    elif pop.visit is not None:
+        head = f"== {when}  return visit to {pop.caller} for work order {pop.visit.serial}"
+    else:
+        head = f"== {when}  call {pop.call_id}  from {pop.caller or 'withheld number'}"
     lines = [head + (f"  queue {pop.queue}" if pop.queue else "")]
+    if pop.visit is not None:
+        lines.append(f"Work order {pop.visit.serial} ({pop.visit.kind}): {pop.visit.description}")
+        lines.append(f"  resolution: {pop.visit.resolution}")
+        lines.append(f"  ask: satisfied? record it: ivr ticket visit {pop.visit.serial} --outcome ...")
     if c.known:
         vip = f"  VIP (level {c.vip_level})" if c.vip else ""
         lines.append(f"Customer: {c.name} (#{c.customer_id}){vip}")

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from acd.live.wiring import acd_runtime
+from acd.records.dialing import SqlCallbackBook
 from acd.records.recorder import AcdRecorder
 from ivr_engine.ari.client import AriClient, AriConfig
 from ivr_engine.ari.media import Synthesiser, default_resolver
@@ -39,11 +40,12 @@ from ivr_engine.screenpop.service import ScreenPopService
 from ivr_engine.service.app import IvrService, ServiceOptions
 from ivr_engine.service.eventlog import EventLog
 from ivr_engine.service.flows import flow_handlers
+from ivr_engine.service.lost_node import LostNode, close_lost_node
 from ivr_engine.service.steplog import LoggedNodeLog
 from ivr_engine.storage import DatabaseUnavailable, Stores, open_stores
 from ivr_engine.storage.database import Database, ErrorKind
 from ivr_engine.storage.migrate import require_head
-from ivr_engine.storage.sweep import NODE_LOST, close_stale_calls, close_stale_calls_once_written
+from ivr_engine.storage.sweep import close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
 from ivr_engine.web.call_controls import add_call_control_routes
 from ivr_engine.web.monitor import add_monitor_route
@@ -52,7 +54,8 @@ from ivr_engine.web.voicemail import add_voicemail_routes
 from ivr_engine.web.wallboard import ServiceLevelBands
 from ivr_engine.web.work_orders import add_work_order_routes
 from ivr_engine.workorders.policy import load_policy
-from ivr_engine.workorders.screenpop import open_work_orders
+from ivr_engine.workorders.screenpop import open_work_orders, return_visit
+from ivr_engine.workorders.visits import visit_given_up
 
 __all__ = ["build_flow_services", "recordings_dir", "run_service"]
 
@@ -133,7 +136,9 @@ async def run_service(
         runtime = await stack.enter_async_context(
             acd_runtime(settings, client, facts=recorder, clock=clock.epoch,
                         node_lost=functools.partial(_close_lost_node, stores.database, clock),
-                        recordings=RecordingStore(stores.database))
+                        recordings=RecordingStore(stores.database),
+                        callbacks=SqlCallbackBook(stores.database, node=settings.node_id,
+                                                  given_up=visit_given_up))
         )
         node_log = CountingNodeLog(LoggedNodeLog(stores.node_log))
         recorded = frozenset(q.name for q in runtime.engine.queues.values() if q.record)
@@ -172,7 +177,8 @@ async def run_service(
             backoff=backoff,
         )  # fmt: skip
 
-        screenpops = ScreenPopService(stores.database, node_log=stores.node_log, work_orders=open_work_orders)
+        screenpops = ScreenPopService(stores.database, node_log=stores.node_log, work_orders=open_work_orders,
+                                      visits=return_visit)
         await screenpops.restore(clock.now() - SCREENPOP_RESTORE_WINDOW)
         control = make_control_app(runtime, screenpops, control_token(settings), clock=clock.epoch,
                                    allowed_hosts=allowed_hosts(settings))
@@ -222,9 +228,10 @@ SCREENPOP_RESTORE_WINDOW = timedelta(hours=12)
 """On start, agents get back the screen-pop of their latest call answered this long ago or less."""
 
 
-async def _close_lost_node(database: Database, clock: ServiceClock, node: str) -> list[str]:
-    """The ACD released ``node`` (its lease expired): its open call rows are closed ``node_lost``."""
-    return await close_stale_calls(database, set(), clock.now(), disposition=NODE_LOST, node=node)
+async def _close_lost_node(database: Database, clock: ServiceClock, node: str) -> LostNode:
+    """The ACD released ``node`` (its lease expired): its open call rows are closed ``node_lost`` and
+    the callbacks it was dialling go back in line."""
+    return await close_lost_node(database, clock.now(), node)
 
 
 async def _check_schema(stores: Stores) -> None:

@@ -7,7 +7,6 @@ answer is status ``error`` with a message, and the next call reconnects (``pool_
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr_engine.flow.ports import LookupResult, LookupStatus
+from ivr_engine.numbers import digits_of
 from ivr_engine.storage.database import Database, describe_error
 from ivr_engine.storage.models import Account, Customer, CustomerPhone, LoyaltyMember, Order
 from ivr_engine.storage.pins import verify_nothing, verify_pin
@@ -29,8 +29,8 @@ NOT_FOUND = LookupResult(LookupStatus.NOT_FOUND)
 
 
 def normalise_phone(phone: str) -> str:
-    """Digits only: ``+1 (555) 000-1001`` and ``15550001001`` are the same caller."""
-    return re.sub(r"\D", "", phone)
+    """Digits only: ``+1 (555) 000-1001`` and ``15550001001`` are the same caller (``numbers.digits_of``)."""
+    return digits_of(phone)
 
 
 def has_name(name: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from acd import AgentState
+from acd import AgentState, callback_of
 from acd.live.api import AcdControl
 from acd.records.rows import CallbackRow, CallbackStatus
 from ivr_engine.clock import CentreTime
@@ -173,10 +173,12 @@ async def build_wallboard(
 
 
 def _pending(connection: Connection) -> dict[str, int]:
-    """Callbacks booked and not placed yet, per queue (whenever they were booked)."""
+    """Callbacks booked and not placed yet, per queue (whenever they were booked): in line for a retry or
+    their turn, or in the ACD waiting for an agent (``dialing``)."""
     cb = CallbackRow.__table__.c
+    open_ = (CallbackStatus.PENDING.value, CallbackStatus.DIALING.value)
     rows = connection.execute(
-        select(cb.queue, func.count()).where(cb.status == CallbackStatus.PENDING.value).group_by(cb.queue)
+        select(cb.queue, func.count()).where(cb.status.in_(open_)).group_by(cb.queue)
     )
     return {str(queue): int(n) for queue, n in rows}
 
@@ -185,10 +187,13 @@ def _tile(name: str, live: QueueView | None, today: AcdFigures | None, pending: 
           bands: ServiceLevelBands) -> QueueTile:
     by_state = live.agents_by_state if live else {}
     level = today.service_level if today else None
+    # Callbacks waiting in the ACD for an agent are counted with the pending callbacks, not as callers
+    # on hold (their place in line dates from the booking: it would be the longest wait by far).
+    on_hold = [w for w in live.waiting if callback_of(w.call_id) is None] if live else []
     return QueueTile(
         name=name,
-        waiting=len(live.waiting) if live else 0,
-        longest_wait=live.longest_wait if live else 0.0,
+        waiting=len(on_hold),
+        longest_wait=max((w.waited for w in on_hold), default=0.0),
         ready=by_state.get(AgentState.READY, 0),
         staffed=sum(n for state, n in by_state.items() if state is not AgentState.LOGGED_OUT),
         offered=today.offered if today else 0,

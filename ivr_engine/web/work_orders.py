@@ -5,6 +5,10 @@
 ``POST /web/calls/{call_id}/workorders``        ``{"type", "urgency", "description", "department"?}``: log an
                                                 order from a call the agent answered (customer and number
                                                 from the call); 201 with the order
+``POST /web/workorders/{serial}/visit``         ``{"outcome": "satisfied"|"unsatisfied"|"unreached",
+                                                "note"?}``: the agent placing the order's return visit (their
+                                                latest screen-pop is that visit) records its outcome; 200
+                                                with the order
 ==============================================  ===========================================================
 """
 
@@ -20,9 +24,10 @@ from ivr_engine.control.app import CLOCK_KEY, SCREENPOPS_KEY
 from ivr_engine.logs import fields
 from ivr_engine.web.context import WEB_KEY, json_body, refuse, require_user, text_field
 from ivr_engine.web.ownership import own_call
+from ivr_engine.web.users import Role
 from ivr_engine.workorders import store
 from ivr_engine.workorders.errors import WorkOrderError
-from ivr_engine.workorders.model import NewOrder, Urgency
+from ivr_engine.workorders.model import NewOrder, Urgency, VisitOutcome
 from ivr_engine.workorders.policy import WorkOrderPolicy
 
 __all__ = ["POLICY_KEY", "add_work_order_routes"]
@@ -40,6 +45,7 @@ def add_work_order_routes(app: web.Application, policy: WorkOrderPolicy) -> None
     app[POLICY_KEY] = policy
     app.router.add_get("/web/workorders/options", _options)
     app.router.add_post("/web/calls/{call_id}/workorders", _create)
+    app.router.add_post("/web/workorders/{serial}/visit", _visit)
 
 
 async def _options(request: web.Request) -> web.Response:
@@ -75,3 +81,28 @@ async def _create(request: web.Request) -> web.Response:
     log.info(fields("workorder.created", serial=order.serial, agent=agent_id,
                     call=call_id, type=order.kind))
     return web.json_response(order.to_json(now), status=201)
+
+
+async def _visit(request: web.Request) -> web.Response:
+    user = require_user(request, Role.AGENT)
+    assert user.agent_id is not None  # an agent user always has one
+    serial = request.match_info["serial"].strip().upper()
+    pop = request.app[SCREENPOPS_KEY].latest(user.agent_id)
+    if pop is None or pop.visit is None or pop.visit.serial != serial:
+        raise refuse(403, f"agent {user.agent_id} is not placing the return visit of {serial}")
+    body = await json_body(request)
+    outcome = text_field(body, "outcome", max_length=16)
+    if outcome not in {o.value for o in VisitOutcome}:
+        raise refuse(400, f"unknown outcome {outcome!r}; one of: {', '.join(o.value for o in VisitOutcome)}")
+    note = text_field(body, "note", max_length=_MAX_DESCRIPTION, required=False)
+    ctx = request.app[WEB_KEY]
+    now = datetime.fromtimestamp(request.app[CLOCK_KEY](), UTC)
+    try:
+        order = await ctx.database.run(
+            lambda s: store.record_visit(s, serial, VisitOutcome(outcome), note, user.name, now))
+    except WorkOrderError as exc:
+        raise refuse(409, str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise refuse(503, f"the outcome could not be stored ({type(exc).__name__}); try again") from None
+    log.info(fields("workorder.visited", serial=order.serial, agent=user.agent_id, outcome=outcome))
+    return web.json_response(order.to_json(now))

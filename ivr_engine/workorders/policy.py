@@ -14,9 +14,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ivr_engine.workorders.errors import PolicyError
 from ivr_engine.workorders.model import Urgency
 
-__all__ = ["DEFAULT_POLICY", "WorkOrderPolicy", "load_policy", "parse_policy"]
+__all__ = ["DEFAULT_POLICY", "DEFAULT_VISIT_QUEUE", "WorkOrderPolicy", "load_policy", "parse_policy"]
 
-_KEYS = frozenset({"types", "departments", "step_hours", "repeat_window_days", "return_visit_after_hours"})
+_KEYS = frozenset({"types", "departments", "step_hours", "repeat_window_days", "return_visit_after_hours",
+                   "return_visit_queue"})
+DEFAULT_VISIT_QUEUE = "general"
+"""Where a return visit waits for an agent when neither the policy nor the order's call names a queue."""
 _MAX_HOURS = 24 * 366
 
 
@@ -34,6 +37,9 @@ class WorkOrderPolicy:
     """A new order of the same type for the same customer this soon after another is a repeat."""
     return_visit_after_hours: float = 24.0
     """The return visit (call back: satisfied or not?) is due this long after closing."""
+    return_visit_queue: str | None = None
+    """The ACD queue every return visit waits in for an agent; None: the queue the order's call waited
+    in, else ``DEFAULT_VISIT_QUEUE``."""
 
     def check_type(self, kind: str) -> str:
         if kind not in self.types:
@@ -93,6 +99,12 @@ def parse_policy(text: str, source: str) -> WorkOrderPolicy:
     for key in ("repeat_window_days", "return_visit_after_hours"):
         if key in top:
             values[key] = where.hours(top[key][1], key)
+    if "return_visit_queue" in top:
+        node = top["return_visit_queue"][1]
+        queue = str(node.value).strip() if isinstance(node, ScalarNode) else ""
+        if not queue or len(queue) > 100 or not queue.isprintable():
+            raise PolicyError(f"{where.at(node)}: return_visit_queue must be a queue name of acd.yaml")
+        values["return_visit_queue"] = queue
     return WorkOrderPolicy(**values)
 
 

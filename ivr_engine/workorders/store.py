@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ivr_engine.storage.lookups import normalise_phone
 from ivr_engine.storage.models import Call, Customer, CustomerPhone
-from ivr_engine.workorders import rules
+from ivr_engine.workorders import rules, visits
 from ivr_engine.workorders.errors import NoSuchOrder, WorkOrderError
 from ivr_engine.workorders.model import (
     Action,
@@ -159,7 +159,8 @@ def comment_order(session: Session, serial: str, text: str, by: str, now: dateti
 
 def close_order(session: Session, policy: WorkOrderPolicy, serial: str, resolution: str, by: str,
                 now: datetime) -> WorkOrder:
-    """Close with a resolution (required) and schedule the return visit."""
+    """Close with a resolution (required) and schedule the return visit: a callback of kind
+    ``return_visit`` due then, placed by the dialer (``visits.book_visit``; none without a number)."""
     row = _row(session, serial, lock=True)
     rules.check_allowed(_order(row, ""), Action.CLOSED)
     row.resolution = _text(resolution, "a resolution")
@@ -167,14 +168,17 @@ def close_order(session: Session, policy: WorkOrderPolicy, serial: str, resoluti
     row.closed = now
     row.visit_due = rules.visit_due(policy, now)
     _history(session, row, now, by, Action.CLOSED, row.resolution)
+    visits.book_visit(session, policy, row)
     return _order(row, _name(session, row.customer_id))
 
 
 def record_visit(session: Session, serial: str, outcome: VisitOutcome, note: str, by: str,
                  now: datetime) -> WorkOrder:
-    """The return visit's outcome: the customer satisfied or not, or not reached."""
+    """The return visit's outcome: the customer satisfied or not, or not reached (by the agent who placed
+    it, or by hand: a visit callback not placed yet is then cancelled)."""
     row = _row(session, serial, lock=True)
     rules.check_allowed(_order(row, ""), Action.VISITED)
+    visits.cancel_pending_visit(session, row.serial)
     row.visit_outcome = outcome.value
     row.visit_at = now
     detail = outcome.value + (f": {note.strip()}" if note.strip() else "")

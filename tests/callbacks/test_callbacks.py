@@ -69,13 +69,15 @@ def test_the_cli(tmp_path: Path) -> None:
     first = database.call(lambda s: book(s, "c1", 1))
     database.dispose()
     header, row = ivr("callbacks", "list").output.splitlines()
-    assert header.split() == ["ID", "QUEUE", "NUMBER", "IN", "LINE", "SINCE", "STATUS", "CALL"]
+    assert header.split() == ["ID", "QUEUE", "NUMBER", "IN", "LINE", "SINCE", "STATUS", "TRIES", "NEXT",
+                              "TRY", "CALLED", "BACK", "AGENT", "CALL"]
     assert "2026-12-03 10:01" in row  # the centre's time
+    assert row.split()[-5:] == ["0", "-", "-", "-", "c1"]  # not dialled yet
     cancelled = ivr("callbacks", "cancel", str(first)).output.strip()
     assert cancelled == f"callback {first} (5551, queue general): cancelled"
     assert ivr("callbacks", "list").output.strip() == "no callbacks"
     listed = json.loads(ivr("callbacks", "list", "--all", "--json").output)
-    assert [c["status"] for c in listed] == ["cancelled"]
+    assert [(c["status"], c["attempts"], c["connected"]) for c in listed] == [("cancelled", 0, None)]
     again = ivr("callbacks", "cancel", str(first))
     assert again.exit_code == 1
     assert "only a pending one can be cancelled" in again.output

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 import acd
 from acd.live import AcdRuntime, RuntimeOptions
+from acd.live.dialer import CallbackBook
 from acd.live.hold import QUEUE_CALLBACK_CONFIRMED, QUEUE_CALLBACK_OFFER, QUEUE_HOLD, HoldOptions
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.fake import FakeAri
@@ -126,14 +128,17 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
     async def start(*, request_skills: dict[str, int] | None = None,
                     variables: dict[str, str] | None = None, hold: HoldOptions = FAST_HOLD,
-                    store: acd.AcdStore | None = None, **queue_settings: Any) -> Lab:
+                    store: acd.AcdStore | None = None, callbacks: CallbackBook | None = None,
+                    options: dict[str, Any] | None = None, clock: Callable[[], float] = time.time,
+                    **queue_settings: Any) -> Lab:
         queue = general(**queue_settings)
         fake = FakeAri(playback_seconds=0.05)
         await fake.start()
         client = AriClient.open(fake.config)
         facts = Facts()
         runtime = AcdRuntime(acd.Acd([queue], store=store, agents=AGENTS), client, facts=facts,
-                             options=RuntimeOptions(tick_seconds=0.05, hold=hold))
+                             options=RuntimeOptions(tick_seconds=0.05, hold=hold, **(options or {})),
+                             callbacks=callbacks, clock=clock)
         await runtime.start()
         outcomes: dict[str, str] = {}
 

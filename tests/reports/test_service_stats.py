@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acd.records.rows import CallbackRow
@@ -25,8 +26,9 @@ from ivr_engine.storage import Database
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse, Voicemail
 from ivr_engine.storage.seed import seed
 from ivr_engine.workorders import store
-from ivr_engine.workorders.model import NewOrder, Urgency
+from ivr_engine.workorders.model import NewOrder, Urgency, VisitOutcome
 from ivr_engine.workorders.policy import DEFAULT_POLICY
+from ivr_engine.workorders.visits import visit_given_up
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
@@ -45,8 +47,12 @@ def _fill(session: Session) -> None:
                                        score=score, created=T0))
     session.add_all([
         CallbackRow(call_id="c1", caller="1", number="1", queue="general", requested=T0, status="pending"),
-        CallbackRow(call_id="c2", caller="2", number="2", queue="general", requested=T0, status="pending"),
-        CallbackRow(call_id="c3", caller="3", number="3", queue="general", requested=T0, status="done"),
+        CallbackRow(call_id="c2", caller="2", number="2", queue="general", requested=T0, status="pending",
+                    attempts=1, placed=T0 + timedelta(minutes=5)),
+        CallbackRow(call_id="c3", caller="3", number="3", queue="general", requested=T0, status="done",
+                    attempts=2, placed=T0 + timedelta(minutes=4), connected=T0 + timedelta(minutes=12)),
+        CallbackRow(call_id="c4", caller="4", number="4", queue="general", requested=T0, status="failed",
+                    attempts=3, placed=T0 + timedelta(minutes=3)),
         Voicemail(call_id="v1", caller="1", mailbox="general", file_path="/x", duration=3.0, created=T0),
         Voicemail(call_id="v2", caller="2", mailbox="general", file_path="/y", duration=3.0, created=T0,
                   heard=True, closed=T0, closed_by="sup", outcome="work_order"),
@@ -64,6 +70,22 @@ def _fill(session: Session) -> None:
     order("complaint", Urgency.URGENT, at=T0 + timedelta(hours=1))  # a repeat, never dispatched
     order("suggestion")
     store.close_order(session, DEFAULT_POLICY, first, "replaced", "tom", T0 + timedelta(hours=6))
+    # return visits: one placed, answered and satisfied; one given up by the dialer; one not placed yet
+    satisfied = order("after-sales")
+    store.close_order(session, DEFAULT_POLICY, satisfied, "fixed", "tom", T0 + timedelta(hours=1))
+    unreached = order("consultation")
+    store.close_order(session, DEFAULT_POLICY, unreached, "answered", "tom", T0 + timedelta(hours=1))
+    session.flush()
+    for callback in session.scalars(select(CallbackRow).where(CallbackRow.kind == "return_visit")):
+        if callback.work_order in (satisfied, unreached):
+            callback.placed, callback.attempts = T0 + timedelta(hours=2), 1
+            callback.status = "done" if callback.work_order == satisfied else "failed"
+        if callback.work_order == satisfied:
+            callback.connected = T0 + timedelta(hours=2)
+    store.record_visit(session, satisfied, VisitOutcome.SATISFIED, "", "1001", T0 + timedelta(hours=2))
+    session.flush()
+    visit_given_up(session, session.scalars(select(CallbackRow).where(
+        CallbackRow.work_order == unreached)).one(), T0 + timedelta(hours=3))
 
 
 @pytest.fixture
@@ -88,7 +110,11 @@ def test_the_service_report(filled: Database) -> None:
     agents = _table(report, "Survey agents")
     assert [(a["agent"], a["calls"], a["responses"], a["average"]) for a in agents] == [
         ("1001", 1, 2, 4.5), ("1002", 1, 2, 2.5)]
-    assert [(c["status"], c["count"]) for c in _table(report, "Callbacks")] == [("done", 1), ("pending", 2)]
+    assert [(c["status"], c["count"]) for c in _table(report, "Callbacks")] == [
+        ("done", 1), ("failed", 1), ("pending", 2)]
+    (placed,) = _table(report, "Callbacks placed")
+    assert (placed["booked"], placed["placed"], placed["connected"], placed["abandoned"]) == (4, 3, 1, 1)
+    assert (placed["attempts"], placed["connect_rate"], placed["minutes_to_callback"]) == (6, 0.25, 12.0)
     assert [(v["state"], v["count"]) for v in _table(report, "Voicemails")] == [
         ("closed: work_order", 1), ("new", 1)]
     by_type = {t["type"]: t for t in _table(report, "Orders by type")}
@@ -99,9 +125,13 @@ def test_the_service_report(filled: Database) -> None:
     assert complaint["hours_to_close"] == 6.0
     assert by_type["suggestion"]["overdue"] == 0
     departments = {d["department"]: d["opened"] for d in _table(report, "Orders by department")}
-    assert departments == {"(not dispatched)": 2, "logistics": 1}
+    assert departments == {"(not dispatched)": 4, "logistics": 1}
     assert [(s["state"], s["count"]) for s in _table(report, "Order states")] == [
-        ("open", 2), ("dispatched", 0), ("closed", 1)]
+        ("open", 2), ("dispatched", 0), ("closed", 3)]
+    (visits,) = _table(report, "Return visits")  # not counted among the callbacks above
+    assert (visits["due"], visits["placed"], visits["connected"]) == (3, 2, 1)
+    assert (visits["satisfied"], visits["unsatisfied"], visits["unreached"]) == (1, 0, 1)
+    assert visits["satisfaction"] == 1.0
     later = service_statistics(filled, ServiceFilter(window=TimeWindow(T0 + timedelta(days=2), None)))
     assert _table(later, "Orders by type") == []
     assert _table(later, "Survey questions") == []

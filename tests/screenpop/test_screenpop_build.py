@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from acd import callback_entry
 from acd.live.api import RuntimeEvent, RuntimeEventKind
 from acd.records.rows import QueueCallRow
 from ivr_engine.config import Settings
@@ -28,9 +29,15 @@ from ivr_engine.screenpop import (
     build_screen_pop,
     format_screen_pop,
 )
+from ivr_engine.screenpop.model import VisitCard
 from ivr_engine.storage import Database
 from ivr_engine.storage.lookups import SqlLookups
 from ivr_engine.storage.models import Call, Customer, CustomerPhone, NodeEventRow
+from ivr_engine.workorders import store
+from ivr_engine.workorders.model import NewOrder
+from ivr_engine.workorders.policy import DEFAULT_POLICY
+from ivr_engine.workorders.screenpop import return_visit
+from ivr_engine.workorders.visits import visit_call_id
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ALICE = "15550001001"
@@ -175,6 +182,47 @@ def test_ivr_path_is_in_node_order_and_pin_stays_masked(database: Database) -> N
     assert pop.path[0].seconds == pytest.approx(4.0)
     assert "4321" not in format_screen_pop(pop)
     assert "input ****" in format_screen_pop(pop)
+
+
+def test_a_callbacks_pop_shows_the_call_it_was_booked_on_and_why(database: Database) -> None:
+    _add_call(database, "booked-on", ALICE, T0 - timedelta(minutes=30))
+    _add_events(database, "booked-on", [(1, "main_menu", "menu", "0", "agent"),
+                                        (2, "to_general", "transfer", None, "callback")])
+
+    pop = database.call(lambda s: build_screen_pop(s, _answered(callback_entry("booked-on"), ALICE)))
+
+    assert (pop.call_id, pop.reason, pop.customer.name) == ("booked-on", "callback", "Alice Chen")
+    assert [(p.node, p.outcome) for p in pop.path] == [("main_menu", "agent"), ("to_general", "callback")]
+    assert ScreenPop.from_json(pop.to_json()) == pop
+    assert f"callback to {ALICE}, booked on call booked-on" in format_screen_pop(pop)
+    plain = database.call(lambda s: build_screen_pop(s, _answered("c-now", ALICE)))
+    assert plain.reason == ""
+
+
+def test_a_return_visits_pop_shows_the_work_order_its_resolution_and_the_call_it_came_from(
+    database: Database,
+) -> None:
+    _add_call(database, "complained", ALICE, T0 - timedelta(days=2))
+    _add_events(database, "complained", [(1, "main_menu", "menu", "0", "agent")])
+    new = NewOrder(kind="complaint", description="parcel broken", by="1001", phone=ALICE,
+                   call_id="complained")
+    order = database.call(lambda s: store.create_order(s, DEFAULT_POLICY, new, T0 - timedelta(days=2), UTC))
+    database.call(lambda s: store.close_order(s, DEFAULT_POLICY, order.serial, "courier replaced it", "tom",
+                                              T0 - timedelta(days=1)))
+
+    pop = database.call(lambda s: build_screen_pop(
+        s, _answered(callback_entry(visit_call_id(order.serial)), ALICE), visits=return_visit))
+
+    assert (pop.reason, pop.call_id, pop.customer.name) == ("return visit", "complained", "Alice Chen")
+    assert pop.visit == VisitCard(order.serial, "complaint", "parcel broken", "courier replaced it")
+    assert [p.node for p in pop.path] == ["main_menu"]
+    assert ScreenPop.from_json(pop.to_json()) == pop
+    text = format_screen_pop(pop)
+    assert f"return visit to {ALICE} for work order {order.serial}" in text
+    assert "resolution: courier replaced it" in text
+    callback = database.call(lambda s: build_screen_pop(s, _answered(callback_entry("complained"), ALICE),
+                                                        visits=return_visit))
+    assert (callback.reason, callback.visit) == ("callback", None)
 
 
 def test_last_calls_cover_all_the_customers_phones_newest_first(database: Database) -> None:

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from acd.records import rows as _acd_rows  # noqa: F401 - registers its tables
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import current_revision, head_revision, upgrade
@@ -33,6 +34,9 @@ OUR_TABLES = {
     # work orders (ivr_engine.workorders.rows)
     "work_orders",
     "work_order_events",
+    # callbacks booked and placed (acd.records.rows)
+    "callbacks",
+    "callback_attempts",
 }
 
 

@@ -21,6 +21,7 @@ def settings(tmp_path: Path) -> Settings:
         sip_port=5999,
         ari_port=8999,
         agent_base_port=6100,
+        pstn_port=6190,
         ari_password="s3cret",
         service_numbers={"100": "main", "205": "points"},
     )
@@ -82,9 +83,20 @@ def test_pjsip_has_transport_anonymous_and_agents(configs: dict[str, str]) -> No
     aors = {name: body for name, body in sections if body.get("type") == "aor"}
     assert aors["1001"]["contact"] == "sip:1001@127.0.0.1:6101"
     assert aors["1003"]["contact"] == "sip:1003@127.0.0.1:6103"
-    assert all(int(body["qualify_frequency"]) > 0 for body in aors.values())
+    assert all(int(body["qualify_frequency"]) > 0 for name, body in aors.items() if name != "pstn")
     endpoints = {name for name, body in sections if body.get("type") == "endpoint"}
-    assert endpoints == {"anonymous", "1001", "1002", "1003"}
+    assert endpoints == {"anonymous", "1001", "1002", "1003", "pstn"}
+
+
+def test_customers_are_dialled_through_the_pstn_endpoint_on_its_port(configs: dict[str, str]) -> None:
+    sections = _sections(configs["pjsip.conf"])
+    aor = next(body for name, body in sections if name == "pstn" and body.get("type") == "aor")
+    assert aor["contact"] == "sip:127.0.0.1:6190"
+    assert "qualify_frequency" not in aor  # a number nobody answers rings out; it is not "unreachable"
+    endpoint = next(body for name, body in sections if name == "pstn" and body.get("type") == "endpoint")
+    assert (endpoint["aors"], endpoint["context"], endpoint["allow"]) == ("pstn", "pstn", "ulaw")
+    pstn = configs["extensions.conf"].split("\n[pstn]", 1)[1].split("\n[", 1)[0]
+    assert "Hangup(21)" in pstn  # nothing comes in from the PSTN endpoint
 
 
 def test_each_service_number_enters_stasis_unanswered(configs: dict[str, str]) -> None:

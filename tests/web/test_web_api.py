@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from acd import AgentState
+from acd import AgentState, callback_entry
 from acd.records import AcdRecorder
 from acd.records.rows import CallbackRow, QueueOutcome, WrapUpRow
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse
@@ -219,6 +219,26 @@ async def test_wallboard_tiles_count_ready_and_staffed_agents_and_pending_callba
     general = next(q for q in board["queues"] if q["name"] == "general")
     assert (general["ready"], general["staffed"], general["callbacks_pending"]) == (1, 2, 1)
     assert general["service_band"] is None  # nothing offered today: no colour
+
+
+async def test_wallboard_counts_a_callback_waiting_for_an_agent_as_pending_not_on_hold(desk: Desk) -> None:
+    for agent_id in ("1001", "1002"):
+        await desk.control.login(agent_id)
+        await desk.control.pause(agent_id, "lunch")
+    desk.database.call(lambda s: s.add_all([
+        CallbackRow(call_id=f"cb{n}", caller="1", number="1", queue="general", requested=desk.now,
+                    status=status)
+        for n, status in enumerate(("pending", "done", "dialing"))
+    ]))  # fmt: skip
+    now = desk.control.now
+    desk.control.acd.enqueue("caller", "555", "general", now - 20)
+    desk.control.acd.enqueue(callback_entry("cb2"), "1", "general", now, enqueued_at=now - 3600)
+    await desk.sign_in("boss")
+    board = await (await desk.client.get("/web/wallboard")).json()
+    general = next(q for q in board["queues"] if q["name"] == "general")
+    # The claimed callback (``dialing``, in the ACD's line since its booking an hour ago) is a pending
+    # callback, not a caller on hold: it does not make the longest wait an hour.
+    assert (general["waiting"], general["longest_wait"], general["callbacks_pending"]) == (1, 20.0, 2)
 
 
 @pytest.mark.parametrize(("level", "band"), [(0.95, "good"), (0.8, "good"), (0.7, "warning"), (0.59, "bad"),

@@ -3,9 +3,13 @@ numbered by the centre's day, refused clearly, and shown in the customer's next 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ivr_engine.screenpop.build import Answered, build_screen_pop
-from ivr_engine.screenpop.model import ScreenPop
+from ivr_engine.screenpop.model import ScreenPop, VisitCard
 from ivr_engine.storage.seed import seed
+from ivr_engine.workorders import store
+from ivr_engine.workorders.policy import DEFAULT_POLICY
 from ivr_engine.workorders.screenpop import open_work_orders
 from tests.acd_control_fakes import alice_pop
 
@@ -61,3 +65,26 @@ async def test_the_next_screen_pop_of_the_customer_shows_their_open_orders(desk:
     assert ScreenPop.from_json(pop.to_json()) == pop
     without = desk.database.call(lambda s: build_screen_pop(s, answered))
     assert without.customer.work_orders == ()
+
+
+async def test_the_agent_placing_a_return_visit_records_its_outcome_from_the_desk(desk: Desk) -> None:
+    desk.database.call(seed)
+    desk.screenpops.publish(alice_pop("1001", "call-1"))
+    await desk.sign_in("ann")
+    serial = (await (await desk.post("/web/calls/call-1/workorders", COMPLAINT)).json())["serial"]
+    desk.database.call(lambda s: store.close_order(s, DEFAULT_POLICY, serial, "replaced", "tom", DESK_NOW))
+    assert (await desk.post(f"/web/workorders/{serial}/visit", {"outcome": "satisfied"})).status == 403
+    visit = VisitCard(serial, "complaint", COMPLAINT["description"], "replaced")
+    desk.screenpops.publish(replace(alice_pop("1001", "call-1"), reason="return visit", visit=visit))
+    bad = await desk.post(f"/web/workorders/{serial}/visit", {"outcome": "happy"})
+    assert bad.status == 400
+    response = await desk.post(f"/web/workorders/{serial.lower()}/visit",
+                               {"outcome": "unsatisfied", "note": "still broken"})
+    assert response.status == 200, await response.text()
+    order = await response.json()
+    assert (order["serial"], order["visit_outcome"]) == (serial, "unsatisfied")
+    _, history = desk.database.call(lambda s: store.show_order(s, serial))
+    assert (history[-1].by, history[-1].detail) == ("ann", "unsatisfied: still broken")
+    again = await desk.post(f"/web/workorders/{serial}/visit", {"outcome": "satisfied"})
+    assert again.status == 409
+    assert "already recorded" in (await again.json())["error"]

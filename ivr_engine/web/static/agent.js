@@ -7,6 +7,7 @@ let me = null;
 let stateSince = null;
 let wrapUpEnds = null;
 let currentCall = null;
+let currentVisit = null;
 let workOrders = [];
 
 function showMessage(text, ok) {
@@ -74,7 +75,12 @@ function showScreenPop(pop) {
   $("customer-name").textContent = c.known ? c.name : `New caller ${c.phone || pop.caller}`;
   $("vip").textContent = `VIP ${c.vip_level}`;
   $("vip").classList.toggle("hidden", !c.vip);
-  $("customer-phone").textContent = `Calling from ${pop.caller || "a withheld number"} · queue ${pop.queue || "–"}`;
+  $("customer-phone").textContent = pop.reason === "callback"
+    ? `Callback to ${pop.caller} · booked while waiting in queue ${pop.queue || "–"} (IVR path below)`
+    : pop.visit
+      ? `Return visit to ${pop.caller} · work order ${pop.visit.serial} · queue ${pop.queue || "–"}`
+      : `Calling from ${pop.caller || "a withheld number"} · queue ${pop.queue || "–"}`;
+  showVisit(pop.visit);
   $("customer-summary").replaceChildren(
     desk.el("span", {}, `${c.accounts.length} account(s)`),
     desk.el("span", {}, `· ${c.orders.length} order(s)`),
@@ -95,6 +101,29 @@ function showScreenPop(pop) {
   $("workorder-card").classList.remove("hidden");
   $("workorder-call").replaceChildren("from call ", callRef(pop.call_ref, pop.call_id));
   $("workorder-message").textContent = "";
+}
+
+function showVisit(visit) {
+  currentVisit = visit ? visit.serial : null;
+  $("visit-card").classList.toggle("hidden", !visit);
+  if (!visit) { return; }
+  $("visit-serial").textContent = visit.serial;
+  $("visit-order").textContent = `${desk.label(visit.type)}: ${visit.description}`;
+  $("visit-resolution").textContent = `Resolution: ${visit.resolution}`;
+  $("visit-message").textContent = "";
+}
+
+async function recordVisit(event) {
+  const outcome = event.target.dataset.outcome;
+  if (!outcome || !currentVisit) { return; }
+  try {
+    const order = await desk.post(`/web/workorders/${encodeURIComponent(currentVisit)}/visit`, { outcome });
+    $("visit-message").textContent = `Recorded: ${order.visit_outcome}.`;
+    $("visit-message").className = "message ok";
+  } catch (error) {
+    $("visit-message").textContent = error.message;
+    $("visit-message").className = "message";
+  }
 }
 
 function showWorkOrders() {
@@ -134,7 +163,9 @@ function connect() {
   const on = (name, handler) => events.addEventListener(name, (e) => handler(JSON.parse(e.data)));
   on("agent", (agent) => { showAgent(agent); document.body.dataset.live = "yes"; });
   on("offered", (e) => {
-    $("ringing").textContent = `Incoming call from ${e.caller || "a withheld number"} (${e.queue || "queue"})`;
+    $("ringing").textContent = (e.call_id || "").startsWith("callback:")
+      ? `Callback to ${e.caller} (${e.queue || "queue"}): the customer is dialled when you answer`
+      : `Incoming call from ${e.caller || "a withheld number"} (${e.queue || "queue"})`;
     $("ringing").classList.remove("hidden");
   });
   on("answered", () => $("ringing").classList.add("hidden"));
@@ -159,6 +190,7 @@ async function start() {
   }
   for (const name of options.departments) { $("wo-department").append(desk.el("option", { value: name }, desk.label(name))); }
   $("workorder-form").addEventListener("submit", logWorkOrder);
+  $("visit-card").addEventListener("click", recordVisit);
   $("btn-ready").addEventListener("click", () => act("ready"));
   $("btn-pause").addEventListener("click", () => act("pause", { reason: $("pause-reason-select").value }));
   $("btn-login").addEventListener("click", () => act("login"));
