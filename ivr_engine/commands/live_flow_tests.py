@@ -1,13 +1,12 @@
 """What ``ivr flows test --live`` does: the flow test cases as real calls into the running lab.
 
-Cases are played in blocks by the agents their transfers need (``live_plan.AgentNeed``): first those
-that need none logged in, then those that need ready agents (whose lab phones answer), then those that
-need paused ones (the caller waits on hold); within each, by their clock (``at``). The lab's ``ivr serve``
-is restarted for each new clock (Asterisk keeps running) with ``live-acd.yaml``, the lab's ACD
-configuration with a short ``max_wait`` (``live_agents``); afterwards it is restarted once more on the
-lab's own clock and configuration. Inside a block a few calls run at once (each call is found by a
-caller name of its own); with ready agents, at most one call per agent. Cases of a sub-flow without a
-service number are reached through a flow that has one (``live_entry``). See docs/flows.md.
+Cases are grouped by their clock (``at``). For each group the lab's ``ivr serve`` is restarted on that
+clock (Asterisk keeps running) with ``live-acd.yaml``, the lab's ACD configuration with a short
+``max_wait`` (``live_agents``); afterwards it is restarted once more on the lab's own clock and
+configuration. Inside a group a few calls run at once (each call is found by a caller name of its own):
+cases whose transfers need the agents in one state (none logged in, ready, paused) run in blocks, the
+others fill in (``live_schedule``). Cases of a sub-flow without a service number are reached through a
+flow that has one (``live_entry``). See docs/flows.md.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,10 +34,11 @@ from ivr_engine.flow.services import FlowServices
 from ivr_engine.lab.control import Component, restart_serve, status
 from ivr_engine.lab.errors import LabError
 from ivr_engine.lab.heard import HeardCheck
-from ivr_engine.lab.live_agents import lab_agents, live_acd_file, logged_in
+from ivr_engine.lab.live_agents import lab_agent_count, lab_agents, live_acd_file, logged_in
 from ivr_engine.lab.live_cases import run_live_case
 from ivr_engine.lab.live_entry import find_entry, split_path
 from ivr_engine.lab.live_plan import AgentNeed, LivePlan, NotPlayable, plan_live_case
+from ivr_engine.lab.live_schedule import play_clock_group
 from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.sipp import HangupBy
 from ivr_engine.prompts.catalogue import load_catalogue
@@ -68,7 +69,7 @@ class LiveCaseResult:
     skipped: str = ""  # why the case is not played live
     broken: str = ""  # why it could not be played
     expected_ends: EndReason | None = None  # the plan's (the case's ``ends``, see live_plan)
-    agents: AgentNeed = AgentNeed.NONE
+    agents: AgentNeed = AgentNeed.ANY
     entry: str = ""  # a sub-flow's case: how the caller reached it
     around: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # the path before and after the sub-flow
     expected_around: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
@@ -245,97 +246,75 @@ def _progress(result: LiveCaseResult) -> str:
     return f"{word}  {where}  {result.case.name}{extra}"
 
 
-async def _run_group(
-    lab: Settings, items: Sequence[_Planned], offset: timedelta, concurrency: int, echo: Echo
-) -> list[LiveCaseResult]:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(item: _Planned) -> LiveCaseResult:
-        async with gate:
-            result = await _play(lab, item, offset)
-        echo(_progress(result))
-        return result
-
-    return list(await asyncio.gather(*(one(item) for item in items)))
-
-
 def _lab_clock(paths: LabPaths) -> tuple[str, str]:
     written = yaml.safe_load(paths.settings_file.read_text()) or {}
     return str(written.get("clock_start") or ""), str(written.get("clock_anchor") or "")
 
 
-_BLOCKS = (AgentNeed.NONE, AgentNeed.READY, AgentNeed.PAUSED)
-_BLOCK_NAMES = {
-    AgentNeed.NONE: "no agents", AgentNeed.READY: "ready agents", AgentNeed.PAUSED: "paused agents",
-}
-
-
-def _blocks(planned: Sequence[_Planned]) -> list[tuple[AgentNeed, datetime, list[_Planned]]]:
-    """The playable cases by agents needed, then clock; the no-agent blocks end on the clock the first
-    block with agents starts on (one restart less)."""
-    grouped: dict[tuple[AgentNeed, datetime], list[_Planned]] = {}
-    for item in planned:
-        if item.plan is not None and item.start is not None:
-            grouped.setdefault((item.plan.agents, item.start), []).append(item)
-    later = sorted(start for need, start in grouped if need is not AgentNeed.NONE)
-    first_later = later[0] if later else None
-    return sorted(
-        ((need, start, items) for (need, start), items in grouped.items()),
-        key=lambda b: (_BLOCKS.index(b[0]), b[0] is AgentNeed.NONE and b[1] == first_later, b[1]),
-    )
-
-
-async def _run_block(
-    lab: Settings, need: AgentNeed, items: Sequence[_Planned], offset: timedelta, concurrency: int, echo: Echo
+async def _run_clock(
+    lab: Settings, items: Sequence[_Planned], offset: timedelta, concurrency: int, echo: Echo
 ) -> list[LiveCaseResult]:
-    if need is AgentNeed.NONE:
-        return await _run_group(lab, items, offset, concurrency, echo)
-    async with lab_agents(lab, need) as agents:
-        at_once = min(concurrency, agents) if need is AgentNeed.READY else concurrency
-        return await _run_group(lab, items, offset, at_once, echo)
+    def need_of(item: _Planned) -> AgentNeed:
+        assert item.plan is not None
+        return item.plan.agents
+
+    async def play(item: _Planned) -> LiveCaseResult:
+        result = await _play(lab, item, offset)
+        echo(_progress(result))
+        return result
+
+    def broken(item: _Planned, why: str) -> LiveCaseResult:
+        result = LiveCaseResult(item.file, item.case, broken=why)
+        echo(_progress(result))
+        return result
+
+    def agents(need: AgentNeed) -> AbstractAsyncContextManager[int]:
+        echo(f"-- logging in the lab's agents, {'ready' if need is AgentNeed.READY else 'paused'}")
+        return lab_agents(lab, need)
+
+    return await play_clock_group(
+        items, need_of, play, agents, lab_agent_count(lab), concurrency, broken
+    )  # fmt: skip
 
 
 async def run_live(
     files: Sequence[Path], settings: Settings, echo: Echo, concurrency: int = 3,
     max_wait_s: float = LIVE_MAX_WAIT_S,
 ) -> tuple[list[Problem], list[LiveCaseResult]]:
-    """Play every case of ``files`` in the lab at ``settings.state_dir``, block by block (see the module
-    doc); ``max_wait_s`` caps the queues' ``max_wait`` meanwhile."""
+    """Play every case of ``files`` in the lab at ``settings.state_dir``, one clock at a time (see the
+    module doc); ``max_wait_s`` caps the queues' ``max_wait`` meanwhile."""
     lab = lab_settings(settings)
     problems, planned = await _plan_all(files, lab)
     results = {id(p): LiveCaseResult(p.file, p.case, skipped=p.skipped, broken=p.broken)
                for p in planned if p.plan is None}  # fmt: skip
     for result in results.values():
         echo(_progress(result))
-    blocks = _blocks(planned)
-    if not blocks:
+    groups: dict[datetime, list[_Planned]] = {}
+    for item in planned:
+        if item.plan is not None and item.start is not None:
+            groups.setdefault(item.start, []).append(item)
+    if not groups:
         return problems, [results[id(item)] for item in planned]
     busy = await logged_in(lab)
     if busy:
         raise LabError(
-            f"agents {', '.join(busy)} are logged in to the lab: the cases are played with the agents "
-            "they need, from none (log them out: `ivr agent logout ID`)"
+            f"agents {', '.join(busy)} are logged in to the lab: the live run logs in the agents each case "
+            "needs, from none (log them out: `ivr agent logout ID`)"
         )
     live = replace(lab, agents_file=live_acd_file(lab, max_wait_s))
     paths = LabPaths.for_state_dir(lab.state_dir)
     own_start, own_anchor = _lab_clock(paths)
     quiet: Echo = lambda _line: None  # noqa: E731
-    served: datetime | None = None
-    offset = timedelta()
     try:
-        for need, start, items in blocks:
-            restart = start != served
-            echo(f"-- {len(items)} cases with {_BLOCK_NAMES[need]} on the clock {start.isoformat()}"
-                 + (" (restarting ivr serve)" if restart else ""))  # fmt: skip
-            if restart:
-                anchor = datetime.now(UTC)
-                clocked = replace(live, clock_start=start.isoformat(), clock_anchor=anchor.isoformat())
-                await asyncio.to_thread(restart_serve, clocked, 60.0, quiet)
-                served, offset = start, start - anchor
-            played = await _run_block(live, need, items, offset, concurrency, echo)
+        for start, items in sorted(groups.items()):
+            anchor = datetime.now(UTC)
+            echo(f"-- {len(items)} cases on the clock {start.isoformat()} (restarting ivr serve)")
+            clocked = replace(live, clock_start=start.isoformat(), clock_anchor=anchor.isoformat())
+            await asyncio.to_thread(restart_serve, clocked, 60.0, quiet)
+            played = await _run_clock(live, items, start - anchor, concurrency, echo)
             results.update({id(item): result for item, result in zip(items, played, strict=True)})
     finally:
-        echo("-- back to the lab's own clock and ACD configuration (restarting ivr serve)")
+        echo("-- back to the lab's own clock and acd.yaml (restarting ivr serve)")
         restored = replace(lab, clock_start=own_start, clock_anchor=own_anchor)
         await asyncio.to_thread(restart_serve, restored, 60.0, quiet)
     return problems, [results[id(item)] for item in planned]

@@ -41,7 +41,7 @@ from ivr_engine.lab.render import agent_phones
 from ivr_engine.lab.sipp import AgentBehaviour, AgentPhone, start_agent_phone, write_talk_audio
 from ivr_engine.privatefiles import write_private
 
-__all__ = ["AGENT_TALK_S", "LIVE_ACD_FILE", "lab_agents", "live_acd_file", "logged_in"]
+__all__ = ["AGENT_TALK_S", "LIVE_ACD_FILE", "lab_agent_count", "lab_agents", "live_acd_file", "logged_in"]
 
 LIVE_ACD_FILE = "live-acd.yaml"
 AGENT_TALK_S = 3.0  # an agent phone hangs up this long after answering
@@ -73,6 +73,11 @@ def _lab_agents(lab: Settings) -> list[tuple[str, int]]:
     phones = {f"PJSIP/{phone.id}": phone for phone in agent_phones(lab)}
     config = acd.load_acd_config(lab.agents_file)
     return [(agent.id, phones[agent.endpoint].port) for agent in config.agents if agent.endpoint in phones]
+
+
+def lab_agent_count(lab: Settings) -> int:
+    """How many agents ``lab_agents`` logs in."""
+    return len(_lab_agents(lab))
 
 
 async def logged_in(lab: Settings) -> list[str]:
@@ -126,7 +131,10 @@ async def _log_out(client: ControlClient, agent_id: str) -> None:
             with suppress(ControlError):
                 await client.ready(agent_id)
         await asyncio.sleep(0.5)
-    await client.logout(agent_id)  # the last refusal says why
+    try:
+        await client.logout(agent_id)
+    except ControlError as exc:  # the last refusal says why
+        raise LabError(f"agent {agent_id} could not be logged out again: {exc}") from None
 
 
 @asynccontextmanager

@@ -96,7 +96,8 @@ def _timeout_s(plan: LivePlan) -> float:
     """The plan's bound is estimated from word counts (short for Mandarin, which has no spaces), and
     the live caller also waits for quiet: give the call twice that, and a minute more; and more again
     when it waits for an agent or a queue's max_wait."""
-    return plan.timeout_s * 2 + 60 + (AGENT_ALLOWANCE_S if plan.agents is not AgentNeed.NONE else 0)
+    waits = plan.agents in (AgentNeed.READY, AgentNeed.PAUSED)
+    return plan.timeout_s * 2 + 60 + (AGENT_ALLOWANCE_S if waits else 0)
 
 
 def _current_node(session: Session, call_id: str) -> str:

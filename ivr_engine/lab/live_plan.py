@@ -60,7 +60,8 @@ class NotPlayable(LabError):
 class AgentNeed(StrEnum):
     """What the lab's ACD must look like while a case plays."""
 
-    NONE = "none"  # nobody logged in: transfers end no_agents (or the case reaches none)
+    ANY = "any"  # the case reaches no transfer
+    NONE = "none"  # nobody logged in: transfers end no_agents
     READY = "ready"  # a ready agent whose phone answers: completed
     PAUSED = "paused"  # agents logged in and paused: the caller waits (callback key, or overflow)
 
@@ -82,7 +83,7 @@ class LivePlan:
     answer_keys: tuple[int, ...]  # indices of keys that complete an input
     hangup_after_s: float | None  # from the first audio; None: the flow hangs up
     timeout_s: float
-    agents: AgentNeed = AgentNeed.NONE
+    agents: AgentNeed = AgentNeed.ANY
     entry: Entry | None = None  # how a sub-flow without a number is reached
     around: PathParts | None = None  # with ``entry``: the path expected before and after the sub-flow
     ends: EndReason | None = None  # the end to expect (the case's; see ``plan_live_case``)
@@ -301,13 +302,13 @@ async def plan_live_case(
     plan = await plan_scenario(walked, walk.segments, services, number=number, caller_id=case.caller,
                                start=start)  # fmt: skip
     transfers = any(step.node_type == "transfer" for step in plan.expected)
-    need = _NEEDS.get(case.transfer) if transfers else AgentNeed.NONE
+    need = _NEEDS.get(case.transfer) if transfers else AgentNeed.ANY
     if need is None:
         raise NotPlayable(f"transfer '{case.transfer.value}' is the ACD failing: the lab cannot make it fail")
     keyed, inserted = _keyed(plan, callbacks=transfers and case.transfer is TransferOutcome.CALLBACK)
     script = _with_keys(plan.script({RECORD_SPEECH_S: Path("speech.pcap")}), inserted, CALLBACK_KEY)
     items, ends_at = _items(script, keyed)
-    if script.hangup_after_s is not None and need is not AgentNeed.NONE:
+    if script.hangup_after_s is not None and need in (AgentNeed.READY, AgentNeed.PAUSED):
         raise NotPlayable(
             "the caller hangs up after a transfer to an agent: how long that takes cannot be planned"
         )
