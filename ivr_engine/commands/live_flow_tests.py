@@ -290,8 +290,8 @@ async def run_live(
     for result in results.values():
         echo(_progress(result))
     groups: dict[datetime, list[_Planned]] = {}
-    for item in planned:
-        if item.plan is not None and item.start is not None:
+    for item in sorted(planned, key=lambda p: -(p.plan.timeout_s if p.plan is not None else 0)):
+        if item.plan is not None and item.start is not None:  # longest first: no long call at the end
             groups.setdefault(item.start, []).append(item)
     if not groups:
         return problems, [results[id(item)] for item in planned]

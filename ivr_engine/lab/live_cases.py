@@ -20,8 +20,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from acd.records.rows import QueueCallRow
 from ivr_engine.config import Settings
 from ivr_engine.flow.cases import FlowCase
 from ivr_engine.lab.heard import WAITING_TYPES, HeardCheck, Window, check_heard
@@ -113,6 +115,21 @@ async def _in_node(database: Database, call_id: str, node: str) -> None:
         await asyncio.sleep(0.2)
 
 
+def _waiting(session: Session, call_id: str) -> bool:
+    found = session.execute(
+        select(QueueCallRow.id).where(QueueCallRow.call_id == call_id, QueueCallRow.ended.is_(None)).limit(1)
+    ).first()
+    return found is not None
+
+
+async def _queued(database: Database, call_id: str) -> None:
+    """Return once the ACD has call ``call_id`` waiting in a queue (cancelled when the call ends)."""
+    while True:
+        if await database.run(partial(_waiting, call_id=call_id)):
+            return
+        await asyncio.sleep(0.2)
+
+
 def _planned(detail: CallDetail, clock_offset: timedelta) -> list[Window]:
     return [
         Window((s.entered - clock_offset).timestamp(), (s.left - clock_offset).timestamp())
@@ -147,7 +164,10 @@ async def run_live_case(
         async def gate(node: str) -> None:
             await _in_node(database, await asyncio.shield(channel), node)
 
-        perform = asyncio.create_task(ear.perform(plan.items, _FIRST_AUDIO_S, gate))
+        async def held() -> None:
+            await _queued(database, await asyncio.shield(channel))
+
+        perform = asyncio.create_task(ear.perform(plan.items, _FIRST_AUDIO_S, gate, held))
         result = await sipp
         for task in (perform, channel):
             if not task.done():

@@ -11,9 +11,10 @@ its own before its ``max_seconds``.
 Transfers end as the live ACD finds its agents (``AgentNeed``): ``no_agents`` with nobody logged in,
 ``completed`` with a ready agent whose phone answers and hangs up after a short talk, ``callback`` and
 ``overflow`` with agents logged in but paused, so the caller waits on hold: for ``callback`` the caller
-presses the hold's callback key once the call is in the transfer node, for ``overflow`` it waits for the
-queue's ``max_wait``. How long a transfer lasts cannot be planned, so the first input after one waits
-until the node log shows the call in the node that asks, then for that node's prompt to play and end.
+presses the hold's callback key once the call is queued (the ACD's ``queue_calls`` row), for
+``overflow`` it waits for the queue's ``max_wait``. How long a transfer lasts cannot be planned, so the
+first input after one waits until the node log shows the call in the node that asks, then for that
+node's prompt to play and end.
 
 A case of a sub-flow without a service number is played through a flow that has one (``live_entry``):
 the caller dials it and first presses the keys that lead into the sub-flow; the simulator must walk
@@ -49,7 +50,7 @@ __all__ = ["AGENT_ALLOWANCE_S", "AgentNeed", "LivePlan", "NotPlayable", "plan_li
 RECORD_SPEECH_S = 4.0  # what the simulator assumes a caller says into a record node
 INPUT_QUIET_S = 0.6  # a caller starts an input once the flow has been quiet this long (its prompt ended)
 CALLBACK_KEY = HoldOptions().callback_key  # the service's hold offers this key (acd.live.hold)
-CALLBACK_AFTER_S = 5.0  # pressed this long after the call entered the transfer node: on hold by then
+CALLBACK_AFTER_S = 3.0  # pressed this long after the caller was queued: the hold announcement plays
 AGENT_ALLOWANCE_S = 90.0  # more time for a call when agents (or a queue's max_wait) take part
 
 
@@ -166,6 +167,7 @@ class _Keyed:
     starts: set[int] = field(default_factory=set)
     records: dict[int, str] = field(default_factory=dict)  # key index -> record node spoken into first
     gates: dict[int, tuple[str, float]] = field(default_factory=dict)  # key -> (node to wait for, after s)
+    holds: set[int] = field(default_factory=set)  # gated keys that also wait until the call is queued
     answers: list[int] = field(default_factory=list)
 
 
@@ -202,6 +204,7 @@ def _keyed(plan: ScenarioPlan, callbacks: bool) -> tuple[_Keyed, list[int]]:
         if callbacks:
             for node in (n for i, n in transfers if i == index):
                 keyed.gates[pressed] = (node, CALLBACK_AFTER_S)
+                keyed.holds.add(pressed)
                 keyed.answers.append(pressed)
                 inserted.append(pressed)
                 pressed += 1
@@ -253,7 +256,7 @@ def _items(script: CallerScript, keyed: _Keyed) -> tuple[list[SentItem], float]:
             node, after = keyed.gates.get(index, ("", 0.0))
             items.append(SentItem(
                 at, tuple(rtp_packets(dtmf[index][1])), key=str(steps[index].key), quiet_s=quiet, node=node,
-                after_s=after,
+                after_s=after, on_hold=index in keyed.holds,
             ))  # fmt: skip
             at += steps[index].pause_after_ms / 1000
     return items, at

@@ -64,7 +64,8 @@ def test_the_callback_key_is_pressed_on_hold_in_the_transfer_node(planned: dict[
     plan = _plan(planned, "a booked callback is confirmed")
     keys = [item for item in plan.items if item.key]
     assert [k.key for k in keys] == ["0", CALLBACK_KEY.value]
-    assert (keys[1].node, keys[1].after_s) == ("agent/to_general", CALLBACK_AFTER_S)
+    assert (keys[1].node, keys[1].on_hold, keys[1].after_s) == ("agent/to_general", True, CALLBACK_AFTER_S)
+    assert not keys[0].on_hold
     assert plan.answer_keys == (0, 1)
 
 
