@@ -238,11 +238,13 @@ def test_command(
     agents, so the caller waits on hold and presses the callback key (callback) or reaches the queue's
     max_wait (overflow, see --max-wait). The lab must have no agent logged in. A sub-flow without a
     service number (such as agent) is reached from a flow that has one by its menu keys (main, 0);
-    its part of the node path is compared. Cases run in blocks (no agents, ready agents, paused
-    agents), each by clock: the lab's `ivr serve` is restarted for each new clock, then on its own
-    clock and acd.yaml again; a block's calls run --concurrency at a time (with ready agents, at most
-    one per agent). Progress (PASS/FAIL/SKIP per case) is printed. Skipped (SKIP, not a failure):
-    transfer failed, and a caller who hangs up after talking to an agent.
+    its part of the node path is compared. Cases are grouped by clock: the lab's `ivr serve` is
+    restarted on each group's clock (with live-acd.yaml), then on its own clock and acd.yaml again.
+    In a group at most --concurrency calls run at once; cases that need the agents in one state run
+    in blocks, one after the other (none logged in, ready with at most one call per agent, paused),
+    and the cases that reach no transfer fill in. Progress (PASS/FAIL/SKIP per case) is printed.
+    Skipped (SKIP, not a failure): transfer failed, and a caller who hangs up after talking to an
+    agent.
     """
     from ivr_engine.commands.flow_tests import case_files
 
