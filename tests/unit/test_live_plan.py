@@ -4,13 +4,17 @@ the simulator and the demo data only); the calls themselves run in tests/lab/tes
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+import acd
 from ivr_engine.commands.flow_tests import demo_database
 from ivr_engine.commands.live_flow_tests import _plan_all, _Planned
 from ivr_engine.config import PROJECT_ROOT, Settings
 from ivr_engine.flow.library import FlowLibrary
+from ivr_engine.lab.live_agents import lab_agent_count, live_acd_file
 from ivr_engine.lab.live_entry import Entry, find_entry, keys_to_call, split_path
 from ivr_engine.lab.live_plan import CALLBACK_AFTER_S, CALLBACK_KEY, AgentNeed, LivePlan
 
@@ -108,3 +112,14 @@ def test_split_path_names_each_part_as_its_flow_does() -> None:
     assert parts.sub == ("route", "survey/intro", "goodbye")
     assert parts.after == ("anything_else",)
 
+
+
+def test_the_live_acd_file_only_cuts_max_wait(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    written = live_acd_file(settings, 15)
+    assert written == tmp_path / "live-acd.yaml"
+    own, live = acd.load_acd_config(settings.agents_file), acd.load_acd_config(written)
+    assert live.agents == own.agents
+    assert [q.max_wait for q in own.queues] == [120] * 4
+    assert live.queues == tuple(replace(q, max_wait=15) for q in own.queues)
+    assert lab_agent_count(replace(settings, agents_file=written)) == 3  # 1001-1003 have lab phones
