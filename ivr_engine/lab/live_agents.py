@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 import acd
-from ivr_engine.config import Settings
+from ivr_engine.config import ConfigError, Settings
 from ivr_engine.control.client import ControlClient
 from ivr_engine.control.errors import ControlError
 from ivr_engine.lab.errors import LabError
@@ -85,7 +85,7 @@ async def logged_in(lab: Settings) -> list[str]:
     try:
         async with ControlClient.from_settings(lab) as client:
             agents = await client.agents()
-    except ControlError as exc:
+    except (ControlError, ConfigError) as exc:
         raise LabError(f"cannot ask the lab's service for its agents: {exc}") from None
     return [agent.id for agent in agents if agent.state is not acd.AgentState.LOGGED_OUT]
 
@@ -146,13 +146,13 @@ async def lab_agents(lab: Settings, need: AgentNeed) -> AsyncIterator[int]:
     async with AsyncExitStack() as stack:
         if need is AgentNeed.READY:
             await _phones(lab, agents, stack)
-        client = await stack.enter_async_context(ControlClient.from_settings(lab))
         try:
+            client = await stack.enter_async_context(ControlClient.from_settings(lab))
             for agent_id, _ in agents:
                 await client.login(agent_id)
                 stack.push_async_callback(_log_out, client, agent_id)
                 if need is AgentNeed.PAUSED:
                     await client.pause(agent_id, _PAUSE_REASON)
-        except ControlError as exc:
+        except (ControlError, ConfigError) as exc:
             raise LabError(f"cannot log the lab's agents in: {exc}") from None
         yield len(agents)
