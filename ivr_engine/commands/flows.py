@@ -200,6 +200,15 @@ def schema_command(output: Path | None) -> None:
     show_default=True,
     help="With --live: how many calls run at once.",
 )
+@click.option(
+    "--max-wait",
+    "max_wait_s",
+    type=click.FloatRange(1, 600),
+    default=15.0,
+    show_default=True,
+    help="With --live: the queues' max_wait at most, in seconds, while the cases play (a copy of the "
+    "lab's acd.yaml, <state folder>/live-acd.yaml), so overflow cases do not wait minutes.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (progress goes to stderr).")
 @click.option("-v", "--verbose", is_flag=True, help="Simulator: list passing cases too.")
 @click.pass_obj
@@ -210,6 +219,7 @@ def test_command(
     live: bool,
     state_dir: Path | None,
     concurrency: int,
+    max_wait_s: float,
     as_json: bool,
     verbose: bool,
 ) -> None:
@@ -222,11 +232,19 @@ def test_command(
     --live plays the same cases as real calls into the running lab (SIPp for SIP, our own RTP endpoint
     for the caller's ears and RFC 4733 keys): each case must be answered, leave the expected node path
     in the node log, end as expected, have no silence over 2 s while the caller waits for the flow and
-    an audible answer within 1 s of each input. Fragments of speech are not checked live. Cases are
-    grouped by clock: the lab's `ivr serve` is restarted on each group's clock, then on its own again;
-    the calls of a group run --concurrency at a time. Progress (PASS/FAIL/SKIP per case) is printed.
-    Skipped live (SKIP, not a failure): cases whose transfers need an agent (transfer other than
-    no_agents) and cases of a flow without a service number (a sub-flow such as agent).
+    an audible answer within 1 s of each input. Fragments of speech are not checked live. Transfers
+    end as the case says because the command sets the lab's agents up for it: none logged in
+    (no_agents), ready agents whose SIPp phones answer and hang up after 3 s (completed), or paused
+    agents, so the caller waits on hold and presses the callback key (callback) or reaches the queue's
+    max_wait (overflow, see --max-wait). The lab must have no agent logged in. A sub-flow without a
+    service number (such as agent) is reached from a flow that has one by its menu keys (main, 0);
+    its part of the node path is compared. Cases are grouped by clock: the lab's `ivr serve` is
+    restarted on each group's clock (with live-acd.yaml), then on its own clock and acd.yaml again.
+    In a group at most --concurrency calls run at once; cases that need the agents in one state run
+    in blocks, one after the other (none logged in, ready with at most one call per agent, paused),
+    and the cases that reach no transfer fill in. Progress (PASS/FAIL/SKIP per case) is printed.
+    Skipped (SKIP, not a failure): transfer failed, and a caller who hangs up after talking to an
+    agent.
     """
     from ivr_engine.commands.flow_tests import case_files
 
@@ -238,12 +256,14 @@ def test_command(
             f"no test files (*.yaml) in {', '.join(map(str, paths)) or settings.flows_dir}"
         )
     if live:
-        _live_tests(settings, files, concurrency, as_json)
+        _live_tests(settings, files, concurrency, max_wait_s, as_json)
     else:
         _simulated_tests(settings, files, live_data, as_json, verbose)
 
 
-def _live_tests(settings: Settings, files: list[Path], concurrency: int, as_json: bool) -> None:
+def _live_tests(
+    settings: Settings, files: list[Path], concurrency: int, max_wait_s: float, as_json: bool
+) -> None:
     from ivr_engine.commands.live_flow_tests import live_failure_lines, run_live
     from ivr_engine.lab.errors import LabError
     from ivr_engine.storage import StorageError
@@ -252,7 +272,7 @@ def _live_tests(settings: Settings, files: list[Path], concurrency: int, as_json
         click.echo(line, err=as_json)
 
     try:
-        problems, results = asyncio.run(run_live(files, settings, progress, concurrency))
+        problems, results = asyncio.run(run_live(files, settings, progress, concurrency, max_wait_s))
     except (LabError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
     for problem in problems:

@@ -29,7 +29,9 @@ _RTP_HEADER = 12
 _PCMU = 0
 AUDIBLE_RMS = 200.0  # about -44 dBFS: quieter packets count as silence
 _MAX_QUIET_WAIT_S = 30.0
+_MAX_PROMPT_WAIT_S = 10.0  # a gated key waits this long at most for its node's prompt to start
 Gate = Callable[[str], Awaitable[None]]
+Held = Callable[[], Awaitable[None]]
 
 
 def _mu_law_linear(byte: int) -> int:
@@ -82,6 +84,8 @@ class SentItem:
     key: str = ""
     quiet_s: float = 0.0  # also wait until nothing audible came for this long (the prompt has ended)
     node: str = ""  # and first until the call is in this node (``flow/node``), as the gate tells
+    after_s: float = 0.0  # a key with ``node``: then this long more (else: until audio came, then quiet)
+    on_hold: bool = False  # a key with ``node``: and, before ``after_s``, until the call waits in a queue
 
 
 @dataclass
@@ -153,10 +157,13 @@ class RtpEar:
             return False
         return True
 
-    async def perform(self, items: Sequence[SentItem], wait_audio_s: float, gate: Gate | None = None) -> bool:
+    async def perform(
+        self, items: Sequence[SentItem], wait_audio_s: float, gate: Gate | None = None,
+        held: Held | None = None,
+    ) -> bool:
         """Wait up to ``wait_audio_s`` for the first audio, then send ``items`` on time; False if no
         audio ever came (the call was not answered, or the flow never spoke). ``gate(node)`` returns
-        once the call is in ``node`` (for items that name one)."""
+        once the call is in ``node`` (for items that name one), ``held()`` once it waits in a queue."""
         if not await self.answered(wait_audio_s):
             return False
         assert self._protocol is not None
@@ -165,7 +172,9 @@ class RtpEar:
         start_mono = self.heard.first_audio - offset
         late = 0.0  # what waiting for quiet (or for a node) added: later items keep their spacing
         for item in items:
-            if item.node and gate is not None:  # speak from now until the node has surely heard enough
+            if item.node and gate is not None and item.key:  # the node's time could not be planned
+                late = await self._gated_key(item, gate, held) - (start_mono + item.at_s)
+            elif item.node and gate is not None:  # speak from now until the node has surely heard enough
                 spoken = await self._speak_into(item, gate)
                 late = time.monotonic() - (start_mono + item.at_s + spoken)  # what follows keeps its spacing
                 continue
@@ -220,6 +229,22 @@ class RtpEar:
         finally:
             gated.cancel()
         return length
+
+    async def _gated_key(self, item: SentItem, gate: Gate, held: Held | None) -> float:
+        """Wait until the call is in ``item.node`` (and on hold, for ``item.on_hold``), then
+        ``item.after_s``, or (none given) until audio came since (the node's prompt began); return the
+        monotonic time the key is due."""
+        await gate(item.node)
+        if item.on_hold and held is not None:
+            await held()
+        entered = time.monotonic()
+        if item.after_s:
+            await asyncio.sleep(item.after_s)
+            return time.monotonic()
+        wall = time.time()
+        while self.heard.last_audible < wall and time.monotonic() - entered < _MAX_PROMPT_WAIT_S:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # packets arrive every 20 ms: polling is as good as an event here
+        return time.monotonic()
 
     async def _quiet(self, due_mono: float, quiet_s: float, offset: float) -> float:
         """Wait until ``due_mono`` and then until nothing audible came for ``quiet_s``; return how far
