@@ -49,10 +49,11 @@ from acd.model import (
     Strategy,
     WaitingCall,
 )
-from acd.store import AcdStore, MemoryStore
+from acd.store import EVERY_QUEUE, AcdStore, MemoryStore
 from acd.strategies import STRATEGIES, RoutingStrategy, strategy_for
 
 __all__ = [
+    "EVERY_QUEUE",
     "NO_ANSWER",
     "STRATEGIES",
     "TRANSITIONS",

@@ -12,11 +12,13 @@ import functools
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Delete,
     FromClause,
     Insert,
     Select,
+    String,
     Table,
     Update,
     and_,
@@ -49,7 +51,9 @@ from acd.sql_tables import (
 )
 
 __all__ = [
+    "EVERY_QUEUE_KEY",
     "HANDLE_TIMES_KEPT",
+    "HANDLE_TIMES_PRUNED_EVERY",
     "SQL",
     "nearest_passed_query",
     "pool_counts_query",
@@ -59,6 +63,12 @@ __all__ = [
 
 HANDLE_TIMES_KEPT = 50
 """Handle times kept per queue (as ``MemoryStore``)."""
+HANDLE_TIMES_PRUNED_EVERY = 16
+"""A store deletes a queue's older handle times at every 16th it records for the queue: the queue holds
+at most ``HANDLE_TIMES_KEPT + HANDLE_TIMES_PRUNED_EVERY`` rows per node, and a decision seldom pays for
+the delete."""
+EVERY_QUEUE_KEY = 0x41434400000001
+"""The advisory lock of "every queue": outside ``hashtext``'s 32-bit range, so no queue's key."""
 
 A, S, W, H = AGENTS.c, AGENT_SKILLS.c, WAITING_CALLS.c, HANDLE_TIMES.c
 OF = OFFERS.c
@@ -68,16 +78,33 @@ QUEUE_ORDER: tuple[ColumnElement[Any], ...] = (W.vip.desc(), W.priority.desc(), 
 """``WaitingCall.order`` in SQL: VIP first, then higher priority, then enqueue time and sequence."""
 
 
-def _heads() -> Select[Any]:
-    """The first call not being offered of each (skills, priority band) group of a queue, in order."""
+def _heads(*, many: bool) -> Select[Any]:
+    """The first call not being offered of each (skills, priority band) group of a queue (of each of
+    the ``queues`` when ``many``), in service order."""
     first = func.row_number().over(
-        partition_by=(W.skills, W.vip, W.priority), order_by=(W.enqueued_at, W.seq)
+        partition_by=(W.queue, W.skills, W.vip, W.priority), order_by=(W.enqueued_at, W.seq)
     ).label("first")
-    ranked = select(WAITING_CALLS, first).where(W.queue == bindparam("queue"), W.offered_to.is_(None))
+    queue = W.queue.in_(bindparam("queues", expanding=True)) if many else W.queue == bindparam("queue")
+    ranked = select(WAITING_CALLS, first).where(queue, W.offered_to.is_(None))
     r = ranked.subquery().c
     columns = [r[c.name] for c in WAITING_CALLS.columns]
     order = (r.vip.desc(), r.priority.desc(), r.enqueued_at, r.seq)
     return select(*columns).where(r.first == 1).order_by(*order)
+
+
+def _heads_lateral() -> Select[Any]:
+    """``_heads(many=True)`` for PostgreSQL without sorting every waiting call: the distinct groups
+    (a hash aggregate), then each group's first call (``ix_acd_waiting_calls_queue``, in time order)."""
+    groups = (select(W.queue, W.skills, W.vip, W.priority)
+              .where(W.queue.in_(bindparam("queues", expanding=True)), W.offered_to.is_(None))
+              .distinct().subquery("g"))
+    g, w = groups.c, WAITING_CALLS.alias("w").c
+    same_group = (w.queue == g.queue, w.skills == g.skills, w.vip == g.vip, w.priority == g.priority)
+    first = (select(*w).where(*same_group, w.offered_to.is_(None))
+             .order_by(w.enqueued_at, w.seq).limit(1).lateral("h"))
+    h = first.c
+    return (select(*h).select_from(groups.join(first, true()))
+            .order_by(h.vip.desc(), h.priority.desc(), h.enqueued_at, h.seq))
 
 
 def _position() -> Select[Any]:
@@ -105,6 +132,18 @@ def _ready_count(by_skill: bool) -> Select[Any]:
     return stmt
 
 
+def _ready_counts() -> Select[Any]:
+    """(skill, ready agents holding it) per skill, then (``NULL``, every ready agent) and (``NULL``,
+    every agent) told apart by ``ready``: what ``ready_count`` and ``agent_count`` answer, at once."""
+    by_skill = (select(S.skill, true().label("ready"), func.count().label("agents"))
+                .select_from(AGENTS.join(AGENT_SKILLS, S.agent_id == A.id))
+                .where(A.state == _READY).group_by(S.skill))
+    no_skill = literal(None, String()).label("skill")
+    ready = select(no_skill, true(), func.count()).select_from(AGENTS).where(A.state == _READY)
+    everyone = select(no_skill, false(), func.count()).select_from(AGENTS)
+    return union_all(by_skill, ready, everyone)  # type: ignore[return-value]
+
+
 def _kept_handle_times() -> Delete:
     oldest_kept = (select(H.id).where(H.queue == bindparam("queue")).order_by(H.id.desc())
                    .offset(HANDLE_TIMES_KEPT - 1).limit(1).scalar_subquery())
@@ -115,6 +154,9 @@ class SQL:
     """The fixed statements (parameters named after the column they set or match)."""
 
     lock_queue: Select[Any] = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("queue"))))
+    lock_every_queue: Select[Any] = select(func.pg_advisory_xact_lock(literal(EVERY_QUEUE_KEY, BigInteger())))
+    share_every_queue: Select[Any] = select(
+        func.pg_advisory_xact_lock_shared(literal(EVERY_QUEUE_KEY, BigInteger())))
     agent: Select[Any] = select(AGENTS).where(A.id == bindparam("id"))
     agents: Select[Any] = select(AGENTS).order_by(A.id)
     agent_count: Select[Any] = select(func.count()).select_from(AGENTS)
@@ -124,6 +166,7 @@ class SQL:
     ready_agents_with_skill: Select[Any] = _holding().where(A.state == _READY).order_by(A.id)
     ready_count: Select[Any] = _ready_count(by_skill=False)
     ready_count_with_skill: Select[Any] = _ready_count(by_skill=True)
+    ready_counts: Select[Any] = _ready_counts()
     update_agent_same_skills: Update = update(AGENTS).where(
         A.id == bindparam("agent_id"), A.skills == bindparam("same_skills"))
     claim_agent_node: Update = (update(AGENTS).where(A.id == bindparam("agent_id"), A.node.is_(None))
@@ -142,7 +185,9 @@ class SQL:
                                            W.node.is_not_distinct_from(bindparam("node")))
                                     .order_by(*QUEUE_ORDER))
     calls_of_node: Select[Any] = select(W.call_id).where(W.node == bindparam("node")).order_by(*QUEUE_ORDER)
-    heads: Select[Any] = _heads()
+    heads: Select[Any] = _heads(many=False)
+    heads_of: Select[Any] = _heads(many=True)
+    heads_of_postgres: Select[Any] = _heads_lateral()
     position: Select[Any] = _position()
     node_of: Select[Any] = select(W.node).where(W.call_id == bindparam("call_id"))
 

@@ -24,7 +24,7 @@ transaction is per thread.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +38,7 @@ from acd.sql_codec import agent_from, agent_values, call_from, call_values, offe
 from acd.sql_engine import make_engine, store_error
 from acd.sql_queries import (
     HANDLE_TIMES_KEPT,
+    HANDLE_TIMES_PRUNED_EVERY,
     SQL,
     nearest_passed_query,
     pool_counts_query,
@@ -45,8 +46,9 @@ from acd.sql_queries import (
     upsert_statement,
 )
 from acd.sql_tables import AGENTS, NODES, RR_CURSORS, WAITING_CALLS
+from acd.store import EVERY_QUEUE
 
-__all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "SqlStore"]
+__all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "HANDLE_TIMES_PRUNED_EVERY", "SqlStore"]
 
 _SEQ = "seq"
 
@@ -65,6 +67,10 @@ class _Seen:
     offers: dict[str, Offer | None] = field(default_factory=dict)
     changed: bool = False
     """An agent, call or offer was written: other nodes are told at commit (PostgreSQL)."""
+    ready_counts: dict[str | None, int] | None = None
+    """Ready agents per skill (``None``: all of them), read at once; dropped when an agent is saved."""
+    agent_count: int | None = None
+    """Every agent; dropped when an agent is added."""
 
 
 class SqlStore:
@@ -76,6 +82,7 @@ class SqlStore:
         self.engine = make_engine(url)
         self._postgres = self.engine.dialect.name == "postgresql"
         self._local = threading.local()
+        self._recorded: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"SqlStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -113,9 +120,16 @@ class SqlStore:
             raise error from exc
 
     def _lock_queues(self, conn: Connection, queues: tuple[str, ...]) -> None:
-        if self._postgres:
-            for queue in sorted(set(queues)):
-                conn.execute(SQL.lock_queue, {"queue": queue})
+        """``EVERY_QUEUE``: the one "every queue" lock, exclusive. Named queues: that lock shared, then
+        each queue's own in name order. Always in this order, so two transactions never deadlock."""
+        if not self._postgres or not queues:
+            return
+        if EVERY_QUEUE in queues:
+            conn.execute(SQL.lock_every_queue)
+            return
+        conn.execute(SQL.share_every_queue)
+        for queue in sorted(set(queues)):
+            conn.execute(SQL.lock_queue, {"queue": queue})
 
     def _seen(self) -> _Seen | None:
         """The records of the current transaction; ``None`` outside one (each call then reads afresh)."""
@@ -168,7 +182,13 @@ class SqlStore:
         return self._agents(SQL.agents)
 
     def agent_count(self) -> int:
-        return int(self._scalar(SQL.agent_count))
+        seen = self._seen()
+        if seen is not None and seen.agent_count is not None:
+            return seen.agent_count
+        count = int(self._scalar(SQL.agent_count))
+        if seen is not None:
+            seen.agent_count = count
+        return count
 
     def agents_in_state(self, state: AgentState) -> list[Agent]:
         return self._agents(SQL.agents_in_state, state=state.value)
@@ -184,9 +204,22 @@ class SqlStore:
         return self._agents(stmt, skill=skill)
 
     def ready_count(self, skill: str | None) -> int:
-        if skill is None:
-            return int(self._scalar(SQL.ready_count))
-        return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
+        """In a transaction, one query counts the ready agents of every skill (and every agent), kept
+        until an agent is saved: finding a call's rarest skill asks once."""
+        seen = self._seen()
+        if seen is None:
+            if skill is None:
+                return int(self._scalar(SQL.ready_count))
+            return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
+        if seen.ready_counts is None:
+            counts: dict[str | None, int] = {}
+            for row in self._rows(SQL.ready_counts):
+                if row["ready"]:
+                    counts[row["skill"]] = int(row["agents"])
+                else:
+                    seen.agent_count = int(row["agents"])
+            seen.ready_counts = counts
+        return seen.ready_counts.get(skill, 0)
 
     def pool_counts(self, required: Skills) -> PoolCounts:
         eligible = 0
@@ -208,12 +241,15 @@ class SqlStore:
         if seen is not None:
             seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
             seen.changed = True
+            seen.ready_counts = None
         on_call = agent.state is AgentState.ON_CALL
         if not on_call:
             values["node"] = None
         changed = {k: v for k, v in values.items() if k != "id"}
         if self._write(SQL.update_agent_same_skills,
                        {**changed, "agent_id": agent.id, "same_skills": values["skills"]}) != 1:
+            if seen is not None:
+                seen.agent_count = None
             self._write(SQL.delete_agent_skills, {"agent_id": agent.id})
             self._upsert(AGENTS, ("id",), values, keep=("node",) if on_call else ())
             if agent.skills:
@@ -262,6 +298,11 @@ class SqlStore:
 
     def heads(self, queue: str) -> list[WaitingCall]:
         return self._calls(SQL.heads, queue=queue)
+
+    def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
+        if not queues:
+            return []
+        return self._calls(SQL.heads_of_postgres if self._postgres else SQL.heads_of, queues=list(queues))
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         """Only the calls this store's node queued: only the node holding a caller's channel can hand the
@@ -364,6 +405,11 @@ class SqlStore:
         return [float(row["seconds"]) for row in reversed(self._rows(SQL.handle_times, queue=queue))]
 
     def record_handle_time(self, queue: str, seconds: float) -> None:
-        """Append; times beyond the last ``HANDLE_TIMES_KEPT`` of the queue are deleted."""
+        """Append; at the first and then every ``HANDLE_TIMES_PRUNED_EVERY``-th time this store records
+        one for ``queue``, times beyond the last ``HANDLE_TIMES_KEPT`` of the queue are deleted
+        (``handle_times`` reads only those anyway)."""
+        written = self._recorded.get(queue, 0)
+        self._recorded[queue] = written + 1
         self._write(SQL.insert_handle_time, {"queue": queue, "seconds": seconds})
-        self._write(SQL.prune_handle_times, {"queue": queue})
+        if written % HANDLE_TIMES_PRUNED_EVERY == 0:
+            self._write(SQL.prune_handle_times, {"queue": queue})
