@@ -17,6 +17,7 @@ from sqlalchemy import (
     Delete,
     FromClause,
     Insert,
+    Integer,
     Select,
     String,
     Table,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -72,7 +74,13 @@ EVERY_QUEUE_KEY = 0x41434400000001
 
 A, S, W, H = AGENTS.c, AGENT_SKILLS.c, WAITING_CALLS.c, HANDLE_TIMES.c
 OF = OFFERS.c
-_READY = AgentState.READY.value
+
+
+def _in_state(state: AgentState) -> ColumnElement[bool]:
+    """``state`` written into the SQL, not bound: a generic plan (PostgreSQL's choice for a statement
+    psycopg prepared) still knows that few agents are ready, however many are on a call."""
+    return A.state == literal_column(f"'{state.value}'", String())
+
 
 QUEUE_ORDER: tuple[ColumnElement[Any], ...] = (W.vip.desc(), W.priority.desc(), W.enqueued_at, W.seq)
 """``WaitingCall.order`` in SQL: VIP first, then higher priority, then enqueue time and sequence."""
@@ -126,7 +134,7 @@ def _holding() -> Select[Any]:
 
 
 def _ready_count(by_skill: bool) -> Select[Any]:
-    stmt = select(func.count()).select_from(AGENTS).where(A.state == _READY)
+    stmt = select(func.count()).select_from(AGENTS).where(_in_state(AgentState.READY))
     if by_skill:
         stmt = stmt.join(AGENT_SKILLS, S.agent_id == A.id).where(S.skill == bindparam("skill"))
     return stmt
@@ -137,9 +145,9 @@ def _ready_counts() -> Select[Any]:
     every agent) told apart by ``ready``: what ``ready_count`` and ``agent_count`` answer, at once."""
     by_skill = (select(S.skill, true().label("ready"), func.count().label("agents"))
                 .select_from(AGENTS.join(AGENT_SKILLS, S.agent_id == A.id))
-                .where(A.state == _READY).group_by(S.skill))
+                .where(_in_state(AgentState.READY)).group_by(S.skill))
     no_skill = literal(None, String()).label("skill")
-    ready = select(no_skill, true(), func.count()).select_from(AGENTS).where(A.state == _READY)
+    ready = select(no_skill, true(), func.count()).select_from(AGENTS).where(_in_state(AgentState.READY))
     everyone = select(no_skill, false(), func.count()).select_from(AGENTS)
     return union_all(by_skill, ready, everyone)  # type: ignore[return-value]
 
@@ -162,8 +170,8 @@ class SQL:
     agent_count: Select[Any] = select(func.count()).select_from(AGENTS)
     agents_in_state: Select[Any] = select(AGENTS).where(A.state == bindparam("state")).order_by(A.id)
     agents_with_skill: Select[Any] = _holding().order_by(A.id)
-    ready_agents: Select[Any] = select(AGENTS).where(A.state == _READY).order_by(A.id)
-    ready_agents_with_skill: Select[Any] = _holding().where(A.state == _READY).order_by(A.id)
+    ready_agents: Select[Any] = select(AGENTS).where(_in_state(AgentState.READY)).order_by(A.id)
+    ready_agents_with_skill: Select[Any] = _holding().where(_in_state(AgentState.READY)).order_by(A.id)
     ready_count: Select[Any] = _ready_count(by_skill=False)
     ready_count_with_skill: Select[Any] = _ready_count(by_skill=True)
     ready_counts: Select[Any] = _ready_counts()
@@ -171,7 +179,7 @@ class SQL:
         A.id == bindparam("agent_id"), A.skills == bindparam("same_skills"))
     claim_agent_node: Update = (update(AGENTS).where(A.id == bindparam("agent_id"), A.node.is_(None))
                                 .values(node=bindparam("node")))
-    agents_on_calls_of: Select[Any] = (select(AGENTS).where(A.state == AgentState.ON_CALL.value,
+    agents_on_calls_of: Select[Any] = (select(AGENTS).where(_in_state(AgentState.ON_CALL),
                                                             A.node.is_not_distinct_from(bindparam("node")))
                                        .order_by(A.id))
     delete_agent_skills: Delete = delete(AGENT_SKILLS).where(S.agent_id == bindparam("agent_id"))
@@ -223,8 +231,9 @@ def pool_params(required: Skills) -> dict[str, Any]:
     return params
 
 
-def _pool(needed: int) -> tuple[FromClause, ColumnElement[Any], ColumnElement[Any]]:
-    """Agents joined to their level of each of ``needed`` skills: (from, holds a needed skill, reason).
+def _pool(needed: int) -> tuple[FromClause, ColumnElement[Any], ColumnElement[Any], ColumnElement[bool]]:
+    """Agents joined to their level of each of ``needed`` skills: (from, holds a needed skill, reason,
+    short of a needed skill).
 
     ``reason`` is ``routing.pass_reason``'s reason (skills in name order, then state), ``NULL`` when
     eligible. Everyone is in the pool when nothing is needed.
@@ -240,14 +249,15 @@ def _pool(needed: int) -> tuple[FromClause, ColumnElement[Any], ColumnElement[An
     for level, minimum in levels:
         whens.append((level.is_(None), PassReason.MISSING_SKILL.value))
         whens.append((level < minimum, PassReason.LEVEL_TOO_LOW.value))
-    whens += [(A.state == state.value, reason.value) for state, reason in STATE_REASON.items()]
-    return joined, holds, case(*whens, else_=None)
+    whens += [(_in_state(state), reason.value) for state, reason in STATE_REASON.items()]
+    short = [or_(level.is_(None), level < minimum) for level, minimum in levels]
+    return joined, holds, case(*whens, else_=None), or_(*short) if short else false()
 
 
 @functools.cache
 def pool_counts_query(needed: int) -> Select[Any]:
     """(reason, or ``NULL`` for eligible; agents) over the agents holding one of ``needed`` skills."""
-    joined, holds, reason = _pool(needed)
+    joined, holds, reason, _ = _pool(needed)
     inner = select(reason.label("reason")).select_from(joined).where(holds).subquery()
     return select(inner.c.reason, func.count().label("agents")).group_by(inner.c.reason)
 
@@ -257,19 +267,21 @@ def nearest_passed_query(needed: int) -> Select[Any]:
     """The agents holding one of ``needed`` skills but not eligible, by ``routing.nearest_key``.
 
     One branch per state, each walking ``ix_acd_agents_state`` (state, state_since, id) in order and
-    stopping at ``limit``: the cost follows the named agents, not the pool.
+    stopping at ``limit``: the cost follows the named agents, not the pool. Every state but ready has a
+    pass reason of its own, so only the ready branch tests the skills' levels (a short statement: the
+    driver caches the parsing of short ones only).
     """
-    joined, holds, reason = _pool(needed)
+    joined, holds, _, short = _pool(needed)
     branches = []
     for rank, state in enumerate(NEAREST_FIRST):
-        branch = (select(AGENTS, literal(rank).label("nearest")).select_from(joined)
-                  .where(A.state == state.value, holds, reason.is_not(None))
+        passed = short if state is AgentState.READY else true()
+        branch = (select(A.id, literal_column(str(rank), Integer()).label("nearest")).select_from(joined)
+                  .where(_in_state(state), holds, passed)
                   .order_by(A.state_since, A.id).limit(bindparam("limit")).subquery())
         branches.append(select(branch))
     nearest = union_all(*branches).subquery()
-    columns = [nearest.c[c.name] for c in AGENTS.columns]
-    return (select(*columns).order_by(nearest.c.nearest, nearest.c.state_since, nearest.c.id)
-            .limit(bindparam("limit")))
+    return (select(AGENTS).join(nearest, nearest.c.id == A.id)
+            .order_by(nearest.c.nearest, A.state_since, A.id).limit(bindparam("limit")))
 
 
 @functools.cache

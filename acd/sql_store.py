@@ -71,6 +71,8 @@ class _Seen:
     """Ready agents per skill (``None``: all of them), read at once; dropped when an agent is saved."""
     agent_count: int | None = None
     """Every agent; dropped when an agent is added."""
+    pending: dict[str, Agent] = field(default_factory=dict)
+    """Agents saved but not written yet (``SqlStore.save_agent``)."""
 
 
 class SqlStore:
@@ -109,6 +111,8 @@ class SqlStore:
                 try:
                     self._lock_queues(conn, queues)
                     yield
+                    if self._local.seen.pending:
+                        self._flush_agents(conn)
                     if self._postgres and self._local.seen.changed:  # delivered at commit, never on rollback
                         conn.execute(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""})
                 finally:
@@ -140,6 +144,8 @@ class SqlStore:
     def _connection(self) -> Iterator[Connection]:
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
+            if self._local.seen.pending:  # the agents saved so far are written before anything else
+                self._flush_agents(current)
             yield current
             return
         with self.transaction():
@@ -235,30 +241,50 @@ class SqlStore:
         return self._agents(nearest_passed_query(len(required)), limit=limit, **pool_params(required))
 
     def save_agent(self, agent: Agent) -> None:
-        """One ``UPDATE`` when the agent exists with the same skills, else its rows are written anew."""
-        values = agent_values(agent)
+        """Written when the transaction sends its next statement or commits: saves of the same agent in
+        between are one write (a call ended, wrap-up over and a new offer: one ``UPDATE``). The write is
+        one ``UPDATE`` when the agent exists with the same skills, else its rows are written anew."""
         seen = self._seen()
-        if seen is not None:
-            seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
-            seen.changed = True
-            seen.ready_counts = None
+        if seen is None:
+            with self.transaction():
+                self.save_agent(agent)
+            return
+        pending = seen.pending.get(agent.id)
+        on_call = agent.state is AgentState.ON_CALL
+        if pending is not None and (pending.state is AgentState.ON_CALL) != on_call:
+            self._flush_agents(self._local.conn)  # on a call or not: the node column is handled apart
+        if agent.id not in seen.agents:
+            seen.agent_count = None  # perhaps a new agent
+        seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
+        seen.pending[agent.id] = agent
+        seen.changed = True
+        seen.ready_counts = None
+
+    def _flush_agents(self, conn: Connection) -> None:
+        seen: _Seen = self._local.seen
+        pending, seen.pending = seen.pending, {}
+        for agent in pending.values():
+            self._write_agent(conn, agent)
+
+    def _write_agent(self, conn: Connection, agent: Agent) -> None:
+        values = agent_values(agent)
         on_call = agent.state is AgentState.ON_CALL
         if not on_call:
             values["node"] = None
         changed = {k: v for k, v in values.items() if k != "id"}
-        if self._write(SQL.update_agent_same_skills,
-                       {**changed, "agent_id": agent.id, "same_skills": values["skills"]}) != 1:
-            if seen is not None:
-                seen.agent_count = None
-            self._write(SQL.delete_agent_skills, {"agent_id": agent.id})
-            self._upsert(AGENTS, ("id",), values, keep=("node",) if on_call else ())
+        updated = conn.execute(SQL.update_agent_same_skills,
+                               {**changed, "agent_id": agent.id, "same_skills": values["skills"]})
+        if updated.rowcount != 1:
+            conn.execute(SQL.delete_agent_skills, {"agent_id": agent.id})
+            upsert = upsert_statement(conn.dialect.name, AGENTS, ("id",), ("node",) if on_call else ())
+            conn.execute(upsert, values)
             if agent.skills:
-                self._write(SQL.insert_agent_skill, [
+                conn.execute(SQL.insert_agent_skill, [
                     {"agent_id": agent.id, "skill": skill, "level": level}
                     for skill, level in sorted(agent.skills.items())
                 ])
         if on_call and self.node is not None:  # the node answering holds the call; a later save keeps it
-            self._write(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node})
+            conn.execute(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node})
 
     # waiting calls
 
