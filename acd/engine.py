@@ -38,7 +38,17 @@ from acd.events import (
     OfferMade,
     OfferResult,
 )
-from acd.model import Agent, AgentState, Offer, PassReason, Queue, Skills, WaitingCall, requirements_at
+from acd.model import (
+    Agent,
+    AgentState,
+    Offer,
+    PassReason,
+    Queue,
+    Skills,
+    Strategy,
+    WaitingCall,
+    requirements_at,
+)
 from acd.routing import PASSED_OVER_NAMED, decide, eligible
 from acd.store import AcdStore, MemoryStore, in_transaction, locking_every_queue
 from acd.strategies import strategy_for
@@ -359,6 +369,7 @@ class Acd:
         if not candidates:
             return []
         counts = self._store.pool_counts(required)
+        turns = Strategy(q.strategy) is Strategy.ROUND_ROBIN and len(candidates) > 1  # else it ranks nothing
         decision = decide(
             required,
             q.strategy,
@@ -366,7 +377,7 @@ class Acd:
             candidates=candidates,
             others=self._store.nearest_passed(required, PASSED_OVER_NAMED),
             counts=counts,
-            rr_cursor=self._store.rr_cursor(q.name),
+            rr_cursor=self._store.rr_cursor(q.name) if turns else None,
             without_any_skill=self._store.agent_count() - counts.total,
         )
         if decision is None:
