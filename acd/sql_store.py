@@ -2,18 +2,26 @@
 
 The ACD's state then survives a restart of the service, and on PostgreSQL several service nodes share
 it. Tables: ``acd.sql_tables`` (created by ``ivr db init``, migration 0005). Every method answers with
-one or two statements on the indexes there; nothing is cached in the process, so a second store on the
-same database (after a restart, or on another node) sees exactly the same state.
+one or two statements on the indexes there; nothing is cached in the process beyond a transaction, so
+a second store on the same database (after a restart, or on another node) sees exactly the same state.
 
 Transactions. ``transaction(*queues)`` runs everything inside it in one database transaction, committed
 at the end and rolled back on any exception; ``Acd`` runs each of its operations in one. A method
-called outside any transaction runs in its own. On PostgreSQL, ``transaction`` first takes
-``pg_advisory_xact_lock(hashtext(queue))`` for each named queue (in name order, so two nodes never
-deadlock on them), which serialises routing decisions per queue across nodes, and ``ready_agents``
-selects ``FOR UPDATE SKIP LOCKED``: two nodes routing at once never pick the same ready agent. The
-uniqueness constraints of ``acd_offers`` make the database itself refuse a second offer for an agent or
-a call (``OfferConflict``; the transaction is then spoilt and must be rolled back). On SQLite every
-transaction starts with ``BEGIN IMMEDIATE`` (``acd.sql_engine``).
+called outside any transaction runs in its own. On PostgreSQL, ``transaction(EVERY_QUEUE)`` first takes
+one "every queue" advisory lock, exclusive; ``transaction(*queues)`` takes it shared, then
+``pg_advisory_xact_lock(hashtext(queue))`` for each named queue in name order (always in this order, so
+two nodes never deadlock): routing operations serialise across nodes, call arrivals in different queues
+do not wait for each other. ``ready_agents`` selects ``FOR UPDATE SKIP LOCKED``: two nodes routing at
+once never pick the same ready agent. The uniqueness constraints of ``acd_offers`` make the database
+itself refuse a second offer for an agent or a call (``OfferConflict``; the transaction is then spoilt
+and must be rolled back). On SQLite every transaction starts with ``BEGIN IMMEDIATE``
+(``acd.sql_engine``).
+
+Writes. Within a transaction an agent saved is written when the transaction sends its next statement
+or commits (saves of one agent in between are one write); on PostgreSQL the offers, waiting calls and
+round-robin cursors saved or removed wait too and go with the agents in one batch (``acd.sql_batch``,
+one round trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit,
+still inside the operation. Reads always see every earlier write of the transaction.
 
 Blocking. The store is synchronous, like the engine that calls it: every method waits for the
 database. The live service must therefore call the engine off the event loop, from one worker thread
@@ -34,6 +42,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from acd.errors import OfferConflict, UnknownCall
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
+from acd.sql_batch import Write, send
 from acd.sql_codec import agent_from, agent_values, call_from, call_values, offer_from, offer_values
 from acd.sql_engine import make_engine, store_error
 from acd.sql_queries import (
@@ -73,6 +82,8 @@ class _Seen:
     """Every agent; dropped when an agent is added."""
     pending: dict[str, Agent] = field(default_factory=dict)
     """Agents saved but not written yet (``SqlStore.save_agent``)."""
+    deferred: list[Write] = field(default_factory=list)
+    """PostgreSQL: other writes not sent yet (``acd.sql_batch``)."""
 
 
 class SqlStore:
@@ -85,6 +96,8 @@ class SqlStore:
         self._postgres = self.engine.dialect.name == "postgresql"
         self._local = threading.local()
         self._recorded: dict[str, int] = {}
+        self.batches = [0, 0]
+        """Batches sent (``acd.sql_batch``) and the statements in them, for the benchmark."""
 
     def __repr__(self) -> str:
         return f"SqlStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -111,10 +124,8 @@ class SqlStore:
                 try:
                     self._lock_queues(conn, queues)
                     yield
-                    if self._local.seen.pending:
-                        self._flush_agents(conn)
-                    if self._postgres and self._local.seen.changed:  # delivered at commit, never on rollback
-                        conn.execute(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""})
+                    # the notification is delivered at commit, never on rollback
+                    self._flush(conn, notify=self._postgres and self._local.seen.changed)
                 finally:
                     self._local.conn, self._local.seen = None, None
         except SQLAlchemyError as exc:
@@ -144,8 +155,9 @@ class SqlStore:
     def _connection(self) -> Iterator[Connection]:
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
-            if self._local.seen.pending:  # the agents saved so far are written before anything else
-                self._flush_agents(current)
+            seen: _Seen = self._local.seen
+            if seen.pending or seen.deferred:  # what was saved so far is written before anything else
+                self._flush(current)
             yield current
             return
         with self.transaction():
@@ -252,7 +264,7 @@ class SqlStore:
         pending = seen.pending.get(agent.id)
         on_call = agent.state is AgentState.ON_CALL
         if pending is not None and (pending.state is AgentState.ON_CALL) != on_call:
-            self._flush_agents(self._local.conn)  # on a call or not: the node column is handled apart
+            self._flush(self._local.conn)  # on a call or not: the node column is handled apart
         if agent.id not in seen.agents:
             seen.agent_count = None  # perhaps a new agent
         seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
@@ -260,21 +272,42 @@ class SqlStore:
         seen.changed = True
         seen.ready_counts = None
 
-    def _flush_agents(self, conn: Connection) -> None:
+    def _flush(self, conn: Connection, *, notify: bool = False) -> None:
+        """Write the agents saved and the writes kept back (PostgreSQL: in one round trip), and with
+        ``notify`` tell the other nodes (delivered at commit)."""
         seen: _Seen = self._local.seen
-        pending, seen.pending = seen.pending, {}
-        for agent in pending.values():
-            self._write_agent(conn, agent)
+        agents, seen.pending = list(seen.pending.values()), {}
+        kept, seen.deferred = seen.deferred, []
+        message = Write(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""})
+        if not kept:
+            for agent in agents:
+                self._write_agent(conn, agent)
+            if notify:
+                conn.execute(message.stmt, message.params)
+            return
+        batch = [Write(SQL.update_agent_same_skills, _agent_update(agent)) for agent in agents]
+        batch += kept + ([message] if notify else [])
+        self.batches[0] += 1
+        self.batches[1] += len(batch)
+        try:
+            counts = send(conn, batch)
+        except IntegrityError as exc:
+            offer = next((w.offer for w in kept if w.offer is not None), None)
+            if offer is None:
+                raise
+            raise OfferConflict(*offer) from exc
+        for agent, count in zip(agents, counts, strict=False):
+            self._write_agent(conn, agent, updated=count == 1)
 
-    def _write_agent(self, conn: Connection, agent: Agent) -> None:
-        values = agent_values(agent)
+    def _write_agent(self, conn: Connection, agent: Agent, *, updated: bool | None = None) -> None:
+        """``updated``: the ``UPDATE`` was already sent (and found the agent with the same skills)."""
         on_call = agent.state is AgentState.ON_CALL
-        if not on_call:
-            values["node"] = None
-        changed = {k: v for k, v in values.items() if k != "id"}
-        updated = conn.execute(SQL.update_agent_same_skills,
-                               {**changed, "agent_id": agent.id, "same_skills": values["skills"]})
-        if updated.rowcount != 1:
+        if updated is None:
+            updated = conn.execute(SQL.update_agent_same_skills, _agent_update(agent)).rowcount == 1
+        if not updated:
+            values = agent_values(agent)
+            if not on_call:
+                values["node"] = None
             conn.execute(SQL.delete_agent_skills, {"agent_id": agent.id})
             upsert = upsert_statement(conn.dialect.name, AGENTS, ("id",), ("node",) if on_call else ())
             conn.execute(upsert, values)
@@ -285,6 +318,14 @@ class SqlStore:
                 ])
         if on_call and self.node is not None:  # the node answering holds the call; a later save keeps it
             conn.execute(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node})
+
+    def _keep_back(self, write: Write) -> bool:
+        """On PostgreSQL in a transaction, ``write`` is sent with the next batch (``_flush``)."""
+        seen = self._seen()
+        if not self._postgres or seen is None:
+            return False
+        seen.deferred.append(write)
+        return True
 
     # waiting calls
 
@@ -300,11 +341,15 @@ class SqlStore:
     def save_call(self, call: WaitingCall) -> None:
         """Insert (stamped with this store's node), or update in place keeping the owning node."""
         self._set_seen_call(call.id, call)
-        self._upsert(WAITING_CALLS, ("call_id",), {**call_values(call), "node": self.node}, keep=("node",))
+        values = {**call_values(call), "node": self.node}
+        upsert = upsert_statement(self.engine.dialect.name, WAITING_CALLS, ("call_id",), ("node",))
+        if not self._keep_back(Write(upsert, values)):
+            self._upsert(WAITING_CALLS, ("call_id",), values, keep=("node",))
 
     def remove_call(self, call_id: str) -> None:
         self._set_seen_call(call_id, None)
-        self._write(SQL.delete_call, {"call_id": call_id})
+        if not self._keep_back(Write(SQL.delete_call, {"call_id": call_id})):
+            self._write(SQL.delete_call, {"call_id": call_id})
 
     def _set_seen_call(self, call_id: str, call: WaitingCall | None) -> None:
         seen = self._seen()
@@ -395,15 +440,18 @@ class SqlStore:
 
     def save_offer(self, offer: Offer) -> None:
         """Insert only: a second offer for the agent or the call is refused (``OfferConflict``)."""
-        try:
-            self._write(SQL.insert_offer, offer_values(offer))
-        except IntegrityError as exc:
-            raise OfferConflict(offer.agent_id, offer.call_id) from exc
+        values = offer_values(offer)
+        if not self._keep_back(Write(SQL.insert_offer, values, (offer.agent_id, offer.call_id))):
+            try:
+                self._write(SQL.insert_offer, values)
+            except IntegrityError as exc:
+                raise OfferConflict(offer.agent_id, offer.call_id) from exc
         self._set_seen_offer(offer.agent_id, offer)
 
     def remove_offer(self, agent_id: str) -> None:
         self._set_seen_offer(agent_id, None)
-        self._write(SQL.delete_offer, {"agent_id": agent_id})
+        if not self._keep_back(Write(SQL.delete_offer, {"agent_id": agent_id})):
+            self._write(SQL.delete_offer, {"agent_id": agent_id})
 
     def _set_seen_offer(self, agent_id: str, offer: Offer | None) -> None:
         seen = self._seen()
@@ -425,7 +473,10 @@ class SqlStore:
         return cursor
 
     def set_rr_cursor(self, queue: str, agent_id: str) -> None:
-        self._upsert(RR_CURSORS, ("queue",), {"queue": queue, "agent_id": agent_id})
+        values = {"queue": queue, "agent_id": agent_id}
+        upsert = upsert_statement(self.engine.dialect.name, RR_CURSORS, ("queue",))
+        if not self._keep_back(Write(upsert, values)):
+            self._upsert(RR_CURSORS, ("queue",), values)
 
     def handle_times(self, queue: str) -> list[float]:
         return [float(row["seconds"]) for row in reversed(self._rows(SQL.handle_times, queue=queue))]
@@ -439,3 +490,12 @@ class SqlStore:
         self._write(SQL.insert_handle_time, {"queue": queue, "seconds": seconds})
         if written % HANDLE_TIMES_PRUNED_EVERY == 0:
             self._write(SQL.prune_handle_times, {"queue": queue})
+
+
+def _agent_update(agent: Agent) -> dict[str, Any]:
+    """The parameters of ``SQL.update_agent_same_skills`` for ``agent`` (``node`` cleared off a call)."""
+    values = agent_values(agent)
+    if agent.state is not AgentState.ON_CALL:
+        values["node"] = None
+    changed = {k: v for k, v in values.items() if k != "id"}
+    return {**changed, "agent_id": agent.id, "same_skills": values["skills"]}
