@@ -52,11 +52,12 @@ from acd.model import (
     callback_entry,
     callback_of,
 )
-from acd.store import AcdStore, MemoryStore
+from acd.store import EVERY_QUEUE, AcdStore, MemoryStore
 from acd.strategies import STRATEGIES, RoutingStrategy, strategy_for
 
 __all__ = [
     "CALLBACK_PREFIX",
+    "EVERY_QUEUE",
     "NO_ANSWER",
     "STRATEGIES",
     "TRANSITIONS",

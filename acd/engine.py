@@ -14,9 +14,9 @@ Each operation runs in one ``AcdStore.transaction``: with a database store it is
 it raises, not at all. The transaction names the queues it locks on a shared store (several nodes on
 PostgreSQL): ``enqueue`` its queue only; every other operation may route an agent to any queue's
 calls (or, answering or ending a call, change an agent another operation could be routing), so it
-locks every queue: operations of different nodes that could pick the same call or agent never
-interleave. The engine is synchronous; over a database store it blocks on every query, so
-the live service calls it from one worker thread, never on the event loop.
+locks every queue (``EVERY_QUEUE``, one lock): operations of different nodes that could pick the same
+call or agent never interleave. The engine is synchronous; over a database store it blocks on every
+query, so the live service calls it from one worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from acd.model import (
     PassReason,
     Queue,
     Skills,
+    Strategy,
     WaitingCall,
     callback_of,
     requirements_at,
@@ -373,6 +374,7 @@ class Acd:
         if not candidates:
             return []
         counts = self._store.pool_counts(required)
+        turns = Strategy(q.strategy) is Strategy.ROUND_ROBIN and len(candidates) > 1  # else it ranks nothing
         decision = decide(
             required,
             q.strategy,
@@ -380,7 +382,7 @@ class Acd:
             candidates=candidates,
             others=self._store.nearest_passed(required, PASSED_OVER_NAMED),
             counts=counts,
-            rr_cursor=self._store.rr_cursor(q.name),
+            rr_cursor=self._store.rr_cursor(q.name) if turns else None,
             without_any_skill=self._store.agent_count() - counts.total,
         )
         if decision is None:
@@ -401,14 +403,13 @@ class Acd:
         while self.agent(agent_id).state is AgentState.READY:
             agent = self.agent(agent_id)
             best: WaitingCall | None = None
-            for name in sorted(self._queues):
-                q = self._queues[name]
-                for head in self._store.heads(name):
-                    if head.id in tried:
-                        continue
-                    needed = requirements_at(head.skills, q.escalation, now - head.enqueued_at)
-                    if eligible(agent, needed) and (best is None or head.order < best.order):
-                        best = head
+            for head in self._store.heads_of(sorted(self._queues)):
+                if head.id in tried:
+                    continue
+                q = self._queues[head.queue]
+                needed = requirements_at(head.skills, q.escalation, now - head.enqueued_at)
+                if eligible(agent, needed) and (best is None or head.order < best.order):
+                    best = head
             if best is None:
                 break
             tried.add(best.id)

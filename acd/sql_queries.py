@@ -12,11 +12,14 @@ import functools
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Delete,
     FromClause,
     Insert,
+    Integer,
     Select,
+    String,
     Table,
     Update,
     and_,
@@ -27,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -49,7 +53,9 @@ from acd.sql_tables import (
 )
 
 __all__ = [
+    "EVERY_QUEUE_KEY",
     "HANDLE_TIMES_KEPT",
+    "HANDLE_TIMES_PRUNED_EVERY",
     "SQL",
     "nearest_passed_query",
     "pool_counts_query",
@@ -59,25 +65,54 @@ __all__ = [
 
 HANDLE_TIMES_KEPT = 50
 """Handle times kept per queue (as ``MemoryStore``)."""
+HANDLE_TIMES_PRUNED_EVERY = 16
+"""A store deletes a queue's older handle times at every 16th it records for the queue: the queue holds
+at most ``HANDLE_TIMES_KEPT + HANDLE_TIMES_PRUNED_EVERY`` rows per node, and a decision seldom pays for
+the delete."""
+EVERY_QUEUE_KEY = 0x41434400000001
+"""The advisory lock of "every queue": outside ``hashtext``'s 32-bit range, so no queue's key."""
 
 A, S, W, H = AGENTS.c, AGENT_SKILLS.c, WAITING_CALLS.c, HANDLE_TIMES.c
 OF = OFFERS.c
-_READY = AgentState.READY.value
+
+
+def _in_state(state: AgentState) -> ColumnElement[bool]:
+    """``state`` written into the SQL, not bound: a generic plan (PostgreSQL's choice for a statement
+    psycopg prepared) still knows that few agents are ready, however many are on a call."""
+    return A.state == literal_column(f"'{state.value}'", String())
+
 
 QUEUE_ORDER: tuple[ColumnElement[Any], ...] = (W.vip.desc(), W.priority.desc(), W.enqueued_at, W.seq)
 """``WaitingCall.order`` in SQL: VIP first, then higher priority, then enqueue time and sequence."""
 
 
-def _heads() -> Select[Any]:
-    """The first call not being offered of each (skills, priority band) group of a queue, in order."""
+def _heads(*, many: bool) -> Select[Any]:
+    """The first call not being offered of each (skills, priority band) group of a queue (of each of
+    the ``queues`` when ``many``), in service order."""
     first = func.row_number().over(
-        partition_by=(W.skills, W.vip, W.priority), order_by=(W.enqueued_at, W.seq)
+        partition_by=(W.queue, W.skills, W.vip, W.priority), order_by=(W.enqueued_at, W.seq)
     ).label("first")
-    ranked = select(WAITING_CALLS, first).where(W.queue == bindparam("queue"), W.offered_to.is_(None))
+    queue = W.queue.in_(bindparam("queues", expanding=True)) if many else W.queue == bindparam("queue")
+    ranked = select(WAITING_CALLS, first).where(queue, W.offered_to.is_(None))
     r = ranked.subquery().c
     columns = [r[c.name] for c in WAITING_CALLS.columns]
     order = (r.vip.desc(), r.priority.desc(), r.enqueued_at, r.seq)
     return select(*columns).where(r.first == 1).order_by(*order)
+
+
+def _heads_lateral() -> Select[Any]:
+    """``_heads(many=True)`` for PostgreSQL without sorting every waiting call: the distinct groups
+    (a hash aggregate), then each group's first call (``ix_acd_waiting_calls_queue``, in time order)."""
+    groups = (select(W.queue, W.skills, W.vip, W.priority)
+              .where(W.queue.in_(bindparam("queues", expanding=True)), W.offered_to.is_(None))
+              .distinct().subquery("g"))
+    g, w = groups.c, WAITING_CALLS.alias("w").c
+    same_group = (w.queue == g.queue, w.skills == g.skills, w.vip == g.vip, w.priority == g.priority)
+    first = (select(*w).where(*same_group, w.offered_to.is_(None))
+             .order_by(w.enqueued_at, w.seq).limit(1).lateral("h"))
+    h = first.c
+    return (select(*h).select_from(groups.join(first, true()))
+            .order_by(h.vip.desc(), h.priority.desc(), h.enqueued_at, h.seq))
 
 
 def _position() -> Select[Any]:
@@ -99,10 +134,22 @@ def _holding() -> Select[Any]:
 
 
 def _ready_count(by_skill: bool) -> Select[Any]:
-    stmt = select(func.count()).select_from(AGENTS).where(A.state == _READY)
+    stmt = select(func.count()).select_from(AGENTS).where(_in_state(AgentState.READY))
     if by_skill:
         stmt = stmt.join(AGENT_SKILLS, S.agent_id == A.id).where(S.skill == bindparam("skill"))
     return stmt
+
+
+def _ready_counts() -> Select[Any]:
+    """(skill, ready agents holding it) per skill, then (``NULL``, every ready agent) and (``NULL``,
+    every agent) told apart by ``ready``: what ``ready_count`` and ``agent_count`` answer, at once."""
+    by_skill = (select(S.skill, true().label("ready"), func.count().label("agents"))
+                .select_from(AGENTS.join(AGENT_SKILLS, S.agent_id == A.id))
+                .where(_in_state(AgentState.READY)).group_by(S.skill))
+    no_skill = literal(None, String()).label("skill")
+    ready = select(no_skill, true(), func.count()).select_from(AGENTS).where(_in_state(AgentState.READY))
+    everyone = select(no_skill, false(), func.count()).select_from(AGENTS)
+    return union_all(by_skill, ready, everyone)  # type: ignore[return-value]
 
 
 def _kept_handle_times() -> Delete:
@@ -115,20 +162,24 @@ class SQL:
     """The fixed statements (parameters named after the column they set or match)."""
 
     lock_queue: Select[Any] = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("queue"))))
+    lock_every_queue: Select[Any] = select(func.pg_advisory_xact_lock(literal(EVERY_QUEUE_KEY, BigInteger())))
+    share_every_queue: Select[Any] = select(
+        func.pg_advisory_xact_lock_shared(literal(EVERY_QUEUE_KEY, BigInteger())))
     agent: Select[Any] = select(AGENTS).where(A.id == bindparam("id"))
     agents: Select[Any] = select(AGENTS).order_by(A.id)
     agent_count: Select[Any] = select(func.count()).select_from(AGENTS)
     agents_in_state: Select[Any] = select(AGENTS).where(A.state == bindparam("state")).order_by(A.id)
     agents_with_skill: Select[Any] = _holding().order_by(A.id)
-    ready_agents: Select[Any] = select(AGENTS).where(A.state == _READY).order_by(A.id)
-    ready_agents_with_skill: Select[Any] = _holding().where(A.state == _READY).order_by(A.id)
+    ready_agents: Select[Any] = select(AGENTS).where(_in_state(AgentState.READY)).order_by(A.id)
+    ready_agents_with_skill: Select[Any] = _holding().where(_in_state(AgentState.READY)).order_by(A.id)
     ready_count: Select[Any] = _ready_count(by_skill=False)
     ready_count_with_skill: Select[Any] = _ready_count(by_skill=True)
+    ready_counts: Select[Any] = _ready_counts()
     update_agent_same_skills: Update = update(AGENTS).where(
         A.id == bindparam("agent_id"), A.skills == bindparam("same_skills"))
     claim_agent_node: Update = (update(AGENTS).where(A.id == bindparam("agent_id"), A.node.is_(None))
                                 .values(node=bindparam("node")))
-    agents_on_calls_of: Select[Any] = (select(AGENTS).where(A.state == AgentState.ON_CALL.value,
+    agents_on_calls_of: Select[Any] = (select(AGENTS).where(_in_state(AgentState.ON_CALL),
                                                             A.node.is_not_distinct_from(bindparam("node")))
                                        .order_by(A.id))
     delete_agent_skills: Delete = delete(AGENT_SKILLS).where(S.agent_id == bindparam("agent_id"))
@@ -142,7 +193,9 @@ class SQL:
                                            W.node.is_not_distinct_from(bindparam("node")))
                                     .order_by(*QUEUE_ORDER))
     calls_of_node: Select[Any] = select(W.call_id).where(W.node == bindparam("node")).order_by(*QUEUE_ORDER)
-    heads: Select[Any] = _heads()
+    heads: Select[Any] = _heads(many=False)
+    heads_of: Select[Any] = _heads(many=True)
+    heads_of_postgres: Select[Any] = _heads_lateral()
     position: Select[Any] = _position()
     node_of: Select[Any] = select(W.node).where(W.call_id == bindparam("call_id"))
 
@@ -178,8 +231,9 @@ def pool_params(required: Skills) -> dict[str, Any]:
     return params
 
 
-def _pool(needed: int) -> tuple[FromClause, ColumnElement[Any], ColumnElement[Any]]:
-    """Agents joined to their level of each of ``needed`` skills: (from, holds a needed skill, reason).
+def _pool(needed: int) -> tuple[FromClause, ColumnElement[Any], ColumnElement[Any], ColumnElement[bool]]:
+    """Agents joined to their level of each of ``needed`` skills: (from, holds a needed skill, reason,
+    short of a needed skill).
 
     ``reason`` is ``routing.pass_reason``'s reason (skills in name order, then state), ``NULL`` when
     eligible. Everyone is in the pool when nothing is needed.
@@ -195,14 +249,15 @@ def _pool(needed: int) -> tuple[FromClause, ColumnElement[Any], ColumnElement[An
     for level, minimum in levels:
         whens.append((level.is_(None), PassReason.MISSING_SKILL.value))
         whens.append((level < minimum, PassReason.LEVEL_TOO_LOW.value))
-    whens += [(A.state == state.value, reason.value) for state, reason in STATE_REASON.items()]
-    return joined, holds, case(*whens, else_=None)
+    whens += [(_in_state(state), reason.value) for state, reason in STATE_REASON.items()]
+    short = [or_(level.is_(None), level < minimum) for level, minimum in levels]
+    return joined, holds, case(*whens, else_=None), or_(*short) if short else false()
 
 
 @functools.cache
 def pool_counts_query(needed: int) -> Select[Any]:
     """(reason, or ``NULL`` for eligible; agents) over the agents holding one of ``needed`` skills."""
-    joined, holds, reason = _pool(needed)
+    joined, holds, reason, _ = _pool(needed)
     inner = select(reason.label("reason")).select_from(joined).where(holds).subquery()
     return select(inner.c.reason, func.count().label("agents")).group_by(inner.c.reason)
 
@@ -212,19 +267,21 @@ def nearest_passed_query(needed: int) -> Select[Any]:
     """The agents holding one of ``needed`` skills but not eligible, by ``routing.nearest_key``.
 
     One branch per state, each walking ``ix_acd_agents_state`` (state, state_since, id) in order and
-    stopping at ``limit``: the cost follows the named agents, not the pool.
+    stopping at ``limit``: the cost follows the named agents, not the pool. Every state but ready has a
+    pass reason of its own, so only the ready branch tests the skills' levels (a short statement: the
+    driver caches the parsing of short ones only).
     """
-    joined, holds, reason = _pool(needed)
+    joined, holds, _, short = _pool(needed)
     branches = []
     for rank, state in enumerate(NEAREST_FIRST):
-        branch = (select(AGENTS, literal(rank).label("nearest")).select_from(joined)
-                  .where(A.state == state.value, holds, reason.is_not(None))
+        passed = short if state is AgentState.READY else true()
+        branch = (select(A.id, literal_column(str(rank), Integer()).label("nearest")).select_from(joined)
+                  .where(_in_state(state), holds, passed)
                   .order_by(A.state_since, A.id).limit(bindparam("limit")).subquery())
         branches.append(select(branch))
     nearest = union_all(*branches).subquery()
-    columns = [nearest.c[c.name] for c in AGENTS.columns]
-    return (select(*columns).order_by(nearest.c.nearest, nearest.c.state_since, nearest.c.id)
-            .limit(bindparam("limit")))
+    return (select(AGENTS).join(nearest, nearest.c.id == A.id)
+            .order_by(nearest.c.nearest, A.state_since, A.id).limit(bindparam("limit")))
 
 
 @functools.cache

@@ -2,18 +2,26 @@
 
 The ACD's state then survives a restart of the service, and on PostgreSQL several service nodes share
 it. Tables: ``acd.sql_tables`` (created by ``ivr db init``, migration 0005). Every method answers with
-one or two statements on the indexes there; nothing is cached in the process, so a second store on the
-same database (after a restart, or on another node) sees exactly the same state.
+one or two statements on the indexes there; nothing is cached in the process beyond a transaction, so
+a second store on the same database (after a restart, or on another node) sees exactly the same state.
 
 Transactions. ``transaction(*queues)`` runs everything inside it in one database transaction, committed
 at the end and rolled back on any exception; ``Acd`` runs each of its operations in one. A method
-called outside any transaction runs in its own. On PostgreSQL, ``transaction`` first takes
-``pg_advisory_xact_lock(hashtext(queue))`` for each named queue (in name order, so two nodes never
-deadlock on them), which serialises routing decisions per queue across nodes, and ``ready_agents``
-selects ``FOR UPDATE SKIP LOCKED``: two nodes routing at once never pick the same ready agent. The
-uniqueness constraints of ``acd_offers`` make the database itself refuse a second offer for an agent or
-a call (``OfferConflict``; the transaction is then spoilt and must be rolled back). On SQLite every
-transaction starts with ``BEGIN IMMEDIATE`` (``acd.sql_engine``).
+called outside any transaction runs in its own. On PostgreSQL, ``transaction(EVERY_QUEUE)`` first takes
+one "every queue" advisory lock, exclusive; ``transaction(*queues)`` takes it shared, then
+``pg_advisory_xact_lock(hashtext(queue))`` for each named queue in name order (always in this order, so
+two nodes never deadlock): routing operations serialise across nodes, call arrivals in different queues
+do not wait for each other. ``ready_agents`` selects ``FOR UPDATE SKIP LOCKED``: two nodes routing at
+once never pick the same ready agent. The uniqueness constraints of ``acd_offers`` make the database
+itself refuse a second offer for an agent or a call (``OfferConflict``; the transaction is then spoilt
+and must be rolled back). On SQLite every transaction starts with ``BEGIN IMMEDIATE``
+(``acd.sql_engine``).
+
+Writes. Within a transaction an agent saved is written when the transaction sends its next statement
+or commits (saves of one agent in between are one write); on PostgreSQL the offers, waiting calls and
+round-robin cursors saved or removed wait too and go with the agents in one batch (``acd.sql_batch``,
+one round trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit,
+still inside the operation. Reads always see every earlier write of the transaction.
 
 Blocking. The store is synchronous, like the engine that calls it: every method waits for the
 database. The live service must therefore call the engine off the event loop, from one worker thread
@@ -23,130 +31,35 @@ transaction is per thread.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Executable
+from sqlalchemy.exc import IntegrityError
 
 from acd.errors import OfferConflict, UnknownCall
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
-from acd.sql_codec import agent_from, agent_values, call_from, call_values, offer_from, offer_values
-from acd.sql_engine import make_engine, store_error
+from acd.sql_batch import Write
+from acd.sql_codec import agent_from, call_from, call_values, offer_from, offer_values
 from acd.sql_queries import (
     HANDLE_TIMES_KEPT,
+    HANDLE_TIMES_PRUNED_EVERY,
     SQL,
     nearest_passed_query,
     pool_counts_query,
     pool_params,
     upsert_statement,
 )
+from acd.sql_session import CHANGES_CHANNEL, SqlSession
 from acd.sql_tables import AGENTS, NODES, RR_CURSORS, WAITING_CALLS
 
-__all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "SqlStore"]
+__all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "HANDLE_TIMES_PRUNED_EVERY", "SqlStore"]
 
 _SEQ = "seq"
 
-CHANGES_CHANNEL = "acd_changed"
-"""The PostgreSQL ``NOTIFY`` channel of committed ACD changes; the payload is the writing node's id."""
 
-
-@dataclass
-class _Seen:
-    """What the current transaction has read or written, by key: asked again, it costs no round trip.
-
-    Every read of a record refreshes its entry, every write sets it; dropped when the transaction ends."""
-
-    agents: dict[str, Agent] = field(default_factory=dict)
-    calls: dict[str, WaitingCall | None] = field(default_factory=dict)
-    offers: dict[str, Offer | None] = field(default_factory=dict)
-    changed: bool = False
-    """An agent, call or offer was written: other nodes are told at commit (PostgreSQL)."""
-
-
-class SqlStore:
+class SqlStore(SqlSession):
     """``AcdStore`` over the database at ``url``; ``node`` is stamped on the calls this store queues."""
-
-    def __init__(self, url: str, *, node: str | None = None) -> None:
-        self.url = url
-        self.node = node
-        self.engine = make_engine(url)
-        self._postgres = self.engine.dialect.name == "postgresql"
-        self._local = threading.local()
-
-    def __repr__(self) -> str:
-        return f"SqlStore({self.engine.url.render_as_string(hide_password=True)})"
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    # transactions
-
-    @contextmanager
-    def transaction(self, *queues: str) -> Iterator[None]:
-        """One database transaction around everything inside; on PostgreSQL, ``queues`` locked first.
-
-        Re-entrant: an inner ``transaction`` joins the outer one (and locks its queues too).
-        """
-        current: Connection | None = getattr(self._local, "conn", None)
-        if current is not None:
-            self._lock_queues(current, queues)
-            yield
-            return
-        try:
-            with self.engine.begin() as conn:
-                self._local.conn, self._local.seen = conn, _Seen()
-                try:
-                    self._lock_queues(conn, queues)
-                    yield
-                    if self._postgres and self._local.seen.changed:  # delivered at commit, never on rollback
-                        conn.execute(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""})
-                finally:
-                    self._local.conn, self._local.seen = None, None
-        except SQLAlchemyError as exc:
-            error = store_error(exc, self.url)
-            if error is None:
-                raise
-            raise error from exc
-
-    def _lock_queues(self, conn: Connection, queues: tuple[str, ...]) -> None:
-        if self._postgres:
-            for queue in sorted(set(queues)):
-                conn.execute(SQL.lock_queue, {"queue": queue})
-
-    def _seen(self) -> _Seen | None:
-        """The records of the current transaction; ``None`` outside one (each call then reads afresh)."""
-        seen: _Seen | None = getattr(self._local, "seen", None)
-        return seen
-
-    @contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        current: Connection | None = getattr(self._local, "conn", None)
-        if current is not None:
-            yield current
-            return
-        with self.transaction():
-            yield self._local.conn
-
-    def _rows(self, stmt: Executable, **params: Any) -> list[Any]:
-        with self._connection() as conn:
-            return list(conn.execute(stmt, params).mappings())
-
-    def _scalar(self, stmt: Executable, **params: Any) -> Any:
-        with self._connection() as conn:
-            return conn.execute(stmt, params).scalar()
-
-    def _write(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
-        with self._connection() as conn:
-            return int(conn.execute(stmt, params).rowcount)
-
-    def _upsert(self, table: Table, keys: tuple[str, ...], values: dict[str, Any],
-                keep: tuple[str, ...] = ()) -> None:
-        with self._connection() as conn:
-            conn.execute(upsert_statement(conn.dialect.name, table, keys, keep), values)
 
     # agents
 
@@ -168,7 +81,13 @@ class SqlStore:
         return self._agents(SQL.agents)
 
     def agent_count(self) -> int:
-        return int(self._scalar(SQL.agent_count))
+        seen = self._seen()
+        if seen is not None and seen.agent_count is not None:
+            return seen.agent_count
+        count = int(self._scalar(SQL.agent_count))
+        if seen is not None:
+            seen.agent_count = count
+        return count
 
     def agents_in_state(self, state: AgentState) -> list[Agent]:
         return self._agents(SQL.agents_in_state, state=state.value)
@@ -184,9 +103,22 @@ class SqlStore:
         return self._agents(stmt, skill=skill)
 
     def ready_count(self, skill: str | None) -> int:
-        if skill is None:
-            return int(self._scalar(SQL.ready_count))
-        return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
+        """In a transaction, one query counts the ready agents of every skill (and every agent), kept
+        until an agent is saved: finding a call's rarest skill asks once."""
+        seen = self._seen()
+        if seen is None:
+            if skill is None:
+                return int(self._scalar(SQL.ready_count))
+            return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
+        if seen.ready_counts is None:
+            counts: dict[str | None, int] = {}
+            for row in self._rows(SQL.ready_counts):
+                if row["ready"]:
+                    counts[row["skill"]] = int(row["agents"])
+                else:
+                    seen.agent_count = int(row["agents"])
+            seen.ready_counts = counts
+        return seen.ready_counts.get(skill, 0)
 
     def pool_counts(self, required: Skills) -> PoolCounts:
         eligible = 0
@@ -202,27 +134,24 @@ class SqlStore:
         return self._agents(nearest_passed_query(len(required)), limit=limit, **pool_params(required))
 
     def save_agent(self, agent: Agent) -> None:
-        """One ``UPDATE`` when the agent exists with the same skills, else its rows are written anew."""
-        values = agent_values(agent)
+        """Written when the transaction sends its next statement or commits: saves of the same agent in
+        between are one write (a call ended, wrap-up over and a new offer: one ``UPDATE``). The write is
+        one ``UPDATE`` when the agent exists with the same skills, else its rows are written anew."""
         seen = self._seen()
-        if seen is not None:
-            seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
-            seen.changed = True
+        if seen is None:
+            with self.transaction():
+                self.save_agent(agent)
+            return
+        pending = seen.pending.get(agent.id)
         on_call = agent.state is AgentState.ON_CALL
-        if not on_call:
-            values["node"] = None
-        changed = {k: v for k, v in values.items() if k != "id"}
-        if self._write(SQL.update_agent_same_skills,
-                       {**changed, "agent_id": agent.id, "same_skills": values["skills"]}) != 1:
-            self._write(SQL.delete_agent_skills, {"agent_id": agent.id})
-            self._upsert(AGENTS, ("id",), values, keep=("node",) if on_call else ())
-            if agent.skills:
-                self._write(SQL.insert_agent_skill, [
-                    {"agent_id": agent.id, "skill": skill, "level": level}
-                    for skill, level in sorted(agent.skills.items())
-                ])
-        if on_call and self.node is not None:  # the node answering holds the call; a later save keeps it
-            self._write(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node})
+        if pending is not None and (pending.state is AgentState.ON_CALL) != on_call:
+            self._flush(self._local.conn)  # on a call or not: the node column is handled apart
+        if agent.id not in seen.agents:
+            seen.agent_count = None  # perhaps a new agent
+        seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
+        seen.pending[agent.id] = agent
+        seen.changed = True
+        seen.ready_counts = None
 
     # waiting calls
 
@@ -238,11 +167,15 @@ class SqlStore:
     def save_call(self, call: WaitingCall) -> None:
         """Insert (stamped with this store's node), or update in place keeping the owning node."""
         self._set_seen_call(call.id, call)
-        self._upsert(WAITING_CALLS, ("call_id",), {**call_values(call), "node": self.node}, keep=("node",))
+        values = {**call_values(call), "node": self.node}
+        upsert = upsert_statement(self.engine.dialect.name, WAITING_CALLS, ("call_id",), ("node",))
+        if not self._keep_back(Write(upsert, values)):
+            self._upsert(WAITING_CALLS, ("call_id",), values, keep=("node",))
 
     def remove_call(self, call_id: str) -> None:
         self._set_seen_call(call_id, None)
-        self._write(SQL.delete_call, {"call_id": call_id})
+        if not self._keep_back(Write(SQL.delete_call, {"call_id": call_id})):
+            self._write(SQL.delete_call, {"call_id": call_id})
 
     def _set_seen_call(self, call_id: str, call: WaitingCall | None) -> None:
         seen = self._seen()
@@ -262,6 +195,11 @@ class SqlStore:
 
     def heads(self, queue: str) -> list[WaitingCall]:
         return self._calls(SQL.heads, queue=queue)
+
+    def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
+        if not queues:
+            return []
+        return self._calls(SQL.heads_of_postgres if self._postgres else SQL.heads_of, queues=list(queues))
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         """Only the calls this store's node queued: only the node holding a caller's channel can hand the
@@ -328,15 +266,18 @@ class SqlStore:
 
     def save_offer(self, offer: Offer) -> None:
         """Insert only: a second offer for the agent or the call is refused (``OfferConflict``)."""
-        try:
-            self._write(SQL.insert_offer, offer_values(offer))
-        except IntegrityError as exc:
-            raise OfferConflict(offer.agent_id, offer.call_id) from exc
+        values = offer_values(offer)
+        if not self._keep_back(Write(SQL.insert_offer, values, (offer.agent_id, offer.call_id))):
+            try:
+                self._write(SQL.insert_offer, values)
+            except IntegrityError as exc:
+                raise OfferConflict(offer.agent_id, offer.call_id) from exc
         self._set_seen_offer(offer.agent_id, offer)
 
     def remove_offer(self, agent_id: str) -> None:
         self._set_seen_offer(agent_id, None)
-        self._write(SQL.delete_offer, {"agent_id": agent_id})
+        if not self._keep_back(Write(SQL.delete_offer, {"agent_id": agent_id})):
+            self._write(SQL.delete_offer, {"agent_id": agent_id})
 
     def _set_seen_offer(self, agent_id: str, offer: Offer | None) -> None:
         seen = self._seen()
@@ -358,12 +299,20 @@ class SqlStore:
         return cursor
 
     def set_rr_cursor(self, queue: str, agent_id: str) -> None:
-        self._upsert(RR_CURSORS, ("queue",), {"queue": queue, "agent_id": agent_id})
+        values = {"queue": queue, "agent_id": agent_id}
+        upsert = upsert_statement(self.engine.dialect.name, RR_CURSORS, ("queue",))
+        if not self._keep_back(Write(upsert, values)):
+            self._upsert(RR_CURSORS, ("queue",), values)
 
     def handle_times(self, queue: str) -> list[float]:
         return [float(row["seconds"]) for row in reversed(self._rows(SQL.handle_times, queue=queue))]
 
     def record_handle_time(self, queue: str, seconds: float) -> None:
-        """Append; times beyond the last ``HANDLE_TIMES_KEPT`` of the queue are deleted."""
+        """Append; at the first and then every ``HANDLE_TIMES_PRUNED_EVERY``-th time this store records
+        one for ``queue``, times beyond the last ``HANDLE_TIMES_KEPT`` of the queue are deleted
+        (``handle_times`` reads only those anyway)."""
+        written = self._recorded.get(queue, 0)
+        self._recorded[queue] = written + 1
         self._write(SQL.insert_handle_time, {"queue": queue, "seconds": seconds})
-        self._write(SQL.prune_handle_times, {"queue": queue})
+        if written % HANDLE_TIMES_PRUNED_EVERY == 0:
+            self._write(SQL.prune_handle_times, {"queue": queue})

@@ -13,14 +13,19 @@ import bisect
 import functools
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
 from acd.routing import NEAREST_FIRST, eligible, holds_any, pass_reason
 
-__all__ = ["AcdStore", "MemoryStore", "in_transaction", "locking_every_queue"]
+__all__ = ["EVERY_QUEUE", "AcdStore", "MemoryStore", "in_transaction", "locking_every_queue"]
+
+EVERY_QUEUE = "*"
+"""The queue name that means every queue in ``AcdStore.transaction``: a shared store then locks the
+whole ACD (one lock) instead of each queue; it excludes every other operation, a transaction naming
+queues excludes only those that name the same queue or ``EVERY_QUEUE``."""
 
 _HANDLE_TIMES_KEPT = 50
 _POOL_VIEWS_KEPT = 256
@@ -35,7 +40,9 @@ class AcdStore(Protocol):
     """Shared ACD state. Lists of agents come sorted by id; waiting calls in service order."""
 
     def transaction(self, *queues: str) -> AbstractContextManager[None]:
-        """Everything inside is one atomic unit (re-entrant); a shared store locks ``queues`` first."""
+        """Everything inside is one atomic unit (re-entrant); a shared store locks ``queues`` first
+        (``EVERY_QUEUE``: all of them). A transaction holding some queues' locks must not then ask for
+        ``EVERY_QUEUE``: lock every queue from the start instead."""
         ...
 
     def agent(self, agent_id: str) -> Agent | None: ...
@@ -65,6 +72,9 @@ class AcdStore(Protocol):
     def waiting(self, queue: str) -> list[WaitingCall]: ...
     def heads(self, queue: str) -> list[WaitingCall]:
         """The first call not being offered of each (needed skills, priority band) group of ``queue``."""
+        ...
+    def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
+        """``heads`` of each of ``queues``, all together in service order (one query on a database)."""
         ...
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         """Calls of ``queue`` enqueued at or before ``at`` (for max-wait overflow)."""
@@ -107,21 +117,13 @@ def in_transaction(method: Callable[Concatenate[_Owner, _P], _R]) -> Callable[Co
     return run
 
 
-class _HasQueues(_HasStore, Protocol):
-    @property
-    def queues(self) -> Mapping[str, object]: ...
-
-
-_Router = TypeVar("_Router", bound=_HasQueues)
-
-
 def locking_every_queue(
-    method: Callable[Concatenate[_Router, _P], _R],
-) -> Callable[Concatenate[_Router, _P], _R]:
-    """As ``in_transaction``, the transaction locking every queue of the object (``Acd``) first."""
+    method: Callable[Concatenate[_Owner, _P], _R],
+) -> Callable[Concatenate[_Owner, _P], _R]:
+    """As ``in_transaction``, the transaction locking every queue (``EVERY_QUEUE``) first."""
 
-    def run(self: _Router, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self.store.transaction(*self.queues):
+    def run(self: _Owner, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.store.transaction(EVERY_QUEUE):
             return method(self, *args, **kwargs)
 
     functools.update_wrapper(run, method)
@@ -306,6 +308,9 @@ class MemoryStore:
                     found.append(call)
                     break
         return sorted(found, key=lambda c: c.order)
+
+    def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
+        return sorted((call for queue in queues for call in self.heads(queue)), key=lambda c: c.order)
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         found: list[WaitingCall] = []

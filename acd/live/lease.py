@@ -37,7 +37,7 @@ NodeLost = Callable[[str], Awaitable[object]]
 def release_node(engine: acd.Acd, store: SqlStore, node: str, now: float) -> list[acd.AcdEvent] | None:
     """Release ``node`` if its lease had expired at ``now``: its events; ``None`` if it was not (still)
     expired (it came back, or another node released it first). Runs on the engine's thread."""
-    with store.transaction(*engine.queues):
+    with store.transaction(acd.EVERY_QUEUE):
         if not store.take_expired_lease(node, now):
             return None
         events: list[acd.AcdEvent] = []

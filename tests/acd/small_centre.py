@@ -44,6 +44,7 @@ def store_view(store: AcdStore, now: float) -> dict[str, Any]:
         if skill is not None:
             view[f"with {skill}"] = store.agents_with_skill(skill)
         view[f"ready {skill}"] = (store.ready_agents(skill), store.ready_count(skill))
+    view["heads of every queue"] = store.heads_of([q.name for q in QUEUES])
     for q in QUEUES:
         waiting = store.waiting(q.name)
         view[q.name] = {

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import BigInteger, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from acd import Acd, AgentState, Decision, MemoryStore, OfferConflict, Strategy
+from acd import EVERY_QUEUE, Acd, AgentState, Decision, MemoryStore, OfferConflict, Strategy
 from acd.errors import StoreError
 from acd.sql_codec import decision_text
-from acd.sql_store import HANDLE_TIMES_KEPT, SqlStore
+from acd.sql_queries import EVERY_QUEUE_KEY
+from acd.sql_store import HANDLE_TIMES_KEPT, HANDLE_TIMES_PRUNED_EVERY, SqlStore
 from acd.sql_tables import HANDLE_TIMES, OFFERS
 
 from .small_centre import QUEUES, start_agents, store_view
@@ -122,17 +123,20 @@ def test_an_offer_the_database_refuses_undoes_the_whole_operation(sql_store: Sql
 
 def test_handle_times_keep_the_last_ones_in_order_like_the_memory_store(sql_store: SqlStore) -> None:
     memory = MemoryStore()
-    for i in range(HANDLE_TIMES_KEPT + 7):
+    recorded = HANDLE_TIMES_KEPT + 40
+    for i in range(recorded):
         for store in (memory, sql_store):
             store.record_handle_time("general", float(i))
             store.record_handle_time("orders", 1000.0 + i)
     assert sql_store.handle_times("general") == memory.handle_times("general")
-    assert sql_store.handle_times("general") == [float(i) for i in range(7, HANDLE_TIMES_KEPT + 7)]
+    assert sql_store.handle_times("general") == [float(i) for i in range(40, recorded)]
     assert sql_store.handle_times("orders") == memory.handle_times("orders")
     with sql_store.engine.connect() as conn:  # older ones are deleted, not just left unread
         kept = select(HANDLE_TIMES.c.queue, func.count()).group_by(HANDLE_TIMES.c.queue)
         rows = dict(conn.execute(kept).all())
-    assert rows == {"general": HANDLE_TIMES_KEPT, "orders": HANDLE_TIMES_KEPT}
+    # pruned at the 1st, 17th, ..., 81st: 50 kept then, and the 9 recorded since
+    assert rows == {"general": HANDLE_TIMES_KEPT + 9, "orders": HANDLE_TIMES_KEPT + 9}
+    assert HANDLE_TIMES_KEPT + 9 <= HANDLE_TIMES_KEPT + HANDLE_TIMES_PRUNED_EVERY
 
 
 def test_a_call_keeps_the_node_that_queued_it(acd_db_url: str) -> None:
@@ -185,6 +189,30 @@ def test_postgres_locks_a_queue_for_one_transaction(postgres_acd_url: str) -> No
             assert not other_gets("general")
             assert other_gets("orders")
         assert other_gets("billing")
+    finally:
+        store.close()
+        other.close()
+
+
+@pytest.mark.postgres
+def test_postgres_every_queue_is_one_lock_that_excludes_each_queue(postgres_acd_url: str) -> None:
+    """``EVERY_QUEUE`` takes one exclusive lock; a queue's transaction takes it shared, then its queue's:
+    queue transactions of different queues run side by side, and none beside an every-queue one."""
+    store, other = SqlStore(postgres_acd_url), SqlStore(postgres_acd_url)
+    try:
+        def other_gets(exclusive: bool) -> bool:
+            with other.engine.begin() as conn:
+                key = literal(EVERY_QUEUE_KEY, BigInteger())
+                lock = (func.pg_try_advisory_xact_lock(key) if exclusive
+                        else func.pg_try_advisory_xact_lock_shared(key))
+                return bool(conn.execute(select(lock)).scalar())
+
+        with store.transaction(EVERY_QUEUE):
+            assert not other_gets(exclusive=False)
+        with store.transaction("billing"):
+            assert other_gets(exclusive=False)  # another queue's call arrival goes ahead
+            assert not other_gets(exclusive=True)  # a routing operation waits
+        assert other_gets(exclusive=True)
     finally:
         store.close()
         other.close()
