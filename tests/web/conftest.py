@@ -173,7 +173,9 @@ async def desk(database: Database, users: UserFile, tmp_path: Path) -> AsyncIter
     add_recording_routes(app, call_recordings)
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            yield Desk(client, control, screenpops, database, users, clock, recordings, call_recordings, calls, ari)
+            yield Desk(
+                client, control, screenpops, database, users, clock, recordings, call_recordings, calls, ari
+            )
     finally:
         worker.close()
 
