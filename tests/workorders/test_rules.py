@@ -86,6 +86,8 @@ def test_a_return_visit_is_recorded_once() -> None:
     with pytest.raises(WorkOrderError, match="already recorded"):
         rules.check_allowed(order(state=OrderState.CLOSED, visit_outcome=VisitOutcome.SATISFIED),
                             Action.VISITED)
+    # a customer not reached may still answer a later visit
+    rules.check_allowed(order(state=OrderState.CLOSED, visit_outcome=VisitOutcome.UNREACHED), Action.VISITED)
 
 
 def test_the_shipped_policy_file_loads() -> None:
