@@ -370,17 +370,19 @@ class Acd:
         q = self.queue(call.queue)
         required = requirements_at(call.skills, q.escalation, now - call.enqueued_at)
         rarest = min(required, key=lambda s: (self._store.ready_count(s), s)) if required else None
-        candidates = [a for a in self._store.ready_agents(rarest) if eligible(a, required)]
+        if self._store.ready_count(rarest) == 0:  # no one to offer it to: nothing more to read
+            return []
+        ready, counts, others = self._store.routing_reads(rarest, required, PASSED_OVER_NAMED)
+        candidates = [a for a in ready if eligible(a, required)]
         if not candidates:
             return []
-        counts = self._store.pool_counts(required)
         turns = Strategy(q.strategy) is Strategy.ROUND_ROBIN and len(candidates) > 1  # else it ranks nothing
         decision = decide(
             required,
             q.strategy,
             now,
             candidates=candidates,
-            others=self._store.nearest_passed(required, PASSED_OVER_NAMED),
+            others=others,
             counts=counts,
             rr_cursor=self._store.rr_cursor(q.name) if turns else None,
             without_any_skill=self._store.agent_count() - counts.total,

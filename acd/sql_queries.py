@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Update,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from acd.model import AgentState, PassReason, Skills
 from acd.routing import NEAREST_FIRST, STATE_REASON
@@ -104,7 +106,7 @@ def _heads_lateral() -> Select[Any]:
     """``_heads(many=True)`` for PostgreSQL without sorting every waiting call: the distinct groups
     (a hash aggregate), then each group's first call (``ix_acd_waiting_calls_queue``, in time order)."""
     groups = (select(W.queue, W.skills, W.vip, W.priority)
-              .where(W.queue.in_(bindparam("queues", expanding=True)), W.offered_to.is_(None))
+              .where(W.queue == any_(bindparam("queues", type_=ARRAY(String))), W.offered_to.is_(None))
               .distinct().subquery("g"))
     g, w = groups.c, WAITING_CALLS.alias("w").c
     same_group = (w.queue == g.queue, w.skills == g.skills, w.vip == g.vip, w.priority == g.priority)
@@ -172,6 +174,10 @@ class SQL:
     agents_with_skill: Select[Any] = _holding().order_by(A.id)
     ready_agents: Select[Any] = select(AGENTS).where(_in_state(AgentState.READY)).order_by(A.id)
     ready_agents_with_skill: Select[Any] = _holding().where(_in_state(AgentState.READY)).order_by(A.id)
+    ready_agents_locked: Select[Any] = ready_agents.with_for_update(skip_locked=True, of=AGENTS)
+    """PostgreSQL: the rows locked for the transaction, rows another one holds skipped."""
+    ready_agents_with_skill_locked: Select[Any] = ready_agents_with_skill.with_for_update(
+        skip_locked=True, of=AGENTS)
     ready_count: Select[Any] = _ready_count(by_skill=False)
     ready_count_with_skill: Select[Any] = _ready_count(by_skill=True)
     ready_counts: Select[Any] = _ready_counts()

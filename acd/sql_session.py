@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table
+from sqlalchemy import Connection, Executable, Table, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from acd.errors import OfferConflict
 from acd.model import Agent, AgentState, Offer, WaitingCall
-from acd.sql_batch import Write, send
+from acd.sql_batch import Write, run
 from acd.sql_codec import agent_values
 from acd.sql_engine import make_engine, store_error
 from acd.sql_queries import SQL, upsert_statement
@@ -25,6 +25,8 @@ from acd.sql_tables import AGENTS
 from acd.store import EVERY_QUEUE
 
 __all__ = ["CHANGES_CHANNEL", "SqlSession"]
+
+_COMMIT = text("COMMIT")
 
 CHANGES_CHANNEL = "acd_changed"
 """The PostgreSQL ``NOTIFY`` channel of committed ACD changes; the payload is the writing node's id."""
@@ -49,6 +51,11 @@ class _Seen:
     """Agents saved but not written yet (``SqlStore.save_agent``)."""
     deferred: list[Write] = field(default_factory=list)
     """PostgreSQL: other writes not sent yet (``acd.sql_batch``)."""
+    locks: list[Write] = field(default_factory=list)
+    """PostgreSQL: the advisory locks to take, sent first in the next round trip."""
+    stored: dict[str, str] = field(default_factory=dict)
+    """The skills (as stored) of the agents read or written: a save with the same ones is one sure
+    ``UPDATE``."""
 
 
 class SqlSession:
@@ -90,7 +97,7 @@ class SqlSession:
                     self._lock_queues(conn, queues)
                     yield
                     # the notification is delivered at commit, never on rollback
-                    self._flush(conn, notify=self._postgres and self._local.seen.changed)
+                    self._flush(conn, notify=self._postgres and self._local.seen.changed, commit=True)
                 finally:
                     self._local.conn, self._local.seen = None, None
         except SQLAlchemyError as exc:
@@ -104,12 +111,12 @@ class SqlSession:
         each queue's own in name order. Always in this order, so two transactions never deadlock."""
         if not self._postgres or not queues:
             return
+        locks: list[Write] = self._local.seen.locks  # sent before anything else (``_send``)
         if EVERY_QUEUE in queues:
-            conn.execute(SQL.lock_every_queue)
+            locks.append(Write(SQL.lock_every_queue, {}))
             return
-        conn.execute(SQL.share_every_queue)
-        for queue in sorted(set(queues)):
-            conn.execute(SQL.lock_queue, {"queue": queue})
+        locks.append(Write(SQL.share_every_queue, {}))
+        locks.extend(Write(SQL.lock_queue, {"queue": queue}) for queue in sorted(set(queues)))
 
     def _seen(self) -> _Seen | None:
         """The records of the current transaction; ``None`` outside one (each call then reads afresh)."""
@@ -121,7 +128,7 @@ class SqlSession:
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             seen: _Seen = self._local.seen
-            if seen.pending or seen.deferred:  # what was saved so far is written before anything else
+            if seen.pending or seen.deferred or seen.locks:  # saved so far: written before anything else
                 self._flush(current)
             yield current
             return
@@ -129,12 +136,20 @@ class SqlSession:
             yield self._local.conn
 
     def _rows(self, stmt: Executable, **params: Any) -> list[Any]:
-        with self._connection() as conn:
-            return list(conn.execute(stmt, params).mappings())
+        return self._read(Write(stmt, params))[0]
 
     def _scalar(self, stmt: Executable, **params: Any) -> Any:
+        rows = self._rows(stmt, **params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def _read(self, *reads: Write) -> list[list[Any]]:
+        """The rows of each of ``reads`` (mappings). On PostgreSQL in a transaction, they go in one round
+        trip together with the locks and the writes not sent yet (before them, so they see them)."""
+        seen = self._seen()
+        if self._postgres and seen is not None:
+            return self._send(self._local.conn, list(reads))
         with self._connection() as conn:
-            return conn.execute(stmt, params).scalar()
+            return [list(conn.execute(read.stmt, read.params).mappings()) for read in reads]
 
     def _write(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
         with self._connection() as conn:
@@ -145,32 +160,63 @@ class SqlSession:
         with self._connection() as conn:
             conn.execute(upsert_statement(conn.dialect.name, table, keys, keep), values)
 
-    def _flush(self, conn: Connection, *, notify: bool = False) -> None:
+    def _flush(self, conn: Connection, *, notify: bool = False, commit: bool = False) -> None:
         """Write the agents saved and the writes kept back (PostgreSQL: in one round trip), and with
-        ``notify`` tell the other nodes (delivered at commit)."""
+        ``notify`` tell the other nodes (delivered at commit). ``commit``: the transaction ends next
+        (on PostgreSQL its ``COMMIT`` may go in that round trip)."""
+        if self._postgres:
+            self._send(conn, [], notify=notify, commit=commit)
+            return
+        seen: _Seen = self._local.seen
+        agents, seen.pending = list(seen.pending.values()), {}
+        for agent in agents:
+            self._write_agent(conn, agent)
+
+    def _send(self, conn: Connection, reads: list[Write], *, notify: bool = False,
+              commit: bool = False) -> list[list[Any]]:
+        """PostgreSQL: the locks, the agents saved, the writes kept back, with ``notify`` the change
+        notification, then ``reads``, in one round trip (``acd.sql_batch``); the rows of ``reads``.
+
+        ``commit`` (the transaction's last round trip): ``COMMIT`` goes in it too when every agent
+        saved is known stored with the same skills, so that its ``UPDATE`` cannot miss (a missed one
+        is written anew after the batch, which must then still be inside the transaction)."""
         seen: _Seen = self._local.seen
         agents, seen.pending = list(seen.pending.values()), {}
         kept, seen.deferred = seen.deferred, []
-        message = Write(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""})
-        if not kept:
-            for agent in agents:
-                self._write_agent(conn, agent)
-            if notify:
-                conn.execute(message.stmt, message.params)
-            return
-        batch = [Write(SQL.update_agent_same_skills, _agent_update(agent)) for agent in agents]
-        batch += kept + ([message] if notify else [])
+        batch, seen.locks = seen.locks, []
+        updates: list[int] = []
+        for agent in agents:
+            updates.append(len(batch))
+            batch.append(Write(SQL.update_agent_same_skills, _agent_update(agent)))
+            if agent.state is AgentState.ON_CALL and self.node is not None:
+                batch.append(Write(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node}))
+        batch += kept
+        if notify:
+            batch.append(Write(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""}))
+        first_read = len(batch)
+        batch += reads
+        if not batch:
+            return []
+        committed = commit and all(seen.stored.get(a.id) == _agent_update(a)["same_skills"] for a in agents)
+        if committed:  # psycopg then finds the transaction over: SQLAlchemy's commit sends nothing
+            batch.append(Write(_COMMIT, {}))
         self.batches[0] += 1
         self.batches[1] += len(batch)
         try:
-            counts = send(conn, batch)
+            cursors = run(conn, batch)
         except IntegrityError as exc:
             offer = next((w.offer for w in kept if w.offer is not None), None)
             if offer is None:
                 raise
             raise OfferConflict(*offer) from exc
-        for agent, count in zip(agents, counts, strict=False):
-            self._write_agent(conn, agent, updated=count == 1)
+        rewritten = [agent for agent, i in zip(agents, updates, strict=True) if cursors[i].rowcount != 1]
+        for agent in rewritten:  # new, or its skills changed (after a COMMIT sent: changed meanwhile by
+            # another transaction; then written in a transaction of its own): its rows written anew
+            self._write_agent(conn, agent, updated=False)
+        seen.stored.update((a.id, _agent_update(a)["same_skills"]) for a in agents)
+        if rewritten and reads:  # they ran before that: again
+            return [list(conn.execute(read.stmt, read.params).mappings()) for read in reads]
+        return [cursor.fetchall() for cursor in cursors[first_read:first_read + len(reads)]]
 
     def _write_agent(self, conn: Connection, agent: Agent, *, updated: bool | None = None) -> None:
         """``updated``: the ``UPDATE`` was already sent (and found the agent with the same skills)."""

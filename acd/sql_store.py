@@ -8,7 +8,8 @@ a second store on the same database (after a restart, or on another node) sees e
 Transactions. ``transaction(*queues)`` runs everything inside it in one database transaction, committed
 at the end and rolled back on any exception; ``Acd`` runs each of its operations in one. A method
 called outside any transaction runs in its own. On PostgreSQL, ``transaction(EVERY_QUEUE)`` first takes
-one "every queue" advisory lock, exclusive; ``transaction(*queues)`` takes it shared, then
+(with its first statement, in the same round trip, before it) one "every queue" advisory lock,
+exclusive; ``transaction(*queues)`` takes it shared, then
 ``pg_advisory_xact_lock(hashtext(queue))`` for each named queue in name order (always in this order, so
 two nodes never deadlock): routing operations serialise across nodes, call arrivals in different queues
 do not wait for each other. ``ready_agents`` selects ``FOR UPDATE SKIP LOCKED``: two nodes routing at
@@ -18,10 +19,12 @@ and must be rolled back). On SQLite every transaction starts with ``BEGIN IMMEDI
 (``acd.sql_engine``).
 
 Writes. Within a transaction an agent saved is written when the transaction sends its next statement
-or commits (saves of one agent in between are one write); on PostgreSQL the offers, waiting calls and
-round-robin cursors saved or removed wait too and go with the agents in one batch (``acd.sql_batch``,
-one round trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit,
-still inside the operation. Reads always see every earlier write of the transaction.
+or commits (saves of one agent in between are one write); on PostgreSQL the offers, waiting calls,
+round-robin cursors and handle times saved or removed wait too and go with the agents, ahead of the
+next read (or with the ``COMMIT``), in one batch (``acd.sql_session``, ``acd.sql_batch``: one round
+trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit, still
+inside the operation. Reads always see every earlier write of the transaction. Reads that routing asks
+for together go in one round trip too (``heads_of`` with the ready counts; ``routing_reads``).
 
 Blocking. The store is synchronous, like the engine that calls it: every method waits for the
 database. The live service must therefore call the engine off the event loop, from one worker thread
@@ -50,8 +53,8 @@ from acd.sql_queries import (
     pool_params,
     upsert_statement,
 )
-from acd.sql_session import CHANGES_CHANNEL, SqlSession
-from acd.sql_tables import AGENTS, NODES, RR_CURSORS, WAITING_CALLS
+from acd.sql_session import CHANGES_CHANNEL, SqlSession, _Seen
+from acd.sql_tables import NODES, RR_CURSORS, WAITING_CALLS
 
 __all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "HANDLE_TIMES_PRUNED_EVERY", "SqlStore"]
 
@@ -71,9 +74,13 @@ class SqlStore(SqlSession):
         return found[0] if found else None
 
     def _agents(self, stmt: Executable, **params: Any) -> list[Agent]:
-        agents = [agent_from(row) for row in self._rows(stmt, **params)]
+        return self._keep_agents(self._rows(stmt, **params))
+
+    def _keep_agents(self, rows: list[Any]) -> list[Agent]:
+        agents = [agent_from(row) for row in rows]
         seen = self._seen()
         if seen is not None:
+            seen.stored.update((row["id"], row["skills"]) for row in rows)
             seen.agents.update((a.id, a) for a in agents)
         return agents
 
@@ -97,10 +104,12 @@ class SqlStore(SqlSession):
 
     def ready_agents(self, skill: str | None) -> list[Agent]:
         """On PostgreSQL the rows are locked for this transaction, and rows another one holds skipped."""
-        stmt = SQL.ready_agents if skill is None else SQL.ready_agents_with_skill
+        return self._agents(self._ready_agents_stmt(skill), skill=skill)
+
+    def _ready_agents_stmt(self, skill: str | None) -> Executable:
         if self._postgres:
-            stmt = stmt.with_for_update(skip_locked=True, of=AGENTS)
-        return self._agents(stmt, skill=skill)
+            return SQL.ready_agents_locked if skill is None else SQL.ready_agents_with_skill_locked
+        return SQL.ready_agents if skill is None else SQL.ready_agents_with_skill
 
     def ready_count(self, skill: str | None) -> int:
         """In a transaction, one query counts the ready agents of every skill (and every agent), kept
@@ -111,24 +120,33 @@ class SqlStore(SqlSession):
                 return int(self._scalar(SQL.ready_count))
             return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
         if seen.ready_counts is None:
-            counts: dict[str | None, int] = {}
-            for row in self._rows(SQL.ready_counts):
-                if row["ready"]:
-                    counts[row["skill"]] = int(row["agents"])
-                else:
-                    seen.agent_count = int(row["agents"])
-            seen.ready_counts = counts
+            self._keep_ready_counts(seen, self._rows(SQL.ready_counts))
+        assert seen.ready_counts is not None
         return seen.ready_counts.get(skill, 0)
 
-    def pool_counts(self, required: Skills) -> PoolCounts:
-        eligible = 0
-        passed: dict[PassReason, int] = {}
-        for row in self._rows(pool_counts_query(len(required)), **pool_params(required)):
-            if row["reason"] is None:
-                eligible = int(row["agents"])
+    @staticmethod
+    def _keep_ready_counts(seen: _Seen, rows: list[Any]) -> None:
+        counts: dict[str | None, int] = {}
+        for row in rows:
+            if row["ready"]:
+                counts[row["skill"]] = int(row["agents"])
             else:
-                passed[PassReason(row["reason"])] = int(row["agents"])
-        return PoolCounts(eligible, passed)
+                seen.agent_count = int(row["agents"])
+        seen.ready_counts = counts
+
+    def routing_reads(self, rarest: str | None, required: Skills,
+                      limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
+        """``ready_agents``, ``pool_counts`` and ``nearest_passed`` in one round trip (PostgreSQL)."""
+        pool = pool_params(required)
+        ready, counts, nearest = self._read(
+            Write(self._ready_agents_stmt(rarest), {"skill": rarest}),
+            Write(pool_counts_query(len(required)), pool),
+            Write(nearest_passed_query(len(required)), {"limit": limit, **pool}),
+        )
+        return self._keep_agents(ready), _pool_counts(counts), self._keep_agents(nearest)
+
+    def pool_counts(self, required: Skills) -> PoolCounts:
+        return _pool_counts(self._rows(pool_counts_query(len(required)), **pool_params(required)))
 
     def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
         return self._agents(nearest_passed_query(len(required)), limit=limit, **pool_params(required))
@@ -184,7 +202,10 @@ class SqlStore(SqlSession):
             seen.changed = True
 
     def _calls(self, stmt: Executable, **params: Any) -> list[WaitingCall]:
-        calls = [call_from(row) for row in self._rows(stmt, **params)]
+        return self._keep_calls(self._rows(stmt, **params))
+
+    def _keep_calls(self, rows: list[Any]) -> list[WaitingCall]:
+        calls = [call_from(row) for row in rows]
         seen = self._seen()
         if seen is not None:
             seen.calls.update((c.id, c) for c in calls)
@@ -197,9 +218,17 @@ class SqlStore(SqlSession):
         return self._calls(SQL.heads, queue=queue)
 
     def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
+        """On PostgreSQL in a transaction, the ready counts (``ready_count``) come in the same round trip
+        if not known yet: routing a head asks them next."""
         if not queues:
             return []
-        return self._calls(SQL.heads_of_postgres if self._postgres else SQL.heads_of, queues=list(queues))
+        seen = self._seen()
+        if not self._postgres or seen is None or seen.ready_counts is not None:
+            return self._calls(SQL.heads_of_postgres if self._postgres else SQL.heads_of, queues=list(queues))
+        heads, counts = self._read(Write(SQL.heads_of_postgres, {"queues": list(queues)}),
+                                   Write(SQL.ready_counts, {}))
+        self._keep_ready_counts(seen, counts)
+        return self._keep_calls(heads)
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         """Only the calls this store's node queued: only the node holding a caller's channel can hand the
@@ -313,6 +342,20 @@ class SqlStore(SqlSession):
         (``handle_times`` reads only those anyway)."""
         written = self._recorded.get(queue, 0)
         self._recorded[queue] = written + 1
-        self._write(SQL.insert_handle_time, {"queue": queue, "seconds": seconds})
+        writes = [Write(SQL.insert_handle_time, {"queue": queue, "seconds": seconds})]
         if written % HANDLE_TIMES_PRUNED_EVERY == 0:
-            self._write(SQL.prune_handle_times, {"queue": queue})
+            writes.append(Write(SQL.prune_handle_times, {"queue": queue}))
+        for write in writes:  # on PostgreSQL in a transaction, with the next round trip
+            if not self._keep_back(write):
+                self._write(write.stmt, write.params)
+
+
+def _pool_counts(rows: list[Any]) -> PoolCounts:
+    eligible = 0
+    passed: dict[PassReason, int] = {}
+    for row in rows:
+        if row["reason"] is None:
+            eligible = int(row["agents"])
+        else:
+            passed[PassReason(row["reason"])] = int(row["agents"])
+    return PoolCounts(eligible, passed)

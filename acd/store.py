@@ -62,6 +62,11 @@ class AcdStore(Protocol):
     def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
         """Up to ``limit`` agents holding a needed skill but not eligible, by ``routing.nearest_key``."""
         ...
+    def routing_reads(self, rarest: str | None, required: Skills,
+                      limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
+        """``ready_agents(rarest)``, ``pool_counts(required)``, ``nearest_passed(required, limit)``: what
+        routing a call reads, at once (a database store asks in one round trip)."""
+        ...
     def save_agent(self, agent: Agent) -> None: ...
 
     def call(self, call_id: str) -> WaitingCall | None: ...
@@ -222,6 +227,10 @@ class MemoryStore:
         else:
             self._views.move_to_end(key)
         return view.snapshot()
+
+    def routing_reads(self, rarest: str | None, required: Skills,
+                      limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
+        return self.ready_agents(rarest), self.pool_counts(required), self.nearest_passed(required, limit)
 
     def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
         found: list[Agent] = []

@@ -96,7 +96,7 @@ class Bridger:
                 if live.handed_over.is_set():  # a consult transfer: the call goes on with the target
                     live.handed_over.clear()
                     before, leg = leg, live.leg
-                    await self._handed_over(before)
+                    self._handed_over(before)
                     if not (listen.done() and not listen.cancelled()):
                         continue
                 break
@@ -125,10 +125,10 @@ class Bridger:
             return live.redirect
         return TransferOutcome.COMPLETED
 
-    async def _handed_over(self, before: Leg) -> None:
-        """The first agent's leg after a consult transfer: ended (the ACD put them in wrap-up)."""
-        self._legs.release(before)
-        await self._legs.hang_up(before)
+    @staticmethod
+    def _handed_over(before: Leg) -> None:
+        """The first agent's leg after a consult transfer (``Consults.complete`` ended it)."""
+        log.info(fields("acd.bridge.handed_over", call=before.call_id, agent=before.agent_id))
 
     def left_bridge(self, event: ChannelLeftBridge) -> None:
         """A caller leaving the ACD bridge releases their next prompt (see ``_LEAVE_BRIDGE_SECONDS``)."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import acd
@@ -135,8 +136,11 @@ class Consults:
         log.info(fields("acd.consult.started", agent=agent_id, call=call_id, target=target))
         return consult
 
-    async def complete(self, agent_id: str, call_id: str) -> str:
-        """Hand the call to the consult's target (who answered); the agent id it now belongs to."""
+    async def complete(self, agent_id: str, call_id: str, *,
+                       handed: Callable[[str], Awaitable[None]] | None = None) -> str:
+        """Hand the call to the consult's target (who answered); the agent id it now belongs to.
+        ``handed(target)`` runs once the call is theirs and before their screen-pop is announced (the
+        desk writes its node-path step there, so the pop shows it)."""
         live = self._controls.own(agent_id, call_id)
         async with live.busy:
             self._controls.own(agent_id, call_id)
@@ -160,9 +164,13 @@ class Consults:
                 await self._controls.resume_caller(live)
             except AriError as exc:  # the ACD has handed over; the caller may be left on music
                 log.warning(fields("acd.consult.bridge_failed", call=call_id, error=str(exc)))
-            live.leg = consult.leg
-            live.handed_over.set()
+            before, live.leg = live.leg, consult.leg
+            live.handed_over.set()  # the bridger goes on with the target's leg
+            self._legs.release(before)
+            await self._legs.hang_up(before)
             self._answered_by.remember(call_id, consult.target)
+            if handed is not None:
+                await handed(consult.target)
             request = live.waiter.request
             self._hub.emit(RuntimeEventKind.ANSWERED, now, consult.target, call_id, request.caller,
                            request.queue, f"consult transfer from agent {agent_id}")

@@ -241,8 +241,9 @@ class CallControls:
         """Start a consult with ``target`` (``acd.live.consult.Consults.start``)."""
         return await self._consults().start(agent_id, call_id, target)
 
-    async def complete_consult(self, agent_id: str, call_id: str) -> str:
-        return await self._consults().complete(agent_id, call_id)
+    async def complete_consult(self, agent_id: str, call_id: str, *,
+                               handed: Callable[[str], Awaitable[None]] | None = None) -> str:
+        return await self._consults().complete(agent_id, call_id, handed=handed)
 
     async def cancel_consult(self, agent_id: str, call_id: str) -> None:
         await self._consults().cancel(agent_id, call_id)

@@ -119,13 +119,16 @@ async def _consult(request: web.Request) -> web.Response:
                 raise refuse(400, "name the 'agent' to consult")
             await calls.consult(agent_id, call_id, target)
         elif action == "complete":
-            target = await calls.complete_consult(agent_id, call_id)
-            at = datetime.fromtimestamp(request.app[CLOCK_KEY](), UTC)
-            try:
-                await record_desk_step(request.app[WEB_KEY].database, call_id, "consult transfer",
-                                       f"agent {target}", agent_id, at)
-            except SQLAlchemyError as exc:  # the handover is done; only its step in the path is lost
-                log.warning(fields("web.transfer_step_failed", call=call_id, error=str(exc)))
+
+            async def step(target: str) -> None:  # before the target's screen-pop is built
+                at = datetime.fromtimestamp(request.app[CLOCK_KEY](), UTC)
+                try:
+                    await record_desk_step(request.app[WEB_KEY].database, call_id, "consult transfer",
+                                           f"agent {target}", agent_id, at)
+                except SQLAlchemyError as exc:  # the handover is done; only its step in the path is lost
+                    log.warning(fields("web.transfer_step_failed", call=call_id, error=str(exc)))
+
+            target = await calls.complete_consult(agent_id, call_id, handed=step)
             extra["transferred_to"] = f"agent {target}"
         else:
             await calls.cancel_consult(agent_id, call_id)

@@ -8,7 +8,7 @@ one body reader (``control.body``) after the CSRF checks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any, Protocol
@@ -90,7 +90,8 @@ class DeskCalls(Protocol):
 
     async def consult(self, agent_id: str, call_id: str, target: str) -> Consult: ...
 
-    async def complete_consult(self, agent_id: str, call_id: str) -> str: ...
+    async def complete_consult(self, agent_id: str, call_id: str, *,
+                               handed: Callable[[str], Awaitable[None]] | None = None) -> str: ...
 
     async def cancel_consult(self, agent_id: str, call_id: str) -> None: ...
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from acd import AgentState, callback_of
 from acd.live.api import AcdControl
-from acd.records.rows import CallbackRow, CallbackStatus
+from acd.records.rows import CallbackKind, CallbackRow, CallbackStatus
 from ivr_engine.clock import CentreTime
 from ivr_engine.control.views import AgentView, QueueView
 from ivr_engine.reports import AcdFilter, FunnelStep, ReportError, TimeWindow, query_acd_stats, query_funnel
@@ -159,7 +159,7 @@ async def build_wallboard(
     def work(connection: Connection) -> _Today:
         stats = query_acd_stats(connection, AcdFilter(window=window, sla_s=sla_s, zone=centre.name))
         funnel = query_funnel(connection, flow, window)
-        return {f.queue: f for f in stats.queues}, funnel, _pending(connection)
+        return {f.queue: f for f in stats.queues}, funnel, _pending(connection, generated)
 
     note = ""
     try:
@@ -172,13 +172,15 @@ async def build_wallboard(
     return Wallboard(generated, tiles, agents, flow, funnel, sla_s, bands, note)
 
 
-def _pending(connection: Connection) -> dict[str, int]:
+def _pending(connection: Connection, now: datetime) -> dict[str, int]:
     """Callbacks booked and not placed yet, per queue (whenever they were booked): in line for a retry or
-    their turn, or in the ACD waiting for an agent (``dialing``)."""
+    their turn, or in the ACD waiting for an agent (``dialing``); a work order's return visit only once
+    it is due (closing books it a day or so ahead)."""
     cb = CallbackRow.__table__.c
     open_ = (CallbackStatus.PENDING.value, CallbackStatus.DIALING.value)
+    counted = or_(cb.kind == CallbackKind.CALLBACK.value, cb.requested <= now)  # a visit: requested = due
     rows = connection.execute(
-        select(cb.queue, func.count()).where(cb.status.in_(open_)).group_by(cb.queue)
+        select(cb.queue, func.count()).where(cb.status.in_(open_), counted).group_by(cb.queue)
     )
     return {str(queue): int(n) for queue, n in rows}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from ivr_engine.workorders.errors import WorkOrderError
-from ivr_engine.workorders.model import Action, OrderState, Urgency, WorkOrder
+from ivr_engine.workorders.model import Action, OrderState, Urgency, VisitOutcome, WorkOrder
 from ivr_engine.workorders.policy import WorkOrderPolicy
 
 __all__ = ["check_allowed", "is_repeat", "serial_for", "serial_prefix", "step_deadline", "visit_due"]
@@ -56,10 +56,12 @@ def is_repeat(policy: WorkOrderPolicy, earlier: WorkOrder, kind: str, customer_i
 
 
 def check_allowed(order: WorkOrder, action: Action) -> None:
-    """Raise WorkOrderError when ``order``'s state does not allow ``action``."""
+    """Raise WorkOrderError when ``order``'s state does not allow ``action``. A return visit's outcome is
+    recorded once, except ``unreached``: a later visit that reaches the customer (the callback retried with
+    ``ivr callbacks retry``, or a call by hand) records their answer over it."""
     if order.state not in _ALLOWED[action]:
         if action is Action.VISITED:
             raise WorkOrderError(f"{order.serial} is {order.state}: the return visit follows closing")
         raise WorkOrderError(f"{order.serial} is {order.state}: it cannot be {action}")
-    if action is Action.VISITED and order.visit_outcome is not None:
+    if action is Action.VISITED and order.visit_outcome not in (None, VisitOutcome.UNREACHED):
         raise WorkOrderError(f"{order.serial}'s return visit is already recorded ({order.visit_outcome})")

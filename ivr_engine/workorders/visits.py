@@ -96,9 +96,10 @@ def visit_given_up(session: Session, callback: CallbackRow, at: datetime) -> Non
     if order is None or order.visit_outcome is not None:
         return
     order.visit_outcome, order.visit_at = VisitOutcome.UNREACHED.value, at
+    why = (f"no answer after {callback.attempts} attempt(s)" if callback.attempts
+           else f"the number {callback.number!r} cannot be dialled")
     session.add(WorkOrderEventRow(order_id=order.id, at=at, by=DIALER, action=Action.VISITED.value,
-                                  detail=f"{VisitOutcome.UNREACHED.value}: "
-                                         f"no answer after {callback.attempts} attempt(s)"))
+                                  detail=f"{VisitOutcome.UNREACHED.value}: " + why))
     session.flush()
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import BigInteger, func, insert, literal, select
+from psycopg.pq import TransactionStatus
+from sqlalchemy import BigInteger, event, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from acd import EVERY_QUEUE, Acd, AgentState, Decision, MemoryStore, OfferConflict, Strategy
+from acd import EVERY_QUEUE, Acd, AgentState, Decision, MemoryStore, OfferConflict, OfferMade, Strategy
 from acd.errors import StoreError
 from acd.sql_codec import decision_text
 from acd.sql_queries import EVERY_QUEUE_KEY
@@ -185,6 +186,7 @@ def test_postgres_locks_a_queue_for_one_transaction(postgres_acd_url: str) -> No
                 return bool(conn.execute(lock).scalar())
 
         with store.transaction("billing", "general"):
+            store.agent("a1")  # the locks go with the transaction's first statement, before it
             assert not other_gets("billing")
             assert not other_gets("general")
             assert other_gets("orders")
@@ -208,8 +210,10 @@ def test_postgres_every_queue_is_one_lock_that_excludes_each_queue(postgres_acd_
                 return bool(conn.execute(select(lock)).scalar())
 
         with store.transaction(EVERY_QUEUE):
+            store.agent("a1")  # the locks go with the transaction's first statement, before it
             assert not other_gets(exclusive=False)
         with store.transaction("billing"):
+            store.agent("a1")
             assert other_gets(exclusive=False)  # another queue's call arrival goes ahead
             assert not other_gets(exclusive=True)  # a routing operation waits
         assert other_gets(exclusive=True)
@@ -229,6 +233,33 @@ def test_postgres_skips_ready_agents_another_transaction_is_routing(postgres_acd
             assert [a.id for a in store.ready_agents("billing")] == ["a1"]
             assert [a.id for a in other.ready_agents("general")] == ["a3"]  # a1 is locked: skipped
         assert [a.id for a in other.ready_agents("general")] == ["a1", "a3"]
+    finally:
+        store.close()
+        other.close()
+
+
+@pytest.mark.postgres
+def test_postgres_routes_an_agent_in_four_round_trips_and_commits_in_the_last(postgres_acd_url: str) -> None:
+    """An agent back from a pause takes the waiting call: lock and agent; its save, the heads and the
+    ready counts; the ready agents, pool counts and nearest passed-over; the writes and ``COMMIT``."""
+    store, other = SqlStore(postgres_acd_url), SqlStore(postgres_acd_url)
+    try:
+        acd = Acd(QUEUES, store=store, agents=start_agents())
+        acd.login("a1", 0.0, paused_reason="lunch")
+        acd.enqueue("c1", "100", "billing", 1.0)
+        statements: list[str] = []  # sent one by one, besides the batches
+        event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        at_commit: list[TransactionStatus] = []  # the driver's, when SQLAlchemy is about to commit
+        event.listen(store.engine, "commit",
+                     lambda conn: at_commit.append(conn.connection.driver_connection.info.transaction_status))
+        before = store.batches[0]
+        events = acd.ready("a1", 2.0)
+        assert [e.offer.call_id for e in events if isinstance(e, OfferMade)] == ["c1"]
+        assert statements == []
+        assert store.batches[0] - before == 4
+        assert at_commit == [TransactionStatus.IDLE]  # already committed by the last batch
+        assert other.agent("a1").state is AgentState.RINGING  # committed
+        assert [o.call_id for o in other.offers()] == ["c1"]
     finally:
         store.close()
         other.close()

@@ -213,11 +213,16 @@ async def test_wallboard_tiles_count_ready_and_staffed_agents_and_pending_callba
         CallbackRow(call_id=f"cb{n}", caller="1", number="1", queue="general", requested=desk.now,
                     status=status)
         for n, status in enumerate(("pending", "done"))
+    ] + [  # return visits: one due, one booked for tomorrow (not counted until it is due)
+        CallbackRow(call_id=f"visit:WO-{n}", caller="1", number="1", queue="general", kind="return_visit",
+                    requested=desk.now + timedelta(hours=hours), due=desk.now + timedelta(hours=hours),
+                    status="pending", work_order=f"WO-{n}")
+        for n, hours in enumerate((-1, 24))
     ]))  # fmt: skip
     await desk.sign_in("boss")
     board = await (await desk.client.get("/web/wallboard")).json()
     general = next(q for q in board["queues"] if q["name"] == "general")
-    assert (general["ready"], general["staffed"], general["callbacks_pending"]) == (1, 2, 1)
+    assert (general["ready"], general["staffed"], general["callbacks_pending"]) == (1, 2, 2)
     assert general["service_band"] is None  # nothing offered today: no colour
 
 

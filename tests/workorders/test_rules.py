@@ -86,6 +86,8 @@ def test_a_return_visit_is_recorded_once() -> None:
     with pytest.raises(WorkOrderError, match="already recorded"):
         rules.check_allowed(order(state=OrderState.CLOSED, visit_outcome=VisitOutcome.SATISFIED),
                             Action.VISITED)
+    # a customer not reached may still answer a later visit
+    rules.check_allowed(order(state=OrderState.CLOSED, visit_outcome=VisitOutcome.UNREACHED), Action.VISITED)
 
 
 def test_the_shipped_policy_file_loads() -> None:
@@ -100,12 +102,15 @@ def test_a_missing_policy_file_means_the_defaults(tmp_path: Path) -> None:
 
 def test_the_policy_reads_its_values() -> None:
     policy = parse_policy("types: [repair]\ndepartments: [field]\nstep_hours: {urgent: 0.5}\n"
-                          "repeat_window_days: 3\nreturn_visit_after_hours: 48\n", "w.yaml")
+                          "repeat_window_days: 3\nreturn_visit_after_hours: 48\n"
+                          "return_visit_queue: aftercare\n", "w.yaml")
     assert policy.types == ("repair",)
     assert policy.check_department("field") == "field"
     assert policy.step_hours[Urgency.URGENT] == 0.5
     assert policy.step_hours[Urgency.LOW] == 72.0  # the default kept
     assert (policy.repeat_window_days, policy.return_visit_after_hours) == (3.0, 48.0)
+    assert policy.return_visit_queue == "aftercare"
+    assert DEFAULT_POLICY.return_visit_queue is None  # the order's call's queue, else general
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -115,6 +120,7 @@ def test_the_policy_reads_its_values() -> None:
     ("repeat_window_days: .nan\n", r"w\.yaml:1: repeat_window_days must be a number"),
     ("return_visit_after_hours: " + "9" * 400 + "\n", r"w\.yaml:1: return_visit_after_hours must be"),
     ("types:\n  - a\n  - a\n", r"w\.yaml:3: types: 'a' is listed twice"),
+    ("return_visit_queue: [a, b]\n", r"w\.yaml:1: return_visit_queue must be a queue name"),
     ("departments: []\n", r"w\.yaml:1: departments must be a non-empty list"),
     ("types: [a\n", r"w\.yaml: not valid YAML"),
     ("- 1\n", r"w\.yaml:1: the file must be a mapping"),

@@ -4,6 +4,7 @@ customer as not reached, and an outcome recorded by hand cancels a visit not pla
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acd.records.dialing import Attempt, claim_due, finish_attempt
+from acd.records.dialing import Attempt, SqlCallbackBook, claim_due, finish_attempt
 from acd.records.rows import CallbackRow, QueueCallRow
 from acd.retry_policy import AttemptResult, RetryPolicy
 from ivr_engine.config import Settings
@@ -103,3 +104,25 @@ def test_an_outcome_recorded_by_hand_cancels_a_visit_not_placed_yet(db: Callable
                                     NOW + timedelta(hours=2)))
     assert [v.status for v in _visits(db, order.serial)] == ["cancelled"]
     assert db(lambda s: claim_due(s, node="", now=DUE.timestamp(), limit=5)) == []
+
+
+def test_the_services_callback_book_tells_the_order_when_it_gives_a_visit_up(
+    db: Callable[..., Any], migrated_settings: Settings,
+) -> None:
+    """What ``ivr serve`` wires: ``SqlCallbackBook(given_up=visit_given_up)``."""
+    order = _closed(db)
+    database = Database(migrated_settings.db_url)
+    book = SqlCallbackBook(database, node="node1", given_up=visit_given_up)
+    try:
+        async def attempt() -> None:
+            (claimed,) = await book.claim_due(DUE.timestamp(), 5)
+            step = RetryPolicy(attempts=1).after(AttemptResult.NOT_DIALABLE, 0, DUE.timestamp())
+            await book.finish(Attempt(claimed.id, "", DUE.timestamp(), DUE.timestamp(),
+                                      AttemptResult.NOT_DIALABLE), step)
+
+        asyncio.run(attempt())
+    finally:
+        database.dispose()
+    seen, history = db(lambda s: store.show_order(s, order.serial))
+    assert seen.visit_outcome is VisitOutcome.UNREACHED
+    assert history[-1].detail == f"unreached: the number {ANN!r} cannot be dialled"
