@@ -1,7 +1,7 @@
 """call_recordings: recorded caller-agent conversations, linked to their call
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04
 
 Queues with ``record: true`` (acd.yaml) record the agent bridge; each kept file gets a row here (see
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
