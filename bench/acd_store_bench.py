@@ -17,9 +17,10 @@ afterwards, and skipped with a note when the server is unreachable. Both are cre
 migrations (what ``ivr db init`` does), and analysed after the bulk load (``ANALYZE``, as autovacuum
 would soon do on a live server). The table also gives this process's own CPU time per decision (the
 rest of a decision's time is waiting for the database), how many statements one decision sends and in
-how many round trips (on PostgreSQL the store sends its last writes as one batch; ``BEGIN`` and
-``COMMIT`` not counted), and whether every store made the same decisions (it should: same seed, same
-operations).
+how many round trips (on PostgreSQL the store sends pipeline batches, ``acd.sql_batch``: ``BEGIN`` goes
+with the first, uncounted, and the ``COMMIT`` with the last, counted as a statement; SQLite's ``BEGIN``
+and ``COMMIT`` are not counted), and whether every store made the same decisions (it should: same seed,
+same operations).
 """
 
 from __future__ import annotations
