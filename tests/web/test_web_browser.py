@@ -67,8 +67,8 @@ async def test_pause_in_the_page_pauses_the_agent_and_refusals_show_why(browser:
     await expect(page.locator("#state")).to_have_text("logged out")
     await expect(page.locator("#btn-ready")).to_be_disabled()
     # A stale page (the state changed before it heard) still shows the server's refusal.
-    await page.evaluate("document.getElementById('btn-ready').disabled = false")
-    await page.click("#btn-ready")
+    # Enabled and clicked in one step: the page's own refreshes may disable it again in between.
+    await page.evaluate("(b => { b.disabled = false; b.click(); })(document.getElementById('btn-ready'))")
     await expect(page.locator("#message")).to_contain_text("logged_out")
     await page.click("#btn-login")
     await expect(page.locator("#state")).to_have_text("ready")
