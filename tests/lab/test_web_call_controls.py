@@ -5,6 +5,9 @@ the agent. 1003 transfers her to agent 1002: 1003's phone gets a BYE (1003 in wr
 rings and answers, a new bridge holds Alice and 1002, and 1002's screen-pop shows the desk's transfer in
 the IVR path. 1002 clicks Hang up: Alice gets a BYE and 1002 goes to wrap-up, which "+60 s" extends.
 
+The consult test: 1003 consults 1002 (Alice on music, both agents' legs in the consult bridge), cancels
+(Alice back with 1003), consults again and completes (Alice bridged with 1002, 1003's leg ended).
+
 Set ``IVR_WEB_SCREENSHOTS=docs`` to save 1002's desktop after the transfer as the README's screenshot.
 """
 
