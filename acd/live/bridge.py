@@ -81,25 +81,31 @@ class Bridger:
                 recording = await self._recorder.adopt(
                     call_id=waiter.request.call_id, agent_id=leg.agent_id, queue=waiter.request.queue
                 )
-            while True:
-                listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
-                agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
-                moved = asyncio.create_task(live.redirected.wait(), name=f"redirect-{bridge_id}")
-                handed = asyncio.create_task(live.handed_over.wait(), name=f"handover-{bridge_id}")
-                tasks = (listen, agent_gone, moved, handed)
-                try:
-                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for task in tasks:
-                        task.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
-                if live.handed_over.is_set():  # a consult transfer: the call goes on with the target
-                    live.handed_over.clear()
-                    before, leg = leg, live.leg
-                    self._handed_over(before)
-                    if not (listen.done() and not listen.cancelled()):
-                        continue
-                break
+            # One listener for the whole conversation: cancelling it while the caller's channel has
+            # events coming (as at a consult's handover) can lose the cancellation in ``wait_for``.
+            listen = asyncio.create_task(until_hangup(waiter.channel), name=f"talk-{bridge_id}")
+            try:
+                while True:
+                    agent_gone = asyncio.create_task(leg.gone.wait(), name=f"agent-{bridge_id}")
+                    moved = asyncio.create_task(live.redirected.wait(), name=f"redirect-{bridge_id}")
+                    handed = asyncio.create_task(live.handed_over.wait(), name=f"handover-{bridge_id}")
+                    waits = (agent_gone, moved, handed)
+                    try:
+                        await asyncio.wait((listen, *waits), return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for task in waits:
+                            task.cancel()
+                        await asyncio.gather(*waits, return_exceptions=True)
+                    if live.handed_over.is_set():  # a consult transfer: the call goes on with the target
+                        live.handed_over.clear()
+                        before, leg = leg, live.leg
+                        self._handed_over(before)
+                        if not listen.done():
+                            continue
+                    break
+            finally:
+                listen.cancel()
+                await asyncio.gather(listen, return_exceptions=True)
             caller_gone = listen.done() and not listen.cancelled() and not leg.gone.is_set()
             transferred = live.redirect is not None and not caller_gone
         except AriError as exc:

@@ -9,8 +9,9 @@ call over (complete) or takes the caller back (cancel).
   (``consult-<call>``) with the target's leg: the two agents talk, the caller hears music.
 - ``complete`` (the target answered): the target takes the call over in the ACD
   (``complete_consult``: the first agent goes to wrap-up), the consult bridge goes, the target's leg
-  and the caller (music stopped) join the caller's bridge, and the bridger ends the first agent's leg
-  (``LiveCall.handed_over``). The target's desktop gets the screen-pop (an ``answered`` event).
+  and the caller (music stopped) join the caller's bridge, the first agent's leg is hung up and the
+  bridger goes on with the target's (``LiveCall.handed_over``). The target's desktop gets the
+  screen-pop (an ``answered`` event, after the caller's ``handed`` hook: the desk's node-path step).
 - ``cancel``, or the target not answering (the ACD's ring timeout: paused "no answer", as any
   offer), rejecting or hanging up: the target's leg ends, the target is ready again
   (``end_consult``), the first agent goes back to the caller's bridge and the caller off hold.

@@ -13,7 +13,7 @@ ends (``disconnected``). Only the agent whose leg is in that bridge may act on t
   the agent's leg (wrap-up), and the caller's ``transfer`` re-enters the ACD (``TransferDesk``).
 - A consult transfer is ``acd.live.consult``'s: while one is under way (``LiveCall.consult``) hold,
   resume and blind transfer are refused; its completion hands the call to the target's leg
-  (``LiveCall.leg`` changes, ``handed_over`` tells the bridger to end the first agent's leg).
+  (``LiveCall.leg`` changes; ``handed_over`` tells the bridger to go on with the target's leg).
 
 Refusals are ``ControlRefused`` subclasses whose messages are fit to show the agent.
 """
@@ -94,7 +94,7 @@ class LiveCall:
     consult: Consult | None = None
     """The consult under way (``acd.live.consult.Consult``), if any."""
     handed_over: asyncio.Event = field(default_factory=asyncio.Event)
-    """A consult transfer completed: ``leg`` is now the target's; the bridger ends the one before."""
+    """A consult transfer completed: ``leg`` is now the target's; the bridger goes on with it."""
 
 
 class CallControls:

@@ -32,7 +32,9 @@ const callControls = {
   async send(control, body, done) {
     try {
       const answer = await desk.post(`/web/calls/${encodeURIComponent(callControls.call)}/${control}`, body);
-      showAgent(answer.agent);
+      // A hang-up's answer may be older than the feed's wrap-up (the call ends after Asterisk hung the
+      // caller up): the feed brings the new state, so the answer must not undo it.
+      if (control !== "hangup") { showAgent(answer.agent); }
       callControls.say(done(answer), true);
     } catch (error) {
       callControls.say(error.message, false);
