@@ -175,8 +175,8 @@ async def test_wallboard_shows_figures_and_updates_live(browser: Any, desk: Desk
                                        enqueued=now, predicted_wait_s=None)
     await desk.control.pause("1002", "break")  # any ACD event refreshes the board
     await expect(tile.locator('[data-field="offered"]')).to_have_text("2")
-    # the wallboard's screenshot (docs/wallboard.png) is taken with an agent on a call and a recording:
-    # test_web_monitor.py::test_listen_in_from_the_wallboard_rings_the_supervisors_phone
+    # docs/wallboard.png comes from the lab call (tests/lab/test_web_desktop.py); the wallboard with
+    # listen-in and a recording: test_web_monitor.py (docs/wallboard-listen-in.png)
 
 
 async def test_an_agent_is_sent_away_from_the_wallboard(browser: Any, desk: Desk) -> None:

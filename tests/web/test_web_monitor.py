@@ -1,7 +1,7 @@
 """``POST /web/agents/{id}/monitor``: the wallboard's listen-in, under the web session (cookie, CSRF,
 supervisor role), on the same code path as ``/api/agents/{id}/monitor`` (``tests/control``), and its
 Listen / Whisper / Barge buttons on the wallboard in headless Chromium (which, with
-``IVR_WEB_SCREENSHOTS=docs``, saves ``docs/wallboard.png``)."""
+``IVR_WEB_SCREENSHOTS=docs``, saves ``docs/wallboard-listen-in.png``)."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ async def test_listen_in_from_the_wallboard_rings_the_supervisors_phone(browser:
     assert desk.monitor.started == ["1002 PJSIP/1001 listen"]
     await expect(page.locator("#recordings tr[data-recording]")).to_have_count(1)
     if (folder := _screenshot_dir()) is not None:
-        await page.screenshot(path=str(folder / "wallboard.png"), full_page=True)
+        await page.screenshot(path=str(folder / "wallboard-listen-in.png"), full_page=True)
 
     await page.reload()  # the phone is remembered in this browser
     await expect(page.locator("#monitor-phone")).to_have_value("1001")
