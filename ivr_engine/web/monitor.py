@@ -1,11 +1,19 @@
-"""``POST /api/agents/{id}/monitor`` (token-checked like every ``/api`` route): a supervisor listens in on
-an agent's live call (``acd.live.monitor``).
+"""Listen-in (``acd.live.monitor``): a supervisor listens to, whispers to or barges into an agent's live
+call. Two doors, one code path (:func:`_start`):
 
-Body ``{"supervisor": "PJSIP/1001", "mode": "listen|whisper|barge", "by": "boss"}``: ``supervisor`` is the
-phone rung (an endpoint, or bare digits for ``PJSIP/<digits>``); ``by`` must be a web user with the role
-``supervisor`` (``ivr web user add NAME --role supervisor``), else 403. 409 when the agent is not on a
-call here (or Asterisk refuses); the answer is the session ``{"id", "agent_id", "call_id", "supervisor",
-"mode"}``.
+=======================================  ===============================================================
+``POST /api/agents/{id}/monitor``        token-checked like every ``/api`` route (the CLI); ``by`` in
+                                         the body must be a web user with the role ``supervisor``
+``POST /web/agents/{id}/monitor``        the wallboard: the signed-in web user must be a supervisor
+                                         (cookie session, CSRF-checked like every web POST); mounted
+                                         when the web routes are (``add_web_routes`` first)
+=======================================  ===============================================================
+
+Body ``{"supervisor": "PJSIP/1001", "mode": "listen|whisper|barge", "by": "boss"}`` (``by`` only on
+``/api``): ``supervisor`` is the phone rung (an endpoint, or bare digits for ``PJSIP/<digits>``). 403 for
+anyone but a supervisor (``ivr web user add NAME --role supervisor``); 400 for a bad phone or mode; 409
+when the agent is not on a call here (or Asterisk refuses); the answer is the session ``{"id",
+"agent_id", "call_id", "supervisor", "mode"}``.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -21,6 +30,7 @@ from acd.live.monitor import MonitorError, MonitorMode, MonitorSession
 from ivr_engine.control.body import read_json_object
 from ivr_engine.control.http_errors import Refusal
 from ivr_engine.logs import fields
+from ivr_engine.web.context import WEB_KEY, json_body, require_user
 from ivr_engine.web.users import Role, UserStore
 
 __all__ = ["MONITOR_KEY", "StartMonitor", "add_monitor_route", "endpoint_of"]
@@ -33,8 +43,11 @@ _ENDPOINT = re.compile(r"^[A-Za-z]{2,16}/[A-Za-z0-9_.@:-]{1,64}$")
 
 
 def add_monitor_route(app: web.Application, start: StartMonitor, users: UserStore) -> None:
+    """The ``/api`` route, and the wallboard's ``/web`` route when the web routes are mounted."""
     app[MONITOR_KEY] = (start, users)
-    app.router.add_post("/api/agents/{agent_id}/monitor", _monitor)
+    app.router.add_post("/api/agents/{agent_id}/monitor", _api_monitor)
+    if WEB_KEY in app:
+        app.router.add_post("/web/agents/{agent_id}/monitor", _web_monitor)
 
 
 def endpoint_of(phone: str) -> str | None:
@@ -45,17 +58,33 @@ def endpoint_of(phone: str) -> str | None:
     return phone if _ENDPOINT.match(phone) else None
 
 
-async def _monitor(request: web.Request) -> web.Response:
-    start, users = request.app[MONITOR_KEY]
+async def _api_monitor(request: web.Request) -> web.Response:
+    _, users = request.app[MONITOR_KEY]
     agent_id = request.match_info["agent_id"]
     body = await read_json_object(request)
-    by, phone, mode_text = body.get("by"), body.get("supervisor"), body.get("mode", "listen")
+    by = body.get("by")
     if not isinstance(by, str) or not by:
         raise Refusal(400, 'monitor needs "by": the supervisor\'s web user name')
     user = await asyncio.to_thread(users.get, by)
     if user is None or user.role is not Role.SUPERVISOR:
         log.warning(fields("web.monitor_refused", agent=agent_id, by=by))
         raise Refusal(403, f"{by} is not a supervisor (ivr web user add {by} --role supervisor)")
+    return await _start(request, agent_id, body)
+
+
+async def _web_monitor(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    user = require_user(request)
+    if user.role is not Role.SUPERVISOR:
+        log.warning(fields("web.monitor_refused", agent=agent_id, by=user.name))
+        raise Refusal(403, f"only supervisors may listen in; {user.name} is an {user.role.value}")
+    return await _start(request, agent_id, await json_body(request))
+
+
+async def _start(request: web.Request, agent_id: str, body: Mapping[str, Any]) -> web.Response:
+    """The supervisor is checked: check the phone and the mode, then ask the ACD."""
+    start, _ = request.app[MONITOR_KEY]
+    phone, mode_text = body.get("supervisor"), body.get("mode", "listen")
     endpoint = endpoint_of(phone) if isinstance(phone, str) else None
     if endpoint is None:
         raise Refusal(400, 'monitor needs "supervisor": the phone to ring, e.g. PJSIP/1001 or 1001')

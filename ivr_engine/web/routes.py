@@ -10,6 +10,7 @@
 ``POST /web/agents/{id}/login|logout|ready`` drive the agent's state machine (``/pause``: ``{"reason"}``)
 ``GET  /web/agents/{id}/screenpop``         their latest screen-pop (with ``call_ref`` references)
 ``GET  /web/agents/{id}/events``            SSE: agent state, offered/answered/ended, screenpop, survey
+``POST /web/agents/{id}/monitor``           listen-in (supervisor): ``ivr_engine.web.monitor``
 ``POST /web/calls/{call_id}/wrapup``        ``{"disposition", "note"}`` stored against the call
 ``GET  /web/calls/{call_id}/survey``        the caller's survey answers (404 until they answered)
 ``POST /web/calls/{call_id}/hold|...``      call controls: ``ivr_engine.web.call_controls``
@@ -115,7 +116,8 @@ def add_web_routes(
     r.add_get("/wallboard", _page("wallboard.html", Role.SUPERVISOR))
     r.add_static("/static/web/", STATIC_DIR, show_index=False, follow_symlinks=False)
     r.add_get("/web/me", _me)
-    r.add_post("/web/agents/{agent_id}/{action}", _agent_action)
+    # "monitor" is the wallboard's listen-in (ivr_engine.web.monitor, mounted after these routes)
+    r.add_post("/web/agents/{agent_id}/{action:(?!monitor$)[^/]+}", _agent_action)
     r.add_get("/web/agents/{agent_id}/screenpop", _screenpop)
     r.add_get("/web/agents/{agent_id}/events", _agent_events)
     r.add_post("/web/calls/{call_id}/wrapup", _wrap_up)

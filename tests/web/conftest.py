@@ -6,6 +6,7 @@ The browser fixture skips when Chromium or Playwright is missing, and fails unde
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +18,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from acd import AgentState
 from acd.live.controls import CallControls
+from acd.live.inflight import Leg
+from acd.live.monitor import MonitorError, MonitorMode, MonitorSession
 from acd.live.worker import EngineWorker
 from ivr_engine.clock import CentreTime
 from ivr_engine.control import make_control_app
@@ -26,6 +30,7 @@ from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.web import Role, UserFile, WebUser, add_web_routes
 from ivr_engine.web.call_controls import add_call_control_routes
+from ivr_engine.web.monitor import add_monitor_route
 from ivr_engine.web.recordings import add_recording_routes
 from ivr_engine.web.throttle import LoginThrottle
 from ivr_engine.web.voicemail import add_voicemail_routes
@@ -81,6 +86,23 @@ class FakeAri:
         return record
 
 
+class FakeMonitor:
+    """The ACD's listen-in: a session for an agent the fake ACD has on a call, else ``MonitorError``
+    as the live one says; ``started`` records ``"agent endpoint mode"``."""
+
+    def __init__(self, control: FakeControl) -> None:
+        self.control = control
+        self.started: list[str] = []
+
+    async def __call__(self, agent_id: str, supervisor: str, mode: MonitorMode) -> MonitorSession:
+        if self.control.state(agent_id) is not AgentState.ON_CALL:
+            raise MonitorError(f"agent {agent_id} is not on a call answered on this node")
+        self.started.append(f"{agent_id} {supervisor} {mode.value}")
+        leg = Leg(f"agent-{agent_id}", agent_id, "call-1")
+        return MonitorSession(f"m{len(self.started)}", agent_id, "call-1", supervisor, mode, leg,
+                              asyncio.Event())
+
+
 @dataclass
 class Desk:
     client: TestClient
@@ -96,6 +118,8 @@ class Desk:
     calls: CallControls
     """The call controls, over the desk's engine and ``ari``."""
     ari: FakeAri
+    monitor: FakeMonitor
+    """The listen-in behind ``POST /web/agents/{id}/monitor``."""
 
     @property
     def now(self) -> datetime:
@@ -171,10 +195,13 @@ async def desk(database: Database, users: UserFile, tmp_path: Path) -> AsyncIter
     call_recordings = tmp_path / "call-recordings"
     call_recordings.mkdir()
     add_recording_routes(app, call_recordings)
+    monitor = FakeMonitor(control)
+    add_monitor_route(app, monitor, users)
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             yield Desk(
-                client, control, screenpops, database, users, clock, recordings, call_recordings, calls, ari
+                client, control, screenpops, database, users, clock, recordings, call_recordings, calls, ari,
+                monitor,
             )
     finally:
         worker.close()

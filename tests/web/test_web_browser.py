@@ -142,7 +142,8 @@ async def test_screen_pop_shows_ivr_path_with_masked_pin_and_unknown_callers(
     await expect(page.locator("#vip")).to_be_hidden()
 
 
-async def test_wallboard_shows_figures_and_updates_live(browser: Any, desk: Desk) -> None:
+async def wallboard_day(desk: Desk) -> AcdRecorder:
+    """Today's figures on the board: one answered call in general, two calls through the main flow."""
     recorder = AcdRecorder(desk.database)
     now = desk.now
     await recorder.queue_call_enqueued(call_id="q1", queue="general", caller="1", priority=0,
@@ -154,6 +155,12 @@ async def test_wallboard_shows_figures_and_updates_live(browser: Any, desk: Desk
         for c, nodes in {"a": ["welcome", "main_menu", "agent"], "b": ["welcome", "main_menu"]}.items()
         for i, node in enumerate(nodes, start=1)
     ]))
+    return recorder
+
+
+async def test_wallboard_shows_figures_and_updates_live(browser: Any, desk: Desk) -> None:
+    recorder = await wallboard_day(desk)
+    now = desk.now
     page = await _signed_in(browser, desk, "boss")
     await expect(page).to_have_url(f"{desk.base}/wallboard")
     tile = page.locator('[data-queue="general"]')
@@ -168,8 +175,8 @@ async def test_wallboard_shows_figures_and_updates_live(browser: Any, desk: Desk
                                        enqueued=now, predicted_wait_s=None)
     await desk.control.pause("1002", "break")  # any ACD event refreshes the board
     await expect(tile.locator('[data-field="offered"]')).to_have_text("2")
-    if (folder := _screenshot_dir()) is not None:
-        await page.screenshot(path=str(folder / "wallboard.png"), full_page=True)
+    # docs/wallboard.png comes from the lab call (tests/lab/test_web_desktop.py); the wallboard with
+    # listen-in and a recording: test_web_monitor.py (docs/wallboard-listen-in.png)
 
 
 async def test_an_agent_is_sent_away_from_the_wallboard(browser: Any, desk: Desk) -> None:

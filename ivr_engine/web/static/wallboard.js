@@ -45,9 +45,15 @@ function renderAgents() {
     desk.el("td", {}, desk.el("span", { class: `state ${a.state}` }, desk.label(a.state))),
     desk.el("td", { class: "num" }, a.in_state == null ? "–" : desk.duration(a.in_state + elapsed())),
     desk.el("td", {}, a.state === "paused" ? a.pause_reason : ""),
-    desk.el("td", { class: "num" }, a.calls_taken)));
-  $("agents").replaceChildren(desk.el("tr", {}, ...["Agent", "Name", "State", "In state", "Reason", "Calls"]
+    desk.el("td", { class: "num" }, a.calls_taken),
+    desk.el("td", { class: "monitor" }, ...(a.state === "on_call" ? monitorButtons(a.id) : []))));
+  $("agents").replaceChildren(desk.el("tr", {}, ...["Agent", "Name", "State", "In state", "Reason", "Calls", "Listen in"]
     .map((h) => desk.el("th", {}, h))), ...rows);
+}
+
+function monitorButtons(agentId) {
+  return ["listen", "whisper", "barge"].map((mode) => desk.el("button",
+    { type: "button", "data-monitor": mode, "data-agent": agentId }, mode[0].toUpperCase() + mode.slice(1)));
 }
 
 function renderFunnel() {
