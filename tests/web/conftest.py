@@ -211,6 +211,9 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+EXPECT_TIMEOUT_MS = 15_000
+
+
 @pytest.fixture
 async def browser(desk: Desk) -> AsyncIterator[Any]:
     """Headless Debian Chromium (never a downloaded browser); closed before the server, whose open
@@ -219,7 +222,11 @@ async def browser(desk: Desk) -> AsyncIterator[Any]:
     if not shutil.which(CHROMIUM):
         missing = f"{CHROMIUM} is not installed (apt-get install chromium; sip-lab/install does it)"
     try:
-        from playwright.async_api import async_playwright
+        from playwright.async_api import async_playwright, expect
+
+        # A loaded 2-core box can take seconds to open a page's event stream: waits get 15 s (a broken
+        # page still fails, only later).
+        expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     except ImportError:
         missing = missing or "Python playwright is not installed (pip install -e '.[dev]')"
     if missing:
