@@ -25,7 +25,7 @@ const listenIn = {
     try { field.value = localStorage.getItem(listenIn.key) || ""; } catch (e) { /* not available */ }
     document.getElementById("agents").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-monitor]");
-      if (button) { listenIn.start(button.dataset.agent, button.dataset.monitor); }
+      if (button) { listenIn.start(button.dataset.monitorAgent, button.dataset.monitor); }
     });
   },
 };

@@ -53,7 +53,7 @@ function renderAgents() {
 
 function monitorButtons(agentId) {
   return ["listen", "whisper", "barge"].map((mode) => desk.el("button",
-    { type: "button", "data-monitor": mode, "data-agent": agentId }, mode[0].toUpperCase() + mode.slice(1)));
+    { type: "button", "data-monitor": mode, "data-monitor-agent": agentId }, mode[0].toUpperCase() + mode.slice(1)));
 }
 
 function renderFunnel() {
