@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import acd
 from acd.desk_ops import (
@@ -45,7 +44,7 @@ from acd.live.answered import AnsweredBy
 from acd.live.api import RuntimeEventKind
 from acd.live.controls import CallControls, ControlConflict, LiveCall, UnknownTarget
 from acd.live.hub import EventHub
-from acd.live.inflight import EpochClock, Leg
+from acd.live.inflight import Consult, EpochClock, Leg
 from acd.live.legs import AgentLegs, leg_channel_id
 from acd.live.tasks import TaskSet
 from acd.live.worker import EngineWorker
@@ -54,7 +53,7 @@ from ivr_engine.ari.errors import AriError
 from ivr_engine.channel import Channel
 from ivr_engine.logs import fields
 
-__all__ = ["Consult", "Consults", "consult_bridge_of"]
+__all__ = ["Consults", "consult_bridge_of"]
 
 log = logging.getLogger(__name__)
 
@@ -62,26 +61,6 @@ log = logging.getLogger(__name__)
 def consult_bridge_of(call_id: str) -> str:
     """The id of the bridge where the first agent and the target of ``call_id``'s consult talk."""
     return f"consult-{call_id}"
-
-
-@dataclass
-class Consult:
-    by_agent: str
-    target: str
-    leg: Leg
-    bridge_id: str
-    answered: bool = False
-    watch: asyncio.Task[None] | None = None
-    """Waits for the target's leg to end on its own (not a ``TaskSet`` task: ``drain`` is not held
-    up by a consult under way); cancelled once the consult ends otherwise."""
-
-    def stop_watching(self) -> None:
-        if self.watch is not None and self.watch is not asyncio.current_task():
-            self.watch.cancel()
-
-    @property
-    def state(self) -> str:
-        return "talking" if self.answered else "ringing"
 
 
 class Consults:

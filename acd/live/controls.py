@@ -25,21 +25,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import acd
 from acd.desk_ops import extend_wrap_up
-from acd.live.inflight import EpochClock, Leg, Waiter
+from acd.live.inflight import Consult, EpochClock, Leg, Waiter
 from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.logs import fields
 
-if TYPE_CHECKING:
-    from acd.live.consult import Consult, Consults
-
 __all__ = [
     "CallControls",
+    "ConsultDesk",
     "ControlConflict",
     "ControlRefused",
     "LiveCall",
@@ -92,9 +90,20 @@ class LiveCall:
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One control (or the end of the call) at a time."""
     consult: Consult | None = None
-    """The consult under way (``acd.live.consult.Consult``), if any."""
+    """The consult under way (``acd.live.inflight.Consult``), if any."""
     handed_over: asyncio.Event = field(default_factory=asyncio.Event)
     """A consult transfer completed: ``leg`` is now the target's; the bridger goes on with it."""
+
+
+class ConsultDesk(Protocol):
+    """What the controls hand consult transfers on to (``acd.live.consult.Consults``)."""
+
+    async def start(self, agent_id: str, call_id: str, target: str) -> Consult: ...
+
+    async def complete(self, agent_id: str, call_id: str, *,
+                       handed: Callable[[str], Awaitable[None]] | None = None) -> str: ...
+
+    async def cancel(self, agent_id: str, call_id: str) -> None: ...
 
 
 class CallControls:
@@ -107,7 +116,7 @@ class CallControls:
         self._calls: dict[str, LiveCall] = {}
         self.end_consult: Callable[[LiveCall], Awaitable[None]] | None = None
         """Set by ``acd.live.consult``: end a call's consult as the call ends (``live.busy`` held)."""
-        self.consults: Consults | None = None
+        self.consults: ConsultDesk | None = None
         """Set by ``acd.live.consult.Consults``: the consult transfers the methods below hand on."""
 
     # -- the bridger's side -----------------------------------------------------------------------
@@ -151,7 +160,7 @@ class CallControls:
         return live
 
     def consulting(self, call_id: str) -> Consult | None:
-        """The consult under way on ``call_id`` (``acd.live.consult.Consult``), if any."""
+        """The consult under way on ``call_id`` (``acd.live.inflight.Consult``), if any."""
         live = self._calls.get(call_id)
         return None if live is None else live.consult
 
@@ -232,7 +241,7 @@ class CallControls:
         log.info(fields("acd.call.transferred", agent=agent_id, call=call_id, to=redirect.target()))
         return redirect
 
-    def _consults(self) -> Consults:
+    def _consults(self) -> ConsultDesk:
         if self.consults is None:
             raise ControlRefused("consult transfers are not available here")
         return self.consults

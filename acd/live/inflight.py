@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 
-__all__ = ["EpochClock", "Leg", "Waiter", "Waiters", "until_hangup", "utc"]
+__all__ = ["Consult", "EpochClock", "Leg", "Waiter", "Waiters", "until_hangup", "utc"]
 
 EpochClock = Callable[[], float]
 """The service's clock in epoch seconds: the ACD's times."""
@@ -77,3 +77,26 @@ async def until_hangup(channel: Channel) -> None:
     with contextlib.suppress(CallerHungUp, ChannelError):
         while True:
             await channel.collect(max_digits=1, terminator=None, first_timeout=_LISTEN_SECONDS)
+
+
+@dataclass
+class Consult:
+    """A consult transfer under way on a bridged call (``acd.live.consult``): the first agent talks to
+    ``target`` while the caller is on hold."""
+
+    by_agent: str
+    target: str
+    leg: Leg
+    bridge_id: str
+    answered: bool = False
+    watch: asyncio.Task[None] | None = None
+    """Waits for the target's leg to end on its own (not a ``TaskSet`` task: ``drain`` is not held
+    up by a consult under way); cancelled once the consult ends otherwise."""
+
+    def stop_watching(self) -> None:
+        if self.watch is not None and self.watch is not asyncio.current_task():
+            self.watch.cancel()
+
+    @property
+    def state(self) -> str:
+        return "talking" if self.answered else "ringing"

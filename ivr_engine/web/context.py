@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from aiohttp import hdrs, web
 
-from acd.live.consult import Consult
 from acd.live.controls import Redirect
+from acd.live.inflight import Consult
 from acd.records import AcdRecorder
 from ivr_engine.clock import CentreTime
 from ivr_engine.control.body import read_json_object
