@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -21,7 +20,6 @@ from ivr_engine.storage.models import CallRecording
 
 __all__ = [
     "RecordingItem", "RecordingStore", "T", "Work", "recent_recordings", "recording", "recordings_of_call",
-    "servable",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,13 +87,3 @@ def recent_recordings(session: Session, limit: int = 50) -> list[RecordingItem]:
 def recording(session: Session, recording_id: int) -> RecordingItem | None:
     row = session.get(CallRecording, recording_id)
     return None if row is None else _item(row)
-
-
-def servable(item: RecordingItem, folder: Path) -> tuple[Path | None, str]:
-    """The file if it may be served: inside ``folder`` (links resolved) and there."""
-    path = Path(item.file_path).resolve()
-    if not path.is_relative_to(folder.resolve()):
-        return None, "is not in the recordings folder"
-    if not path.is_file():
-        return None, "file is missing"
-    return path, ""

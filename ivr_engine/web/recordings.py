@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr_engine.logs import fields
 from ivr_engine.recordings import store
 from ivr_engine.recordings.store import RecordingItem
+from ivr_engine.web.audio_files import audio_response, servable
 from ivr_engine.web.context import WEB_KEY, refuse, require_user
 from ivr_engine.web.ownership import own_call
 from ivr_engine.web.users import Role
@@ -71,12 +72,12 @@ async def _audio(request: web.Request) -> web.StreamResponse:
     if user.role is not Role.SUPERVISOR and item.agent_id != user.agent_id:
         log.warning(fields("web.recording_refused", recording=recording_id, user=user.name))
         raise refuse(403, f"recording {recording_id} is of a call agent {user.agent_id} did not take")
-    path, problem = await asyncio.to_thread(store.servable, item, request.app[CALL_RECORDINGS_KEY])
+    path, problem = await asyncio.to_thread(servable, item.file_path, request.app[CALL_RECORDINGS_KEY])
     if path is None:
         log.warning(fields("web.recording_audio_refused", recording=recording_id, why=problem))
         raise refuse(404, f"recording {recording_id}'s audio {problem}")
     log.info(fields("web.recording_played", recording=recording_id, call=item.call_id, user=user.name))
-    return web.FileResponse(path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+    return audio_response(path)
 
 
 async def _read(request: web.Request, work: store.Work[store.T]) -> store.T:

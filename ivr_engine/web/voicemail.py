@@ -22,6 +22,7 @@ from ivr_engine.control.app import CLOCK_KEY
 from ivr_engine.logs import fields
 from ivr_engine.voicemail import inbox
 from ivr_engine.voicemail.errors import NoSuchVoicemail, VoicemailError
+from ivr_engine.web.audio_files import audio_response, servable
 from ivr_engine.web.context import WEB_KEY, json_body, refuse, require_user
 
 __all__ = ["RECORDINGS_KEY", "add_voicemail_routes"]
@@ -53,22 +54,12 @@ async def _audio(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     voicemail_id = int(request.match_info["voicemail_id"])
     item = await _unit(request, lambda s: inbox.mark_heard(s, voicemail_id))
-    path, problem = await asyncio.to_thread(_servable, item.file_path, request.app[RECORDINGS_KEY])
+    path, problem = await asyncio.to_thread(servable, item.file_path, request.app[RECORDINGS_KEY])
     if path is None:
         log.warning(fields("web.voicemail_audio_refused", voicemail=voicemail_id, user=user.name,
                            why=problem))
         raise refuse(404, f"voicemail {voicemail_id}'s audio {problem}")
-    return web.FileResponse(path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
-
-
-def _servable(file_path: str, folder: Path) -> tuple[Path | None, str]:
-    """The file if it may be served (inside ``folder`` once links are resolved, and there)."""
-    path = Path(file_path).resolve()
-    if not path.is_relative_to(folder):
-        return None, "is not in the recordings folder"
-    if not path.is_file():
-        return None, "file is missing"
-    return path, ""
+    return audio_response(path)
 
 
 async def _close(request: web.Request) -> web.Response:
