@@ -49,7 +49,7 @@ from acd.live.legs import AgentLegs, leg_channel_id
 from acd.live.tasks import TaskSet
 from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
-from ivr_engine.ari.errors import AriError
+from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.channel import Channel
 from ivr_engine.logs import fields
 
@@ -137,9 +137,8 @@ class Consults:
                 raise ControlConflict(f"the ACD refused the handover: {exc}") from None
             live.consult = None
             consult.stop_watching()
-            with contextlib.suppress(AriError):
-                await self._client.destroy_bridge(consult.bridge_id)
             try:
+                await self._leave_consult_bridge(consult, consult.leg)
                 await self._client.add_channel(live.bridge_id, [consult.leg.channel_id])
                 await self._controls.resume_caller(live)
             except AriError as exc:  # the ACD has handed over; the caller may be left on music
@@ -148,6 +147,7 @@ class Consults:
             live.handed_over.set()  # the bridger goes on with the target's leg
             self._legs.release(before)
             await self._legs.hang_up(before)
+            await self._destroy_bridge(consult)
             self._answered_by.remember(call_id, consult.target)
             if handed is not None:
                 await handed(consult.target)
@@ -217,14 +217,17 @@ class Consults:
             await self._drop(consult, "call ended during the consult")
 
     async def _back_to_caller(self, live: LiveCall, consult: Consult, reason: str) -> None:
+        """The agent's leg goes back to the caller first, then the consult is dropped."""
         live.consult = None
-        await self._drop(consult, reason)
+        consult.stop_watching()
         try:
             if consult.answered:
+                await self._leave_consult_bridge(consult, live.leg)
                 await self._client.add_channel(live.bridge_id, [live.leg.channel_id])
             await self._controls.resume_caller(live)
         except AriError as exc:
             log.warning(fields("acd.consult.return_failed", call=live.waiter.request.call_id, error=str(exc)))
+        await self._drop(consult, reason)
 
     async def _drop(self, consult: Consult, reason: str) -> None:
         """Free the target in the ACD, end their leg, remove the consult bridge."""
@@ -233,8 +236,22 @@ class Consults:
         self._legs.release(consult.leg)
         await self._legs.hang_up(consult.leg)
         if consult.answered:
-            with contextlib.suppress(AriError):
-                await self._client.destroy_bridge(consult.bridge_id)
+            await self._destroy_bridge(consult)
+
+    async def _leave_consult_bridge(self, consult: Consult, leg: Leg) -> None:
+        """Take ``leg`` out of the consult bridge before it joins another. Asterisk 16 moves a leg added
+        straight to another bridge without unsubscribing the app from the one it left, and then keeps
+        that bridge (destroyed, emptied) listed and in memory until the leg ends."""
+        with contextlib.suppress(AriError):  # not there any more: the add below moves it or fails
+            await self._client.remove_channel(consult.bridge_id, [leg.channel_id])
+
+    async def _destroy_bridge(self, consult: Consult) -> None:
+        try:
+            await self._client.destroy_bridge(consult.bridge_id)
+        except AriNotFound:
+            pass
+        except AriError as exc:
+            log.warning(fields("acd.consult.bridge_left", bridge=consult.bridge_id, error=str(exc)))
 
     async def _end_in_acd(self, consult: Consult, reason: str) -> None:
         call_id, now = consulted_call(consult.leg.call_id) or "", self._clock()

@@ -197,13 +197,14 @@ class TransferDesk:
         return await self._callbacks.book(waiter)
 
     async def finish_call(self, waiter: Waiter, leg: Leg) -> None:
-        """The bridged call is over: the agent's call ends (wrap-up)."""
-        now = self._clock()
+        """The bridged call is over: the agent's call ends (wrap-up). The call's id is the waiter's: after
+        a consult transfer the leg is the consult's (its call id ``<call>.consult``)."""
+        now, call_id = self._clock(), waiter.request.call_id
         self._legs.release(leg)
         with contextlib.suppress(acd.AcdError):
             await self._worker.act(lambda engine: engine.end_call(leg.agent_id, now))
-        self._facts.ended(leg.call_id, QueueOutcome.ANSWERED, now)
-        self._hub.emit(RuntimeEventKind.ENDED, now, leg.agent_id, leg.call_id, waiter.request.caller,
+        self._facts.ended(call_id, QueueOutcome.ANSWERED, now)
+        self._hub.emit(RuntimeEventKind.ENDED, now, leg.agent_id, call_id, waiter.request.caller,
                        waiter.request.queue)
 
 

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -142,6 +143,18 @@ class Lab:
         request = urllib.request.Request(self.ari_url + path, headers={"Authorization": f"Basic {token}"})
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read() or b"null")
+
+    def ari_delete(self, path: str) -> None:
+        """``DELETE <ari_url><path>``; a 404 (already gone) is fine, other HTTP errors raise."""
+        token = base64.b64encode(":".join(self.ari_credentials).encode()).decode()
+        request = urllib.request.Request(
+            self.ari_url + path, method="DELETE", headers={"Authorization": f"Basic {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=5):
+                pass
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
 
     async def call(self, script: CallerScript) -> SippResult:
         return await run_caller(self.settings, script)

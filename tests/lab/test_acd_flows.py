@@ -86,10 +86,19 @@ def agents(lab: Lab, *ready: str, paused: tuple[str, ...] = ()) -> Iterator[None
 
 
 def _log_out(lab: Lab, agent_id: str) -> None:
-    """Logout is refused while ringing or on a call; wrap-up ends on its own (or by ``ready``)."""
-    for _ in range(40):
+    """Logout is refused while ringing or on a call; wrap-up ends on its own (or by ``ready``).
+    An agent still on a call after 20 s fails the test, and every channel is hung up first, so the
+    failure stays with this test instead of leaving the agent busy for the next one on the shared lab."""
+    stuck = ""
+    for attempt in range(60):
         if lab.ivr("agent", "logout", agent_id).returncode == 0:
+            if stuck:
+                pytest.fail(f"agent {agent_id} still busy 20 s after the test (channels hung up):\n{stuck}")
             return
+        if attempt == 40:
+            stuck = lab.ivr("agent", "list").stdout
+            for channel in lab.ari_json("/channels"):
+                lab.ari_delete(f"/channels/{channel['id']}")
         lab.ivr("agent", "ready", agent_id)
         time.sleep(0.5)
     pytest.fail(f"agent {agent_id} could not be logged out:\n{lab.ivr('agent', 'list').stdout}")

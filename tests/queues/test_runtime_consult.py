@@ -85,7 +85,7 @@ async def test_complete_hands_the_caller_to_the_target_and_the_first_agent_wraps
     assert lab.state("1002") is S.WRAP_UP
     await lab.runtime.drain()
     assert [f["agent_id"] for f in lab.facts.of("answered")] == ["1003"]  # counted once, for the queue
-    assert [f["outcome"] for f in lab.facts.of("ended")] == [QueueOutcome.ANSWERED]
+    assert [(f["call_id"], f["outcome"]) for f in lab.facts.of("ended")] == [("c1", QueueOutcome.ANSWERED)]
     assert len(lab.facts.of("enqueued")) == 1
 
 

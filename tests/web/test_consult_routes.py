@@ -120,8 +120,16 @@ async def test_consult_then_complete_gives_the_call_to_the_target(desk: Desk) ->
     assert me["call_controls"] == ["complete_consult", "cancel_consult", "hangup"]
     assert me["consult"] == {"target": "1002", "state": "talking"}
 
+    desk.ari.calls.clear()
     done = await desk.post("/web/calls/call-1/consult/complete", {})
     assert done.status == 200, await done.text()
+    assert desk.ari.calls == [  # the target's leg leaves the consult bridge before it goes
+        ("remove_channel", "consult-call-1", [leg.channel_id]),
+        ("add_channel", "acd-call-1", [leg.channel_id]),
+        ("stop_moh", "call-1"),
+        ("add_channel", "acd-call-1", ["call-1"]),
+        ("destroy_bridge", "consult-call-1"),
+    ]
     assert (await done.json())["transferred_to"] == "agent 1002"
     assert desk.control.acd.agent("1001").state is S.WRAP_UP
     target_now = desk.control.acd.agent("1002")
@@ -159,10 +167,11 @@ async def test_cancel_takes_the_caller_back_and_the_target_is_ready(desk: Desk) 
     assert data["agent"]["call_controls"] == ["hold", "hangup", "transfer", "consult"]
     assert legs.hung_up == [leg.channel_id]
     assert desk.ari.calls == [
-        ("destroy_bridge", "consult-call-1"),
+        ("remove_channel", "consult-call-1", ["agent-call-1"]),  # out of the consult bridge before it goes
         ("add_channel", "acd-call-1", ["agent-call-1"]),
         ("stop_moh", "call-1"),
         ("add_channel", "acd-call-1", ["call-1"]),
+        ("destroy_bridge", "consult-call-1"),
     ]
     assert desk.control.acd.agent("1002").state is S.READY
     assert desk.control.acd.agent("1001").state is S.ON_CALL
