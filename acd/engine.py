@@ -3,11 +3,8 @@
 Every public method takes the clock value ``now`` and returns the events it caused, in order. The engine
 keeps no state of its own besides the queue configuration: everything shared lives in the ``AcdStore``.
 
-Routing is event driven. A call arriving (or coming back after an unanswered offer) looks only at the
-ready agents holding its rarest needed skill; an agent becoming ready looks only at the head of each
-(needed skills, priority band) group of each queue. The explanation of an offer comes from the store's
-indexes (counts per reason, a bounded list of the nearest passed-over agents), so a decision costs
-time in proportion to the ready agents, not to everyone holding a needed skill. ``tick(now)`` expires
+Which agent gets which call is ``acd.matching.Matcher``'s job (event driven: a call looks at the ready
+agents holding its rarest needed skill, a ready agent at the heads of the queues). ``tick(now)`` expires
 offers, wrap-ups and max waits and retries the heads whose needed skills relaxed with waiting time.
 
 Each operation runs in one ``AcdStore.transaction``: with a database store it is stored whole or, if
@@ -25,9 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from acd.agent_state import StateChange, transition
-from acd.errors import DuplicateCall, InvalidTransition, NoOffer, UnknownAgent, UnknownCall, UnknownQueue
-from acd.estimate import WaitAccuracy, expected_wait
+from acd.errors import DuplicateCall, InvalidTransition, NoOffer, UnknownCall
+from acd.estimate import WaitAccuracy
 from acd.events import (
     AcdEvent,
     CallAbandoned,
@@ -35,9 +31,9 @@ from acd.events import (
     CallOverflowed,
     CallQueued,
     OfferEnded,
-    OfferMade,
     OfferResult,
 )
+from acd.matching import Matcher
 from acd.model import (
     Agent,
     AgentState,
@@ -45,12 +41,10 @@ from acd.model import (
     PassReason,
     Queue,
     Skills,
-    Strategy,
     WaitingCall,
     callback_of,
     requirements_at,
 )
-from acd.routing import PASSED_OVER_NAMED, decide, eligible
 from acd.store import AcdStore, MemoryStore, in_transaction, locking_every_queue
 from acd.strategies import strategy_for
 
@@ -62,7 +56,6 @@ _READY_REFUSALS = {
     AgentState.LOGGED_OUT: "log in first",
     AgentState.RINGING: "answer or reject the ringing call first",
 }
-_BUSY_STAFFED = (PassReason.RINGING, PassReason.BUSY, PassReason.WRAP_UP)
 _STATE_OF_REASON = {
     PassReason.LOGGED_OUT: AgentState.LOGGED_OUT,
     PassReason.PAUSED: AgentState.PAUSED,
@@ -92,6 +85,7 @@ class Acd:
         for q in self._queues.values():
             strategy_for(q.strategy, q.name)  # an unknown strategy is refused here, not at the first call
         self._store: AcdStore = store if store is not None else MemoryStore()
+        self._matcher = Matcher(self._queues, self._store)
         with self._store.transaction():
             for q in self._queues.values():
                 for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}):
@@ -109,16 +103,10 @@ class Acd:
         return dict(self._queues)
 
     def queue(self, name: str) -> Queue:
-        try:
-            return self._queues[name]
-        except KeyError:
-            raise UnknownQueue(name) from None
+        return self._matcher.queue(name)
 
     def agent(self, agent_id: str) -> Agent:
-        agent = self._store.agent(agent_id)
-        if agent is None:
-            raise UnknownAgent(agent_id)
-        return agent
+        return self._matcher.agent(agent_id)
 
     def call(self, call_id: str) -> WaitingCall:
         call = self._store.call(call_id)
@@ -135,8 +123,9 @@ class Acd:
         if agent.state is not AgentState.LOGGED_OUT:
             raise InvalidTransition(agent_id, agent.state.value, "login", "already logged in")
         if paused_reason:
-            return [self._move(agent, AgentState.PAUSED, paused_reason, now)]
-        return [self._move(agent, AgentState.READY, "login", now), *self._serve_agent(agent_id, now)]
+            return [self._matcher.move(agent, AgentState.PAUSED, paused_reason, now)]
+        return [self._matcher.move(agent, AgentState.READY, "login", now),
+                *self._matcher.serve_agent(agent_id, now)]
 
     @locking_every_queue
     def logout(self, agent_id: str, now: float) -> list[AcdEvent]:
@@ -159,8 +148,8 @@ class Acd:
         refusal = _READY_REFUSALS.get(agent.state)
         if refusal:
             raise InvalidTransition(agent_id, agent.state.value, AgentState.READY.value, refusal)
-        change = self._move(agent, AgentState.READY, "ready", now, **_FREE)
-        return [change, *self._serve_agent(agent_id, now)]
+        change = self._matcher.move(agent, AgentState.READY, "ready", now, **_FREE)
+        return [change, *self._matcher.serve_agent(agent_id, now)]
 
     # calls
 
@@ -203,9 +192,9 @@ class Acd:
         )
         self._store.save_call(call)
         position = self._store.position(call_id)
-        call = replace(call, predicted_wait=self._estimate(q, call.skills, position))
+        call = replace(call, predicted_wait=self._matcher.estimate(q, call.skills, position))
         self._store.save_call(call)
-        return [CallQueued(call, position), *self._dispatch_call(call, now)]
+        return [CallQueued(call, position), *self._matcher.offer_call(call, now)]
 
     @locking_every_queue
     def answer(self, agent_id: str, now: float) -> list[AcdEvent]:
@@ -214,8 +203,8 @@ class Acd:
         call = self.call(offer.call_id)
         self._store.remove_offer(agent_id)
         self._store.remove_call(call.id)
-        change = self._move(agent, AgentState.ON_CALL, "answered", now,
-                            answered_at=now, calls_taken=agent.calls_taken + 1)
+        change = self._matcher.move(agent, AgentState.ON_CALL, "answered", now,
+                                    answered_at=now, calls_taken=agent.calls_taken + 1)
         waited = now - call.enqueued_at
         accuracy = WaitAccuracy(call.id, call.queue, agent_id, call.predicted_wait, waited)
         ended = OfferEnded(offer, OfferResult.ANSWERED, now)
@@ -235,11 +224,12 @@ class Acd:
         q = self.queue(agent.current_queue or "")
         if agent.answered_at is not None:
             self._store.record_handle_time(q.name, now - agent.answered_at)
-        events: list[AcdEvent] = [self._move(agent, AgentState.WRAP_UP, "call ended", now,
-                                             last_call_end=now, wrap_up_until=now + q.wrap_up_seconds)]
+        wrap_up = self._matcher.move(agent, AgentState.WRAP_UP, "call ended", now,
+                                     last_call_end=now, wrap_up_until=now + q.wrap_up_seconds)
+        events: list[AcdEvent] = [wrap_up]
         if q.wrap_up_seconds <= 0:
-            events += [self._move(self.agent(agent_id), AgentState.READY, "wrap-up done", now, **_FREE),
-                       *self._serve_agent(agent_id, now)]
+            ready = self._matcher.move(self.agent(agent_id), AgentState.READY, "wrap-up done", now, **_FREE)
+            events += [ready, *self._matcher.serve_agent(agent_id, now)]
         return events
 
     @locking_every_queue
@@ -254,9 +244,9 @@ class Acd:
             self._store.remove_offer(agent.id)
             if offer is not None:
                 events.append(OfferEnded(offer, OfferResult.ABANDONED, now))
-            events.append(self._move(agent, AgentState.READY, "caller abandoned", now, **_FREE))
+            events.append(self._matcher.move(agent, AgentState.READY, "caller abandoned", now, **_FREE))
             events.append(CallAbandoned(call, now, now - call.enqueued_at))
-            return events + self._serve_agent(agent.id, now)
+            return events + self._matcher.serve_agent(agent.id, now)
         return [CallAbandoned(call, now, now - call.enqueued_at)]
 
     @locking_every_queue
@@ -275,11 +265,11 @@ class Acd:
                     events.append(CallOverflowed(call, now, now - call.enqueued_at))
         for agent in self._store.agents_in_state(AgentState.WRAP_UP):
             if agent.wrap_up_until is not None and agent.wrap_up_until <= now:
-                events.append(self._move(agent, AgentState.READY, "wrap-up done", now, **_FREE))
-                events += self._serve_agent(agent.id, now)
+                events.append(self._matcher.move(agent, AgentState.READY, "wrap-up done", now, **_FREE))
+                events += self._matcher.serve_agent(agent.id, now)
         for name in sorted(self._queues):
             for head in self._store.heads(name):
-                events += self._dispatch_call(head, now)
+                events += self._matcher.offer_call(head, now)
         return events
 
     # queries
@@ -295,7 +285,7 @@ class Acd:
         call = self.call(call_id)
         q = self.queue(call.queue)
         required = requirements_at(call.skills, q.escalation, now - call.enqueued_at)
-        return self._estimate(q, required, self._store.position(call_id))
+        return self._matcher.estimate(q, required, self._store.position(call_id))
 
     @in_transaction
     def queue_status(self, queue: str, now: float) -> QueueStatus:
@@ -311,11 +301,6 @@ class Acd:
 
     # internals
 
-    def _move(self, agent: Agent, to: AgentState, reason: str, now: float, **changes: Any) -> StateChange:
-        moved, change = transition(agent, to, reason, now, **changes)
-        self._store.save_agent(moved)
-        return change
-
     def _ringing(self, agent_id: str) -> tuple[Offer, Agent]:
         agent = self.agent(agent_id)
         offer = self._store.offer(agent_id)
@@ -329,9 +314,9 @@ class Acd:
         offer, agent = self._ringing(agent_id)
         call = self._release(offer)
         events: list[AcdEvent] = [OfferEnded(offer, result, now),
-                                  self._move(agent, AgentState.PAUSED, reason, now, **_FREE)]
+                                  self._matcher.move(agent, AgentState.PAUSED, reason, now, **_FREE)]
         if reroute and call is not None:
-            events += self._dispatch_call(call, now)
+            events += self._matcher.offer_call(call, now)
         return events
 
     def _release(self, offer: Offer) -> WaitingCall | None:
@@ -350,73 +335,12 @@ class Acd:
             raise InvalidTransition(agent_id, agent.state.value, to.value, "end the call first")
         offer = self._store.offer(agent_id)
         if offer is None:
-            return [self._move(agent, to, reason, now, **_FREE)]
+            return [self._matcher.move(agent, to, reason, now, **_FREE)]
         call = self._release(offer)
         events: list[AcdEvent] = [OfferEnded(offer, OfferResult.WITHDRAWN, now),
-                                  self._move(agent, to, reason, now, **_FREE)]
-        return events + (self._dispatch_call(call, now) if call is not None else [])
+                                  self._matcher.move(agent, to, reason, now, **_FREE)]
+        return events + (self._matcher.offer_call(call, now) if call is not None else [])
 
-    def _estimate(self, q: Queue, required: Skills, position: int) -> float | None:
-        """From the pool's counts: no walk over the agents."""
-        pool = self._store.pool_counts(required)
-        staffed = pool.eligible + sum(pool.passed.get(r, 0) for r in _BUSY_STAFFED)
-        return expected_wait(position, staffed, self._store.handle_times(q.name), q.default_handle_seconds,
-                             ready_agents=pool.eligible)
-
-    def _dispatch_call(self, call: WaitingCall, now: float) -> list[AcdEvent]:
-        """Offer ``call`` to the best ready agent that fits, if any."""
-        if call.offered_to is not None:
-            return []
-        q = self.queue(call.queue)
-        required = requirements_at(call.skills, q.escalation, now - call.enqueued_at)
-        rarest = min(required, key=lambda s: (self._store.ready_count(s), s)) if required else None
-        if self._store.ready_count(rarest) == 0:  # no one to offer it to: nothing more to read
-            return []
-        ready, counts, others = self._store.routing_reads(rarest, required, PASSED_OVER_NAMED)
-        candidates = [a for a in ready if eligible(a, required)]
-        if not candidates:
-            return []
-        turns = Strategy(q.strategy) is Strategy.ROUND_ROBIN and len(candidates) > 1  # else it ranks nothing
-        decision = decide(
-            required,
-            q.strategy,
-            now,
-            candidates=candidates,
-            others=others,
-            counts=counts,
-            rr_cursor=self._store.rr_cursor(q.name) if turns else None,
-            without_any_skill=self._store.agent_count() - counts.total,
-        )
-        if decision is None:
-            return []
-        agent = self.agent(decision.chosen)
-        offer = Offer(call.id, agent.id, q.name, now, now + q.ring_timeout, decision)
-        change = self._move(agent, AgentState.RINGING, f"offered {call.id}", now,
-                            current_call=call.id, current_queue=q.name, wrap_up_until=None)
-        self._store.save_offer(offer)
-        self._store.save_call(replace(call, offered_to=agent.id))
-        self._store.set_rr_cursor(q.name, agent.id)
-        return [change, OfferMade(offer)]
-
-    def _serve_agent(self, agent_id: str, now: float) -> list[AcdEvent]:
-        """A ready agent looks for the most urgent waiting call it can take, across queues."""
-        events: list[AcdEvent] = []
-        tried: set[str] = set()
-        while self.agent(agent_id).state is AgentState.READY:
-            agent = self.agent(agent_id)
-            best: WaitingCall | None = None
-            for head in self._store.heads_of(sorted(self._queues)):
-                if head.id in tried:
-                    continue
-                q = self._queues[head.queue]
-                needed = requirements_at(head.skills, q.escalation, now - head.enqueued_at)
-                if eligible(agent, needed) and (best is None or head.order < best.order):
-                    best = head
-            if best is None:
-                break
-            tried.add(best.id)
-            events += self._dispatch_call(best, now)
-        return events
 
 
 _FREE: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """The tables ``acd.sql_store.SqlStore`` keeps the ACD's live state in (SQLite or PostgreSQL).
 
-They live on their own ``METADATA`` so that the ACD package does not depend on the service's storage
-layer; ``ivr_engine.storage.models`` copies them onto its ``Base.metadata`` and migration ``0005`` creates
+They live on their own ``METADATA`` so that the ACD's store does not depend on the service's storage
+layer; ``acd.records.rows`` copies them onto the storage's ``Base.metadata`` and migration ``0005`` creates
 them, so ``ivr db init`` makes them next to the service's own tables.
 
 - ``acd_agents``: one row per agent with its live state. ``skills`` is the agent's skills as canonical

@@ -29,6 +29,7 @@ from acd.records.rows import (
     WrapUpRow,
 )
 from ivr_engine.storage.database import Database, is_outage
+from ivr_engine.storage.models import Base
 
 __all__ = ["AcdRecorder", "NamedAgent"]
 
@@ -74,15 +75,20 @@ class AcdRecorder:
                     await asyncio.sleep(self._retry_delay_s * 2 ** (attempt - 1))
         return False
 
+    async def _add(self, what: str, make_row: Callable[[], Base]) -> bool:
+        """Insert one fact row, built afresh for each attempt."""
+
+        def work(session: Session) -> bool:
+            session.add(make_row())
+            return True
+
+        return await self._write(what, work)
+
     async def register_agent(self, agent_id: str, name: str, endpoint: str) -> bool:
         """Create or update the agent's row (names for reports)."""
 
         def work(session: Session) -> bool:
-            row = session.get(AgentRow, agent_id)
-            if row is None:
-                session.add(AgentRow(id=agent_id, name=name, endpoint=endpoint))
-            else:
-                row.name, row.endpoint = name, endpoint
+            _save_agent(session, agent_id, name, endpoint)
             return True
 
         return await self._write(f"agent {agent_id}", work)
@@ -94,11 +100,7 @@ class AcdRecorder:
 
         def work(session: Session) -> bool:
             for agent_id, (name, endpoint) in wanted.items():
-                row = session.get(AgentRow, agent_id)
-                if row is None:
-                    session.add(AgentRow(id=agent_id, name=name, endpoint=endpoint))
-                else:
-                    row.name, row.endpoint = name, endpoint
+                _save_agent(session, agent_id, name, endpoint)
             return True
 
         return await self._write(f"{len(wanted)} agent(s)", work)
@@ -106,15 +108,12 @@ class AcdRecorder:
     async def record_state_change(
         self, *, agent_id: str, from_state: str, to_state: str, reason: str, at: datetime
     ) -> bool:
-        def work(session: Session) -> bool:
-            session.add(
-                AgentStateChangeRow(
-                    agent_id=agent_id, from_state=from_state, to_state=to_state, reason=reason, at=at
-                )
-            )
-            return True
-
-        return await self._write(f"state change of {agent_id}", work)
+        return await self._add(
+            f"state change of {agent_id}",
+            lambda: AgentStateChangeRow(
+                agent_id=agent_id, from_state=from_state, to_state=to_state, reason=reason, at=at
+            ),
+        )
 
     async def queue_call_enqueued(
         self,
@@ -126,20 +125,17 @@ class AcdRecorder:
         enqueued: datetime,
         predicted_wait_s: float | None,
     ) -> bool:
-        def work(session: Session) -> bool:
-            session.add(
-                QueueCallRow(
-                    call_id=call_id,
-                    queue=queue,
-                    caller=caller,
-                    priority=priority,
-                    enqueued=enqueued,
-                    predicted_wait_s=predicted_wait_s,
-                )
-            )
-            return True
-
-        return await self._write(f"enqueue of {call_id}", work)
+        return await self._add(
+            f"enqueue of {call_id}",
+            lambda: QueueCallRow(
+                call_id=call_id,
+                queue=queue,
+                caller=caller,
+                priority=priority,
+                enqueued=enqueued,
+                predicted_wait_s=predicted_wait_s,
+            ),
+        )
 
     async def queue_call_answered(self, *, call_id: str, agent_id: str, answered: datetime) -> bool:
         def work(session: Session) -> bool:
@@ -175,31 +171,34 @@ class AcdRecorder:
     async def callback_requested(
         self, *, call_id: str, caller: str, number: str, queue: str, requested: datetime
     ) -> bool:
-        def work(session: Session) -> bool:
-            session.add(
-                CallbackRow(
-                    call_id=call_id,
-                    caller=caller,
-                    number=number,
-                    queue=queue,
-                    requested=requested,
-                    status=CallbackStatus.PENDING.value,
-                )
-            )
-            return True
-
-        return await self._write(f"callback for {call_id}", work)
+        return await self._add(
+            f"callback for {call_id}",
+            lambda: CallbackRow(
+                call_id=call_id,
+                caller=caller,
+                number=number,
+                queue=queue,
+                requested=requested,
+                status=CallbackStatus.PENDING.value,
+            ),
+        )
 
     async def wrap_up(
         self, *, call_id: str, agent_id: str, disposition: str, note: str, at: datetime
     ) -> bool:
-        def work(session: Session) -> bool:
-            session.add(
-                WrapUpRow(call_id=call_id, agent_id=agent_id, disposition=disposition, note=note, at=at)
-            )
-            return True
+        return await self._add(
+            f"wrap-up of {call_id}",
+            lambda: WrapUpRow(call_id=call_id, agent_id=agent_id, disposition=disposition, note=note, at=at),
+        )
 
-        return await self._write(f"wrap-up of {call_id}", work)
+
+def _save_agent(session: Session, agent_id: str, name: str, endpoint: str) -> None:
+    """Create the agent's row, or update its name and endpoint."""
+    row = session.get(AgentRow, agent_id)
+    if row is None:
+        session.add(AgentRow(id=agent_id, name=name, endpoint=endpoint))
+    else:
+        row.name, row.endpoint = name, endpoint
 
 
 def _open_stay(session: Session, call_id: str) -> QueueCallRow | None:

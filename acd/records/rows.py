@@ -4,6 +4,10 @@ These are append-mostly records written by :class:`acd.records.recorder.AcdRecor
 the ACD reports. Like the storage package's own tables, ``call_id`` and ``agent_id`` are soft references
 (indexed, no foreign key): the recorder writes facts from independent events in whatever order they
 arrive, and a fact must never be refused because the row it names has not been written yet.
+
+The ACD's live state (``acd.sql_tables``, on a metadata of its own, created by migration 0005) belongs to
+the same schema: this module copies it onto the service's ``Base.metadata`` too, so the migrations are
+checked against every ACD table (``tests/storage/test_schema.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from acd.sql_tables import METADATA as LIVE_STATE
 from ivr_engine.storage.models import Base, BigId, UTCDateTime
 
 __all__ = [
@@ -175,3 +180,7 @@ class WrapUpRow(Base):
     disposition: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+for _table in LIVE_STATE.sorted_tables:
+    _table.to_metadata(Base.metadata)

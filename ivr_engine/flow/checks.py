@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from ivr_engine.flow.nodes.base import NodeBase
+from ivr_engine.flow.model import NodeBase
 
 __all__ = ["AcdNames", "LookupSignature", "NodeChecks"]
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 from ivr_engine.channel import DtmfKey
 from ivr_engine.flow.errors import Problem
 from ivr_engine.flow.hints import did_you_mean
-from ivr_engine.flow.nodes.base import Speech
+from ivr_engine.flow.model import Speech
 from ivr_engine.flow.templates import template_error
 from ivr_engine.flow.yamlsource import Located
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from ivr_engine.flow.model import CallNode, Flow, SetNode
+from ivr_engine.flow.model import Flow
+from ivr_engine.flow.nodes.call import CallNode
+from ivr_engine.flow.nodes.set import SetNode
 
 __all__ = ["call_chain", "call_graph", "cycles", "languages", "spin_loops", "waiting_flows"]
 

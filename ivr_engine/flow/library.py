@@ -12,7 +12,9 @@ from pathlib import Path
 
 from ivr_engine.flow.errors import FlowError, Problem
 from ivr_engine.flow.loader import load_flow, parse_flow
-from ivr_engine.flow.model import CallNode, Flow, HoursNode
+from ivr_engine.flow.model import Flow
+from ivr_engine.flow.nodes.call import CallNode
+from ivr_engine.flow.nodes.hours import HoursNode
 
 __all__ = ["FlowLibrary", "flow_files"]
 

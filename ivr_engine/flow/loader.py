@@ -22,7 +22,7 @@ from ivr_engine.flow.errors import FlowError, Problem
 from ivr_engine.flow.fields import IDENT, Fields
 from ivr_engine.flow.filesource import FileRefused, read_flow_text
 from ivr_engine.flow.hints import did_you_mean
-from ivr_engine.flow.model import Flow, FlowDefaults, Node, Source
+from ivr_engine.flow.model import Flow, FlowDefaults, NodeBase, Source
 from ivr_engine.flow.nodes.base import Where
 from ivr_engine.flow.registry import NODE_SPECS, NODE_TYPES
 from ivr_engine.flow.yamlsource import Located, parse_yaml
@@ -77,7 +77,7 @@ def _language(f: Fields) -> str | None:
     return language
 
 
-def _nodes(top: Fields, defaults: FlowDefaults, broken: set[str]) -> Iterator[Node]:
+def _nodes(top: Fields, defaults: FlowDefaults, broken: set[str]) -> Iterator[NodeBase]:
     nodes = top.mapping("nodes", required=True, what="node id")
     key_lines = top.values["nodes"].key_lines if nodes else {}
     for node_id, item in nodes.items():
@@ -106,7 +106,7 @@ def _nodes(top: Fields, defaults: FlowDefaults, broken: set[str]) -> Iterator[No
         f.finish(f"a {spec.name} node", spec.fields)
         if f.failed:
             broken.add(node_id)
-        yield node  # type: ignore[misc]  # every spec reads one member of the Node union
+        yield node
 
 
 def _read(path: Path, file: str) -> tuple[Located | None, list[Problem]]:

@@ -1,14 +1,15 @@
 """The one registry of node types (each a module of ``ivr_engine.flow.nodes``) the flow package uses.
 
 To add a node type: write its module (dataclass, ``read``, ``run``, optional ``check``, ``FIELDS`` in
-its ``SPEC``), list the module in ``_MODULES`` here and its class in ``Node`` (``ivr_engine.flow.model``).
-``tests/flow/test_registry.py`` fails until both agree and docs/flows.md has an example of the type.
+its ``SPEC``) and list the module in ``_MODULES`` here. ``tests/flow/test_registry.py`` fails until every
+node class of ``ivr_engine.flow.nodes`` is listed and docs/flows.md has an example of the type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ivr_engine.flow.model import NodeBase
 from ivr_engine.flow.nodes import (
     branch,
     call,
@@ -26,7 +27,7 @@ from ivr_engine.flow.nodes import (
     transfer,
 )
 from ivr_engine.flow.nodes import set as set_
-from ivr_engine.flow.nodes.base import NodeBase, NodeSpec
+from ivr_engine.flow.nodes.base import NodeSpec
 
 __all__ = ["NODE_SPECS", "NODE_TYPES", "spec_of"]
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ivr_engine.channel import Channel, Media, Prompt, Tts
+from ivr_engine.flow.model import Flow, Speech
 from ivr_engine.flow.services import FlowServices
 from ivr_engine.flow.steps import MASK, End
 from ivr_engine.flow.templates import render, template_variables
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.nodes.base import Speech
 
 __all__ = ["CallState"]
 

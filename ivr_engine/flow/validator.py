@@ -21,8 +21,8 @@ from ivr_engine.flow.graph import call_chain, call_graph, cycles, languages, spi
 from ivr_engine.flow.hints import did_you_mean
 from ivr_engine.flow.library import flow_files
 from ivr_engine.flow.loader import ParsedFlow, dangling_exits, parse_flow
-from ivr_engine.flow.model import CallNode, Flow, Node, NodeBase
-from ivr_engine.flow.nodes.call import MAX_CALL_DEPTH
+from ivr_engine.flow.model import Flow, NodeBase
+from ivr_engine.flow.nodes.call import MAX_CALL_DEPTH, CallNode
 from ivr_engine.flow.registry import spec_of
 
 __all__ = [
@@ -127,7 +127,7 @@ class _Checker:
             first = flow.nodes[loop[0]]
             self.error(first, f"loop without caller input can spin forever: {' -> '.join(loop)}")
 
-    def _prompts(self, flow: Flow, node: Node) -> None:
+    def _prompts(self, flow: Flow, node: NodeBase) -> None:
         if self.catalogue is None:
             return
         for lang in sorted(self.languages.get(flow.name, {flow.defaults.language or "en"})):

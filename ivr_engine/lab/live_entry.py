@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from ivr_engine.flow.graph import call_chain, call_graph
 from ivr_engine.flow.library import FlowLibrary
-from ivr_engine.flow.model import CallNode, Flow, MenuNode
+from ivr_engine.flow.model import Flow
+from ivr_engine.flow.nodes.call import CallNode
+from ivr_engine.flow.nodes.menu import MenuNode
 
 __all__ = ["Entry", "PathParts", "find_entry", "keys_to_call", "split_path"]
 

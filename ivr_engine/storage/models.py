@@ -27,8 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from acd.sql_tables import METADATA as ACD_STATE
-
 __all__ = [
     "IN_PROGRESS",
     "Account",
@@ -243,9 +241,3 @@ class SurveyResponse(Base):
     question: Mapped[str] = mapped_column(String(100))
     score: Mapped[int] = mapped_column(Integer)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
-
-
-# The ACD's live state (``acd.sql_tables``, created by migration 0004) belongs to the same schema: copied
-# onto ``Base.metadata`` so the migrations are checked against it like the tables above.
-for _table in ACD_STATE.sorted_tables:
-    _table.to_metadata(Base.metadata)

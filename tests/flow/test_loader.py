@@ -10,7 +10,9 @@ import pytest
 from ivr_engine.channel import DtmfKey
 from ivr_engine.flow.errors import FlowError
 from ivr_engine.flow.loader import load_flow
-from ivr_engine.flow.model import GatherNode, MenuNode, Speech
+from ivr_engine.flow.model import Speech
+from ivr_engine.flow.nodes.gather import GatherNode
+from ivr_engine.flow.nodes.menu import MenuNode
 
 from .conftest import FlowMaker
 

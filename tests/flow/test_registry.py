@@ -1,13 +1,15 @@
-"""Node types as units: one registry covering every type of the ``Node`` union, each type's reader
-reading exactly the fields it declares (the ones the schema and the unknown-field check use), an
-example of every type in docs/flows.md, and a JSON Schema that accepts every shipped flow."""
+"""Node types as units: one registry covering every node class of ``ivr_engine.flow.nodes``, each
+type's reader reading exactly the fields it declares (the ones the schema and the unknown-field check
+use), an example of every type in docs/flows.md, and a JSON Schema that accepts every shipped flow."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import pkgutil
 import re
 from pathlib import Path
-from typing import get_args
 
 import jsonschema
 import pytest
@@ -15,9 +17,10 @@ import yaml
 from click.testing import CliRunner
 
 from cli import main
+from ivr_engine.flow import nodes
 from ivr_engine.flow.errors import Problem
 from ivr_engine.flow.fields import Fields
-from ivr_engine.flow.model import FlowDefaults, Node, Source
+from ivr_engine.flow.model import FlowDefaults, NodeBase, Source
 from ivr_engine.flow.nodes.base import Where
 from ivr_engine.flow.registry import NODE_SPECS, spec_of
 from ivr_engine.flow.schema import flow_schema
@@ -27,11 +30,23 @@ ROOT = Path(__file__).parents[2]
 DOCS = (ROOT / "docs" / "flows.md").read_text()
 
 
-def test_the_registry_covers_every_node_type_of_the_union() -> None:
-    union = set(get_args(Node))
-    assert {spec.cls for spec in NODE_SPECS.values()} == union
+def _node_classes() -> set[type[NodeBase]]:
+    """Every ``NodeBase`` subclass defined in a module of ``ivr_engine.flow.nodes``."""
+    found: set[type[NodeBase]] = set()
+    for info in pkgutil.iter_modules(nodes.__path__):
+        module = importlib.import_module(f"{nodes.__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, NodeBase) and cls is not NodeBase and cls.__module__ == module.__name__:
+                found.add(cls)
+    return found
+
+
+def test_the_registry_covers_every_node_class_of_the_package() -> None:
+    classes = _node_classes()
+    assert len(classes) >= 15
+    assert {spec.cls for spec in NODE_SPECS.values()} == classes
     assert all(name == spec.cls.type_name for name, spec in NODE_SPECS.items())
-    assert len(NODE_SPECS) == len(union)
+    assert len(NODE_SPECS) == len(classes)
 
 
 @pytest.mark.parametrize("name", sorted(NODE_SPECS))

@@ -27,9 +27,8 @@ from typing import Any
 import pytest
 
 from ivr_engine.config import PROJECT_ROOT, Settings
-from ivr_engine.flow.hours import next_open
 from ivr_engine.flow.library import FlowLibrary
-from ivr_engine.flow.model import HoursNode
+from ivr_engine.flow.nodes.hours import HoursNode, next_open
 from ivr_engine.lab import LabPaths
 from ivr_engine.lab.ports import port_env, private_lab_settings
 from ivr_engine.lab.render import AGENT_IDS, agent_phones

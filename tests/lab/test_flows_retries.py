@@ -10,7 +10,8 @@ import pytest
 
 from ivr_engine.config import PROJECT_ROOT
 from ivr_engine.flow.loader import load_flow
-from ivr_engine.flow.model import GatherNode, MenuNode
+from ivr_engine.flow.nodes.gather import GatherNode
+from ivr_engine.flow.nodes.menu import MenuNode
 from ivr_engine.lab.sipp import CallerScript, HangupBy
 
 from .conftest import Lab

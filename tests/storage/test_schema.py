@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from acd.records import rows as _acd_rows  # noqa: F401 - registers its tables
+from acd.records import rows as _acd_rows  # noqa: F401 - registers its tables and the live state's
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import current_revision, head_revision, upgrade
@@ -23,7 +23,7 @@ OUR_TABLES = {
     "node_events",
     "voicemails",
     "survey_responses",
-    # the ACD's live state (acd.sql_tables)
+    # the ACD's live state (acd.sql_tables, registered by acd.records.rows)
     "acd_agents",
     "acd_agent_skills",
     "acd_waiting_calls",

@@ -12,9 +12,9 @@ import pytest
 from ivr_engine.centre import centre_time
 from ivr_engine.clock import CentreTime, ClockError, ServiceClock, clock_from_setting, parse_local
 from ivr_engine.config import ConfigError, Settings
-from ivr_engine.flow.hours import is_open, next_open
 from ivr_engine.flow.library import FlowLibrary
-from ivr_engine.flow.model import HoursNode, OpenRange, Source
+from ivr_engine.flow.model import Source
+from ivr_engine.flow.nodes.hours import HoursNode, OpenRange, is_open, next_open
 from ivr_engine.web.wallboard import today_window
 
 NEW_YORK = ZoneInfo("America/New_York")

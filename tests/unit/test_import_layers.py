@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 PURE_CORE = frozenset({
-    "agent_state", "config", "engine", "errors", "estimate", "events", "model", "routing", "store",
-    "strategies",
+    "agent_state", "config", "engine", "errors", "estimate", "events", "matching", "model", "routing",
+    "store", "strategies",
 })
 """``acd`` modules that make up the pure router: no I/O, no asyncio, no ``ivr_engine``."""
 _IO = ("ivr_engine", "asyncio", "aiohttp", "sqlalchemy", "psycopg", "socket", "subprocess", "time")

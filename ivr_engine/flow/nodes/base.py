@@ -1,36 +1,29 @@
-"""What every node type shares: where it was written, what it says, its exits, and its ``NodeSpec``.
+"""What a node type module declares: its ``NodeSpec``, and the JSON Schema fragments its fields use.
 
-A node type is one module in this package: its frozen dataclass (a ``NodeBase``), ``read`` (YAML fields
--> node, through ``ivr_engine.flow.fields.Fields``), ``run`` (what it does on a call), an optional
-``check`` (what ``ivr validate`` adds beyond the schema) and ``FIELDS`` (each field's JSON Schema, the
-one list the reader, the unknown-field check and ``ivr flows schema`` share). ``nodes/__init__.py``
-registers the modules; a test checks that the registry covers every type of the ``Node`` union.
+A node type is one module in this package: its frozen dataclass (a ``ivr_engine.flow.model.NodeBase``),
+``read`` (YAML fields -> node, through ``ivr_engine.flow.fields.Fields``), ``run`` (what it does on a
+call), an optional ``check`` (what ``ivr validate`` adds beyond the schema) and ``FIELDS`` (each field's
+JSON Schema, the one list the reader, the unknown-field check and ``ivr flows schema`` share).
+``ivr_engine.flow.registry`` lists the modules; a test checks that it covers every node class of this
+package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ivr_engine.flow.templates import template_variables
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.checks import NodeChecks
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
-    from ivr_engine.flow.steps import Step
+from ivr_engine.flow.checks import NodeChecks
+from ivr_engine.flow.fields import Fields
+from ivr_engine.flow.model import Flow, FlowDefaults, NodeBase, Source
+from ivr_engine.flow.runtime import CallState
+from ivr_engine.flow.steps import Step
 
 __all__ = [
-    "NO_SPEECH",
     "SPEECH_FIELDS",
-    "FlowDefaults",
     "JsonSchema",
-    "NodeBase",
     "NodeSpec",
-    "Source",
-    "Speech",
     "Where",
     "schema_key",
     "schema_name",
@@ -44,41 +37,6 @@ JsonSchema = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Source:
-    """Where a node (or flow) was written."""
-
-    file: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
-@dataclass(frozen=True)
-class Speech:
-    """What a node says: catalogue prompts in order, then an optional templated text (TTS)."""
-
-    prompts: tuple[str, ...] = ()
-    text: str | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.prompts) or self.text is not None
-
-
-NO_SPEECH = Speech()
-
-
-@dataclass(frozen=True)
-class FlowDefaults:
-    """Flow-wide defaults; ``retries`` counts the re-prompts after the first try."""
-
-    retries: int = 2
-    timeout: float = 5.0
-    inter_digit_timeout: float = 3.0
-    language: str | None = None  # None: the caller's language (the service's, or the calling flow's)
-
-
-@dataclass(frozen=True)
 class Where:
     """The node being read: its id and where it was written."""
 
@@ -86,48 +44,9 @@ class Where:
     source: Source
 
 
-@dataclass(frozen=True, kw_only=True)
-class NodeBase:
-    id: str
-    source: Source
-
-    type_name = ""
-
-    def targets(self) -> Iterator[tuple[str, str]]:
-        """(exit name, target node id) for every exit this node can take."""
-        return iter(())
-
-    @property
-    def takes_input(self) -> bool:
-        """True when the node waits for the caller (a loop through it cannot spin)."""
-        return False
-
-    def speeches(self) -> Iterator[Speech]:
-        """Everything the node can say (prompt ids are checked against the catalogue)."""
-        return iter(())
-
-    def templates(self) -> Iterator[str]:
-        """Every template the node renders besides its speeches' texts."""
-        return iter(())
-
-    def variables_used(self) -> set[str]:
-        """The variables the node's templates (and conditions) read."""
-        used: set[str] = set()
-        for speech in self.speeches():
-            if speech.text is not None:
-                used |= template_variables(speech.text)
-        for template in self.templates():
-            used |= template_variables(template)
-        return used
-
-    def assigned(self, lookup_values: Mapping[str, frozenset[str]]) -> set[str]:
-        """The variables the node sets (``lookup_values``: what each named lookup gives)."""
-        return set()
-
-
-Reader = Callable[["Fields", Where, FlowDefaults], NodeBase]
-Runner = Callable[[Any, "CallState", "Flow"], Awaitable["Step"]]
-Checker = Callable[[Any, "NodeChecks"], None]
+Reader = Callable[[Fields, Where, FlowDefaults], NodeBase]
+Runner = Callable[[Any, CallState, Flow], Awaitable[Step]]
+Checker = Callable[[Any, NodeChecks], None]
 
 
 def _no_check(node: Any, checks: NodeChecks) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ivr_engine.flow.expr import Expr, ExprSyntaxError, parse_expr
-from ivr_engine.flow.nodes.base import FlowDefaults, NodeBase, NodeSpec, Where, schema_name
+from ivr_engine.flow.fields import Fields
+from ivr_engine.flow.model import Flow, FlowDefaults, NodeBase
+from ivr_engine.flow.nodes.base import NodeSpec, Where, schema_name
+from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.steps import Step
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
 
 __all__ = ["SPEC", "BranchNode", "Condition"]
 

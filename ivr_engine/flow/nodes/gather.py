@@ -5,30 +5,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ivr_engine.channel import Digits, DtmfKey
+from ivr_engine.flow.fields import Fields
+from ivr_engine.flow.model import NO_SPEECH, Flow, FlowDefaults, NodeBase, Speech
 from ivr_engine.flow.nodes.base import (
-    NO_SPEECH,
     SPEECH_FIELDS,
-    FlowDefaults,
-    NodeBase,
     NodeSpec,
-    Speech,
     Where,
     schema_key,
     schema_name,
     schema_number,
     schema_speech,
 )
+from ivr_engine.flow.nodes.keys import failure, retry_prompt
 from ivr_engine.flow.nodes.menu import RETRIES, TIMEOUT
 from ivr_engine.flow.patterns import MAX_PATTERN_LENGTH, pattern_problem
-from ivr_engine.flow.steps import MASK, Step, failure, retry_prompt
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
+from ivr_engine.flow.runtime import CallState
+from ivr_engine.flow.steps import MASK, Step
 
 __all__ = ["MAX_DIGITS", "SPEC", "GatherNode"]
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ivr_engine.flow.fields import IDENT
+from ivr_engine.flow.checks import NodeChecks
+from ivr_engine.flow.fields import IDENT, Fields
 from ivr_engine.flow.hints import did_you_mean
-from ivr_engine.flow.nodes.base import FlowDefaults, NodeBase, NodeSpec, Where, schema_name
+from ivr_engine.flow.model import Flow, FlowDefaults, NodeBase
+from ivr_engine.flow.nodes.base import NodeSpec, Where, schema_name
 from ivr_engine.flow.ports import LookupStatus
+from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.steps import MASK, Step
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.checks import NodeChecks
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
 
 __all__ = ["SPEC", "LookupNode"]
 

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ivr_engine.flow.nodes.base import (
-    SPEECH_FIELDS,
-    FlowDefaults,
-    NodeBase,
-    NodeSpec,
-    Speech,
-    Where,
-    schema_name,
-)
+from ivr_engine.flow.fields import Fields
+from ivr_engine.flow.model import Flow, FlowDefaults, NodeBase, Speech
+from ivr_engine.flow.nodes.base import SPEECH_FIELDS, NodeSpec, Where, schema_name
+from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.steps import Step
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
 
 __all__ = ["SPEC", "PlayNode"]
 

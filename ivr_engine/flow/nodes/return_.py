@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ivr_engine.flow.nodes.base import FlowDefaults, NodeBase, NodeSpec, Where
+from ivr_engine.flow.fields import Fields
+from ivr_engine.flow.model import Flow, FlowDefaults, NodeBase
+from ivr_engine.flow.nodes.base import NodeSpec, Where
+from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.steps import End, Step
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
 
 __all__ = ["SPEC", "ReturnNode"]
 

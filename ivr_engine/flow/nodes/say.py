@@ -7,27 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from ivr_engine.channel import Say, SayKind
 from ivr_engine.flow.errors import FlowRuntimeError
-from ivr_engine.flow.nodes.base import (
-    NO_SPEECH,
-    SPEECH_FIELDS,
-    FlowDefaults,
-    NodeBase,
-    NodeSpec,
-    Speech,
-    Where,
-    schema_name,
-    schema_speech,
-)
+from ivr_engine.flow.fields import Fields
+from ivr_engine.flow.model import NO_SPEECH, Flow, FlowDefaults, NodeBase, Speech
+from ivr_engine.flow.nodes.base import SPEECH_FIELDS, NodeSpec, Where, schema_name, schema_speech
+from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.steps import MASK, Step
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
 
 __all__ = ["SPEC", "SayNode"]
 

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ivr_engine.flow.nodes.base import (
-    NO_SPEECH,
-    SPEECH_FIELDS,
-    FlowDefaults,
-    NodeBase,
-    NodeSpec,
-    Speech,
-    Where,
-    schema_name,
-    schema_speech,
-)
+from ivr_engine.flow.fields import Fields
+from ivr_engine.flow.model import NO_SPEECH, Flow, FlowDefaults, NodeBase, Speech
+from ivr_engine.flow.nodes.base import SPEECH_FIELDS, NodeSpec, Where, schema_name, schema_speech
+from ivr_engine.flow.nodes.keys import ask_one_key
 from ivr_engine.flow.nodes.menu import RETRIES, TIMEOUT
-from ivr_engine.flow.steps import Step, ask_one_key
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
+from ivr_engine.flow.runtime import CallState
+from ivr_engine.flow.steps import Step
 
 __all__ = ["SPEC", "SurveyNode", "SurveyQuestion"]
 

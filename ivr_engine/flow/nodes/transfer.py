@@ -5,28 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from ivr_engine.flow.checks import NodeChecks
 from ivr_engine.flow.errors import FlowRuntimeError
+from ivr_engine.flow.fields import Fields
 from ivr_engine.flow.hints import did_you_mean
-from ivr_engine.flow.nodes.base import (
-    NO_SPEECH,
-    SPEECH_FIELDS,
-    FlowDefaults,
-    NodeBase,
-    NodeSpec,
-    Speech,
-    Where,
-    schema_name,
-)
+from ivr_engine.flow.model import NO_SPEECH, Flow, FlowDefaults, NodeBase, Speech
+from ivr_engine.flow.nodes.base import SPEECH_FIELDS, NodeSpec, Where, schema_name
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
+from ivr_engine.flow.runtime import CallState
 from ivr_engine.flow.steps import Step
-
-if TYPE_CHECKING:
-    from ivr_engine.flow.checks import NodeChecks
-    from ivr_engine.flow.fields import Fields
-    from ivr_engine.flow.model import Flow
-    from ivr_engine.flow.runtime import CallState
 
 __all__ = ["RECORDING_NOTICE", "SPEC", "TransferNode"]
 
