@@ -86,16 +86,17 @@ class Acd:
     def __init__(self, queues: Iterable[Queue], store: AcdStore | None = None, agents: Iterable[Agent] = ()):
         """Raises ``UnknownStrategy`` for a queue whose strategy has none in the registry.
 
-        Asking the store for each queue's pool counts at every escalation stage up front lets an
-        indexing store keep those counts from the start instead of building them on a first decision."""
+        Naming each queue's pool at every escalation stage to the store up front (``track_pools``) lets
+        an indexing store keep those counts from the start instead of counting them at each decision."""
         self._queues = {q.name: q for q in queues}
         for q in self._queues.values():
             strategy_for(q.strategy, q.name)  # an unknown strategy is refused here, not at the first call
         self._store: AcdStore = store if store is not None else MemoryStore()
         with self._store.transaction():
-            for q in self._queues.values():
-                for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}):
-                    self._store.pool_counts(requirements_at(q.skills, q.escalation, waited))
+            self._store.track_pools(
+                requirements_at(q.skills, q.escalation, waited)
+                for q in self._queues.values()
+                for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}))
             for agent in agents:
                 if self._store.agent(agent.id) is None:
                     self._store.save_agent(agent)

@@ -20,6 +20,7 @@ from acd.model import Agent, AgentState, Offer, WaitingCall
 from acd.sql_batch import Write, run
 from acd.sql_codec import agent_values
 from acd.sql_engine import make_engine, store_error
+from acd.sql_pools import SQL_POOLS, reckon_agent
 from acd.sql_queries import SQL, upsert_statement
 from acd.sql_tables import AGENTS
 from acd.store import EVERY_QUEUE
@@ -56,6 +57,8 @@ class _Seen:
     stored: dict[str, str] = field(default_factory=dict)
     """The skills (as stored) of the agents read or written: a save with the same ones is one sure
     ``UPDATE``."""
+    pools: list[str] | None = None
+    """The tracked pools (``acd.sql_pools``), read when an agent is first written anew."""
 
 
 class SqlSession:
@@ -68,6 +71,8 @@ class SqlSession:
         self._postgres = self.engine.dialect.name == "postgresql"
         self._local = threading.local()
         self._recorded: dict[str, int] = {}
+        self._tracked: set[str] = set()
+        """Keys of pools found tracked (``acd.sql_pools``): their counts are read, not counted."""
         self.batches = [0, 0]
         """Batches sent (``acd.sql_batch``) and the statements in them, for the benchmark."""
 
@@ -235,6 +240,10 @@ class SqlSession:
                     {"agent_id": agent.id, "skill": skill, "level": level}
                     for skill, level in sorted(agent.skills.items())
                 ])
+            seen: _Seen = self._local.seen
+            if seen.pools is None:
+                seen.pools = [str(row.pool) for row in conn.execute(SQL_POOLS.pools)]
+            reckon_agent(conn, agent, seen.pools)
         if on_call and self.node is not None:  # the node answering holds the call; a later save keeps it
             conn.execute(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node})
 

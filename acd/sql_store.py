@@ -34,7 +34,7 @@ transaction is per thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Executable
@@ -44,6 +44,7 @@ from acd.errors import OfferConflict, UnknownCall
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
 from acd.sql_batch import Write
 from acd.sql_codec import agent_from, call_from, call_values, offer_from, offer_values
+from acd.sql_pools import SQL_POOLS, counts_from, pool_key, track
 from acd.sql_queries import (
     HANDLE_TIMES_KEPT,
     HANDLE_TIMES_PRUNED_EVERY,
@@ -140,13 +141,34 @@ class SqlStore(SqlSession):
         pool = pool_params(required)
         ready, counts, nearest = self._read(
             Write(self._ready_agents_stmt(rarest), {"skill": rarest}),
-            Write(pool_counts_query(len(required)), pool),
+            self._pool_counts_read(required),
             Write(nearest_passed_query(len(required)), {"limit": limit, **pool}),
         )
-        return self._keep_agents(ready), _pool_counts(counts), self._keep_agents(nearest)
+        return self._keep_agents(ready), self._pool_counts(required, counts), self._keep_agents(nearest)
+
+    def track_pools(self, requirements: Iterable[Skills]) -> None:
+        """Keep the counts of these pools in tables from now on (``acd.sql_pools``)."""
+        with self.transaction(), self._connection() as conn:
+            self._tracked |= track(conn, self._postgres, requirements, self.agents)
 
     def pool_counts(self, required: Skills) -> PoolCounts:
-        return _pool_counts(self._rows(pool_counts_query(len(required)), **pool_params(required)))
+        return self._pool_counts(required, self._read(self._pool_counts_read(required))[0])
+
+    def _pool_counts_read(self, required: Skills) -> Write:
+        """A tracked pool's counts are read from its rows, any other pool is counted."""
+        if pool_key(required) in self._tracked:
+            return Write(SQL_POOLS.counts, {"pool": pool_key(required)})
+        return Write(pool_counts_query(len(required)), pool_params(required))
+
+    def _pool_counts(self, required: Skills, rows: list[Any]) -> PoolCounts:
+        key = pool_key(required)
+        if key not in self._tracked:
+            return _pool_counts(rows)
+        counts = counts_from(rows)
+        if counts is not None:
+            return counts
+        self._tracked.discard(key)  # no rows: the tables were emptied behind the store's back
+        return self.pool_counts(required)
 
     def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
         return self._agents(nearest_passed_query(len(required)), limit=limit, **pool_params(required))

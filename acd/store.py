@@ -13,7 +13,7 @@ import bisect
 import functools
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -58,6 +58,10 @@ class AcdStore(Protocol):
         ...
     def pool_counts(self, required: Skills) -> PoolCounts:
         """Agents holding a needed skill (everyone when none is needed): eligible, or why not."""
+        ...
+    def track_pools(self, requirements: Iterable[Skills]) -> None:
+        """The pools ``pool_counts`` will be asked about most (each queue's needed skills at each
+        escalation stage): an indexing store keeps their counts from now on instead of counting."""
         ...
     def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
         """Up to ``limit`` agents holding a needed skill but not eligible, by ``routing.nearest_key``."""
@@ -227,6 +231,10 @@ class MemoryStore:
         else:
             self._views.move_to_end(key)
         return view.snapshot()
+
+    def track_pools(self, requirements: Iterable[Skills]) -> None:
+        for required in requirements:
+            self.pool_counts(required)
 
     def routing_reads(self, rarest: str | None, required: Skills,
                       limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
