@@ -46,6 +46,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
@@ -113,6 +114,8 @@ WAITING_CALLS = Table(
     Column("offered_to", AgentId),
     Column("node", String(64)),
     Index("ix_acd_waiting_calls_queue", "queue", "enqueued_at", "seq"),
+    Index("ix_acd_waiting_calls_heads", "queue", "skills", "vip", "priority", "enqueued_at", "seq",
+          postgresql_where=text("offered_to IS NULL"), sqlite_where=text("offered_to IS NULL")),
 )
 
 OFFERS = Table(

@@ -1,4 +1,5 @@
-"""acd_pools, acd_pool_members, acd_pool_counts: the ACD's pool counts kept instead of counted
+"""acd_pools, acd_pool_members, acd_pool_counts: the ACD's pool counts kept instead of counted;
+ix_acd_waiting_calls_heads: the queue heads found by index
 
 Revision ID: 0013
 Revises: 0012
@@ -11,6 +12,9 @@ members of each pool with the skill reason they are passed over for, and the cou
 reason, or the member's state). The trigger ``acd_agents_pool_counts`` moves an agent's skilled
 memberships between state buckets when its state changes (see acd/sql_pools.py); on PostgreSQL it
 locks the count rows in key order first, so concurrent transactions never deadlock on them.
+
+``ix_acd_waiting_calls_heads`` (the calls not being offered, by queue, skills, priority band, then time)
+lets PostgreSQL find the first call of each group by one index probe per group (acd/sql_queries.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
+_NOT_OFFERED = "offered_to IS NULL"
 AGENT_ID = sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql")
 
 _MOVE = """
@@ -82,6 +87,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["pool"], ["acd_pools.pool"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("pool", "bucket"),
     )
+    op.create_index("ix_acd_waiting_calls_heads", "acd_waiting_calls",
+                    ["queue", "skills", "vip", "priority", "enqueued_at", "seq"],
+                    postgresql_where=sa.text(_NOT_OFFERED), sqlite_where=sa.text(_NOT_OFFERED))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_POSTGRES_FUNCTION)
         op.execute(_POSTGRES_TRIGGER)
@@ -94,6 +102,7 @@ def downgrade() -> None:
                (" ON acd_agents" if op.get_bind().dialect.name == "postgresql" else ""))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS acd_pool_counts_follow_state()")
+    op.drop_index("ix_acd_waiting_calls_heads", table_name="acd_waiting_calls")
     op.drop_table("acd_pool_counts")
     op.drop_table("acd_pool_members")
     op.drop_table("acd_pools")
