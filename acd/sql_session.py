@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Executable, Table, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -28,6 +29,7 @@ from acd.store import EVERY_QUEUE
 __all__ = ["CHANGES_CHANNEL", "SqlSession"]
 
 _COMMIT = text("COMMIT")
+_BEGIN = text("BEGIN")
 
 CHANGES_CHANNEL = "acd_changed"
 """The PostgreSQL ``NOTIFY`` channel of committed ACD changes; the payload is the writing node's id."""
@@ -54,6 +56,8 @@ class _Seen:
     """PostgreSQL: other writes not sent yet (``acd.sql_batch``)."""
     locks: list[Write] = field(default_factory=list)
     """PostgreSQL: the advisory locks to take, sent first in the next round trip."""
+    begin: bool = False
+    """PostgreSQL: the transaction's ``BEGIN`` is still to be sent, first in the next round trip."""
     stored: dict[str, str] = field(default_factory=dict)
     """The skills (as stored) of the agents read or written: a save with the same ones is one sure
     ``UPDATE``."""
@@ -97,7 +101,7 @@ class SqlSession:
             return
         try:
             with self.engine.begin() as conn:
-                self._local.conn, self._local.seen = conn, _Seen()
+                self._local.conn, self._local.seen = conn, _Seen(begin=self._postgres and _own_begin(conn))
                 try:
                     self._lock_queues(conn, queues)
                     yield
@@ -133,7 +137,7 @@ class SqlSession:
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             seen: _Seen = self._local.seen
-            if seen.pending or seen.deferred or seen.locks:  # saved so far: written before anything else
+            if seen.pending or seen.deferred or seen.locks or seen.begin:  # written before anything else
                 self._flush(current)
             yield current
             return
@@ -200,13 +204,18 @@ class SqlSession:
             batch.append(Write(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""}))
         first_read = len(batch)
         batch += reads
-        if not batch:
+        if not batch and not (seen.begin and not commit):  # (a statement of SQLAlchemy's follows)
             return []
+        begin, seen.begin = seen.begin, False
         committed = commit and all(seen.stored.get(a.id) == _agent_update(a)["same_skills"] for a in agents)
         if committed:  # psycopg then finds the transaction over: SQLAlchemy's commit sends nothing
             batch.append(Write(_COMMIT, {}))
         self.batches[0] += 1
         self.batches[1] += len(batch)
+        if begin:
+            batch.insert(0, Write(_BEGIN, {}))
+            first_read += 1
+            updates = [i + 1 for i in updates]
         try:
             cursors = run(conn, batch)
         except IntegrityError as exc:
@@ -214,6 +223,8 @@ class SqlSession:
             if offer is None:
                 raise
             raise OfferConflict(*offer) from exc
+        if committed:  # over: whatever follows (see below) is a transaction of the driver's own
+            _driver(conn).autocommit = False
         rewritten = [agent for agent, i in zip(agents, updates, strict=True) if cursors[i].rowcount != 1]
         for agent in rewritten:  # new, or its skills changed (after a COMMIT sent: changed meanwhile by
             # another transaction; then written in a transaction of its own): its rows written anew
@@ -254,6 +265,24 @@ class SqlSession:
             return False
         seen.deferred.append(write)
         return True
+
+
+def _driver(conn: Connection) -> psycopg.Connection[Any]:
+    driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+    return driver
+
+
+def _own_begin(conn: Connection) -> bool:
+    """PostgreSQL: the transaction's ``BEGIN`` goes in its first batch instead of a round trip of its
+    own (psycopg begins a transaction by itself, waiting for the answer, even in a pipeline): the
+    driver connection is put in autocommit for the transaction, so it begins none, and the store
+    sends ``BEGIN`` first. Back to the driver's own when the ``COMMIT`` goes in a batch, or when the
+    connection goes back to the pool (``acd.sql_engine``)."""
+    driver = _driver(conn)
+    if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False  # already in one (nothing to begin)
+    driver.autocommit = True
+    return True
 
 
 def _agent_update(agent: Agent) -> dict[str, Any]:
