@@ -132,6 +132,8 @@ class Acd:
     @locking_every_queue
     def login(self, agent_id: str, now: float, paused_reason: str = "") -> list[AcdEvent]:
         """Log in ready, or paused with ``paused_reason``."""
+        if not paused_reason:
+            self._store.will_route(sorted(self._queues))
         agent = self.agent(agent_id)
         if agent.state is not AgentState.LOGGED_OUT:
             raise InvalidTransition(agent_id, agent.state.value, "login", "already logged in")
@@ -156,6 +158,7 @@ class Acd:
     @locking_every_queue
     def ready(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Become ready (from paused, or ending wrap-up early) and take a waiting call if one fits."""
+        self._store.will_route(sorted(self._queues))
         agent = self.agent(agent_id)
         refusal = _READY_REFUSALS.get(agent.state)
         if refusal:
@@ -230,6 +233,8 @@ class Acd:
     @locking_every_queue
     def end_call(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent's call is over: wrap-up for the queue's wrap-up seconds (ready at once if zero)."""
+        if any(q.wrap_up_seconds <= 0 for q in self._queues.values()):  # it may become ready now
+            self._store.will_route(sorted(self._queues))
         agent = self.agent(agent_id)
         if agent.state is not AgentState.ON_CALL:
             raise InvalidTransition(agent_id, agent.state.value, AgentState.WRAP_UP.value, "no call to end")

@@ -63,6 +63,11 @@ class _Seen:
     ``UPDATE``."""
     pools: list[str] | None = None
     """The tracked pools (``acd.sql_pools``), read when an agent is first written anew."""
+    route: list[str] | None = None
+    """PostgreSQL: the queues whose heads the operation may look for (``SqlStore.will_route``): read
+    with the next read, with the ready counts if not known."""
+    heads: tuple[list[str], list[Any]] | None = None
+    """The heads read so (queues, rows), until a call is written."""
 
 
 class SqlSession:
@@ -156,7 +161,17 @@ class SqlSession:
         trip together with the locks and the writes not sent yet (before them, so they see them)."""
         seen = self._seen()
         if self._postgres and seen is not None:
-            return self._send(self._local.conn, list(reads))
+            route, seen.route = seen.route, None
+            if route is None:
+                return self._send(self._local.conn, list(reads))
+            ahead = [Write(SQL.heads_of_postgres, {"queues": route})]
+            if seen.ready_counts is None:
+                ahead.append(Write(SQL.ready_counts, {}))
+            rows = self._send(self._local.conn, [*reads, *ahead])
+            seen.heads = (route, rows[len(reads)])
+            if len(ahead) == 2:
+                keep_ready_counts(seen, rows[-1])
+            return rows[:len(reads)]
         with self._connection() as conn:
             return [list(conn.execute(read.stmt, read.params).mappings()) for read in reads]
 
@@ -265,6 +280,32 @@ class SqlSession:
             return False
         seen.deferred.append(write)
         return True
+
+
+def keep_ready_counts(seen: _Seen, rows: list[Any]) -> None:
+    """The rows of ``SQL.ready_counts`` kept in ``seen`` (ready agents per skill, and every agent)."""
+    counts: dict[str | None, int] = {}
+    for row in rows:
+        if row["ready"]:
+            counts[row["skill"]] = int(row["agents"])
+        else:
+            seen.agent_count = int(row["agents"])
+    seen.ready_counts = counts
+
+
+def count_ready(seen: _Seen, before: Agent | None, after: Agent) -> None:
+    """``seen``'s ready counts after an agent save: moved by the difference if the agent's previous
+    record is known, else dropped (read again when asked)."""
+    counts = seen.ready_counts
+    if counts is None:
+        return
+    if before is None:
+        seen.ready_counts = None
+        return
+    for agent, delta in ((before, -1), (after, 1)):
+        if agent.state is AgentState.READY:
+            for skill in (None, *agent.skills):
+                counts[skill] = counts.get(skill, 0) + delta
 
 
 def _driver(conn: Connection) -> psycopg.Connection[Any]:

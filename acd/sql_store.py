@@ -54,7 +54,7 @@ from acd.sql_queries import (
     pool_params,
     upsert_statement,
 )
-from acd.sql_session import CHANGES_CHANNEL, SqlSession, _Seen
+from acd.sql_session import CHANGES_CHANNEL, SqlSession, count_ready, keep_ready_counts
 from acd.sql_tables import NODES, RR_CURSORS, WAITING_CALLS
 
 __all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "HANDLE_TIMES_PRUNED_EVERY", "SqlStore"]
@@ -121,19 +121,16 @@ class SqlStore(SqlSession):
                 return int(self._scalar(SQL.ready_count))
             return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
         if seen.ready_counts is None:
-            self._keep_ready_counts(seen, self._rows(SQL.ready_counts))
+            keep_ready_counts(seen, self._rows(SQL.ready_counts))
         assert seen.ready_counts is not None
         return seen.ready_counts.get(skill, 0)
 
-    @staticmethod
-    def _keep_ready_counts(seen: _Seen, rows: list[Any]) -> None:
-        counts: dict[str | None, int] = {}
-        for row in rows:
-            if row["ready"]:
-                counts[row["skill"]] = int(row["agents"])
-            else:
-                seen.agent_count = int(row["agents"])
-        seen.ready_counts = counts
+    def will_route(self, queues: Sequence[str]) -> None:
+        """On PostgreSQL in a transaction, the heads of ``queues`` (and the ready counts) are read with
+        the next read, which saves ``heads_of`` a round trip of its own."""
+        seen = self._seen()
+        if self._postgres and seen is not None and seen.heads is None:
+            seen.route = list(queues)
 
     def routing_reads(self, rarest: str | None, required: Skills,
                       limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
@@ -186,12 +183,13 @@ class SqlStore(SqlSession):
         on_call = agent.state is AgentState.ON_CALL
         if pending is not None and (pending.state is AgentState.ON_CALL) != on_call:
             self._flush(self._local.conn)  # on a call or not: the node column is handled apart
-        if agent.id not in seen.agents:
+        before = seen.agents.get(agent.id)
+        if before is None:
             seen.agent_count = None  # perhaps a new agent
+        count_ready(seen, before, agent)
         seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
         seen.pending[agent.id] = agent
         seen.changed = True
-        seen.ready_counts = None
 
     # waiting calls
 
@@ -222,6 +220,7 @@ class SqlStore(SqlSession):
         if seen is not None:
             seen.calls[call_id] = call
             seen.changed = True
+            seen.heads = None
 
     def _calls(self, stmt: Executable, **params: Any) -> list[WaitingCall]:
         return self._keep_calls(self._rows(stmt, **params))
@@ -240,16 +239,22 @@ class SqlStore(SqlSession):
         return self._calls(SQL.heads, queue=queue)
 
     def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
-        """On PostgreSQL in a transaction, the ready counts (``ready_count``) come in the same round trip
-        if not known yet: routing a head asks them next."""
+        """On PostgreSQL in a transaction, the heads read ahead (``will_route``) if no call was written
+        since; else read, with the ready counts if not known yet (routing a head asks them next)."""
         if not queues:
             return []
         seen = self._seen()
-        if not self._postgres or seen is None or seen.ready_counts is not None:
+        if not self._postgres or seen is None:
             return self._calls(SQL.heads_of_postgres if self._postgres else SQL.heads_of, queues=list(queues))
+        if seen.heads is None and seen.route == list(queues):
+            self._read()  # what will_route asked for, now
+        if seen.heads is not None and seen.heads[0] == list(queues):
+            return self._keep_calls(seen.heads[1])
+        if seen.ready_counts is not None:
+            return self._calls(SQL.heads_of_postgres, queues=list(queues))
         heads, counts = self._read(Write(SQL.heads_of_postgres, {"queues": list(queues)}),
                                    Write(SQL.ready_counts, {}))
-        self._keep_ready_counts(seen, counts)
+        keep_ready_counts(seen, counts)
         return self._keep_calls(heads)
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:

@@ -85,6 +85,10 @@ class AcdStore(Protocol):
     def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
         """``heads`` of each of ``queues``, all together in service order (one query on a database)."""
         ...
+    def will_route(self, queues: Sequence[str]) -> None:
+        """The operation may soon ask ``heads_of(queues)`` (an agent may become ready): a database store
+        may read them with its next read instead of in a round trip of their own."""
+        ...
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         """Calls of ``queue`` enqueued at or before ``at`` (for max-wait overflow)."""
         ...
@@ -328,6 +332,9 @@ class MemoryStore:
 
     def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
         return sorted((call for queue in queues for call in self.heads(queue)), key=lambda c: c.order)
+
+    def will_route(self, queues: Sequence[str]) -> None:
+        """Nothing to read ahead in memory."""
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         found: list[WaitingCall] = []
