@@ -47,7 +47,8 @@ class _Seen:
     changed: bool = False
     """An agent, call or offer was written: other nodes are told at commit (PostgreSQL)."""
     ready_counts: dict[str | None, int] | None = None
-    """Ready agents per skill (``None``: all of them), read at once; dropped when an agent is saved."""
+    """Ready agents per skill (``None``: all of them), read at once; moved by each agent saved whose
+    previous record is known, else dropped (``count_ready``)."""
     agent_count: int | None = None
     """Every agent; dropped when an agent is added."""
     pending: dict[str, Agent] = field(default_factory=dict)

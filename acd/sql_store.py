@@ -24,7 +24,9 @@ round-robin cursors and handle times saved or removed wait too and go with the a
 next read (or with the ``COMMIT``), in one batch (``acd.sql_session``, ``acd.sql_batch``: one round
 trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit, still
 inside the operation. Reads always see every earlier write of the transaction. Reads that routing asks
-for together go in one round trip too (``heads_of`` with the ready counts; ``routing_reads``).
+for together go in one round trip too (``will_route``: the heads and ready counts with the next read;
+``heads_of`` with the ready counts; ``routing_reads``). A tracked pool's counts are read from the tables
+the database keeps up to date (``acd.sql_pools``), not counted.
 
 Blocking. The store is synchronous, like the engine that calls it: every method waits for the
 database. The live service must therefore call the engine off the event loop, from one worker thread
@@ -114,7 +116,7 @@ class SqlStore(SqlSession):
 
     def ready_count(self, skill: str | None) -> int:
         """In a transaction, one query counts the ready agents of every skill (and every agent), kept
-        until an agent is saved: finding a call's rarest skill asks once."""
+        and moved by the transaction's own agent saves: finding a call's rarest skill asks once."""
         seen = self._seen()
         if seen is None:
             if skill is None:
