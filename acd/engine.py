@@ -79,17 +79,18 @@ class Acd:
     def __init__(self, queues: Iterable[Queue], store: AcdStore | None = None, agents: Iterable[Agent] = ()):
         """Raises ``UnknownStrategy`` for a queue whose strategy has none in the registry.
 
-        Asking the store for each queue's pool counts at every escalation stage up front lets an
-        indexing store keep those counts from the start instead of building them on a first decision."""
+        Naming each queue's pool at every escalation stage to the store up front (``track_pools``) lets
+        an indexing store keep those counts from the start instead of counting them at each decision."""
         self._queues = {q.name: q for q in queues}
         for q in self._queues.values():
             strategy_for(q.strategy, q.name)  # an unknown strategy is refused here, not at the first call
         self._store: AcdStore = store if store is not None else MemoryStore()
         self._matcher = Matcher(self._queues, self._store)
         with self._store.transaction():
-            for q in self._queues.values():
-                for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}):
-                    self._store.pool_counts(requirements_at(q.skills, q.escalation, waited))
+            self._store.track_pools(
+                requirements_at(q.skills, q.escalation, waited)
+                for q in self._queues.values()
+                for waited in sorted({0.0, *(step.after_seconds for step in q.escalation)}))
             for agent in agents:
                 if self._store.agent(agent.id) is None:
                     self._store.save_agent(agent)
@@ -119,6 +120,8 @@ class Acd:
     @locking_every_queue
     def login(self, agent_id: str, now: float, paused_reason: str = "") -> list[AcdEvent]:
         """Log in ready, or paused with ``paused_reason``."""
+        if not paused_reason:
+            self._store.will_route(sorted(self._queues))
         agent = self.agent(agent_id)
         if agent.state is not AgentState.LOGGED_OUT:
             raise InvalidTransition(agent_id, agent.state.value, "login", "already logged in")
@@ -144,6 +147,7 @@ class Acd:
     @locking_every_queue
     def ready(self, agent_id: str, now: float) -> list[AcdEvent]:
         """Become ready (from paused, or ending wrap-up early) and take a waiting call if one fits."""
+        self._store.will_route(sorted(self._queues))
         agent = self.agent(agent_id)
         refusal = _READY_REFUSALS.get(agent.state)
         if refusal:
@@ -218,6 +222,8 @@ class Acd:
     @locking_every_queue
     def end_call(self, agent_id: str, now: float) -> list[AcdEvent]:
         """The agent's call is over: wrap-up for the queue's wrap-up seconds (ready at once if zero)."""
+        if any(q.wrap_up_seconds <= 0 for q in self._queues.values()):  # it may become ready now
+            self._store.will_route(sorted(self._queues))
         agent = self.agent(agent_id)
         if agent.state is not AgentState.ON_CALL:
             raise InvalidTransition(agent_id, agent.state.value, AgentState.WRAP_UP.value, "no call to end")

@@ -4,6 +4,8 @@ A restarted service, or a second node, finds the agents in the store with their 
 paused and why, on a call): ``sync_roster`` adds the agents the store does not have and updates the
 configuration of those it has (name, endpoint, skills) without touching their state. Agents the store
 holds that the configuration no longer names are left as they are (an operator logs them out).
+The transaction locks every queue: on a shared store no operation of another node runs meanwhile, so
+the pool counts moved for changed skills (``acd.sql_pools``) never wait on an operation's in turn.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from acd.model import Agent
-from acd.store import AcdStore
+from acd.store import EVERY_QUEUE, AcdStore
 
 __all__ = ["sync_roster"]
 
@@ -20,7 +22,7 @@ __all__ = ["sync_roster"]
 def sync_roster(store: AcdStore, agents: Iterable[Agent]) -> list[str]:
     """Upsert ``agents``' configuration in one transaction; the ids of the agents added or changed."""
     touched: list[str] = []
-    with store.transaction():
+    with store.transaction(EVERY_QUEUE):
         for agent in agents:
             stored = store.agent(agent.id)
             if stored is None:

@@ -29,6 +29,7 @@ __all__ = [
     "holds_any",
     "nearest_key",
     "pass_reason",
+    "skill_gap",
 ]
 
 PASSED_OVER_NAMED = 10
@@ -55,7 +56,8 @@ STATE_REASON: dict[AgentState, PassReason] = {
 """The reason an agent holding the needed skills is passed over in each state but ready."""
 
 
-def _skill_gap(agent: Agent, required: Skills) -> tuple[PassReason, str] | None:
+def skill_gap(agent: Agent, required: Skills) -> tuple[PassReason, str] | None:
+    """The first needed skill (by name) ``agent`` lacks or holds too low, as a pass reason; else ``None``."""
     for skill in sorted(required):
         level = agent.skills.get(skill)
         if level is None:
@@ -70,7 +72,7 @@ def pass_reason(agent: Agent, required: Skills) -> tuple[PassReason, str] | None
 
     Skills are judged before state, so a paused agent without the skill reads "missing skill".
     """
-    gap = _skill_gap(agent, required)
+    gap = skill_gap(agent, required)
     if gap is not None:
         return gap
     if agent.state is AgentState.READY:
@@ -90,12 +92,12 @@ def nearest_key(agent: Agent) -> tuple[int, float, str]:
 
 
 def has_skills(agent: Agent, required: Skills) -> bool:
-    return _skill_gap(agent, required) is None
+    return skill_gap(agent, required) is None
 
 
 def eligible(agent: Agent, required: Skills) -> bool:
     """Ready and skilled enough: may be offered a call needing ``required`` now."""
-    return agent.state is AgentState.READY and _skill_gap(agent, required) is None
+    return agent.state is AgentState.READY and skill_gap(agent, required) is None
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,16 @@ process waits up to ``busy_timeout`` instead of failing half-way). WAL journal, 
 ``synchronous=NORMAL``: a commit survives the process being killed (``kill -9``), and skips the fsync
 that would only matter if the machine itself lost power, which ends every live call anyway (this is
 live call state, not a record); it halves the time of a routing decision.
-PostgreSQL: psycopg 3, a connect timeout, and ``pool_pre_ping`` so the first use after an outage
-reconnects by itself.
+PostgreSQL: psycopg 3 and a connect timeout. A connection taken from the pool after lying idle for
+``PING_AFTER_IDLE_S`` or more is pinged first (and replaced if dead), so the first use after an outage
+reconnects by itself; one used moments ago is not (a ping is a round trip, and a busy store takes a
+connection for every transaction). Whatever a transaction did to the driver connection's autocommit
+(``acd.sql_session`` sends its own ``BEGIN``) is undone when it goes back to the pool.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
+    DisconnectionError,
     InterfaceError,
     NoSuchModuleError,
     OperationalError,
@@ -28,9 +33,11 @@ from sqlalchemy.exc import (
 
 from acd.errors import StoreError
 
-__all__ = ["CONNECT_TIMEOUT_S", "make_engine", "store_error"]
+__all__ = ["CONNECT_TIMEOUT_S", "PING_AFTER_IDLE_S", "make_engine", "store_error"]
 
 CONNECT_TIMEOUT_S = 5
+PING_AFTER_IDLE_S = 1.0
+_RETURNED = "acd_returned_at"
 _MISSING_TABLE_SQLSTATE = "42P01"
 
 
@@ -47,13 +54,42 @@ def make_engine(url: str) -> Engine:
     elif backend == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        engine = create_engine(parsed, pool_pre_ping=backend != "postgresql", connect_args=connect_args)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreError(f"no driver for {_redacted(url)}: {exc}") from exc
+    if backend == "postgresql":
+        event.listen(engine, "checkout", lambda dbapi, record, _proxy: _ping_if_idle(engine, dbapi, record))
+        event.listen(engine, "checkin", _returned)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any,
+                  clock: Any = time.monotonic) -> None:
+    """Checkout: ping a connection idle for ``PING_AFTER_IDLE_S`` or more; a dead one is replaced (the
+    pool retries the checkout on ``DisconnectionError``)."""
+    returned = record.info.get(_RETURNED)
+    if returned is None or clock() - returned < PING_AFTER_IDLE_S:
+        return  # new, or in use moments ago
+    try:
+        engine.dialect.do_ping(dbapi_connection)
+    except engine.dialect.loaded_dbapi.Error as exc:
+        raise DisconnectionError(str(exc)) from exc
+
+
+def _returned(dbapi_connection: Any, record: Any) -> None:
+    """Checkin: back to the driver's own transactions, and when."""
+    if dbapi_connection is None:
+        return
+    if dbapi_connection.autocommit:
+        try:
+            dbapi_connection.autocommit = False
+        except dbapi_connection.Error:  # not idle: it is broken, replace it
+            record.invalidate()
+            return
+    record.info[_RETURNED] = time.monotonic()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -21,9 +21,9 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    TextClause,
     Update,
     and_,
-    any_,
     bindparam,
     case,
     delete,
@@ -34,6 +34,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     true,
     union_all,
     update,
@@ -102,19 +103,28 @@ def _heads(*, many: bool) -> Select[Any]:
     return select(*columns).where(r.first == 1).order_by(*order)
 
 
-def _heads_lateral() -> Select[Any]:
-    """``_heads(many=True)`` for PostgreSQL without sorting every waiting call: the distinct groups
-    (a hash aggregate), then each group's first call (``ix_acd_waiting_calls_queue``, in time order)."""
-    groups = (select(W.queue, W.skills, W.vip, W.priority)
-              .where(W.queue == any_(bindparam("queues", type_=ARRAY(String))), W.offered_to.is_(None))
-              .distinct().subquery("g"))
-    g, w = groups.c, WAITING_CALLS.alias("w").c
-    same_group = (w.queue == g.queue, w.skills == g.skills, w.vip == g.vip, w.priority == g.priority)
-    first = (select(*w).where(*same_group, w.offered_to.is_(None))
-             .order_by(w.enqueued_at, w.seq).limit(1).lateral("h"))
-    h = first.c
-    return (select(*h).select_from(groups.join(first, true()))
-            .order_by(h.vip.desc(), h.priority.desc(), h.enqueued_at, h.seq))
+_HEADS_SKIP_SCAN = """
+WITH RECURSIVE g AS (
+    (SELECT w.* FROM acd_waiting_calls w WHERE w.offered_to IS NULL
+      ORDER BY w.queue, w.skills, w.vip, w.priority, w.enqueued_at, w.seq LIMIT 1)
+    UNION ALL
+    SELECT n.* FROM g, LATERAL (
+        SELECT w.* FROM acd_waiting_calls w
+         WHERE w.offered_to IS NULL
+           AND (w.queue, w.skills, w.vip, w.priority) > (g.queue, g.skills, g.vip, g.priority)
+         ORDER BY w.queue, w.skills, w.vip, w.priority, w.enqueued_at, w.seq LIMIT 1) n
+)
+SELECT * FROM g WHERE g.queue = ANY(:queues)
+ORDER BY g.vip DESC, g.priority DESC, g.enqueued_at, g.seq
+"""
+
+
+def _heads_skip_scan() -> TextClause:
+    """``_heads(many=True)`` for PostgreSQL without reading every waiting call: a walk over
+    ``ix_acd_waiting_calls_heads`` (the calls not being offered, by group then time) that takes each
+    group's first entry and jumps past the group (a recursive "skip scan"): one index probe per
+    (queue, skills, priority band) group, whatever the number of calls waiting."""
+    return text(_HEADS_SKIP_SCAN).bindparams(bindparam("queues", type_=ARRAY(String)))
 
 
 def _position() -> Select[Any]:
@@ -201,7 +211,7 @@ class SQL:
     calls_of_node: Select[Any] = select(W.call_id).where(W.node == bindparam("node")).order_by(*QUEUE_ORDER)
     heads: Select[Any] = _heads(many=False)
     heads_of: Select[Any] = _heads(many=True)
-    heads_of_postgres: Select[Any] = _heads_lateral()
+    heads_of_postgres: TextClause = _heads_skip_scan()
     position: Select[Any] = _position()
     node_of: Select[Any] = select(W.node).where(W.call_id == bindparam("call_id"))
 

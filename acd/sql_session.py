@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Executable, Table, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -20,6 +21,7 @@ from acd.model import Agent, AgentState, Offer, WaitingCall
 from acd.sql_batch import Write, run
 from acd.sql_codec import agent_values
 from acd.sql_engine import make_engine, store_error
+from acd.sql_pools import SQL_POOLS, reckon_agent
 from acd.sql_queries import SQL, upsert_statement
 from acd.sql_tables import AGENTS
 from acd.store import EVERY_QUEUE
@@ -27,6 +29,7 @@ from acd.store import EVERY_QUEUE
 __all__ = ["CHANGES_CHANNEL", "SqlSession"]
 
 _COMMIT = text("COMMIT")
+_BEGIN = text("BEGIN")
 
 CHANGES_CHANNEL = "acd_changed"
 """The PostgreSQL ``NOTIFY`` channel of committed ACD changes; the payload is the writing node's id."""
@@ -44,7 +47,8 @@ class _Seen:
     changed: bool = False
     """An agent, call or offer was written: other nodes are told at commit (PostgreSQL)."""
     ready_counts: dict[str | None, int] | None = None
-    """Ready agents per skill (``None``: all of them), read at once; dropped when an agent is saved."""
+    """Ready agents per skill (``None``: all of them), read at once; moved by each agent saved whose
+    previous record is known, else dropped (``count_ready``)."""
     agent_count: int | None = None
     """Every agent; dropped when an agent is added."""
     pending: dict[str, Agent] = field(default_factory=dict)
@@ -53,9 +57,18 @@ class _Seen:
     """PostgreSQL: other writes not sent yet (``acd.sql_batch``)."""
     locks: list[Write] = field(default_factory=list)
     """PostgreSQL: the advisory locks to take, sent first in the next round trip."""
+    begin: bool = False
+    """PostgreSQL: the transaction's ``BEGIN`` is still to be sent, first in the next round trip."""
     stored: dict[str, str] = field(default_factory=dict)
     """The skills (as stored) of the agents read or written: a save with the same ones is one sure
     ``UPDATE``."""
+    pools: list[str] | None = None
+    """The tracked pools (``acd.sql_pools``), read when an agent is first written anew."""
+    route: list[str] | None = None
+    """PostgreSQL: the queues whose heads the operation may look for (``SqlStore.will_route``): read
+    with the next read, with the ready counts if not known."""
+    heads: tuple[list[str], list[Any]] | None = None
+    """The heads read so (queues, rows), until a call is written."""
 
 
 class SqlSession:
@@ -68,6 +81,8 @@ class SqlSession:
         self._postgres = self.engine.dialect.name == "postgresql"
         self._local = threading.local()
         self._recorded: dict[str, int] = {}
+        self._tracked: set[str] = set()
+        """Keys of pools found tracked (``acd.sql_pools``): their counts are read, not counted."""
         self.batches = [0, 0]
         """Batches sent (``acd.sql_batch``) and the statements in them, for the benchmark."""
 
@@ -92,7 +107,7 @@ class SqlSession:
             return
         try:
             with self.engine.begin() as conn:
-                self._local.conn, self._local.seen = conn, _Seen()
+                self._local.conn, self._local.seen = conn, _Seen(begin=self._postgres and _own_begin(conn))
                 try:
                     self._lock_queues(conn, queues)
                     yield
@@ -128,7 +143,7 @@ class SqlSession:
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             seen: _Seen = self._local.seen
-            if seen.pending or seen.deferred or seen.locks:  # saved so far: written before anything else
+            if seen.pending or seen.deferred or seen.locks or seen.begin:  # written before anything else
                 self._flush(current)
             yield current
             return
@@ -147,7 +162,17 @@ class SqlSession:
         trip together with the locks and the writes not sent yet (before them, so they see them)."""
         seen = self._seen()
         if self._postgres and seen is not None:
-            return self._send(self._local.conn, list(reads))
+            route, seen.route = seen.route, None
+            if route is None:
+                return self._send(self._local.conn, list(reads))
+            ahead = [Write(SQL.heads_of_postgres, {"queues": route})]
+            if seen.ready_counts is None:
+                ahead.append(Write(SQL.ready_counts, {}))
+            rows = self._send(self._local.conn, [*reads, *ahead])
+            seen.heads = (route, rows[len(reads)])
+            if len(ahead) == 2:
+                keep_ready_counts(seen, rows[-1])
+            return rows[:len(reads)]
         with self._connection() as conn:
             return [list(conn.execute(read.stmt, read.params).mappings()) for read in reads]
 
@@ -195,13 +220,18 @@ class SqlSession:
             batch.append(Write(SQL.notify, {"channel": CHANGES_CHANNEL, "payload": self.node or ""}))
         first_read = len(batch)
         batch += reads
-        if not batch:
+        if not batch and not (seen.begin and not commit):  # (a statement of SQLAlchemy's follows)
             return []
+        begin, seen.begin = seen.begin, False
         committed = commit and all(seen.stored.get(a.id) == _agent_update(a)["same_skills"] for a in agents)
         if committed:  # psycopg then finds the transaction over: SQLAlchemy's commit sends nothing
             batch.append(Write(_COMMIT, {}))
         self.batches[0] += 1
         self.batches[1] += len(batch)
+        if begin:
+            batch.insert(0, Write(_BEGIN, {}))
+            first_read += 1
+            updates = [i + 1 for i in updates]
         try:
             cursors = run(conn, batch)
         except IntegrityError as exc:
@@ -209,6 +239,8 @@ class SqlSession:
             if offer is None:
                 raise
             raise OfferConflict(*offer) from exc
+        if committed:  # over: whatever follows (see below) is a transaction of the driver's own
+            _driver(conn).autocommit = False
         rewritten = [agent for agent, i in zip(agents, updates, strict=True) if cursors[i].rowcount != 1]
         for agent in rewritten:  # new, or its skills changed (after a COMMIT sent: changed meanwhile by
             # another transaction; then written in a transaction of its own): its rows written anew
@@ -235,6 +267,10 @@ class SqlSession:
                     {"agent_id": agent.id, "skill": skill, "level": level}
                     for skill, level in sorted(agent.skills.items())
                 ])
+            seen: _Seen = self._local.seen
+            if seen.pools is None:
+                seen.pools = [str(row.pool) for row in conn.execute(SQL_POOLS.pools)]
+            reckon_agent(conn, agent, seen.pools)
         if on_call and self.node is not None:  # the node answering holds the call; a later save keeps it
             conn.execute(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node})
 
@@ -245,6 +281,50 @@ class SqlSession:
             return False
         seen.deferred.append(write)
         return True
+
+
+def keep_ready_counts(seen: _Seen, rows: list[Any]) -> None:
+    """The rows of ``SQL.ready_counts`` kept in ``seen`` (ready agents per skill, and every agent)."""
+    counts: dict[str | None, int] = {}
+    for row in rows:
+        if row["ready"]:
+            counts[row["skill"]] = int(row["agents"])
+        else:
+            seen.agent_count = int(row["agents"])
+    seen.ready_counts = counts
+
+
+def count_ready(seen: _Seen, before: Agent | None, after: Agent) -> None:
+    """``seen``'s ready counts after an agent save: moved by the difference if the agent's previous
+    record is known, else dropped (read again when asked)."""
+    counts = seen.ready_counts
+    if counts is None:
+        return
+    if before is None:
+        seen.ready_counts = None
+        return
+    for agent, delta in ((before, -1), (after, 1)):
+        if agent.state is AgentState.READY:
+            for skill in (None, *agent.skills):
+                counts[skill] = counts.get(skill, 0) + delta
+
+
+def _driver(conn: Connection) -> psycopg.Connection[Any]:
+    driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+    return driver
+
+
+def _own_begin(conn: Connection) -> bool:
+    """PostgreSQL: the transaction's ``BEGIN`` goes in its first batch instead of a round trip of its
+    own (psycopg begins a transaction by itself, waiting for the answer, even in a pipeline): the
+    driver connection is put in autocommit for the transaction, so it begins none, and the store
+    sends ``BEGIN`` first. Back to the driver's own when the ``COMMIT`` goes in a batch, or when the
+    connection goes back to the pool (``acd.sql_engine``)."""
+    driver = _driver(conn)
+    if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False  # already in one (nothing to begin)
+    driver.autocommit = True
+    return True
 
 
 def _agent_update(agent: Agent) -> dict[str, Any]:

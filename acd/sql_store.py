@@ -24,7 +24,9 @@ round-robin cursors and handle times saved or removed wait too and go with the a
 next read (or with the ``COMMIT``), in one batch (``acd.sql_session``, ``acd.sql_batch``: one round
 trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit, still
 inside the operation. Reads always see every earlier write of the transaction. Reads that routing asks
-for together go in one round trip too (``heads_of`` with the ready counts; ``routing_reads``).
+for together go in one round trip too (``will_route``: the heads and ready counts with the next read;
+``heads_of`` with the ready counts; ``routing_reads``). A tracked pool's counts are read from the tables
+the database keeps up to date (``acd.sql_pools``), not counted.
 
 Blocking. The store is synchronous, like the engine that calls it: every method waits for the
 database. The live service must therefore call the engine off the event loop, from one worker thread
@@ -34,7 +36,7 @@ transaction is per thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Executable
@@ -44,6 +46,7 @@ from acd.errors import OfferConflict, UnknownCall
 from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
 from acd.sql_batch import Write
 from acd.sql_codec import agent_from, call_from, call_values, offer_from, offer_values
+from acd.sql_pools import SQL_POOLS, counts_from, pool_key, track
 from acd.sql_queries import (
     HANDLE_TIMES_KEPT,
     HANDLE_TIMES_PRUNED_EVERY,
@@ -53,7 +56,7 @@ from acd.sql_queries import (
     pool_params,
     upsert_statement,
 )
-from acd.sql_session import CHANGES_CHANNEL, SqlSession, _Seen
+from acd.sql_session import CHANGES_CHANNEL, SqlSession, count_ready, keep_ready_counts
 from acd.sql_tables import NODES, RR_CURSORS, WAITING_CALLS
 
 __all__ = ["CHANGES_CHANNEL", "HANDLE_TIMES_KEPT", "HANDLE_TIMES_PRUNED_EVERY", "SqlStore"]
@@ -113,26 +116,23 @@ class SqlStore(SqlSession):
 
     def ready_count(self, skill: str | None) -> int:
         """In a transaction, one query counts the ready agents of every skill (and every agent), kept
-        until an agent is saved: finding a call's rarest skill asks once."""
+        and moved by the transaction's own agent saves: finding a call's rarest skill asks once."""
         seen = self._seen()
         if seen is None:
             if skill is None:
                 return int(self._scalar(SQL.ready_count))
             return int(self._scalar(SQL.ready_count_with_skill, skill=skill))
         if seen.ready_counts is None:
-            self._keep_ready_counts(seen, self._rows(SQL.ready_counts))
+            keep_ready_counts(seen, self._rows(SQL.ready_counts))
         assert seen.ready_counts is not None
         return seen.ready_counts.get(skill, 0)
 
-    @staticmethod
-    def _keep_ready_counts(seen: _Seen, rows: list[Any]) -> None:
-        counts: dict[str | None, int] = {}
-        for row in rows:
-            if row["ready"]:
-                counts[row["skill"]] = int(row["agents"])
-            else:
-                seen.agent_count = int(row["agents"])
-        seen.ready_counts = counts
+    def will_route(self, queues: Sequence[str]) -> None:
+        """On PostgreSQL in a transaction, the heads of ``queues`` (and the ready counts) are read with
+        the next read, which saves ``heads_of`` a round trip of its own."""
+        seen = self._seen()
+        if self._postgres and seen is not None and seen.heads is None:
+            seen.route = list(queues)
 
     def routing_reads(self, rarest: str | None, required: Skills,
                       limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
@@ -140,13 +140,34 @@ class SqlStore(SqlSession):
         pool = pool_params(required)
         ready, counts, nearest = self._read(
             Write(self._ready_agents_stmt(rarest), {"skill": rarest}),
-            Write(pool_counts_query(len(required)), pool),
+            self._pool_counts_read(required),
             Write(nearest_passed_query(len(required)), {"limit": limit, **pool}),
         )
-        return self._keep_agents(ready), _pool_counts(counts), self._keep_agents(nearest)
+        return self._keep_agents(ready), self._pool_counts(required, counts), self._keep_agents(nearest)
+
+    def track_pools(self, requirements: Iterable[Skills]) -> None:
+        """Keep the counts of these pools in tables from now on (``acd.sql_pools``)."""
+        with self.transaction(), self._connection() as conn:
+            self._tracked |= track(conn, self._postgres, requirements, self.agents)
 
     def pool_counts(self, required: Skills) -> PoolCounts:
-        return _pool_counts(self._rows(pool_counts_query(len(required)), **pool_params(required)))
+        return self._pool_counts(required, self._read(self._pool_counts_read(required))[0])
+
+    def _pool_counts_read(self, required: Skills) -> Write:
+        """A tracked pool's counts are read from its rows, any other pool is counted."""
+        if pool_key(required) in self._tracked:
+            return Write(SQL_POOLS.counts, {"pool": pool_key(required)})
+        return Write(pool_counts_query(len(required)), pool_params(required))
+
+    def _pool_counts(self, required: Skills, rows: list[Any]) -> PoolCounts:
+        key = pool_key(required)
+        if key not in self._tracked:
+            return _pool_counts(rows)
+        counts = counts_from(rows)
+        if counts is not None:
+            return counts
+        self._tracked.discard(key)  # no rows: the tables were emptied behind the store's back
+        return self.pool_counts(required)
 
     def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
         return self._agents(nearest_passed_query(len(required)), limit=limit, **pool_params(required))
@@ -164,12 +185,13 @@ class SqlStore(SqlSession):
         on_call = agent.state is AgentState.ON_CALL
         if pending is not None and (pending.state is AgentState.ON_CALL) != on_call:
             self._flush(self._local.conn)  # on a call or not: the node column is handled apart
-        if agent.id not in seen.agents:
+        before = seen.agents.get(agent.id)
+        if before is None:
             seen.agent_count = None  # perhaps a new agent
+        count_ready(seen, before, agent)
         seen.agents[agent.id] = agent  # the transaction is rolled back, and this dropped, if it fails
         seen.pending[agent.id] = agent
         seen.changed = True
-        seen.ready_counts = None
 
     # waiting calls
 
@@ -200,6 +222,7 @@ class SqlStore(SqlSession):
         if seen is not None:
             seen.calls[call_id] = call
             seen.changed = True
+            seen.heads = None
 
     def _calls(self, stmt: Executable, **params: Any) -> list[WaitingCall]:
         return self._keep_calls(self._rows(stmt, **params))
@@ -218,16 +241,22 @@ class SqlStore(SqlSession):
         return self._calls(SQL.heads, queue=queue)
 
     def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
-        """On PostgreSQL in a transaction, the ready counts (``ready_count``) come in the same round trip
-        if not known yet: routing a head asks them next."""
+        """On PostgreSQL in a transaction, the heads read ahead (``will_route``) if no call was written
+        since; else read, with the ready counts if not known yet (routing a head asks them next)."""
         if not queues:
             return []
         seen = self._seen()
-        if not self._postgres or seen is None or seen.ready_counts is not None:
+        if not self._postgres or seen is None:
             return self._calls(SQL.heads_of_postgres if self._postgres else SQL.heads_of, queues=list(queues))
+        if seen.heads is None and seen.route == list(queues):
+            self._read()  # what will_route asked for, now
+        if seen.heads is not None and seen.heads[0] == list(queues):
+            return self._keep_calls(seen.heads[1])
+        if seen.ready_counts is not None:
+            return self._calls(SQL.heads_of_postgres, queues=list(queues))
         heads, counts = self._read(Write(SQL.heads_of_postgres, {"queues": list(queues)}),
                                    Write(SQL.ready_counts, {}))
-        self._keep_ready_counts(seen, counts)
+        keep_ready_counts(seen, counts)
         return self._keep_calls(heads)
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:

@@ -17,6 +17,13 @@ them, so ``ivr db init`` makes them next to the service's own tables.
   bridge); ``NULL`` otherwise and on one node.
 - ``acd_nodes``: one heartbeat lease per node of a multi-node centre (``expires_at`` on the ACD clock);
   a node whose lease expired is released by a survivor (``acd.live.lease``).
+- ``acd_pools``, ``acd_pool_members``, ``acd_pool_counts``: the pools whose counts per pass reason are kept
+  (``AcdStore.track_pools``: the needed skills of each queue at each escalation stage), each pool's
+  members (the agents holding a needed skill, and which skill they lack or hold too low, ``NULL`` if
+  none) and its counts per bucket: a skill reason for the members short of a skill, else the members'
+  state. The store writes members and counts when a pool is tracked and when an agent's skills are
+  written; the trigger ``acd_agents_pool_counts`` (migration 0013) moves a member between state buckets
+  when the agent's state changes, so counting a pool is an index lookup, not a walk over its agents.
 - ``acd_counters`` (the enqueue sequence), ``acd_rr_cursors`` (round-robin cursor per queue) and
   ``acd_handle_times`` (the last handle times per queue, for the expected wait).
 
@@ -39,6 +46,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
@@ -49,6 +57,9 @@ __all__ = [
     "METADATA",
     "NODES",
     "OFFERS",
+    "POOLS",
+    "POOL_COUNTS",
+    "POOL_MEMBERS",
     "RR_CURSORS",
     "WAITING_CALLS",
 ]
@@ -103,6 +114,8 @@ WAITING_CALLS = Table(
     Column("offered_to", AgentId),
     Column("node", String(64)),
     Index("ix_acd_waiting_calls_queue", "queue", "enqueued_at", "seq"),
+    Index("ix_acd_waiting_calls_heads", "queue", "skills", "vip", "priority", "enqueued_at", "seq",
+          postgresql_where=text("offered_to IS NULL"), sqlite_where=text("offered_to IS NULL")),
 )
 
 OFFERS = Table(
@@ -146,3 +159,29 @@ NODES = Table(
     Column("node", String(64), primary_key=True),
     Column("expires_at", Double, nullable=False),
 )
+
+POOLS = Table(
+    "acd_pools",
+    METADATA,
+    Column("pool", Text, primary_key=True),
+)
+"""A tracked pool: its needed skills as canonical JSON (``sql_codec.skills_text``)."""
+
+POOL_MEMBERS = Table(
+    "acd_pool_members",
+    METADATA,
+    Column("agent_id", AgentId, ForeignKey("acd_agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("pool", Text, ForeignKey("acd_pools.pool", ondelete="CASCADE"), primary_key=True),
+    Column("skill_reason", String(32)),
+)
+"""An agent holding a needed skill of a pool; ``skill_reason``: the pass reason of the first needed
+skill (by name) it lacks or holds too low, ``NULL`` if it has them all (it counts under its state)."""
+
+POOL_COUNTS = Table(
+    "acd_pool_counts",
+    METADATA,
+    Column("pool", Text, ForeignKey("acd_pools.pool", ondelete="CASCADE"), primary_key=True),
+    Column("bucket", String(32), primary_key=True),
+    Column("agents", Integer, nullable=False),
+)
+"""A pool's members per bucket: a skill reason (``PassReason`` value) or an agent state (value)."""

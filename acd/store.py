@@ -13,7 +13,7 @@ import bisect
 import functools
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -59,6 +59,10 @@ class AcdStore(Protocol):
     def pool_counts(self, required: Skills) -> PoolCounts:
         """Agents holding a needed skill (everyone when none is needed): eligible, or why not."""
         ...
+    def track_pools(self, requirements: Iterable[Skills]) -> None:
+        """The pools ``pool_counts`` will be asked about most (each queue's needed skills at each
+        escalation stage): an indexing store keeps their counts from now on instead of counting."""
+        ...
     def nearest_passed(self, required: Skills, limit: int) -> list[Agent]:
         """Up to ``limit`` agents holding a needed skill but not eligible, by ``routing.nearest_key``."""
         ...
@@ -80,6 +84,10 @@ class AcdStore(Protocol):
         ...
     def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
         """``heads`` of each of ``queues``, all together in service order (one query on a database)."""
+        ...
+    def will_route(self, queues: Sequence[str]) -> None:
+        """The operation may soon ask ``heads_of(queues)`` (an agent may become ready): a database store
+        may read them with its next read instead of in a round trip of their own."""
         ...
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         """Calls of ``queue`` enqueued at or before ``at`` (for max-wait overflow)."""
@@ -228,6 +236,10 @@ class MemoryStore:
             self._views.move_to_end(key)
         return view.snapshot()
 
+    def track_pools(self, requirements: Iterable[Skills]) -> None:
+        for required in requirements:
+            self.pool_counts(required)
+
     def routing_reads(self, rarest: str | None, required: Skills,
                       limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
         return self.ready_agents(rarest), self.pool_counts(required), self.nearest_passed(required, limit)
@@ -320,6 +332,9 @@ class MemoryStore:
 
     def heads_of(self, queues: Sequence[str]) -> list[WaitingCall]:
         return sorted((call for queue in queues for call in self.heads(queue)), key=lambda c: c.order)
+
+    def will_route(self, queues: Sequence[str]) -> None:
+        """Nothing to read ahead in memory."""
 
     def enqueued_before(self, queue: str, at: float) -> list[WaitingCall]:
         found: list[WaitingCall] = []

@@ -3,14 +3,25 @@ atomic engine operations, and (PostgreSQL) per-queue advisory locks and ``SKIP L
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 
 import pytest
-from psycopg.pq import TransactionStatus
+from psycopg.pq import Trace, TransactionStatus
 from sqlalchemy import BigInteger, event, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from acd import EVERY_QUEUE, Acd, AgentState, Decision, MemoryStore, OfferConflict, OfferMade, Strategy
+from acd import (
+    EVERY_QUEUE,
+    Acd,
+    AgentState,
+    Decision,
+    MemoryStore,
+    OfferConflict,
+    OfferMade,
+    Strategy,
+    sql_engine,
+)
 from acd.errors import StoreError
 from acd.sql_codec import decision_text
 from acd.sql_queries import EVERY_QUEUE_KEY
@@ -239,9 +250,12 @@ def test_postgres_skips_ready_agents_another_transaction_is_routing(postgres_acd
 
 
 @pytest.mark.postgres
-def test_postgres_routes_an_agent_in_four_round_trips_and_commits_in_the_last(postgres_acd_url: str) -> None:
-    """An agent back from a pause takes the waiting call: lock and agent; its save, the heads and the
-    ready counts; the ready agents, pool counts and nearest passed-over; the writes and ``COMMIT``."""
+def test_postgres_routes_an_agent_in_three_round_trips_and_commits_in_the_last(
+        postgres_acd_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent back from a pause takes the waiting call: ``BEGIN``, lock, agent, the heads and the
+    ready counts; its save, the ready agents, pool counts and nearest passed-over; the writes and
+    ``COMMIT``. Nothing else goes to the server: no ``BEGIN`` of the driver's, no ping."""
+    monkeypatch.setattr(sql_engine, "PING_AFTER_IDLE_S", 3600.0)  # the connection was used just now
     store, other = SqlStore(postgres_acd_url), SqlStore(postgres_acd_url)
     try:
         acd = Acd(QUEUES, store=store, agents=start_agents())
@@ -253,13 +267,50 @@ def test_postgres_routes_an_agent_in_four_round_trips_and_commits_in_the_last(po
         event.listen(store.engine, "commit",
                      lambda conn: at_commit.append(conn.connection.driver_connection.info.transaction_status))
         before = store.batches[0]
-        events = acd.ready("a1", 2.0)
+        with store.engine.connect() as conn:  # the pool's one connection, traced
+            driver = conn.connection.driver_connection
+        with tempfile.TemporaryFile("w+") as trace:
+            driver.pgconn.trace(trace.fileno())
+            driver.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+            events = acd.ready("a1", 2.0)
+            driver.pgconn.untrace()
+            trace.seek(0)
+            sent = [line.split("\t")[2].strip() for line in trace if line.split("\t")[0] == "F"]
         assert [e.offer.call_id for e in events if isinstance(e, OfferMade)] == ["c1"]
         assert statements == []
-        assert store.batches[0] - before == 4
+        assert store.batches[0] - before == 3
+        assert sent.count("Sync") == 3  # the client waits for the server only at a Sync
+        assert "Query" not in sent  # no ping (a simple query)
         assert at_commit == [TransactionStatus.IDLE]  # already committed by the last batch
         assert other.agent("a1").state is AgentState.RINGING  # committed
         assert [o.call_id for o in other.offers()] == ["c1"]
     finally:
         store.close()
         other.close()
+
+
+@pytest.mark.postgres
+def test_postgres_a_connection_idle_long_enough_is_pinged_and_replaced_if_dead(
+        postgres_acd_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, admin = SqlStore(postgres_acd_url), SqlStore(postgres_acd_url)
+    try:
+        acd = Acd(QUEUES, store=store, agents=start_agents())
+        with store.engine.connect() as conn:
+            pid = conn.connection.driver_connection.info.backend_pid
+        with admin.engine.begin() as conn:  # the server drops it, as a restart would
+            conn.execute(func.pg_terminate_backend(pid).select())
+        monkeypatch.setattr(sql_engine, "PING_AFTER_IDLE_S", 0.0)  # it has been idle long enough
+        acd.login("a1", 1.0)
+        assert admin.agent("a1").state is AgentState.READY
+        monkeypatch.setattr(sql_engine, "PING_AFTER_IDLE_S", 3600.0)  # used just now: not pinged
+        with store.engine.connect() as conn:
+            pid = conn.connection.driver_connection.info.backend_pid
+        with admin.engine.begin() as conn:
+            conn.execute(func.pg_terminate_backend(pid).select())
+        with pytest.raises(StoreError, match="unavailable"):
+            acd.login("a3", 2.0)
+        acd.login("a3", 3.0)  # the dead connection was dropped
+        assert admin.agent("a3").state is AgentState.READY
+    finally:
+        store.close()
+        admin.close()

@@ -31,6 +31,9 @@ OUR_TABLES = {
     "acd_counters",
     "acd_rr_cursors",
     "acd_handle_times",
+    "acd_pools",
+    "acd_pool_members",
+    "acd_pool_counts",
     # work orders (ivr_engine.workorders.rows)
     "work_orders",
     "work_order_events",
