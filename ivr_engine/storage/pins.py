@@ -80,21 +80,23 @@ class PinKeyFile:
         except FileNotFoundError:
             pass
         key = PinKey.generate()
+        # Written whole to a file of our own, then linked to its name: another process never reads it half
+        # written, and if one made it first (the link fails) its key is the one kept.
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-        except FileExistsError:  # another process made it first: use theirs
-            return self._read_or_explain()
-        except OSError as exc:
-            raise PinKeyError(f"cannot create PIN key file {self.path}: {exc.strerror or exc}") from None
-        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
             with os.fdopen(fd, "w", encoding="ascii") as out:
                 out.write(key.secret.hex() + "\n")
                 out.flush()
                 os.fsync(out.fileno())
+            os.link(temporary, self.path)
+        except FileExistsError:  # another process made it first: use theirs
+            return self._read_or_explain()
         except OSError as exc:
-            self.path.unlink(missing_ok=True)
-            raise PinKeyError(f"cannot write PIN key file {self.path}: {exc.strerror or exc}") from None
+            raise PinKeyError(f"cannot create PIN key file {self.path}: {exc.strerror or exc}") from None
+        finally:
+            temporary.unlink(missing_ok=True)
         return key
 
     def _read_or_explain(self) -> PinKey:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import stat
 from pathlib import Path
@@ -34,12 +35,29 @@ def test_the_key_file_is_created_0600_once_and_reused_after_a_restart(tmp_path: 
     first = Pins(PinKeyFile(path))
     stored = first.hash("4321")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["pin.key"]  # no temporary file left
     text = path.read_text()
     assert len(bytes.fromhex(text.strip())) == 32
     restarted = Pins(PinKeyFile(path))  # a new process: reads the same key, makes no new one
     assert restarted.check("4321", stored) == PinCheck(True)
     assert path.read_text() == text
     assert restarted.key_file.key().key_id == first.key_file.key().key_id
+
+
+def test_when_another_process_makes_the_key_first_its_key_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "pin.key"
+    theirs = PinKey.generate()
+    real_link = os.link
+
+    def racing_link(source: Path, target: Path) -> None:
+        path.write_text(theirs.secret.hex() + "\n")  # the other process linked its file a moment ago
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", racing_link)
+    assert PinKeyFile(path).key().key_id == theirs.key_id
+    assert [p.name for p in tmp_path.iterdir()] == ["pin.key"]
 
 
 def test_check_matches_only_the_right_pin_and_never_a_malformed_hash(tmp_path: Path) -> None:
