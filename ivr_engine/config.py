@@ -103,6 +103,9 @@ class Settings:
     """...how long the customer's phone rings (the agent, already on the line, waits no longer)."""
     outbound_caller_id: str = "100"
     """The number customers see when the centre calls them back."""
+    pin_key_file: Path | None = None
+    """The secret key PIN hashes are made with (``ivr_engine.storage.pins``; created 0600 on first use);
+    none: ``<state_dir>/pin.key``. Every service sharing one database must use the same key file."""
     node_id: str = ""
     """Which node of a multi-node centre this ``ivr serve`` is (e.g. ``node2``): stored on each call row it
     handles (``calls.node``) and on the calls it queues in the ACD. ``ivr lab up --nodes N`` sets it per
@@ -128,6 +131,10 @@ class Settings:
     def call_recordings_dir(self) -> Path:
         """Where kept call recordings live (0700; files 0600), moved there from Asterisk's spool."""
         return (self.state_dir / "call-recordings").resolve()
+
+    @property
+    def pin_key_path(self) -> Path:
+        return self.pin_key_file if self.pin_key_file is not None else self.state_dir / "pin.key"
 
     @property
     def secrets_file(self) -> Path:
@@ -165,7 +172,7 @@ def _coerce(key: str, where: str, kind: Any, value: Any, base: Path) -> Any:
 
     Relative paths are read from ``base`` (the YAML file's folder, or the working directory).
     """
-    if kind in ("Path", Path):
+    if kind in ("Path", Path, "Path | None"):
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: {value!r} is not a path")
         path = Path(value).expanduser()

@@ -9,6 +9,8 @@ Rotation renames, so every backup keeps its private mode.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import sys
 from dataclasses import dataclass
 from io import TextIOWrapper
@@ -65,16 +67,40 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
     ) -> None:  # fmt: skip
         self.file_mode = mode
         self.raise_errors = raise_errors
+        self._size = 0
+        self._rotates = True
         path.parent.mkdir(parents=True, exist_ok=True)
         super().__init__(
             path, mode="a", maxBytes=rotation.max_bytes, backupCount=rotation.backups, encoding="utf-8"
         )
 
     def _open(self) -> TextIOWrapper:
-        return open(
+        stream = open(  # noqa: SIM115 - the handler keeps it open until close()
             self.baseFilename, "a", encoding=self.encoding, errors=self.errors,
             opener=private_opener(self.file_mode),
         )  # fmt: skip
+        status = os.fstat(stream.fileno())
+        self._size = status.st_size
+        self._rotates = stat.S_ISREG(status.st_mode)  # never rotate /dev/null or a pipe (bpo-45401)
+        return stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format once and rotate by the size written so far: logging's own handler formats each line
+        twice and stats, seeks and tells the file for every line (``ivr serve`` logs one per call step)."""
+        try:
+            text = self.format(record) + self.terminator
+            if self.stream is None:
+                self.stream = self._open()
+            size = len(text.encode(self.encoding or "utf-8", "replace"))
+            if self._rotates and self._size > 0 and self._size + size > self.maxBytes:
+                self.doRollover()  # reopens the file (no ``delay``): the size starts again at 0
+            self.stream.write(text)
+            self.flush()
+            self._size += size
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
 
     def handleError(self, record: logging.LogRecord) -> None:
         failure = sys.exc_info()[1]

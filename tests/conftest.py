@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
+from ivr_engine.storage.pins import PinKeyFile, Pins
 from ivr_engine.storage.seed import seed
 
 PG_ADMIN_URL = os.environ.get("IVR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -88,6 +89,13 @@ def db_settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def pins(tmp_path: Path) -> Pins:
+    """PIN hashing under the test's own key file: the one ``db_settings``' state folder holds, so
+    ``seed(session, pins)`` and the stores opened with those settings share one key."""
+    return Pins(PinKeyFile(Settings(state_dir=tmp_path / "state").pin_key_path))
+
+
+@pytest.fixture
 def migrated_settings(db_settings: Settings) -> Settings:
     """Settings whose database is at the head revision, without data."""
     database = Database(db_settings.db_url)
@@ -99,11 +107,11 @@ def migrated_settings(db_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def seeded_settings(migrated_settings: Settings) -> Settings:
+def seeded_settings(migrated_settings: Settings, pins: Pins) -> Settings:
     """Settings whose database holds the demo data (``ivr db seed``)."""
     database = Database(migrated_settings.db_url)
     try:
-        database.call(seed)
+        database.call(lambda session: seed(session, pins))
     finally:
         database.dispose()
     return migrated_settings

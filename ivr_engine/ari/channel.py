@@ -147,8 +147,9 @@ class AriChannel:
         if not self._events.empty():
             event = self._events.get_nowait()
         else:
-            try:
-                event = await asyncio.wait_for(self._events.get(), wait)
+            try:  # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every wait in a task of its own
+                async with asyncio.timeout(wait):
+                    event = await self._events.get()
             except TimeoutError:
                 return None
         self._take(event)

@@ -10,6 +10,7 @@ from ivr_engine.config import Settings
 from ivr_engine.storage import Database, StorageError
 from ivr_engine.storage.database import describe_error, is_outage, redact_url
 from ivr_engine.storage.migrate import current_revision, head_revision, upgrade
+from ivr_engine.storage.pins import PinKeyError, PinKeyFile, Pins
 from ivr_engine.storage.seed import seed
 
 __all__ = ["db_group"]
@@ -46,8 +47,9 @@ def seed_command(settings: Settings) -> None:
             raise click.ClickException(
                 f"{redact_url(database.url)} is not at the latest schema: run `ivr db init` first"
             )
-        report = database.call(seed)
-    except StorageError as exc:
+        pins = Pins(PinKeyFile(settings.pin_key_path))
+        report = database.call(lambda session: seed(session, pins))
+    except (StorageError, PinKeyError) as exc:
         raise click.ClickException(str(exc)) from exc
     except SQLAlchemyError as exc:
         what = "cannot reach the database" if is_outage(exc) else "seeding failed"

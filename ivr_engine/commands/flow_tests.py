@@ -28,18 +28,21 @@ def case_files(paths: Sequence[Path], settings: Settings) -> list[Path]:
 
 def demo_database(folder: Path) -> str:
     """A SQLite file in ``folder`` with the schema and the demo data (`ivr db seed`): cases run on
-    the same customers whatever the live database holds."""
+    the same customers whatever the live database holds. Its PINs are hashed under the key file
+    ``folder``/pin.key (``Settings(state_dir=folder).pin_key_path``)."""
     if logging.getLogger("alembic").level == logging.NOTSET:  # its INFO chatter (logged on import) is noise
         logging.getLogger("alembic").setLevel(logging.WARNING)
     from ivr_engine.storage import Database
     from ivr_engine.storage.migrate import upgrade
+    from ivr_engine.storage.pins import PinKeyFile, Pins
     from ivr_engine.storage.seed import seed
 
     url = f"sqlite:///{folder / 'cases.db'}"
+    pins = Pins(PinKeyFile(Settings(state_dir=folder).pin_key_path))
     database = Database(url)
     try:
         upgrade(database)
-        database.call(seed)
+        database.call(lambda session: seed(session, pins))
     finally:
         database.dispose()
     return url
@@ -51,6 +54,7 @@ async def run_cases(
     from ivr_engine.centre import centre_time
     from ivr_engine.storage import Database
     from ivr_engine.storage.lookups import SqlLookups
+    from ivr_engine.storage.pins import PinKeyFile, Pins
 
     try:
         catalogue = load_catalogue(settings.sounds_dir / "prompts.yaml", settings.sounds_dir)
@@ -59,7 +63,7 @@ async def run_cases(
     database = Database(database_url, read_only=True)
     try:
         env = CaseEnvironment(
-            lookups=SqlLookups(database),
+            lookups=SqlLookups(database, Pins(PinKeyFile(settings.pin_key_path))),
             catalogue=catalogue,
             zone=centre_time(settings, FlowLibrary.lenient([settings.flows_dir])).zone,
             flows_dir=settings.flows_dir,

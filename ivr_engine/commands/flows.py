@@ -312,8 +312,11 @@ def _simulated_tests(
 
     try:
         with tempfile.TemporaryDirectory(prefix="ivr-cases-") as folder:
+            cases_settings = settings
+            if not live_data:  # the demo data's PINs are hashed under a key in the same folder
+                cases_settings = replace(settings, pin_key_file=Settings(state_dir=Path(folder)).pin_key_path)
             url = settings.db_url if live_data else demo_database(Path(folder))
-            problems, results = asyncio.run(run_cases(files, settings, url))
+            problems, results = asyncio.run(run_cases(files, cases_settings, url))
     except StorageError as exc:
         raise click.ClickException(f"{exc} (have you run `ivr db init` and `ivr db seed`?)") from None
     for problem in problems:

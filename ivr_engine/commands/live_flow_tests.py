@@ -162,6 +162,7 @@ async def _plan_all(files: Sequence[Path], lab: Settings) -> tuple[list[Problem]
     from ivr_engine.centre import centre_time
     from ivr_engine.storage import Database
     from ivr_engine.storage.lookups import SqlLookups
+    from ivr_engine.storage.pins import PinKeyFile, Pins
 
     try:
         catalogue = load_catalogue(lab.sounds_dir / "prompts.yaml", lab.sounds_dir)
@@ -173,6 +174,7 @@ async def _plan_all(files: Sequence[Path], lab: Settings) -> tuple[list[Problem]
     problems: list[Problem] = []
     planned: list[_Planned] = []
     database = Database(lab.db_url, read_only=True)  # planning reads customers, as the service does
+    pins = Pins(PinKeyFile(lab.pin_key_path))
     try:
         for file in files:
             cases = read_cases(file)
@@ -183,7 +185,7 @@ async def _plan_all(files: Sequence[Path], lab: Settings) -> tuple[list[Problem]
                 planned += [_Planned(file, case, broken=str(exc)) for case in cases.cases]
                 continue
             services = FlowServices(
-                lookups=SqlLookups(database), node_log=MemoryNodeLog(), surveys=MemorySurveys(),
+                lookups=SqlLookups(database, pins), node_log=MemoryNodeLog(), surveys=MemorySurveys(),
                 voicemails=MemoryVoicemails(), catalogue=catalogue, flows=library, language=lab.language,
             )  # fmt: skip
             number = numbers.get(flow.name)

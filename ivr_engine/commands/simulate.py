@@ -162,6 +162,7 @@ async def _run(
     in memory, or stored in the ``record_url`` database (never the live one: see ``_record_url``)."""
     from ivr_engine.storage import Database, open_stores
     from ivr_engine.storage.lookups import SqlLookups
+    from ivr_engine.storage.pins import PinKeyFile, Pins
 
     try:
         catalogue = load_catalogue(settings.sounds_dir / "prompts.yaml", settings.sounds_dir)
@@ -172,7 +173,7 @@ async def _run(
     live = Database(settings.db_url, read_only=True)
     try:
         services = FlowServices(
-            lookups=SqlLookups(live),
+            lookups=SqlLookups(live, Pins(PinKeyFile(settings.pin_key_path))),
             node_log=MemoryNodeLog(),
             surveys=MemorySurveys(),
             voicemails=MemoryVoicemails(),

@@ -45,6 +45,7 @@ async def _plan(
 ) -> ScenarioPlan:
     from ivr_engine.storage import Database
     from ivr_engine.storage.lookups import SqlLookups
+    from ivr_engine.storage.pins import PinKeyFile, Pins
 
     try:
         catalogue = load_catalogue(settings.sounds_dir / "prompts.yaml", settings.sounds_dir)
@@ -53,7 +54,7 @@ async def _plan(
     database = Database(settings.db_url, read_only=True)  # planning reads customers, writes nothing
     try:
         services = FlowServices(
-            lookups=SqlLookups(database),
+            lookups=SqlLookups(database, Pins(PinKeyFile(settings.pin_key_path))),
             node_log=MemoryNodeLog(),
             surveys=MemorySurveys(),
             voicemails=MemoryVoicemails(),

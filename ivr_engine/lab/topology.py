@@ -136,6 +136,7 @@ def node_settings(settings: Settings, paths: LabPaths, node: LabNode) -> Setting
         ari_port=node.ari_port,
         http_port=node.http_port,
         node_id=node.name,
+        pin_key_file=settings.pin_key_path,  # one key for the one database's PIN hashes
     )
 
 

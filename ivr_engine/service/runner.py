@@ -132,6 +132,7 @@ async def run_service(
         stack.push_async_callback(client.close)
         stores = await stack.enter_async_context(open_stores(settings, clock=clock))
         await _check_schema(stores)
+        await asyncio.to_thread(stores.lookups.pins.key_file.key)  # a bad PIN key file stops the start
         recorder = AcdRecorder(stores.database)
         runtime = await stack.enter_async_context(
             acd_runtime(settings, client, facts=recorder, clock=clock.epoch,

@@ -21,6 +21,7 @@ from ivr_engine.storage.database import Database
 from ivr_engine.storage.deadletter import DeadLetters
 from ivr_engine.storage.errors import DatabaseUnavailable, InvalidRecord, MigrationError, StorageError
 from ivr_engine.storage.lookups import SqlLookups
+from ivr_engine.storage.pins import PinKeyFile, Pins
 from ivr_engine.storage.spool import spool_for
 from ivr_engine.storage.stores import SqlCallStore, SqlNodeLog, SqlSurveyStore, SqlVoicemailStore
 from ivr_engine.storage.writer import WriteBehind
@@ -63,7 +64,8 @@ async def open_stores(
     Every write is journalled under ``settings.state_dir``/spool before it is queued; on exit the queued
     writes are flushed (retrying an outage for up to ``close_grace`` seconds), and what the database still
     cannot take stays in the journal and is written on the next open (also after a crash). Rows the
-    database refuses as bad are kept in ``settings.state_dir``/deadletter.jsonl.
+    database refuses as bad are kept in ``settings.state_dir``/deadletter.jsonl. PINs are checked under
+    the key in ``settings.pin_key_path`` (read on first use; ``ivr serve`` reads it at start).
     """
     database = Database(settings.db_url)
     writer = WriteBehind(
@@ -76,7 +78,7 @@ async def open_stores(
     try:
         yield Stores(
             database=database,
-            lookups=SqlLookups(database),
+            lookups=SqlLookups(database, Pins(PinKeyFile(settings.pin_key_path))),
             node_log=SqlNodeLog(writer),
             calls=SqlCallStore(writer, settings.node_id),
             surveys=SqlSurveyStore(writer, clock),

@@ -1,17 +1,18 @@
 """The named, parameterised queries flows call from ``lookup`` nodes (``Lookups`` port over SQL).
 
 Each lookup takes string parameters and answers string values. Database trouble never raises: the
-answer is status ``error`` with a message, and the next call reconnects (``pool_pre_ping``).
+answer is status ``error`` with a message, and the next call reconnects (``pool_pre_ping``). Nor does a
+PIN key problem (``PinKeyError``): ``error``, logged with the key file's name, never the PIN.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -19,9 +20,9 @@ from ivr_engine.flow.ports import LookupResult, LookupStatus
 from ivr_engine.numbers import digits_of
 from ivr_engine.storage.database import Database, describe_error
 from ivr_engine.storage.models import Account, Customer, CustomerPhone, LoyaltyMember, Order
-from ivr_engine.storage.pins import verify_nothing, verify_pin
+from ivr_engine.storage.pins import PinKeyError, Pins
 
-__all__ = ["LOOKUPS", "LookupSpec", "SqlLookups", "has_name", "normalise_phone"]
+__all__ = ["LOOKUPS", "LookupContext", "LookupSpec", "SqlLookups", "has_name", "normalise_phone"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,16 @@ def _found(**values: str) -> LookupResult:
     return LookupResult(LookupStatus.FOUND, values)
 
 
-def _customer_by_phone(session: Session, params: Mapping[str, str]) -> LookupResult:
+@dataclass
+class LookupContext:
+    """What a query may need besides the database: the PIN checker, and the PIN hashes of an older form
+    to replace after the lookup (account id, stored hash, new hash), in a transaction of their own."""
+
+    pins: Pins
+    rehashed: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _customer_by_phone(session: Session, params: Mapping[str, str], _: LookupContext) -> LookupResult:
     phone = normalise_phone(params["phone"])
     if not phone:
         return NOT_FOUND
@@ -67,19 +77,22 @@ def _customer_by_phone(session: Session, params: Mapping[str, str]) -> LookupRes
     )
 
 
-def _account_auth(session: Session, params: Mapping[str, str]) -> LookupResult:
+def _account_auth(session: Session, params: Mapping[str, str], context: LookupContext) -> LookupResult:
     """Unknown account and wrong PIN give the same answer in about the same time."""
     pin = params["pin"]
     account = session.scalar(select(Account).where(Account.number == params["account"]))
     if account is None:
-        verify_nothing(pin)
+        context.pins.check_nothing(pin)
         return NOT_FOUND
-    if not verify_pin(pin, account.pin_hash):
+    check = context.pins.check(pin, account.pin_hash)
+    if not check.matched:
         return NOT_FOUND
+    if check.rehashed is not None:
+        context.rehashed.append((account.id, account.pin_hash, check.rehashed))
     return _found(account=account.number, balance=_money(account.balance))
 
 
-def _order_status(session: Session, params: Mapping[str, str]) -> LookupResult:
+def _order_status(session: Session, params: Mapping[str, str], _: LookupContext) -> LookupResult:
     order = session.scalar(select(Order).where(Order.number == params["order"].strip().upper()))
     if order is None:
         return NOT_FOUND
@@ -87,7 +100,7 @@ def _order_status(session: Session, params: Mapping[str, str]) -> LookupResult:
     return _found(order_status=order.status, expected_delivery=delivery)
 
 
-def _member_points(session: Session, params: Mapping[str, str]) -> LookupResult:
+def _member_points(session: Session, params: Mapping[str, str], _: LookupContext) -> LookupResult:
     row = session.execute(
         select(LoyaltyMember.points, Customer.name)
         .join(Customer, Customer.id == LoyaltyMember.customer_id)
@@ -109,7 +122,7 @@ class LookupSpec:
     name: str
     params: tuple[str, ...]
     values: tuple[str, ...]
-    query: Callable[[Session, Mapping[str, str]], LookupResult]
+    query: Callable[[Session, Mapping[str, str], LookupContext], LookupResult]
 
 
 LOOKUPS: Mapping[str, LookupSpec] = {
@@ -126,10 +139,15 @@ LOOKUPS: Mapping[str, LookupSpec] = {
 
 
 class SqlLookups:
-    """``Lookups`` over the database; each query runs in a worker thread."""
+    """``Lookups`` over the database; each query runs in a worker thread.
 
-    def __init__(self, database: Database) -> None:
+    A PIN stored in an older form is replaced by its current form after a successful check (not on a
+    read-only database); failing to store it only costs the next check the older form's time.
+    """
+
+    def __init__(self, database: Database, pins: Pins) -> None:
         self._database = database
+        self.pins = pins
 
     def names(self) -> frozenset[str]:
         return frozenset(LOOKUPS)
@@ -146,9 +164,26 @@ class SqlLookups:
         wanted = {p: params[p] for p in spec.params}
         if not all(_is_text(value) for value in wanted.values()):
             return NOT_FOUND  # no row can hold such a value; asking the database would only fail
+        context = LookupContext(self.pins)
         try:
-            return await self._database.run(lambda session: spec.query(session, wanted))
+            result = await self._database.run(lambda session: spec.query(session, wanted, context))
         except SQLAlchemyError as exc:
             log.warning("lookup %s failed: %s", name, describe_error(exc))
             return LookupResult(LookupStatus.ERROR, error=f"database unavailable: {describe_error(exc)}")
+        except PinKeyError as exc:
+            log.error("lookup %s failed: %s", name, exc)
+            return LookupResult(LookupStatus.ERROR, error=f"PIN key: {exc}")
+        if context.rehashed and not self._database.read_only:
+            await self._store_rehashed(context.rehashed)
+        return result
 
+    async def _store_rehashed(self, rehashed: list[tuple[int, str, str]]) -> None:
+        def store(session: Session) -> None:
+            for account_id, old, new in rehashed:  # only if unchanged meanwhile (a new PIN set, say)
+                unchanged = (Account.id == account_id) & (Account.pin_hash == old)
+                session.execute(update(Account).where(unchanged).values(pin_hash=new))
+
+        try:
+            await self._database.run(store)
+        except SQLAlchemyError as exc:
+            log.warning("PIN hash upgrade not stored (the next check retries): %s", describe_error(exc))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr_engine.storage.models import Account, Customer, CustomerPhone, LoyaltyMember, Order
-from ivr_engine.storage.pins import hash_pin
+from ivr_engine.storage.pins import Pins
 
 __all__ = ["DEMO_CUSTOMERS", "DemoAccount", "DemoCustomer", "DemoOrder", "SeedReport", "seed"]
 
@@ -96,8 +96,11 @@ class SeedReport:
         return self.customers + self.phones + self.accounts + self.orders + self.cards
 
 
-def seed(session: Session, customers: tuple[DemoCustomer, ...] = DEMO_CUSTOMERS) -> SeedReport:
-    """Insert what is missing of ``customers``; existing rows (by natural key) are left untouched."""
+def seed(session: Session, pins: Pins, customers: tuple[DemoCustomer, ...] = DEMO_CUSTOMERS) -> SeedReport:
+    """Insert what is missing of ``customers``; existing rows (by natural key) are left untouched.
+
+    PINs are hashed with ``pins`` (the installation's PIN key: the one the service checks them with).
+    """
     added = {"customers": 0, "phones": 0, "accounts": 0, "orders": 0, "cards": 0}
     for demo in customers:
         customer = _find_customer(session, demo)
@@ -116,7 +119,7 @@ def seed(session: Session, customers: tuple[DemoCustomer, ...] = DEMO_CUSTOMERS)
                     Account(
                         number=account.number,
                         customer_id=customer.id,
-                        pin_hash=hash_pin(account.pin),
+                        pin_hash=pins.hash(account.pin),
                         balance=account.balance,
                     )
                 )

@@ -1,7 +1,8 @@
 """What the live service writes (call start and end, node entries and events, survey answers,
 voicemails) and how a batch of them is applied in one transaction.
 
-Node events of a run become one multi-row insert; node entries of a run one replacement per call. A
+A batch's calls started, node events and node entries each become one multi-row statement, its calls
+ended one executemany (Core statements: the ORM's unit of work cost more than the rows' values). A
 ``replay`` (writes from the journal of a service that died, some perhaps stored already) skips rows
 already there, so a replayed write is stored once.
 """
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ivr_engine.flow.ports import CallRecord, NodeEntry, NodeEvent
@@ -33,6 +34,7 @@ __all__ = [
 # and these rows need nothing from it (flat values, the ids come from the database).
 _NODE_EVENTS = NodeEventRow.metadata.tables[NodeEventRow.__tablename__]
 _NODE_ENTRIES = NodeEntryRow.metadata.tables[NodeEntryRow.__tablename__]
+_CALLS = Call.metadata.tables[Call.__tablename__]
 
 log = logging.getLogger(__name__)
 
@@ -86,31 +88,82 @@ def storable(text: str, limit: int = _SHORT_TEXT) -> str:
 
 
 def apply_writes(session: Session, writes: Sequence[Write], *, replay: bool = False) -> None:
-    """Apply ``writes`` in order; runs of node events become one multi-row insert, and the node entries
-    of a run one replacement per call. A ``replay`` (writes from the journal of a run that died, some
-    perhaps already stored) skips rows already there."""
+    """Apply ``writes`` with as few statements as their effect allows: the calls started as one
+    multi-row insert, the node events as another, the node entries as one replacement, the calls ended
+    as one update per row in one round (executemany). A ``replay`` (writes from the journal of a run that
+    died, some perhaps already stored) skips rows already there.
+
+    The result is that of applying them one by one in order: no row refers to another by foreign key
+    (``call_id`` is a soft reference), so only a call's row, its entry and its end depend on order, and
+    those are kept (a call started and ended in one batch is inserted, then ended; its entry is gone).
+    """
+    started: dict[str, CallStarted] = {}
     events: list[NodeEvent] = []
     entries: dict[str, NodeEntry] = {}
+    ended: dict[str, CallEnded] = {}
+    others: list[Write] = []
     for write in writes:
-        if isinstance(write, NodeEvent):
-            events.append(write)
-            continue
-        if isinstance(write, NodeEntry):
-            entries[write.call_id] = write  # only where the call is now matters
-            continue
-        _insert_events(session, events, replay)
-        _replace_entries(session, entries)
-        events, entries = [], {}
+        match write:
+            case NodeEvent():
+                events.append(write)
+            case NodeEntry():
+                entries[write.call_id] = write  # only where the call is now matters
+            case CallStarted():
+                started.setdefault(write.call.call_id, write)  # a second start changes nothing
+            case CallEnded():
+                entries.pop(write.call_id, None)  # an end removes the call's entry
+                ended[write.call_id] = write  # the last end is the one that stays
+            case _:
+                others.append(write)
+    _insert_calls(session, started)
+    _insert_events(session, events, replay)
+    _replace_entries(session, entries, ended)
+    _end_calls(session, ended)
+    for write in others:
         if not (replay and _stored_already(session, write)):
             _apply_one(session, write)
-    _insert_events(session, events, replay)
-    _replace_entries(session, entries)
 
 
-def _replace_entries(session: Session, entries: dict[str, NodeEntry]) -> None:
+def _insert_calls(session: Session, started: dict[str, CallStarted]) -> None:
+    if not started:
+        return
+    present = set(session.scalars(select(Call.id).where(Call.id.in_(list(started)))))
+    rows = [
+        {"id": call_id, "caller": storable(write.call.caller), "dialled": storable(write.call.dialled),
+         "started": write.call.started, "node": storable(write.node) if write.node else None}
+        for call_id, write in started.items() if call_id not in present
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(_CALLS), rows)
+
+
+def _replace_entries(
+    session: Session, entries: dict[str, NodeEntry], ended: dict[str, CallEnded] | None = None
+) -> None:
+    gone = [*entries, *(call_id for call_id in ended or {} if call_id not in entries)]
+    if gone:
+        session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id.in_(gone)))
     if entries:
-        session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id.in_(list(entries))))
         session.execute(insert(_NODE_ENTRIES), [dict(vars(entry)) for entry in entries.values()])
+
+
+def _end_calls(session: Session, ended: dict[str, CallEnded]) -> None:
+    if not ended:
+        return
+    present = set(session.scalars(select(Call.id).where(Call.id.in_(list(ended)))))
+    for call_id in ended.keys() - present:
+        log.warning("call %s ended but was never started; end not recorded", call_id)
+    rows = [
+        {"ended_id": call_id, "ended": end.ended, "disposition": end.disposition}
+        for call_id, end in ended.items() if call_id in present
+    ]  # fmt: skip
+    if rows:
+        statement = (
+            update(_CALLS)
+            .where(_CALLS.c.id == bindparam("ended_id"))
+            .values(ended=bindparam("ended"), disposition=bindparam("disposition"))
+        )
+        session.connection().execute(statement, rows)
 
 
 def _insert_events(session: Session, events: list[NodeEvent], replay: bool = False) -> None:
@@ -145,26 +198,6 @@ def _stored_already(session: Session, write: Write) -> bool:
 
 def _apply_one(session: Session, write: Write) -> None:
     match write:
-        case CallStarted(call=call):
-            if session.get(Call, call.call_id) is None:
-                session.add(
-                    Call(
-                        id=call.call_id,
-                        caller=storable(call.caller),
-                        dialled=storable(call.dialled),
-                        started=call.started,
-                        node=storable(write.node) if write.node else None,
-                    )
-                )
-                session.flush()
-        case CallEnded(call_id=call_id, ended=ended, disposition=disposition):
-            session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id == call_id))
-            row = session.get(Call, call_id)
-            if row is None:
-                log.warning("call %s ended but was never started; end not recorded", call_id)
-            else:
-                row.ended, row.disposition = ended, disposition
-                session.flush()
         case SurveyAnswer():
             session.add(SurveyResponse(**asdict(write)))
             session.flush()
@@ -172,7 +205,3 @@ def _apply_one(session: Session, write: Write) -> None:
             fields = asdict(write) | {"caller": storable(write.caller), "mailbox": storable(write.mailbox)}
             session.add(Voicemail(**fields))
             session.flush()
-        case NodeEvent():
-            _insert_events(session, [write])
-        case NodeEntry():
-            _replace_entries(session, {write.call_id: write})

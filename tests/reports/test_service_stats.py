@@ -24,6 +24,7 @@ from ivr_engine.reports.source import service_statistics
 from ivr_engine.reports.sql import TimeWindow
 from ivr_engine.storage import Database
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse, Voicemail
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 from ivr_engine.workorders import store
 from ivr_engine.workorders.model import NewOrder, Urgency, VisitOutcome
@@ -34,8 +35,8 @@ T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
 
 
-def _fill(session: Session) -> None:
-    seed(session)
+def _fill(session: Session, pins: Pins) -> None:
+    seed(session, pins)
     for n, call in enumerate(("s1", "s2", "s3")):  # three calls reach the survey; two answer
         at = T0 + timedelta(minutes=n)
         session.add(NodeEventRow(call_id=call, seq=1, flow="survey", node="ask", node_type="survey",
@@ -89,8 +90,8 @@ def _fill(session: Session) -> None:
 
 
 @pytest.fixture
-def filled(database: Database) -> Database:
-    database.call(_fill)
+def filled(database: Database, pins: Pins) -> Database:
+    database.call(lambda session: _fill(session, pins))
     return database
 
 

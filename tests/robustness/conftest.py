@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
+from ivr_engine.storage.pins import PinKeyFile, Pins
 from ivr_engine.storage.seed import seed
 
 settings.register_profile(
@@ -39,7 +40,7 @@ def seeded_sqlite(tmp_path: Path) -> Settings:
     database = Database(result.db_url)
     try:
         upgrade(database)
-        database.call(seed)
+        database.call(lambda session: seed(session, Pins(PinKeyFile(result.pin_key_path))))
     finally:
         database.dispose()
     return result

@@ -18,6 +18,7 @@ from ivr_engine.config import Settings
 from ivr_engine.service.app import IvrService
 from ivr_engine.service.runner import run_service
 from ivr_engine.storage import Database
+from ivr_engine.storage.pins import PinKeyError
 from ivr_engine.storage.queries import CallDetail, call_detail
 from ivr_engine.storage.writer import storable
 
@@ -158,3 +159,18 @@ async def test_a_caller_who_hangs_up_mid_flow_is_recorded_as_caller_hangup(seede
         assert detail.call.disposition == "caller_hangup"
         assert [(s.node, s.outcome) for s in detail.path][-1] == ("ask_account", "hangup")
         _completed_balance(await live.balance_call("after-gone"))
+
+
+async def test_the_service_does_not_start_on_a_malformed_pin_key_file(seeded_sqlite: Settings) -> None:
+    seeded_sqlite.pin_key_path.write_text("not a key\n")  # the demo PINs were hashed under the real one
+    fake = FakeAri(playback_seconds=0.005)
+    await fake.start()
+    settings = dataclasses.replace(
+        seeded_sqlite, ari_port=fake.port, ari_user=fake.user, ari_password=fake.password
+    )
+    try:
+        with pytest.raises(PinKeyError, match=r"PIN key file .*pin\.key is malformed"):
+            await asyncio.wait_for(run_service(settings, stop=asyncio.Event(), synthesiser=None), 15)
+    finally:
+        await fake.close()
+    assert seeded_sqlite.pin_key_path.read_text() == "not a key\n"  # left for the operator to restore

@@ -14,6 +14,7 @@ from ivr_engine.config import Settings
 from ivr_engine.flow.ports import CallRecord, LookupStatus
 from ivr_engine.storage import Database, open_stores
 from ivr_engine.storage.lookups import LOOKUPS, SqlLookups
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.queries import call_detail
 
 ROBUST = settings.get_profile("robustness")
@@ -40,10 +41,10 @@ HOSTILE = [
 
 
 @pytest.fixture
-async def lookups(seeded_settings: Settings) -> AsyncIterator[SqlLookups]:
+async def lookups(seeded_settings: Settings, pins: Pins) -> AsyncIterator[SqlLookups]:
     database = Database(seeded_settings.db_url)
     try:
-        yield SqlLookups(database)
+        yield SqlLookups(database, pins)
     finally:
         database.dispose()
 

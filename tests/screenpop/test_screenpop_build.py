@@ -33,6 +33,7 @@ from ivr_engine.screenpop.model import VisitCard
 from ivr_engine.storage import Database
 from ivr_engine.storage.lookups import SqlLookups
 from ivr_engine.storage.models import Call, Customer, CustomerPhone, NodeEventRow
+from ivr_engine.storage.pins import Pins
 from ivr_engine.workorders import store
 from ivr_engine.workorders.model import NewOrder
 from ivr_engine.workorders.policy import DEFAULT_POLICY
@@ -124,11 +125,11 @@ def test_unknown_caller_is_created_once_without_a_name(database: Database) -> No
 
 
 async def test_next_call_from_a_new_caller_is_welcomed_not_greeted_by_a_fake_name(
-    database: Database,
+    database: Database, pins: Pins
 ) -> None:
     number = "15559998878"
     database.call(lambda s: build_screen_pop(s, _answered("c-1", number)))  # the first call's screen-pop
-    lookups = SqlLookups(database)
+    lookups = SqlLookups(database, pins)
     answer = await lookups.run("customer_by_phone", {"phone": number})
     assert answer.status is LookupStatus.NOT_FOUND
 

@@ -23,6 +23,7 @@ from ivr_engine.service.runner import run_service
 from ivr_engine.storage import Database
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.storage.models import Call
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.queries import CallDetail, call_detail
 from ivr_engine.storage.seed import seed
 from tests.tcp_proxy import TcpProxy, through
@@ -111,12 +112,12 @@ async def pg_proxy(postgres_url: str) -> AsyncIterator[TcpProxy]:
 
 @pytest.mark.postgres
 async def test_database_gone_caller_hears_fallback_and_agent_offer_node_log_written_later(
-    postgres_url: str, pg_proxy: TcpProxy, tmp_path: Path
+    postgres_url: str, pg_proxy: TcpProxy, tmp_path: Path, pins: Pins
 ) -> None:
     database = Database(postgres_url)
     try:
         upgrade(database)
-        database.call(seed)
+        database.call(lambda session: seed(session, pins))
     finally:
         database.dispose()
     settings = Settings(

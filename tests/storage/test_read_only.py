@@ -14,13 +14,16 @@ from ivr_engine.flow.ports import LookupStatus
 from ivr_engine.storage import Database, StorageError
 from ivr_engine.storage.lookups import SqlLookups
 from ivr_engine.storage.models import Call, Customer
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.targets import database_url, same_database
 
 
-async def test_read_only_database_answers_lookups_and_refuses_writes(seeded_settings: Settings) -> None:
+async def test_read_only_database_answers_lookups_and_refuses_writes(
+    seeded_settings: Settings, pins: Pins
+) -> None:
     database = Database(seeded_settings.db_url, read_only=True)
     try:
-        found = await SqlLookups(database).run("customer_by_phone", {"phone": "15550001001"})
+        found = await SqlLookups(database, pins).run("customer_by_phone", {"phone": "15550001001"})
         assert found.status is LookupStatus.FOUND
         with pytest.raises(SQLAlchemyError):
             database.call(lambda session: session.add(Customer(name="intruder", vip_level=0)))
@@ -36,11 +39,11 @@ async def test_read_only_database_answers_lookups_and_refuses_writes(seeded_sett
     assert calls == 0
 
 
-async def test_read_only_sqlite_never_creates_a_missing_file(tmp_path: Path) -> None:
+async def test_read_only_sqlite_never_creates_a_missing_file(tmp_path: Path, pins: Pins) -> None:
     missing = tmp_path / "state" / "ivr.db"
     database = Database(f"sqlite:///{missing}", read_only=True)
     try:
-        answer = await SqlLookups(database).run("customer_by_phone", {"phone": "15550001001"})
+        answer = await SqlLookups(database, pins).run("customer_by_phone", {"phone": "15550001001"})
     finally:
         database.dispose()
     assert answer.status is LookupStatus.ERROR

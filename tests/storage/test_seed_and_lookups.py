@@ -9,7 +9,7 @@ from ivr_engine.flow.ports import LookupResult, LookupStatus
 from ivr_engine.storage import Database, open_stores
 from ivr_engine.storage.migrate import upgrade
 from ivr_engine.storage.models import Account, Customer, CustomerPhone, LoyaltyMember, Order
-from ivr_engine.storage.pins import hash_pin, verify_pin
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import SeedReport, seed
 
 COUNTED = (Customer, CustomerPhone, Account, Order, LoyaltyMember)
@@ -21,12 +21,12 @@ def _counts(database: Database) -> list[int]:
     ]
 
 
-def test_seed_is_idempotent(migrated_settings: Settings) -> None:
+def test_seed_is_idempotent(migrated_settings: Settings, pins: Pins) -> None:
     database = Database(migrated_settings.db_url)
     try:
-        first = database.call(seed)
+        first = database.call(lambda session: seed(session, pins))
         after_first = _counts(database)
-        second = database.call(seed)
+        second = database.call(lambda session: seed(session, pins))
         after_second = _counts(database)
     finally:
         database.dispose()
@@ -62,7 +62,7 @@ def test_seed_contains_the_required_demo_rows(seeded_settings: Settings) -> None
         database.dispose()
 
 
-def test_pins_are_never_stored_in_clear(seeded_settings: Settings) -> None:
+def test_pins_are_never_stored_in_clear(seeded_settings: Settings, pins: Pins) -> None:
     database = Database(seeded_settings.db_url)
     try:
         hashes = database.call(lambda s: s.scalars(select(Account.pin_hash)).all())
@@ -72,20 +72,15 @@ def test_pins_are_never_stored_in_clear(seeded_settings: Settings) -> None:
     finally:
         database.dispose()
     assert len(hashes) >= 2
+    key_id = pins.key_file.key().key_id
     for pin_hash in hashes:
-        assert pin_hash.startswith("scrypt$")
-        scheme, _n, _r, _p, salt, key = pin_hash.split("$")
-        assert (scheme, len(salt), len(key)) == ("scrypt", 32, 64)
+        scheme, stored_key_id, salt, mac = pin_hash.split("$")
+        assert (scheme, stored_key_id, len(salt), len(mac)) == ("hmac-sha256", key_id, 32, 64)
+        assert "4321" not in pin_hash
     assert len(set(hashes)) == len(hashes)  # salted
     assert alice_hash is not None
-    assert verify_pin("4321", alice_hash)
-    assert not verify_pin("4322", alice_hash)
-
-
-def test_pin_hash_rejects_malformed_and_salts() -> None:
-    assert hash_pin("1234") != hash_pin("1234")
-    assert not verify_pin("1234", "not-a-hash")
-    assert not verify_pin("1234", "md5$1$2$3$00$00")
+    assert pins.check("4321", alice_hash).matched
+    assert not pins.check("4322", alice_hash).matched
 
 
 async def _run(settings: Settings, name: str, **params: str) -> LookupResult:
@@ -155,7 +150,7 @@ async def test_lookups_recover_once_the_database_is_back(db_settings: Settings) 
     async with open_stores(db_settings) as stores:
         before = await stores.lookups.run("order_status", {"order": "A1001"})
         upgrade(stores.database)
-        stores.database.call(seed)
+        stores.database.call(lambda session: seed(session, stores.lookups.pins))
         after = await stores.lookups.run("order_status", {"order": "A1001"})
     assert before.status is LookupStatus.ERROR
     assert after.status is LookupStatus.FOUND

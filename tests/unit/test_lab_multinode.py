@@ -107,6 +107,7 @@ def test_a_node_runs_with_its_own_ports_folder_and_name_on_the_labs_database(set
     assert ns.node_id == "node2"
     assert ns.database_url == PG_URL
     assert ns.ari_password == settings.ari_password
+    assert ns.pin_key_path == settings.pin_key_path  # the database's PIN hashes need the one key
     with pytest.raises(TopologyError, match="no node 3: its nodes are 1 to 2"):
         topology.node(3)
 

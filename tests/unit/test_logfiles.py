@@ -65,6 +65,28 @@ def test_handler_rotates_by_size_keeps_backups_and_every_file_is_0600(
     assert (path.parent / "serve.log.2").read_text().splitlines()[0].startswith("line 033")
 
 
+def test_handler_counts_what_the_file_held_before_it_opened_and_never_rotates_a_device(
+    tmp_path: Path, open_umask: None
+) -> None:
+    path = tmp_path / "serve.log"
+    path.write_text("x" * 89 + "\n")  # left by the previous run: 90 bytes
+    handler = PrivateRotatingFileHandler(path, Rotation(max_bytes=100, backups=2))
+    try:
+        _emit(handler, "short")  # 6 bytes: 96, still fits
+        _emit(handler, "ünï")  # 6 bytes as UTF-8 (4 characters with the newline): past 100, rotates
+    finally:
+        handler.close()
+    assert (tmp_path / "serve.log.1").read_text() == "x" * 89 + "\nshort\n"
+    assert path.read_text() == "ünï\n"
+    device = PrivateRotatingFileHandler(Path("/dev/null"), Rotation(max_bytes=1, backups=1))
+    try:
+        for _ in range(3):
+            _emit(device, "line")
+    finally:
+        device.close()
+    assert not Path("/dev/null.1").exists()
+
+
 def test_handler_with_raise_errors_raises_a_failed_write(tmp_path: Path) -> None:
     class Broken:
         def write(self, _text: str) -> None:

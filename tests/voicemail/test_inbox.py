@@ -20,6 +20,7 @@ from cli import main
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database
 from ivr_engine.storage.models import NodeEventRow, Voicemail
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 from ivr_engine.voicemail import inbox
 from ivr_engine.voicemail.errors import NoSuchVoicemail, VoicemailError
@@ -46,9 +47,9 @@ def leave(session: Session, call_id: str, caller: str, at: datetime, path: Path)
 
 
 @pytest.fixture
-def db(migrated_settings: Settings) -> Iterator[Callable[[Callable[[Session], Any]], Any]]:
+def db(migrated_settings: Settings, pins: Pins) -> Iterator[Callable[[Callable[[Session], Any]], Any]]:
     database = Database(migrated_settings.db_url)
-    database.call(seed)
+    database.call(lambda session: seed(session, pins))
     yield database.call
     database.dispose()
 

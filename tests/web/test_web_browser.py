@@ -23,6 +23,7 @@ from acd.records.rows import WrapUpRow
 from ivr_engine.clock import CentreTime
 from ivr_engine.screenpop import CustomerCard
 from ivr_engine.storage.models import NodeEventRow, SurveyResponse
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 from ivr_engine.web.call_ref import pop_json
 from ivr_engine.workorders.rows import WorkOrderRow
@@ -89,9 +90,9 @@ async def test_a_state_change_elsewhere_shows_live(browser: Any, desk: Desk) -> 
 
 
 async def test_answered_call_rings_then_pops_the_caller_within_a_second_and_wrap_up_is_stored(
-    browser: Any, desk: Desk
+    browser: Any, desk: Desk, pins: Pins
 ) -> None:
-    desk.database.call(seed)
+    desk.database.call(lambda session: seed(session, pins))
     runner = asyncio.create_task(desk.screenpops.run(desk.control.subscribe()))
     try:
         page = await _signed_in(browser, desk, "ann")
@@ -193,8 +194,8 @@ async def _live(page: Any) -> None:
     await expect(page.locator("body")).to_have_attribute("data-live", "yes")
 
 
-async def test_an_agent_logs_a_work_order_from_the_screen_pop(browser: Any, desk: Desk) -> None:
-    desk.database.call(seed)
+async def test_an_agent_logs_a_work_order_from_the_screen_pop(browser: Any, desk: Desk, pins: Pins) -> None:
+    desk.database.call(lambda session: seed(session, pins))
     page = await _signed_in(browser, desk, "ann")
     await _live(page)
     desk.screenpops.publish(alice_pop("1001", "call-1"))

@@ -12,6 +12,7 @@ from playwright.async_api import expect
 
 from acd.records.rows import QueueCallRow
 from ivr_engine.storage.models import CallRecording
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 from tests.acd_control_fakes import alice_pop
 
@@ -74,9 +75,9 @@ async def test_only_the_calls_agent_and_supervisors_hear_a_recording(desk: Desk,
 
 
 async def test_the_desktop_plays_the_calls_recording_and_the_wallboard_lists_all(
-    browser: Any, desk: Desk
+    browser: Any, desk: Desk, pins: Pins
 ) -> None:
-    desk.database.call(seed)
+    desk.database.call(lambda session: seed(session, pins))
     anns = _recorded(desk, "call-1", "1001", _wav(desk.call_recordings / "call-1.wav"))
     rajs = _recorded(desk, "call-2", "1002", _wav(desk.call_recordings / "call-2.wav"))
     page = await _signed_in(browser, desk, "ann")

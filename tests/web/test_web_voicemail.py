@@ -12,6 +12,7 @@ from playwright.async_api import expect
 from sqlalchemy import select
 
 from ivr_engine.storage.models import Voicemail
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 
 from .conftest import DESK_NOW, Desk
@@ -38,8 +39,8 @@ def _leave(desk: Desk, call_id: str, file_path: Path, minutes: int = 0) -> int:
     return int(desk.database.call(add))
 
 
-async def test_signed_in_users_list_play_and_close_voicemails(desk: Desk, tmp_path: Path) -> None:
-    desk.database.call(seed)
+async def test_signed_in_users_list_play_and_close_voicemails(desk: Desk, tmp_path: Path, pins: Pins) -> None:
+    desk.database.call(lambda session: seed(session, pins))
     kept = _leave(desk, "c1", _wav(desk.recordings / "c1.wav"), minutes=5)
     elsewhere = _leave(desk, "c2", _wav(tmp_path / "c2.wav"))
     assert (await desk.client.get("/web/voicemails")).status == 401
@@ -67,8 +68,8 @@ async def test_signed_in_users_list_play_and_close_voicemails(desk: Desk, tmp_pa
     assert [v["id"] for v in listed] == [elsewhere]
 
 
-async def test_the_desktop_card_plays_and_closes_a_voicemail(browser: Any, desk: Desk) -> None:
-    desk.database.call(seed)
+async def test_the_desktop_card_plays_and_closes_a_voicemail(browser: Any, desk: Desk, pins: Pins) -> None:
+    desk.database.call(lambda session: seed(session, pins))
     vm = _leave(desk, "c1", _wav(desk.recordings / "c1.wav"))
     page = await _signed_in(browser, desk, "ann")
     await _live(page)

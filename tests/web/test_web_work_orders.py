@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from ivr_engine.screenpop.build import Answered, build_screen_pop
 from ivr_engine.screenpop.model import ScreenPop, VisitCard
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 from ivr_engine.workorders import store
 from ivr_engine.workorders.policy import DEFAULT_POLICY
@@ -18,8 +19,8 @@ from .conftest import DESK_NOW, Desk
 COMPLAINT = {"type": "complaint", "urgency": "high", "description": "parcel arrived broken"}
 
 
-async def test_an_agent_logs_a_work_order_from_their_call(desk: Desk) -> None:
-    desk.database.call(seed)
+async def test_an_agent_logs_a_work_order_from_their_call(desk: Desk, pins: Pins) -> None:
+    desk.database.call(lambda session: seed(session, pins))
     desk.screenpops.publish(alice_pop("1001", "call-1"))
     await desk.sign_in("ann")
     options = await (await desk.client.get("/web/workorders/options")).json()
@@ -36,8 +37,8 @@ async def test_an_agent_logs_a_work_order_from_their_call(desk: Desk) -> None:
     assert again["repeat_of"] == "WO-20261204-0001"
 
 
-async def test_work_orders_only_from_the_agents_own_call_and_valid(desk: Desk) -> None:
-    desk.database.call(seed)
+async def test_work_orders_only_from_the_agents_own_call_and_valid(desk: Desk, pins: Pins) -> None:
+    desk.database.call(lambda session: seed(session, pins))
     desk.screenpops.publish(alice_pop("1002", "call-9"))
     desk.screenpops.publish(alice_pop("1001", "call-1"))
     await desk.sign_in("ann")
@@ -53,8 +54,8 @@ async def test_work_orders_only_from_the_agents_own_call_and_valid(desk: Desk) -
     assert (await desk.client.get("/web/workorders/options")).status == 401
 
 
-async def test_the_next_screen_pop_of_the_customer_shows_their_open_orders(desk: Desk) -> None:
-    desk.database.call(seed)
+async def test_the_next_screen_pop_of_the_customer_shows_their_open_orders(desk: Desk, pins: Pins) -> None:
+    desk.database.call(lambda session: seed(session, pins))
     desk.screenpops.publish(alice_pop("1001", "call-1"))
     await desk.sign_in("ann")
     serial = (await (await desk.post("/web/calls/call-1/workorders", COMPLAINT)).json())["serial"]
@@ -67,8 +68,10 @@ async def test_the_next_screen_pop_of_the_customer_shows_their_open_orders(desk:
     assert without.customer.work_orders == ()
 
 
-async def test_the_agent_placing_a_return_visit_records_its_outcome_from_the_desk(desk: Desk) -> None:
-    desk.database.call(seed)
+async def test_the_agent_placing_a_return_visit_records_its_outcome_from_the_desk(
+    desk: Desk, pins: Pins
+) -> None:
+    desk.database.call(lambda session: seed(session, pins))
     desk.screenpops.publish(alice_pop("1001", "call-1"))
     await desk.sign_in("ann")
     serial = (await (await desk.post("/web/calls/call-1/workorders", COMPLAINT)).json())["serial"]

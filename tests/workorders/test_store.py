@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 from ivr_engine.workorders import store
 from ivr_engine.workorders.errors import NoSuchOrder, PolicyError, WorkOrderError
@@ -28,9 +29,9 @@ ANN = "15550001001"  # a seeded customer's number
 
 
 @pytest.fixture
-def db(migrated_settings: Settings) -> Iterator[Callable[[Callable[[Session], T]], T]]:
+def db(migrated_settings: Settings, pins: Pins) -> Iterator[Callable[[Callable[[Session], T]], T]]:
     database = Database(migrated_settings.db_url)
-    database.call(seed)
+    database.call(lambda session: seed(session, pins))
     yield database.call
     database.dispose()
 

@@ -18,6 +18,7 @@ from acd.records.rows import CallbackRow, QueueCallRow
 from acd.retry_policy import AttemptResult, RetryPolicy
 from ivr_engine.config import Settings
 from ivr_engine.storage import Database
+from ivr_engine.storage.pins import Pins
 from ivr_engine.storage.seed import seed
 from ivr_engine.workorders import store
 from ivr_engine.workorders.model import Action, VisitOutcome, WorkOrder
@@ -30,9 +31,9 @@ DUE = NOW + timedelta(hours=24)
 
 
 @pytest.fixture
-def db(migrated_settings: Settings) -> Iterator[Callable[[Callable[[Session], Any]], Any]]:
+def db(migrated_settings: Settings, pins: Pins) -> Iterator[Callable[[Callable[[Session], Any]], Any]]:
     database = Database(migrated_settings.db_url)
-    database.call(seed)
+    database.call(lambda session: seed(session, pins))
     yield database.call
     database.dispose()
 
