@@ -27,6 +27,8 @@ pytestmark = pytest.mark.lab
 
 SHIPPED = PROJECT_ROOT / "flows" / "tests"
 ONLY = os.environ.get("IVR_LIVE_CASES", "")  # a debugging aid: one test file instead of all
+CONCURRENCY = int(os.environ.get("IVR_LIVE_CONCURRENCY", "6"))
+"""Calls at once: more than the command's default (3), so the suite waits less on this test."""
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,8 @@ def test_every_shipped_case_passes_live_and_a_wrong_one_fails(case_lab: Lab, tmp
     wrong.write_text(WRONG)
     shipped = [SHIPPED / ONLY] if ONLY else sorted(SHIPPED.glob("*.yaml"))
     done = case_lab.ivr(
-        "flows", "test", "--live", "--json", *map(str, shipped), str(wrong), timeout_s=1500
+        "flows", "test", "--live", "--json", "--concurrency", str(CONCURRENCY),
+        *map(str, shipped), str(wrong), timeout_s=1500,
     )  # fmt: skip
     out = done.stdout
     assert "[\n" in out, out  # the JSON results; progress lines (stderr) come before them
