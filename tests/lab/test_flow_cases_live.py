@@ -27,8 +27,9 @@ pytestmark = pytest.mark.lab
 
 SHIPPED = PROJECT_ROOT / "flows" / "tests"
 ONLY = os.environ.get("IVR_LIVE_CASES", "")  # a debugging aid: one test file instead of all
-CONCURRENCY = int(os.environ.get("IVR_LIVE_CONCURRENCY", "6"))
-"""Calls at once: more than the command's default (3), so the suite waits less on this test."""
+CONCURRENCY = int(os.environ.get("IVR_LIVE_CONCURRENCY", "8"))
+"""Calls at once, more than the command's default (3): with 8 the fillers are done before the lane's
+blocks (none, ready, paused agents: one after the other), so the run takes what those blocks take."""
 
 
 @pytest.fixture(scope="module")
