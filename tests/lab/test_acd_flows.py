@@ -39,6 +39,8 @@ from .conftest import Lab, until
 pytestmark = pytest.mark.lab
 
 ALICE = "15550001001"  # seeded: Alice Chen, VIP
+_QUALIFY_TIMEOUT_S = 3.0
+"""Asterisk's default PJSIP qualify_timeout (the lab's AORs do not set one)."""
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -46,10 +48,20 @@ ALICE = "15550001001"  # seeded: Alice Chen, VIP
 
 @asynccontextmanager
 async def phone(lab: Lab, agent_id: str, behaviour: AgentBehaviour) -> AsyncIterator[AgentPhone]:
-    """Agent ``agent_id``'s SIPp phone, reachable (qualified) before the test goes on; stopped after."""
+    """Agent ``agent_id``'s SIPp phone, reachable (qualified) before the test goes on; stopped after.
+
+    Right after an earlier phone of the agent stopped, ARI still shows the endpoint online from that
+    phone's last qualify, and a qualify sent just before it stopped can still time out (Asterisk's
+    default qualify_timeout, 3 s) and mark the endpoint unreachable while the new phone is in use: the
+    ACD would then skip the agent. So in that case the new phone waits out the timeout and is qualified
+    again before the test goes on."""
     port = next(a.port for a in agent_phones(lab.settings) if a.id == agent_id)
+    stale = lab.ari_json(f"/endpoints/PJSIP/{agent_id}")["state"] == "online"
     started = await start_agent_phone(lab.settings, port, behaviour=behaviour)
     try:
+        if stale:
+            await asyncio.sleep(_QUALIFY_TIMEOUT_S + 0.5)
+            lab.asterisk_cli(f"pjsip qualify {agent_id}")
         await _online(lab, agent_id)
         yield started
     finally:
