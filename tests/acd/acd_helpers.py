@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlalchemy import delete
 
-from acd import Acd, AcdStore, Agent, EscalationStep, PassReason, Queue, Strategy
+from acd import Acd, AcdStore, Agent, EscalationStep, PassReason, PoolCounts, Queue, Strategy
 from acd.events import AcdEvent, OfferMade
 from acd.model import Skills
 from acd.routing import PASSED_OVER_NAMED, eligible, nearest_key, pass_reason
@@ -36,17 +36,28 @@ def ready_all(acd: Acd, ids: list[str], start: float = 0.0) -> None:
         acd.login(agent_id, start + i)
 
 
-def check_store_views(store: AcdStore, needs: Skills) -> None:
-    """The store's incremental counts and nearest list agree with a recount of every agent."""
-    pool = [a for a in store.agents() if not needs or any(s in a.skills for s in needs)]
+def pool_of(store: AcdStore, needs: Skills) -> list[Agent]:
+    """The agents holding any of ``needs`` (every agent when there are none)."""
+    return [a for a in store.agents() if not needs or any(s in a.skills for s in needs)]
+
+
+def recount(store: AcdStore, needs: Skills) -> PoolCounts:
+    """Every agent of the pool classified by ``acd.routing``, as the memory store does."""
+    pool = pool_of(store, needs)
     tally: Counter[PassReason] = Counter()
     for a in pool:
         reason = pass_reason(a, needs)
         if reason is not None:
             tally[reason[0]] += 1
-    counts = store.pool_counts(needs)
-    assert counts.eligible == sum(1 for a in pool if eligible(a, needs))
-    assert counts.passed == dict(tally)
+    return PoolCounts(sum(1 for a in pool if eligible(a, needs)), dict(tally))
+
+
+def check_store_views(store: AcdStore, needs: Skills) -> None:
+    """The store's incremental counts and nearest list agree with a recount of every agent."""
+    pool = pool_of(store, needs)
+    counts, expected = store.pool_counts(needs), recount(store, needs)
+    assert counts.eligible == expected.eligible
+    assert counts.passed == expected.passed
     passed = [a for a in pool if not eligible(a, needs)]
     want = heapq.nsmallest(PASSED_OVER_NAMED, passed, key=nearest_key)
     assert store.nearest_passed(needs, PASSED_OVER_NAMED) == want

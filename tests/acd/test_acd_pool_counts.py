@@ -4,7 +4,6 @@ state, and a pool not tracked (or whose rows are gone) is counted as before."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 
 from sqlalchemy import delete, func, select, text
@@ -12,26 +11,14 @@ from sqlalchemy import delete, func, select, text
 from acd import Acd, AgentState, PassReason, PoolCounts
 from acd.model import Skills, requirements_at
 from acd.roster import sync_roster
-from acd.routing import eligible, pass_reason
 from acd.sql_pools import POOLS_TRACKED_MAX, SQL_POOLS, counts_from, pool_key
 from acd.sql_store import SqlStore
 from acd.sql_tables import POOL_COUNTS, POOLS
 
-from .acd_helpers import agent, check_store_views
+from .acd_helpers import agent, check_store_views, recount
 from .small_centre import QUEUES, start_agents
 
 NEEDS = [requirements_at(q.skills, q.escalation, waited) for q in QUEUES for waited in (0, 10, 20)]
-
-
-def recount(store: SqlStore, needs: Skills) -> PoolCounts:
-    """Every agent classified by ``acd.routing``, as the memory store does."""
-    pool = [a for a in store.agents() if not needs or any(s in a.skills for s in needs)]
-    passed: Counter[PassReason] = Counter()
-    for a in pool:
-        reason = pass_reason(a, needs)
-        if reason is not None:
-            passed[reason[0]] += 1
-    return PoolCounts(sum(1 for a in pool if eligible(a, needs)), dict(passed))
 
 
 def kept(store: SqlStore, needs: Skills) -> PoolCounts | None:
