@@ -115,19 +115,24 @@ def apply_writes(session: Session, writes: Sequence[Write], *, replay: bool = Fa
                 ended[write.call_id] = write  # the last end is the one that stays
             case _:
                 others.append(write)
-    _insert_calls(session, started)
+    stored = _stored_calls(session, started.keys() | ended.keys())
+    _insert_calls(session, started, stored)
     _insert_events(session, events, replay)
     _replace_entries(session, entries, ended)
-    _end_calls(session, ended)
+    _end_calls(session, ended, stored | started.keys())
     for write in others:
         if not (replay and _stored_already(session, write)):
             _apply_one(session, write)
 
 
-def _insert_calls(session: Session, started: dict[str, CallStarted]) -> None:
-    if not started:
-        return
-    present = set(session.scalars(select(Call.id).where(Call.id.in_(list(started)))))
+def _stored_calls(session: Session, call_ids: set[str]) -> set[str]:
+    """Which of ``call_ids`` have a row already (one query for the starts and the ends of a batch)."""
+    if not call_ids:
+        return set()
+    return set(session.scalars(select(Call.id).where(Call.id.in_(list(call_ids)))))
+
+
+def _insert_calls(session: Session, started: dict[str, CallStarted], present: set[str]) -> None:
     rows = [
         {"id": call_id, "caller": storable(write.call.caller), "dialled": storable(write.call.dialled),
          "started": write.call.started, "node": storable(write.node) if write.node else None}
@@ -137,20 +142,16 @@ def _insert_calls(session: Session, started: dict[str, CallStarted]) -> None:
         session.execute(insert(_CALLS), rows)
 
 
-def _replace_entries(
-    session: Session, entries: dict[str, NodeEntry], ended: dict[str, CallEnded] | None = None
-) -> None:
-    gone = [*entries, *(call_id for call_id in ended or {} if call_id not in entries)]
+def _replace_entries(session: Session, entries: dict[str, NodeEntry], ended: dict[str, CallEnded]) -> None:
+    gone = [*entries, *(call_id for call_id in ended if call_id not in entries)]
     if gone:
         session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id.in_(gone)))
     if entries:
         session.execute(insert(_NODE_ENTRIES), [dict(vars(entry)) for entry in entries.values()])
 
 
-def _end_calls(session: Session, ended: dict[str, CallEnded]) -> None:
-    if not ended:
-        return
-    present = set(session.scalars(select(Call.id).where(Call.id.in_(list(ended)))))
+def _end_calls(session: Session, ended: dict[str, CallEnded], present: set[str]) -> None:
+    """``present``: the calls with a row (stored before the batch, or started in it)."""
     for call_id in ended.keys() - present:
         log.warning("call %s ended but was never started; end not recorded", call_id)
     rows = [
