@@ -37,7 +37,7 @@ from ivr_engine.lab.sipp import (
 
 from .conftest import Lab, until
 from .test_acd_flows import ALICE, agents, control_json, phone
-from .test_web_desktop import _sign_in, browser  # noqa: F401  (browser: the fixture)
+from .test_web_desktop import _sign_in, browser, desk_state  # noqa: F401  (browser: the fixture)
 
 pytestmark = pytest.mark.lab
 
@@ -110,7 +110,7 @@ async def test_hold_resume_blind_transfer_and_hang_up_from_the_desk(
                 bridged = await until(lambda: caller.done() or _bridged_with(lab), 40, "Alice with 1003")
                 assert isinstance(bridged, tuple), (await caller).describe()
                 alice, first_leg = bridged
-                await expect(desk.locator("#state")).to_have_text("on call", timeout=10_000)
+                await desk_state(desk, "on call")
 
                 # Hold: Alice out of the bridge, hearing music on hold (not silence).
                 await desk.click("#btn-hold")
@@ -142,7 +142,7 @@ async def test_hold_resume_blind_transfer_and_hang_up_from_the_desk(
 
                     # 1002 hangs up from the desk: Alice gets a BYE, 1002 goes to wrap-up, +60 s extends it.
                     second = await _sign_in(browser, lab, "agent1002")
-                    await expect(second.locator("#state")).to_have_text("on call")
+                    await desk_state(second, "on call")
                     transfer_row = second.locator("#ivr-path tr", has_text="by agent 1003")
                     await expect(transfer_row).to_contain_text("transfer")
                     if (folder := os.environ.get("IVR_WEB_SCREENSHOTS")) is not None:
@@ -195,7 +195,7 @@ async def test_consult_transfer_cancel_then_complete_from_the_desk(
                 bridged = await until(lambda: caller.done() or _bridged_with(lab), 40, "Alice with 1003")
                 assert isinstance(bridged, tuple), (await caller).describe()
                 alice, first_leg = bridged
-                await expect(desk.locator("#state")).to_have_text("on call", timeout=10_000)
+                await desk_state(desk, "on call")
                 with agents(lab, "1002"):
                     await desk.fill("#transfer-target", "1002")
                     # Consult, then cancel: Alice on music meanwhile, back with 1003 after.
@@ -234,7 +234,7 @@ async def test_consult_transfer_cancel_then_complete_from_the_desk(
                     assert ("desk", "consult transfer", "agent 1002", "by agent 1003") in steps, steps
 
                     second = await _sign_in(browser, lab, "agent1002")
-                    await expect(second.locator("#state")).to_have_text("on call")
+                    await desk_state(second, "on call")
                     await expect(second.locator("#btn-hangup")).to_be_enabled()
                     await second.click("#btn-hangup")
                     result = await asyncio.wait_for(caller, 20)

@@ -12,9 +12,11 @@ import asyncio
 import os
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -66,12 +68,61 @@ async def browser() -> AsyncIterator[Any]:
             await chromium.close()
 
 
+_PAGE_NOTES: dict[int, list[str]] = {}
+"""What each signed-in page reported (console errors, failed or refused requests), by ``id(page)``:
+``desk_state`` shows them when the page does not come to the expected state."""
+
+
+def _note_trouble(page: Any) -> list[str]:
+    notes = _PAGE_NOTES.setdefault(id(page), [])
+    started = time.monotonic()
+
+    def note(text: str) -> None:
+        notes.append(f"+{time.monotonic() - started:.1f}s {text}")
+
+    def console(m: Any) -> None:
+        if m.type in ("error", "warning"):
+            note(f"console {m.type}: {m.text}")
+
+    def response(r: Any) -> None:
+        if r.status >= 400:
+            note(f"HTTP {r.status}: {r.request.method} {r.url}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: note(f"page error: {e}"))
+    page.on("requestfailed", lambda r: note(f"request failed: {r.method} {r.url}: {r.failure}"))
+    page.on("response", response)
+    return notes
+
+
+async def desk_state(page: Any, label: str, timeout_ms: int = 15_000) -> None:
+    """The desk's state shows ``label`` within ``timeout_ms``; else the failure says what the page saw
+    (its message line, console errors, failed requests) and what ``/web/me`` answers now, and how fast."""
+    from playwright.async_api import expect
+
+    try:
+        await expect(page.locator("#state")).to_have_text(label, timeout=timeout_ms)
+    except AssertionError as exc:
+        began = time.monotonic()
+        try:
+            origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+            answer = await page.request.get(f"{origin}/web/me", timeout=10_000)
+            me = f"HTTP {answer.status} in {time.monotonic() - began:.2f}s: {(await answer.text())[:600]}"
+        except Exception as failed:  # the diagnosis must not hide the failure it explains
+            me = f"failed after {time.monotonic() - began:.2f}s: {failed}"
+        message = await page.locator("#message").text_content()
+        notes = "\n".join(_PAGE_NOTES.get(id(page), [])) or "(none)"
+        raise AssertionError(
+            f"{exc}\npage message: {message!r}\npage notes:\n{notes}\n/web/me now: {me}") from None
+
+
 async def _sign_in(browser: Any, lab: Lab, name: str) -> Any:
     from playwright.async_api import expect
 
     passwords = yaml.safe_load((lab.settings.state_dir / LAB_PASSWORDS_FILE).read_text())["users"]
     base = f"http://{lab.settings.http_host}:{lab.settings.http_port}"
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    _note_trouble(page)
     await page.goto(f"{base}/login")
     await page.fill("#username", name)
     await page.fill("#password", passwords[name]["password"])
@@ -99,7 +150,7 @@ async def test_agent_desktop_and_wallboard_follow_a_real_call(lab: Lab, browser:
     async with phone(lab, "1003", behaviour):
         with agents(lab, "1003"):
             page = await _sign_in(browser, lab, "agent1003")
-            await expect(page.locator("#state")).to_have_text("ready")
+            await desk_state(page, "ready")
             await expect(page.locator("body")).to_have_attribute("data-live", "yes")
             # The survey keys come 20 s after "0", well after the agent hangs up (keys pressed while
             # bridged are not the survey's); the survey's type-ahead and retry take them late as well.
@@ -115,7 +166,7 @@ async def test_agent_desktop_and_wallboard_follow_a_real_call(lab: Lab, browser:
             await expect(path).to_contain_text("main_menu")
             menu_row = path.locator("tr", has_text="main_menu").last
             await expect(menu_row.locator("td").nth(3)).to_have_text("0")
-            await expect(page.locator("#state")).to_have_text("on call")
+            await desk_state(page, "on call")
             for button in ("#btn-login", "#btn-ready", "#btn-pause", "#btn-logout"):  # hang up first
                 await expect(page.locator(button)).to_be_disabled()
             reference = page.locator("#wrapup-call .call-ref")  # not Asterisk's id
@@ -143,7 +194,7 @@ async def test_agent_desktop_and_wallboard_follow_a_real_call(lab: Lab, browser:
             await page.evaluate(
                 "() => { const b = document.getElementById('btn-ready'); if (!b.disabled) b.click(); }"
             )
-            await expect(page.locator("#state")).to_have_text("ready")
+            await desk_state(page, "ready")
             await page.select_option("#pause-reason-select", "lunch")
             await page.click("#btn-pause")
             await expect(page.locator("#state")).to_have_text("paused")
