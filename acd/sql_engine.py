@@ -8,13 +8,17 @@ that would only matter if the machine itself lost power, which ends every live c
 live call state, not a record); it halves the time of a routing decision.
 PostgreSQL: psycopg 3 and a connect timeout. A connection taken from the pool after lying idle for
 ``PING_AFTER_IDLE_S`` or more is pinged first (and replaced if dead), so the first use after an outage
-reconnects by itself; one used moments ago is not (a ping is a round trip, and a busy store takes a
-connection for every transaction). Whatever a transaction did to the driver connection's autocommit
+reconnects by itself; one used moments ago is pinged only if its socket has something to read (a ping
+is a round trip, and a busy store takes a connection for every transaction; an idle connection has
+nothing to read unless the server said goodbye, as a terminated backend or a shutting-down server
+does, or closed it), so a connection the server dropped a moment after its last use is replaced
+instead of failing the next operation. Whatever a transaction did to the driver connection's autocommit
 (``acd.sql_session`` sends its own ``BEGIN``) is undone when it goes back to the pool.
 """
 
 from __future__ import annotations
 
+import select
 import time
 from pathlib import Path
 from typing import Any
@@ -68,15 +72,27 @@ def make_engine(url: str) -> Engine:
 
 def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any,
                   clock: Any = time.monotonic) -> None:
-    """Checkout: ping a connection idle for ``PING_AFTER_IDLE_S`` or more; a dead one is replaced (the
-    pool retries the checkout on ``DisconnectionError``)."""
+    """Checkout: ping a connection idle for ``PING_AFTER_IDLE_S`` or more, or one with something to
+    read; a dead one is replaced (the pool retries the checkout on ``DisconnectionError``)."""
     returned = record.info.get(_RETURNED)
-    if returned is None or clock() - returned < PING_AFTER_IDLE_S:
-        return  # new, or in use moments ago
+    if returned is None:
+        return  # new
+    if clock() - returned < PING_AFTER_IDLE_S and not _has_input(dbapi_connection):
+        return  # in use moments ago, and the server has said nothing since
     try:
         engine.dialect.do_ping(dbapi_connection)
     except engine.dialect.loaded_dbapi.Error as exc:
         raise DisconnectionError(str(exc)) from exc
+
+
+def _has_input(dbapi_connection: Any) -> bool:
+    """The idle connection's socket is readable (the server's goodbye, end of file) or gone: a syscall,
+    no round trip."""
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError, dbapi_connection.Error):
+        return True
+    return bool(readable)
 
 
 def _returned(dbapi_connection: Any, record: Any) -> None:
