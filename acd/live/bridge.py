@@ -7,8 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from acd.live.controls import CallControls, Redirect
-from acd.live.inflight import Leg, Waiter, until_hangup
+from acd.live.controls import CallControls, LiveCall, Redirect
+from acd.live.inflight import HandOver, Leg, Waiter, until_hangup
 from acd.live.legs import AgentLegs
 from acd.live.recording import CallRecorder, LiveRecording
 from ivr_engine.ari.client import AriClient
@@ -37,9 +37,11 @@ and the flow would wait for a PlaybackFinished that never comes)."""
 
 class Bridger:
     def __init__(
-        self, client: AriClient, legs: AgentLegs, controls: CallControls, recorder: CallRecorder | None = None
+        self, client: AriClient, legs: AgentLegs, controls: CallControls,
+        recorder: CallRecorder | None = None, *, handover: HandOver | None = None,
     ) -> None:
         self._client = client
+        self._handover = handover or HandOver()
         self._legs = legs
         self._controls = controls
         self._recorder = recorder
@@ -112,24 +114,30 @@ class Bridger:
             log.warning(fields("acd.bridge.failed", call=waiter.request.call_id, error=str(exc)))
             caller_gone = True
         finally:
-            held = await self._controls.disconnected(live)  # a held caller is out of the bridge already
-            left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
-            with contextlib.suppress(AriError):
-                await self._client.destroy_bridge(bridge_id)
-            if recording is not None and self._recorder is not None:
-                self._recorder.finish(recording)
-            if not caller_gone and not held:  # the next prompt must not reach a channel still in the bridge
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(left_bridge.wait(), _LEAVE_BRIDGE_SECONDS)
-            self._leaving.pop(waiter.channel.id, None)
-            if not leg.gone.is_set():
-                await self._legs.hang_up(leg)
-            await finish(waiter, leg)
+            if not self._handover.active:  # else the bridge, both legs and the recording go on
+                await self._hang_up(waiter, leg, live, bridge_id, recording, finish, caller_gone=caller_gone)
         if caller_gone:
             raise CallerHungUp(waiter.channel.id)
         if transferred and live.redirect is not None:
             return live.redirect
         return TransferOutcome.COMPLETED
+
+    async def _hang_up(self, waiter: Waiter, leg: Leg, live: LiveCall, bridge_id: str,
+                       recording: LiveRecording | None, finish: Finish, *, caller_gone: bool) -> None:
+        """The conversation is over: the bridge goes, the agent's leg is hung up, the call ends."""
+        held = await self._controls.disconnected(live)  # a held caller is out of the bridge already
+        left_bridge = self._leaving[waiter.channel.id] = asyncio.Event()
+        with contextlib.suppress(AriError):
+            await self._client.destroy_bridge(bridge_id)
+        if recording is not None and self._recorder is not None:
+            self._recorder.finish(recording)
+        if not caller_gone and not held:  # the next prompt must not reach a channel still in the bridge
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(left_bridge.wait(), _LEAVE_BRIDGE_SECONDS)
+        self._leaving.pop(waiter.channel.id, None)
+        if not leg.gone.is_set():
+            await self._legs.hang_up(leg)
+        await finish(waiter, leg)
 
     @staticmethod
     def _handed_over(before: Leg) -> None:

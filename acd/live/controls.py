@@ -140,6 +140,10 @@ class CallControls:
                     await self._client.stop_moh(live.waiter.channel.id)
             return held
 
+    def channel_ids(self) -> set[str]:
+        """The channels of the bridged calls: each caller's and agent leg's."""
+        return {c for live in self._calls.values() for c in (live.waiter.channel.id, live.leg.channel_id)}
+
     def live_call(self, call_id: str) -> LiveCall | None:
         return self._calls.get(call_id)
 

@@ -4,13 +4,14 @@ turns, listening for the callback key. What plays is chosen in ``acd.live.hold``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Sequence
 
 import acd
 from acd.live.hold import HoldOptions, announcement, hold_cycle
-from acd.live.inflight import EpochClock, Waiter
+from acd.live.inflight import EpochClock, HandOver, Waiter
 from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
@@ -27,8 +28,9 @@ _AFTER_PROMPT_SECONDS = 0.05
 
 class HoldPlayer:
     def __init__(self, worker: EngineWorker, client: AriClient, clock: EpochClock,
-                 options: HoldOptions) -> None:
+                 options: HoldOptions, *, handover: HandOver | None = None) -> None:
         self._worker = worker
+        self._handover = handover or HandOver()
         self._client = client
         self._clock = clock
         self._options = options
@@ -39,7 +41,18 @@ class HoldPlayer:
         never cost the caller their place. The music is stopped before every prompt and whenever the
         loop ends (agent answered, overflow, callback key), except when the caller has hung up.
         A caller taken back after a restart (``waiter.resumed``) hears the music first, at once, and
-        the next announcement an ``announce_interval`` later."""
+        the next announcement an ``announce_interval`` later. Cancelled while the service hands its
+        calls over (``HandOver``), the caller is left on music (started if a prompt was playing) until
+        the next run takes them back."""
+        try:
+            await self._play(waiter, queue)
+        except asyncio.CancelledError:
+            if self._handover.active:
+                with contextlib.suppress(CallerHungUp):
+                    await self._start_music(waiter)
+            raise
+
+    async def _play(self, waiter: Waiter, queue: acd.Queue) -> None:
         loop = asyncio.get_running_loop()
         next_announce = loop.time() + (queue.announce_interval if waiter.resumed else 0.0)
         music_first = waiter.resumed
@@ -73,7 +86,7 @@ class HoldPlayer:
                 playing = False  # the music went with the channel
                 raise
             finally:
-                if playing:
+                if playing and not self._handover.active:
                     await self._stop_music(waiter)
             if pressed:
                 return

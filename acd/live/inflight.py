@@ -12,12 +12,22 @@ from datetime import UTC, datetime
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.flow.ports import TransferOutcome, TransferRequest
 
-__all__ = ["Consult", "EpochClock", "Leg", "Waiter", "Waiters", "until_hangup", "utc"]
+__all__ = ["Consult", "EpochClock", "HandOver", "Leg", "Waiter", "Waiters", "until_hangup", "utc"]
 
 EpochClock = Callable[[], float]
 """The service's clock in epoch seconds: the ACD's times."""
 
 _LISTEN_SECONDS = 3600.0
+
+
+@dataclass
+class HandOver:
+    """Set when the service stops (SIGTERM) leaving this run's ACD calls to the next run
+    (``AcdRuntime.hand_over``): the cancelled calls skip what ends a call (the abandon, stopping the
+    music, destroying the bridge, hanging up the agent's leg, the agent's wrap-up), so the store and
+    Asterisk are left as a ``kill -9`` leaves them, and the next run adopts them (``acd.live.recovery``)."""
+
+    active: bool = False
 
 
 def utc(seconds: float) -> datetime:

@@ -37,7 +37,7 @@ from acd.live.dialer import CallbackBook, CallbackDialer
 from acd.live.facts import AcdFactSink, FactWriter
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub, Subscription
-from acd.live.inflight import Waiters
+from acd.live.inflight import HandOver, Waiters
 from acd.live.lease import NodeLease, NodeLost
 from acd.live.legs import AgentLegs
 from acd.live.monitor import MonitorMode, Monitors, MonitorSession
@@ -108,10 +108,14 @@ class AcdRuntime:
         self.consults = Consults(self.calls, worker, client, self._legs, hub=hub, answered_by=answered_by,
                                  tasks=self._tasks, clock=clock)
         """Consult transfers from the desk (``acd.live.consult``)."""
-        bridger = Bridger(client, self._legs, self.calls, recorder)
+        self._handover = HandOver()
+        self._waiters = waiters
+        self._recoverable = recover
+        bridger = Bridger(client, self._legs, self.calls, recorder, handover=self._handover)
+        hold = HoldPlayer(worker, client, clock, options.hold, handover=self._handover)
         self._desk = TransferDesk(
-            worker, waiters=waiters, legs=self._legs, hold=HoldPlayer(worker, client, clock, options.hold),
-            bridger=bridger, facts=fact_writer, hub=hub, clock=clock,
+            worker, waiters=waiters, legs=self._legs, hold=hold,
+            bridger=bridger, facts=fact_writer, hub=hub, clock=clock, handover=self._handover,
             callbacks=CallbackBooking(worker, fact_writer, clock=clock,
                                       confirmation=options.hold.callback_confirmed),
         )
@@ -154,6 +158,18 @@ class AcdRuntime:
         await self._worker.refresh()
         if self._lease is not None:
             await self._lease.renew()
+
+    def hand_over(self) -> frozenset[str]:
+        """The service stops (SIGTERM) and a later run over the same store will take its ACD calls back
+        (``recover``): the channels it may leave in Asterisk for that (callers waiting, ringing an agent
+        or bridged to one, and the agents' legs); from now on cancelled calls skip ending themselves
+        (``HandOver``). Without ``recover`` (a store only this run sees) nothing is handed over."""
+        if not self._recoverable:
+            return frozenset()
+        self._handover.active = True
+        waiters = (self._waiters.get(call_id) for call_id in self._waiters.ids())
+        callers = {w.channel.id for w in waiters if w is not None}
+        return frozenset(callers | self._legs.channel_ids() | self.calls.channel_ids())
 
     def close(self) -> None:
         """Stop the worker thread (after the jobs handed in so far)."""

@@ -25,7 +25,7 @@ from acd.live.controls import Redirect
 from acd.live.facts import FactWriter, QueueOutcome
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub
-from acd.live.inflight import EpochClock, Leg, Waiter, Waiters
+from acd.live.inflight import EpochClock, HandOver, Leg, Waiter, Waiters
 from acd.live.legs import AgentLegs
 from acd.live.worker import EngineWorker
 from acd.model import requirements_at
@@ -56,8 +56,10 @@ class TransferDesk:
         facts: FactWriter,
         hub: EventHub,
         clock: EpochClock,
+        handover: HandOver | None = None,
     ) -> None:
         self._worker = worker
+        self._handover = handover or HandOver()
         self._acd = worker.engine  # the queue configuration only: no store access on the loop
         self._waiters = waiters
         self._legs = legs
@@ -163,9 +165,12 @@ class TransferDesk:
         return queue
 
     async def _leave(self, waiter: Waiter) -> None:
-        """The caller leaves ``transfer``: still queued (hung up, cancelled) means abandoned."""
+        """The caller leaves ``transfer``: still queued (hung up, cancelled) means abandoned; not when
+        the service stops handing its calls over (``HandOver``): the next run adopts the caller."""
         call_id = waiter.request.call_id
         self._waiters.remove(call_id)
+        if self._handover.active:
+            return
         now = self._clock()
         try:
             await self._worker.act(

@@ -103,6 +103,7 @@ class IvrService:
         stale_calls: StaleCalls | None = None,
         resync_hook: ResyncHook | None = None,
         orphan_hook: OrphanHook | None = None,
+        hand_over_hook: Callable[[], Set[str]] | None = None,
     ) -> None:
         self._client = client
         self._resolver = resolver
@@ -116,6 +117,8 @@ class IvrService:
         self._stale_calls = stale_calls
         self._resync_hook = resync_hook
         self._orphan_hook = orphan_hook
+        self._hand_over_hook = hand_over_hook
+        self._handed_over: Set[str] = frozenset()
         self._vanished: set[str] = set()
         self._lengths = MediaLengths(language=self._options.language)
         self._router = CallRouter()
@@ -222,6 +225,9 @@ class IvrService:
         except CallerHungUp:
             disposition = "vanished" if call.channel_id in self._vanished else "caller_hangup"
         except asyncio.CancelledError:
+            if call.channel_id in self._handed_over:
+                disposition = "handed_over"  # left in Asterisk, its row open: the next run adopts it
+                raise
             disposition = "shutdown"
             await self._finish(channel)
             raise
@@ -232,12 +238,12 @@ class IvrService:
                       exc_info=True)
             await self._apologise(channel)
         finally:
-            if disposition != "shutdown":
+            if disposition not in ("shutdown", "handed_over"):
                 await self._finish(channel)
             self._router.close(call.channel_id)
             self._vanished.discard(call.channel_id)
             log.info(fields("call.ended", call=call.call_id, disposition=disposition))
-            if stored:
+            if stored and disposition != "handed_over":
                 await self._store_call(call.call_id, disposition=disposition)
 
     async def _apologise(self, channel: AriChannel) -> None:
@@ -380,7 +386,13 @@ class IvrService:
             await asyncio.gather(*self._calls.values(), *self._background, return_exceptions=True)
 
     async def shutdown(self) -> None:
-        """Cancel every call (each hangs up its channel) and wait at most ``shutdown_timeout``."""
+        """Cancel every call and wait at most ``shutdown_timeout``. Each hangs up its channel, except
+        the calls the ``hand_over_hook`` names (the ACD's callers and agent legs, when a later run can
+        take them back): those are left in Asterisk, their rows open, as ``kill -9`` would leave them."""
+        if self._hand_over_hook is not None:
+            self._handed_over = frozenset(self._hand_over_hook()) & set(self._calls)
+            if self._handed_over:
+                log.info(fields("service.handing_over", calls=len(self._handed_over)))
         tasks = [*self._calls.values(), *self._background]
         if self._sweeper is not None:
             tasks.append(self._sweeper)

@@ -164,6 +164,7 @@ async def run_service(
             event_tap=runtime.on_ari_event,
             resync_hook=runtime.resynced,
             orphan_hook=runtime.adopt,
+            hand_over_hook=runtime.hand_over,
             call_store=stores.calls,
             event_log=event_log,
             options=ServiceOptions(

@@ -1,8 +1,8 @@
-"""Restart without loss: ``ivr serve`` SIGKILLed with agents logged in and two callers waiting in the
-ACD, then started again over the same database.
+"""Restart without loss: ``ivr serve`` SIGKILLed, or stopped with SIGTERM (as ``systemctl restart`` does),
+with agents logged in and two callers waiting in the ACD, then started again over the same database.
 
 Agent 1001 is logged in and paused "coaching", 1002 paused "lunch" (nobody ready), two SIPp callers
-press 0 and wait. After ``kill -9`` and a restart both agents are as they were, both callers are still
+press 0 and wait. After ``kill -9`` (or SIGTERM) and a restart both agents are as they were, both callers are still
 connected and hear music on hold again within 2 s of the new service connecting to Asterisk (Asterisk's
 full log: "Started music on hold ... on channel '<the caller's channel>'", against the new service's
 "ari.events.connected" line), and they reach agents in the order they joined the queue. Its own lab:
@@ -88,8 +88,17 @@ def _bridge_of(lab: Lab, call_id: str) -> list[str] | None:
     return found[0] if found and len(found[0]) == 2 else None
 
 
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 async def test_serve_killed_with_callers_waiting_keeps_agents_and_callers_and_their_order(
-    make_lab: Callable[[], Lab],
+    make_lab: Callable[[], Lab], stop: signal.Signals,
 ) -> None:
     lab = started_lab(make_lab)
     for agent_id, reason in (("1001", "coaching"), ("1002", "lunch")):
@@ -112,7 +121,9 @@ async def test_serve_killed_with_callers_waiting_keeps_agents_and_callers_and_th
     assert [w["call_id"] for w in _waiting(lab)] == order
     names = {c: lab.ari_json(f"/channels/{c}")["name"] for c in order}
 
-    os.kill(int(lab.paths.pid_file(Component.SERVE).read_text()), signal.SIGKILL)
+    pid = int(lab.paths.pid_file(Component.SERVE).read_text())
+    os.kill(pid, stop)  # SIGTERM: a clean stop hands the ACD's callers over to the next run
+    await until(lambda: _gone(pid), 20, "ivr serve to exit")
     await asyncio.sleep(1.0)
     assert sorted(c["id"] for c in lab.ari_json("/channels")) == sorted(order)  # left in Stasis
     serve_from = lab.paths.serve_log.stat().st_size

@@ -81,19 +81,21 @@ class Served:
 
 def _sounds(tmp_path: Path) -> Path:
     core = tmp_path / "core" / "en"
-    core.mkdir(parents=True)
+    core.mkdir(parents=True, exist_ok=True)
     for name in CORE_SOUNDS:
         (core / f"{name}.gsm").write_bytes(b"")
     built = tmp_path / "en"
-    built.mkdir()
+    built.mkdir(exist_ok=True)
     for prompt in QUEUE_PROMPTS:
         (built / f"{prompt.id}.wav").write_bytes(b"")
     return tmp_path
 
 
 @asynccontextmanager
-async def restarted(fake: FakeAri, store_url: str, tmp_path: Path) -> AsyncIterator[Served]:
-    """A new service and runtime (recovering) on the same database, connecting to ``fake``."""
+async def restarted(fake: FakeAri, store_url: str, tmp_path: Path, *,
+                    hand_over: bool = False) -> AsyncIterator[Served]:
+    """A new service and runtime (recovering) on the same database, connecting to ``fake``; with
+    ``hand_over``, its shutdown leaves the ACD's calls to the next run (as ``ivr serve`` on SIGTERM)."""
     store = SqlStore(store_url)
     clock = Clock()
     client = AriClient.open(fake.config)
@@ -108,7 +110,7 @@ async def restarted(fake: FakeAri, store_url: str, tmp_path: Path) -> AsyncItera
     service = IvrService(client, default_resolver(sounds, core_sounds_dir=sounds / "core"),
                          handlers={"100": no_flow}, originated_hook=runtime.originated_hook,
                          event_tap=runtime.on_ari_event, resync_hook=runtime.resynced,
-                         orphan_hook=runtime.adopt,
+                         orphan_hook=runtime.adopt, hand_over_hook=runtime.hand_over if hand_over else None,
                          options=ServiceOptions(orphan_grace=0.05, apology_timeout=2))
     stream = EventStream(fake.config, client.session, on_event=service.on_event,
                          on_connected=service.on_connected, backoff=Backoff(0.01, 2, 0.05))
@@ -294,3 +296,55 @@ async def test_a_caller_past_the_max_wait_while_the_service_was_down_overflows_a
     async with restarted(fake, store_url, tmp_path) as served:
         await served.until(lambda: "late" not in fake.channels)  # hung up, not left waiting forever
         assert served.runtime.waiting_calls() == []
+
+
+async def test_a_stopped_service_leaves_its_acd_calls_to_the_next_run(
+    before: acd.Acd, fake: FakeAri, store_url: str, tmp_path: Path
+) -> None:
+    """``ivr serve`` stopped (SIGTERM) with a caller waiting on music and another bridged to agent 1003:
+    its shutdown hangs up neither, stops no music, keeps the bridge and the ACD's state (the caller
+    queued, 1003 on the call), as ``kill -9`` would. The next run takes both calls back."""
+    before.login("1002", BEFORE - 40, paused_reason="lunch")
+    before.login("1003", BEFORE - 30)
+    before.enqueue("talking", "5550001", "general", BEFORE - 20)
+    before.answer("1003", BEFORE - 15)
+    before.enqueue("waiting", "5550002", "general", BEFORE - 10)
+    fake.add_channel("talking")
+    fake.add_channel("leg-1003", caller="")
+    fake.bridges[bridge_of("talking")] = {"id": bridge_of("talking"), "bridge_type": "mixing",
+                                          "channels": ["talking", "leg-1003"]}
+    fake.add_channel("waiting")
+
+    async with restarted(fake, store_url, tmp_path, hand_over=True) as first:
+        await first.until(lambda: "waiting" in fake.moh, wait=2.0)
+        await first.until(lambda: first.runtime.calls.live_call("talking") is not None)
+    assert set(fake.channels) == {"talking", "leg-1003", "waiting"}  # nobody hung up
+    assert fake.bridges[bridge_of("talking")]["channels"] == ["talking", "leg-1003"]
+    assert fake.moh == {"waiting": "default"}  # still on music
+    assert fake.calls("DELETE", "/channels/waiting/moh") == []
+
+    async with restarted(fake, store_url, tmp_path) as second:
+        await second.until(lambda: second.runtime.calls.live_call("talking") is not None)
+        assert [c.id for c in second.runtime.waiting_calls()] == ["waiting"]  # not abandoned
+        assert second.agent("1003").state is acd.AgentState.ON_CALL
+        assert second.agent("1002").pause_reason == "lunch"
+        await fake.caller_hangup("talking")
+        await second.until(lambda: "leg-1003" not in fake.channels)
+        await second.until(lambda: second.agent("1003").state is not acd.AgentState.ON_CALL)
+        await second.runtime.ready("1002")
+        await second.until(lambda: second.legs("waiting"))  # the waiting caller is served
+
+
+async def test_without_a_hand_over_a_stopped_service_ends_its_acd_calls(
+    before: acd.Acd, fake: FakeAri, store_url: str, tmp_path: Path
+) -> None:
+    """The same stop without ``hand_over_hook`` (a service whose ACD no later run could take back): every
+    channel is hung up and the waiting caller abandoned."""
+    before.login("1002", BEFORE - 40, paused_reason="lunch")
+    before.enqueue("waiting", "5550002", "general", BEFORE - 10)
+    fake.add_channel("waiting")
+    async with restarted(fake, store_url, tmp_path) as first:
+        await first.until(lambda: "waiting" in fake.moh, wait=2.0)
+    assert fake.channels == {}
+    async with restarted(fake, store_url, tmp_path) as second:
+        assert second.runtime.waiting_calls() == []
