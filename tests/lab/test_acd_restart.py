@@ -1,12 +1,13 @@
-"""Restart without loss: ``ivr serve`` SIGKILLed, or stopped with SIGTERM (as ``systemctl restart`` does),
-with agents logged in and two callers waiting in the ACD, then started again over the same database.
+"""Restart without loss: ``ivr serve`` SIGKILLed, or stopped with SIGTERM (as ``systemctl restart``
+does), with agents logged in and two callers waiting in the ACD, then started again over the same
+database.
 
 Agent 1001 is logged in and paused "coaching", 1002 paused "lunch" (nobody ready), two SIPp callers
-press 0 and wait. After ``kill -9`` (or SIGTERM) and a restart both agents are as they were, both callers are still
-connected and hear music on hold again within 2 s of the new service connecting to Asterisk (Asterisk's
-full log: "Started music on hold ... on channel '<the caller's channel>'", against the new service's
-"ari.events.connected" line), and they reach agents in the order they joined the queue. Its own lab:
-the test kills the lab's service.
+press 0 and wait. After ``kill -9`` (or SIGTERM) and a restart both agents are as they were, both
+callers are still connected and hear music on hold again within 2 s of the new service connecting to
+Asterisk (Asterisk's full log: "Started music on hold ... on channel '<the caller's channel>'", against
+the new service's "ari.events.connected" line), and they reach agents in the order they joined the
+queue. Its own lab: the test stops the lab's service.
 """
 
 from __future__ import annotations
