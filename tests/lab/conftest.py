@@ -259,3 +259,33 @@ def asterisk_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield lab
     finally:
         lab.ivr("lab", "down")
+
+
+_SERVE_LINE = re.compile(r"^\S+ \S+ (?P<level>[A-Z]+) ")
+_LOG_TAIL_LINES = 15
+_LOG_TROUBLE_LINES = 40
+
+
+def serve_log_excerpt(lab: Lab) -> str:
+    """The end of the lab's ``serve.log`` for a failure report: its last warnings and errors, then its
+    last lines of any level (the suite's tmp folders rotate away, CI keeps only the output)."""
+    try:
+        lines = lab.paths.serve_log.read_text(errors="replace").splitlines()
+    except OSError as exc:
+        return f"(no serve.log: {exc})"
+    levels = ("WARNING", "ERROR", "CRITICAL")
+    trouble = [line for line in lines if (m := _SERVE_LINE.match(line)) is not None and m["level"] in levels]
+    return "\n".join([f"-- last {_LOG_TROUBLE_LINES} warnings and errors --", *trouble[-_LOG_TROUBLE_LINES:],
+                      f"-- last {_LOG_TAIL_LINES} lines --", *lines[-_LOG_TAIL_LINES:]])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed lab test's report ends with the excerpt of its lab's ``serve.log``."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.failed:
+        return
+    labs = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, Lab)]
+    for found in labs:
+        report.sections.append((f"serve.log of {found.settings.state_dir}", serve_log_excerpt(found)))
