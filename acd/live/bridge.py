@@ -114,7 +114,7 @@ class Bridger:
             log.warning(fields("acd.bridge.failed", call=waiter.request.call_id, error=str(exc)))
             caller_gone = True
         finally:
-            if not self._handover.active:  # else the bridge, both legs and the recording go on
+            if not self._handover.keeps(waiter.request.call_id):  # else bridge, legs, recording go on
                 await self._hang_up(waiter, leg, live, bridge_id, recording, finish, caller_gone=caller_gone)
         if caller_gone:
             raise CallerHungUp(waiter.channel.id)

@@ -140,9 +140,10 @@ class CallControls:
                     await self._client.stop_moh(live.waiter.channel.id)
             return held
 
-    def channel_ids(self) -> set[str]:
-        """The channels of the bridged calls: each caller's and agent leg's."""
-        return {c for live in self._calls.values() for c in (live.waiter.channel.id, live.leg.channel_id)}
+    def bridged(self) -> dict[str, tuple[str, str]]:
+        """The bridged calls: by call id, the caller's channel and the agent leg's."""
+        return {call_id: (live.waiter.channel.id, live.leg.channel_id)
+                for call_id, live in self._calls.items()}
 
     def live_call(self, call_id: str) -> LiveCall | None:
         return self._calls.get(call_id)

@@ -47,7 +47,7 @@ class HoldPlayer:
         try:
             await self._play(waiter, queue)
         except asyncio.CancelledError:
-            if self._handover.active:
+            if self._handover.keeps(waiter.request.call_id):
                 with contextlib.suppress(CallerHungUp):
                     await self._start_music(waiter)
             raise
@@ -86,7 +86,7 @@ class HoldPlayer:
                 playing = False  # the music went with the channel
                 raise
             finally:
-                if playing and not self._handover.active:
+                if playing and not self._handover.keeps(call_id):
                     await self._stop_music(waiter)
             if pressed:
                 return

@@ -22,12 +22,15 @@ _LISTEN_SECONDS = 3600.0
 
 @dataclass
 class HandOver:
-    """Set when the service stops (SIGTERM) leaving this run's ACD calls to the next run
-    (``AcdRuntime.hand_over``): the cancelled calls skip what ends a call (the abandon, stopping the
-    music, destroying the bridge, hanging up the agent's leg, the agent's wrap-up), so the store and
-    Asterisk are left as a ``kill -9`` leaves them, and the next run adopts them (``acd.live.recovery``)."""
+    """The calls (ids) the service leaves to the next run as it stops (SIGTERM, ``AcdRuntime.hand_over``):
+    cancelled, they skip what ends a call (the abandon, stopping the music, destroying the bridge,
+    hanging up the agent's leg, the agent's wrap-up), so the store and Asterisk are left as a ``kill -9``
+    leaves them, and the next run adopts them (``acd.live.recovery``)."""
 
-    active: bool = False
+    calls: frozenset[str] = frozenset()
+
+    def keeps(self, call_id: str) -> bool:
+        return call_id in self.calls
 
 
 def utc(seconds: float) -> datetime:

@@ -206,9 +206,10 @@ class AgentLegs:
         live = (leg for leg in self._legs.values() if leg.answered and not leg.gone.is_set())
         return next((leg for leg in live if leg.agent_id == agent_id), None)
 
-    def channel_ids(self) -> set[str]:
-        """The channel ids of every leg this node holds (ringing or answered)."""
-        return set(self._legs)
+    def channel_ids(self, of_call: Callable[[str], bool] = lambda _: True) -> set[str]:
+        """The channel ids of the legs this node holds (ringing or answered) for the calls ``of_call``
+        accepts."""
+        return {leg.channel_id for leg in self._legs.values() if of_call(leg.call_id)}
 
     def ringing(self) -> set[str]:
         """The channel ids of the legs rung and not answered yet."""

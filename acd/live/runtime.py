@@ -163,13 +163,19 @@ class AcdRuntime:
         """The service stops (SIGTERM) and a later run over the same store will take its ACD calls back
         (``recover``): the channels it may leave in Asterisk for that (callers waiting, ringing an agent
         or bridged to one, and the agents' legs); from now on cancelled calls skip ending themselves
-        (``HandOver``). Without ``recover`` (a store only this run sees) nothing is handed over."""
+        (``HandOver``). Without ``recover`` (a store only this run sees) nothing is handed over. Nor is
+        a callback being placed: its agent's and customer's legs end as before, and the dialer's
+        claim goes back in line for the next run (``acd.live.dialer``)."""
         if not self._recoverable:
             return frozenset()
-        self._handover.active = True
-        waiters = (self._waiters.get(call_id) for call_id in self._waiters.ids())
-        callers = {w.channel.id for w in waiters if w is not None}
-        return frozenset(callers | self._legs.channel_ids() | self.calls.channel_ids())
+        waiters = [w for w in map(self._waiters.get, self._waiters.ids()) if w is not None]
+        bridged = self.calls.bridged()
+        calls = {w.request.call_id for w in waiters} | set(bridged)
+        self._handover.calls = frozenset(c for c in calls if acd.callback_of(c) is None)
+        kept = self._handover.keeps
+        channels = {w.channel.id for w in waiters if kept(w.request.call_id)}
+        channels |= {c for call_id, pair in bridged.items() if kept(call_id) for c in pair}
+        return frozenset(channels | self._legs.channel_ids(kept))
 
     def close(self) -> None:
         """Stop the worker thread (after the jobs handed in so far)."""

@@ -169,7 +169,7 @@ class TransferDesk:
         the service stops handing its calls over (``HandOver``): the next run adopts the caller."""
         call_id = waiter.request.call_id
         self._waiters.remove(call_id)
-        if self._handover.active:
+        if self._handover.keeps(call_id):
             return
         now = self._clock()
         try:
