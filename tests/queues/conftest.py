@@ -130,7 +130,7 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
                     variables: dict[str, str] | None = None, hold: HoldOptions = FAST_HOLD,
                     store: acd.AcdStore | None = None, callbacks: CallbackBook | None = None,
                     options: dict[str, Any] | None = None, clock: Callable[[], float] = time.time,
-                    **queue_settings: Any) -> Lab:
+                    recover: bool = False, **queue_settings: Any) -> Lab:
         queue = general(**queue_settings)
         fake = FakeAri(playback_seconds=0.05)
         await fake.start()
@@ -138,7 +138,7 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         facts = Facts()
         runtime = AcdRuntime(acd.Acd([queue], store=store, agents=AGENTS), client, facts=facts,
                              options=RuntimeOptions(tick_seconds=0.05, hold=hold, **(options or {})),
-                             callbacks=callbacks, clock=clock)
+                             callbacks=callbacks, clock=clock, recover=recover)
         await runtime.start()
         outcomes: dict[str, str] = {}
 
@@ -156,6 +156,8 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         service = IvrService(client, default_resolver(tmp_path, core_sounds_dir=tmp_path / "core"),
                              handlers={"100": caller}, originated_hook=runtime.originated_hook,
                              event_tap=runtime.on_ari_event,
+                             resync_hook=runtime.resynced if recover else None,
+                             hand_over_hook=runtime.hand_over if recover else None,
                              options=ServiceOptions(orphan_grace=0.05, apology_timeout=2))
         stream = EventStream(fake.config, client.session, on_event=service.on_event,
                              on_connected=service.on_connected, backoff=Backoff(0.01, 2, 0.05))

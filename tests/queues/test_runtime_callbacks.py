@@ -15,6 +15,7 @@ import pytest
 import acd
 from acd.records.dialing import Attempt, DueCallback
 from acd.retry_policy import AttemptResult, NextStep, RetryPolicy
+from acd.sql_store import SqlStore
 from tests.queues.conftest import Lab
 
 CUSTOMER = "+1 (555) 060-3000"
@@ -203,3 +204,28 @@ async def test_a_database_outage_delays_callbacks_and_is_logged_once(
     messages = [r.getMessage() for r in caplog.records if r.name == "acd.live.dialer"]
     assert sum("acd.callback.claim_failed" in m for m in messages) == 1, messages
     assert sum("acd.callback.claims_again" in m for m in messages) == 1, messages
+
+
+async def test_a_clean_stop_hands_over_waiting_callers_but_not_a_callback_being_placed(
+    start_lab: Any, migrated_settings: Any,
+) -> None:
+    """A callback being placed (agent 1003 on it, the customer bridged) does not survive a restart: at a
+    clean stop its legs are not handed over (the dialer's claim goes back in line); caller c1, waiting in
+    the queue meanwhile, is."""
+    book, clock = FakeBook(), Clock()
+    lab: Lab = await start_lab(callbacks=book, clock=clock, recover=True,
+                               store=SqlStore(migrated_settings.db_url))
+    await lab.runtime.login("1003")
+    book.due.append(_callback(clock() - 120))
+    entry = acd.callback_entry("orig-1")
+    await lab.until(lambda: lab.legs(entry))
+    (leg, _), = lab.legs(entry)
+    await lab.agent_answers(leg, entry)
+    await lab.until(lambda: _customer_legs(lab))
+    (customer, _), = _customer_legs(lab)
+    await lab.fake.incoming(customer, "agent", "customer", "orig-1", caller="15550603000")
+    await lab.until(lambda: lab.fake.bridges.get(f"acd-{entry}", {}).get("channels") == sorted([customer, leg]))
+    await lab.fake.incoming("c1", "100", caller="555")
+    await lab.until(lambda: lab.runtime.engine.store.call("c1") is not None)
+
+    assert lab.runtime.hand_over() == {"c1"}
