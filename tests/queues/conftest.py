@@ -13,6 +13,7 @@ import acd
 from acd.live import AcdRuntime, RuntimeOptions
 from acd.live.dialer import CallbackBook
 from acd.live.hold import QUEUE_CALLBACK_CONFIRMED, QUEUE_CALLBACK_OFFER, QUEUE_HOLD, HoldOptions
+from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.ari.media import default_resolver
@@ -171,6 +172,8 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
             await asyncio.gather(reader, ticker, return_exceptions=True)
             await service.shutdown()
             runtime.close()
+            if isinstance(store, SqlStore):  # the lab owns the store it was given: its connections go
+                store.close()
             await client.close()
             await fake.close()
 

@@ -224,7 +224,8 @@ async def test_a_clean_stop_hands_over_waiting_callers_but_not_a_callback_being_
     await lab.until(lambda: _customer_legs(lab))
     (customer, _), = _customer_legs(lab)
     await lab.fake.incoming(customer, "agent", "customer", "orig-1", caller="15550603000")
-    await lab.until(lambda: lab.fake.bridges.get(f"acd-{entry}", {}).get("channels") == sorted([customer, leg]))
+    bridge = f"acd-{entry}"
+    await lab.until(lambda: lab.fake.bridges.get(bridge, {}).get("channels") == sorted([customer, leg]))
     await lab.fake.incoming("c1", "100", caller="555")
     await lab.until(lambda: lab.runtime.engine.store.call("c1") is not None)
 
