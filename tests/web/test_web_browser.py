@@ -89,6 +89,26 @@ async def test_a_state_change_elsewhere_shows_live(browser: Any, desk: Desk) -> 
     await expect(page.locator("#state")).to_have_text("ready")
 
 
+async def test_the_desk_starts_whichever_of_its_scripts_arrives_last(browser: Any, desk: Desk) -> None:
+    """The page's scripts are deferred: the desk's start waits for all of them. Here ``calls.js`` (the
+    call controls the start uses) arrives a second late, long after ``/web/me`` could have answered;
+    started at once, the desk stayed on "…" with no live feed (a failure seen in CI on a loaded machine)."""
+    page = await browser.new_page()
+
+    async def late(route: Any) -> None:
+        await asyncio.sleep(1.0)
+        await route.continue_()
+
+    await page.route("**/static/web/calls.js", late)
+    await page.goto(f"{desk.base}/login")
+    await page.fill("#username", "ann")
+    await page.fill("#password", PASSWORDS["ann"])
+    await page.click("#sign-in")
+    await expect(page.locator("#state")).to_have_text("logged out")
+    await _live(page)
+    assert await page.locator("#message").text_content() in ("", None)
+
+
 async def test_answered_call_rings_then_pops_the_caller_within_a_second_and_wrap_up_is_stored(
     browser: Any, desk: Desk, pins: Pins
 ) -> None:

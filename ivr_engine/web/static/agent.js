@@ -212,4 +212,6 @@ async function start() {
   connect();
 }
 
-start().catch((error) => showMessage(error.message, false));
+// After every deferred script has run: start() awaits /web/me, and its answer can come back before
+// calls.js (callControls) is loaded, which left the desk on "…" with no live feed.
+document.addEventListener("DOMContentLoaded", () => start().catch((error) => showMessage(error.message, false)));

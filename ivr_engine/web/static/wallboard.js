@@ -99,4 +99,4 @@ function start() {
   setInterval(() => { if (board) { renderQueues(); renderAgents(); } }, 1000);
 }
 
-start();
+document.addEventListener("DOMContentLoaded", start);  // after monitor.js and the others have run
