@@ -82,6 +82,7 @@ class AriClient:
     def __init__(self, config: AriConfig, session: aiohttp.ClientSession) -> None:
         self.config = config
         self.session = session
+        self._headers = config.headers  # made once: base64 of the credentials on every request was waste
 
     @classmethod
     def open(cls, config: AriConfig) -> AriClient:
@@ -99,7 +100,7 @@ class AriClient:
         url = self.config.base_url + path
         if log.isEnabledFor(logging.DEBUG):  # one per command: debug detail
             log.debug(fields("ari.request", method=method, path=path))
-        query = {k: str(v) for k, v in (params or {}).items()}
+        query = {k: str(v) for k, v in params.items()} if params else None
         try:
             return await self._send(method, url, path, query, body)
         except _DROPPED as exc:
@@ -113,20 +114,24 @@ class AriClient:
         except _DROPPED as exc:
             raise from_aiohttp(method, path, exc) from exc
 
-    async def _send(self, method: str, url: str, path: str, query: dict[str, str], body: Any) -> Any:
+    async def _send(
+        self, method: str, url: str, path: str, query: dict[str, str] | None, body: Any
+    ) -> Any:
         try:
             async with self.session.request(
-                method, url, params=query, json=body, headers=self.config.headers
+                method, url, params=query, json=body, headers=self._headers
             ) as response:
-                text = await response.text()
+                # The body is read and decoded once: ARI answers UTF-8 JSON (aiohttp's text() guesses
+                # the charset, and json() would decode the text again).
+                raw = await response.read()
                 if response.status >= 400:
-                    raise from_status(method, path, response.status, _message(text))
-                if response.status == 204 or not text.strip():
+                    raise from_status(method, path, response.status, _message(_text(raw)))
+                if response.status == 204 or not raw.strip():
                     return None
                 try:
-                    return await response.json(content_type=None)
+                    return json.loads(raw)
                 except ValueError as exc:
-                    raise AriProtocolError(f"ARI {method} {path}: not JSON: {text[:200]!r}") from exc
+                    raise AriProtocolError(f"ARI {method} {path}: not JSON: {_text(raw)[:200]!r}") from exc
         except AriError:
             raise
         except _DROPPED:
@@ -322,6 +327,10 @@ def _list(data: Any, what: str) -> list[Mapping[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
         raise AriProtocolError(f"ARI {what}: expected a list of objects")
     return data
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def _message(text: str) -> str:

@@ -2,7 +2,9 @@
 
 We use SQLAlchemy's ordinary (synchronous) engine and run each unit of work in a worker thread through
 ``Database.run``: the same code then serves the asyncio service and the synchronous CLI, and SQLite needs
-no extra async driver. ``pool_pre_ping`` makes the first use after an outage reconnect by itself.
+no extra async driver. ``pool_pre_ping`` makes the first use after an outage reconnect by itself (a server
+database only: a SQLite connection is a file handle that cannot drop, so the ping was one more statement
+per unit of work for nothing).
 """
 
 from __future__ import annotations
@@ -144,7 +146,9 @@ class Database:
             elif _is_file(parsed):
                 _create_database_file(Path(str(parsed.database)))
         try:
-            self.engine: Engine = create_engine(target, pool_pre_ping=True, connect_args=connect_args)
+            self.engine: Engine = create_engine(
+                target, pool_pre_ping=parsed.get_backend_name() != "sqlite", connect_args=connect_args
+            )
         except (NoSuchModuleError, ImportError) as exc:
             raise StorageError(f"no driver for {redact_url(parsed)}: {exc}") from exc
         if parsed.get_backend_name() == "sqlite":

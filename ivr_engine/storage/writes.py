@@ -36,6 +36,16 @@ _NODE_EVENTS = NodeEventRow.metadata.tables[NodeEventRow.__tablename__]
 _NODE_ENTRIES = NodeEntryRow.metadata.tables[NodeEntryRow.__tablename__]
 _CALLS = Call.metadata.tables[Call.__tablename__]
 
+# The batch's fixed statements, built once (Core, ``expanding`` lists): building and keying an ORM
+# select or delete for every batch cost more than running it.
+_STORED_CALLS = select(_CALLS.c.id).where(_CALLS.c.id.in_(bindparam("ids", expanding=True)))
+_DELETE_ENTRIES = delete(_NODE_ENTRIES).where(_NODE_ENTRIES.c.call_id.in_(bindparam("ids", expanding=True)))
+_END_CALL = (
+    update(_CALLS)
+    .where(_CALLS.c.id == bindparam("ended_id"))
+    .values(ended=bindparam("ended"), disposition=bindparam("disposition"))
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -129,7 +139,7 @@ def _stored_calls(session: Session, call_ids: set[str]) -> set[str]:
     """Which of ``call_ids`` have a row already (one query for the starts and the ends of a batch)."""
     if not call_ids:
         return set()
-    return set(session.scalars(select(Call.id).where(Call.id.in_(list(call_ids)))))
+    return set(session.execute(_STORED_CALLS, {"ids": list(call_ids)}).scalars())
 
 
 def _insert_calls(session: Session, started: dict[str, CallStarted], present: set[str]) -> None:
@@ -145,7 +155,7 @@ def _insert_calls(session: Session, started: dict[str, CallStarted], present: se
 def _replace_entries(session: Session, entries: dict[str, NodeEntry], ended: dict[str, CallEnded]) -> None:
     gone = [*entries, *(call_id for call_id in ended if call_id not in entries)]
     if gone:
-        session.execute(delete(NodeEntryRow).where(NodeEntryRow.call_id.in_(gone)))
+        session.execute(_DELETE_ENTRIES, {"ids": gone})
     if entries:
         session.execute(insert(_NODE_ENTRIES), [dict(vars(entry)) for entry in entries.values()])
 
@@ -159,12 +169,7 @@ def _end_calls(session: Session, ended: dict[str, CallEnded], present: set[str])
         for call_id, end in ended.items() if call_id in present
     ]  # fmt: skip
     if rows:
-        statement = (
-            update(_CALLS)
-            .where(_CALLS.c.id == bindparam("ended_id"))
-            .values(ended=bindparam("ended"), disposition=bindparam("disposition"))
-        )
-        session.connection().execute(statement, rows)
+        session.connection().execute(_END_CALL, rows)
 
 
 def _insert_events(session: Session, events: list[NodeEvent], replay: bool = False) -> None:
