@@ -58,8 +58,9 @@ def make_engine(url: str) -> Engine:
     elif backend == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
-        # No pool pre-ping: PostgreSQL connections are pinged only after an idle spell (_ping_if_idle),
-        # and a SQLite connection is a file handle that cannot drop (a ping per read was pure cost).
+        # No pool pre-ping: a PostgreSQL connection is pinged only after an idle spell or when its
+        # socket has something to read (_ping_if_idle), and a SQLite connection is a file handle that
+        # cannot drop (a ping per read was pure cost).
         engine = create_engine(parsed, pool_pre_ping=False, connect_args=connect_args)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreError(f"no driver for {_redacted(url)}: {exc}") from exc

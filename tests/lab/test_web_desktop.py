@@ -74,7 +74,7 @@ _PAGE_NOTES: dict[int, list[str]] = {}
 
 
 def _note_trouble(page: Any) -> list[str]:
-    notes = _PAGE_NOTES.setdefault(id(page), [])
+    notes = _PAGE_NOTES[id(page)] = []  # a fresh list: the id of a page gone may be reused
     started = time.monotonic()
 
     def note(text: str) -> None:
