@@ -40,7 +40,7 @@ from ivr_engine.ari.events import (
     StasisEnd,
 )
 from ivr_engine.ari.lengths import LengthEstimator, MediaLengths, file_seconds
-from ivr_engine.ari.media import MediaResolver, resolve_all
+from ivr_engine.ari.media import MediaResolver
 from ivr_engine.channel import CallerHungUp, ChannelError, Digits, DtmfKey, Media, Recording
 from ivr_engine.logs import fields
 
@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 TYPE_AHEAD_LIMIT = 64
 """Keys a caller may type ahead of a question: more than any entry our flows take (16-digit cards)."""
+
+_RESOLVE_POLL = 0.05
+"""How often a play waiting for media still being resolved (runtime TTS) looks for a key or a hangup."""
 
 _HANGUP_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed, ChannelVanished)
 _ENDED_STATES = frozenset({"done", "failed", "complete", "canceled", "cancelled"})
@@ -177,8 +180,30 @@ class AriChannel:
         self._check()
         if barge_in and self._keys:
             return self._keys[0]
-        uris = await resolve_all(self._resolver, media)
-        return await self.play_uris(uris, barge_in=barge_in)
+        # Every item is resolved at once, side by side, and what is ready plays without waiting for
+        # what is not: a prompt before a value synthesised at run time (a Mandarin balance, which may
+        # take seconds on a loaded box) is heard while the value is rendered, not after it.
+        pending = [asyncio.ensure_future(self._resolver(item)) for item in media]
+        try:
+            start = 0
+            while start < len(pending):
+                while not pending[start].done():  # a hangup or a key ends the wait for the rest
+                    await asyncio.wait([pending[start]], timeout=_RESOLVE_POLL)
+                    self._check()
+                    if barge_in and self._keys:
+                        return self._keys[0]
+                uris: list[str] = []
+                while start < len(pending) and pending[start].done():
+                    uris += pending[start].result()
+                    start += 1
+                key = await self.play_uris(uris, barge_in=barge_in)
+                if key is not None:
+                    return key
+            return None
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def play_uris(self, uris: Sequence[str], *, barge_in: bool = False) -> DtmfKey | None:
         """Play raw Asterisk media URIs (e.g. ``sound:im-sorry``) and wait for the end."""

@@ -25,7 +25,7 @@ Every item carries the caller's language (``lang``; "" = the service's ``languag
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
@@ -38,7 +38,6 @@ __all__ = [
     "MediaResolver",
     "Synthesiser",
     "default_resolver",
-    "resolve_all",
     "say_date",
     "say_money",
     "silence_uris",
@@ -172,10 +171,3 @@ def default_resolver(
 
     return resolve
 
-
-async def resolve_all(resolver: MediaResolver, media: Sequence[Media]) -> list[str]:
-    """All URIs for ``media``, in order."""
-    uris: list[str] = []
-    for item in media:
-        uris += await resolver(item)
-    return uris
