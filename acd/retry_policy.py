@@ -5,7 +5,8 @@ One they did not answer, or found busy, or that could not be dialled at all, put
 ``spacing_s`` seconds later, at its original place (the time the caller first joined the queue), until
 the last attempt, after which it is given up (``failed``). An attempt that ended on the agent's side
 (the agent hung up or was unreachable before the customer was dialled) does not count: the customer
-was never called. A number that can never be dialled is given up at once.
+was never called. A number that can never be dialled, and a callback whose queue is no longer
+configured, are given up at once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ class AttemptResult(StrEnum):
     AGENT_GONE = "agent_gone"
     """The agent's leg ended before the customer answered: not the customer's attempt."""
     NOT_DIALABLE = "not_dialable"
+    NO_QUEUE = "no_queue"
+    """The callback's queue is no longer configured (left ``acd.yaml``): nobody can be offered it."""
+
+
+_GIVEN_UP_AT_ONCE = frozenset({AttemptResult.NOT_DIALABLE, AttemptResult.NO_QUEUE})
 
 
 _COUNTED = frozenset({AttemptResult.NO_ANSWER, AttemptResult.BUSY, AttemptResult.FAILED})
@@ -57,7 +63,7 @@ class RetryPolicy:
         attempts having been made before it."""
         if result is AttemptResult.CONNECTED:
             return NextStep("done", attempts_before + 1, None)
-        if result is AttemptResult.NOT_DIALABLE:
+        if result in _GIVEN_UP_AT_ONCE:
             return NextStep("failed", attempts_before, None)
         if result not in _COUNTED:  # the agent's side: straight back in line, nothing counted
             return NextStep("pending", attempts_before, now)

@@ -147,6 +147,10 @@ class CallbackDialer:
                 return
             agent_id, started = leg.agent_id, self._clock()
             result = await self._dial_and_talk(callback, request, leg)
+        except acd.UnknownQueue as exc:  # left acd.yaml: no agent can ever be offered it; given up
+            log.warning(fields("acd.callback.no_queue", callback=callback.id, queue=callback.queue,
+                               error=str(exc)))
+            result = AttemptResult.NO_QUEUE
         except acd.AcdError as exc:
             log.warning(fields("acd.callback.refused", callback=callback.id, error=str(exc)))
         except asyncio.CancelledError:  # the service stops: the claim is taken back at its next start

@@ -176,6 +176,19 @@ async def test_a_withheld_number_is_given_up_without_ringing_anyone(start_lab: A
     assert lab.state("1002") is acd.AgentState.READY
 
 
+async def test_a_callback_whose_queue_left_the_configuration_is_given_up_once(start_lab: Any) -> None:
+    book, clock = FakeBook(), Clock()
+    lab: Lab = await start_lab(callbacks=book, clock=clock)
+    await lab.runtime.login("1002")
+    book.due.append(DueCallback(9, "orig-3", "5551234", "closed-desk", clock() - 5, 0, 0))
+    await lab.until(lambda: book.finished)
+    ((attempt, step),) = book.finished
+    assert (attempt.agent_id, attempt.result) == ("", AttemptResult.NO_QUEUE)
+    assert step.status == "failed"  # not back in line to be refused again at every tick
+    assert not lab.legs(acd.callback_entry("orig-3"))
+    assert lab.state("1002") is acd.AgentState.READY
+
+
 async def test_a_callback_cancelled_while_waiting_for_an_agent_leaves_the_line(start_lab: Any) -> None:
     book, clock = FakeBook(), Clock()
     lab: Lab = await start_lab(callbacks=book, clock=clock)

@@ -30,8 +30,11 @@ def test_the_agent_side_failing_does_not_count_against_the_customer() -> None:
     assert step == NextStep("pending", 1, NOW)  # back in line at once, same count
 
 
-def test_a_number_that_cannot_be_dialled_is_given_up_at_once() -> None:
-    assert RetryPolicy(5).after(AttemptResult.NOT_DIALABLE, 0, NOW) == NextStep("failed", 0, None)
+@pytest.mark.parametrize("result", [AttemptResult.NOT_DIALABLE, AttemptResult.NO_QUEUE])
+def test_a_number_that_cannot_be_dialled_or_a_queue_that_is_gone_is_given_up_at_once(
+    result: AttemptResult,
+) -> None:
+    assert RetryPolicy(5).after(result, 0, NOW) == NextStep("failed", 0, None)
 
 
 @pytest.mark.parametrize(("attempts", "spacing"), [(0, 60.0), (3, -1.0)])
