@@ -236,6 +236,9 @@ class SQL:
     expired_lease: Select[Any] = select(NODES.c.node).where(NODES.c.node == bindparam("node"),
                                                             NODES.c.expires_at < bindparam("now"))
     drop_lease: Delete = delete(NODES).where(NODES.c.node == bindparam("node"))
+    agent_node: Select[Any] = (select(AGENTS.c.node, NODES.c.web_url)
+                               .join_from(AGENTS, NODES, NODES.c.node == AGENTS.c.node)
+                               .where(AGENTS.c.id == bindparam("agent")))
 
 
 def pool_params(required: Skills) -> dict[str, Any]:

@@ -285,9 +285,17 @@ class SqlStore(SqlSession):
 
     # node leases (several nodes on PostgreSQL)
 
-    def renew_lease(self, node: str, expires_at: float) -> None:
-        """``node`` is alive until ``expires_at`` (ACD clock); not an ACD change (no notification)."""
-        self._upsert(NODES, ("node",), {"node": node, "expires_at": expires_at})
+    def renew_lease(self, node: str, expires_at: float, web_url: str | None = None) -> None:
+        """``node`` is alive until ``expires_at`` (ACD clock), its HTTP app at ``web_url``; not an ACD
+        change (no notification)."""
+        self._upsert(NODES, ("node",), {"node": node, "expires_at": expires_at, "web_url": web_url})
+
+    def agent_node(self, agent_id: str) -> tuple[str, str | None] | None:
+        """The node holding ``agent_id``'s call (it answered it) and that node's ``web_url``, while the
+        node has a lease; None when the agent is on no node's call."""
+        for row in self._rows(SQL.agent_node, agent=agent_id):
+            return str(row["node"]), row["web_url"]
+        return None
 
     def expired_nodes(self, now: float, *, besides: str) -> list[str]:
         """Nodes other than ``besides`` whose lease had expired at ``now``."""

@@ -16,7 +16,8 @@ them, so ``ivr db init`` makes them next to the service's own tables.
 - ``acd_agents.node``: while the agent is on a call, the node that answered it (its Asterisk holds the
   bridge); ``NULL`` otherwise and on one node.
 - ``acd_nodes``: one heartbeat lease per node of a multi-node centre (``expires_at`` on the ACD clock);
-  a node whose lease expired is released by a survivor (``acd.live.lease``).
+  a node whose lease expired is released by a survivor (``acd.live.lease``). ``web_url``: where the
+  other nodes reach the node's HTTP app (a desk control for a call it holds is forwarded there).
 - ``acd_pools``, ``acd_pool_members``, ``acd_pool_counts``: the pools whose counts per pass reason are kept
   (``AcdStore.track_pools``: the needed skills of each queue at each escalation stage), each pool's
   members (the agents holding a needed skill, and which skill they lack or hold too low, ``NULL`` if
@@ -158,6 +159,7 @@ NODES = Table(
     METADATA,
     Column("node", String(64), primary_key=True),
     Column("expires_at", Double, nullable=False),
+    Column("web_url", String(200)),
 )
 
 POOLS = Table(

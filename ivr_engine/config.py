@@ -110,10 +110,23 @@ class Settings:
     """Which node of a multi-node centre this ``ivr serve`` is (e.g. ``node2``): stored on each call row it
     handles (``calls.node``) and on the calls it queues in the ACD. ``ivr lab up --nodes N`` sets it per
     node; empty on a single node."""
+    node_url: str = ""
+    """Several nodes: where the other nodes reach this node's HTTP app (web desktop and control API),
+    e.g. ``http://10.0.0.12:8090``. A desk control for a call this node holds, sent to another node, is
+    forwarded here. Empty: ``http://<http_host>:<http_port>`` (loopback when ``http_host`` is a wildcard)."""
 
     @property
     def ari_url(self) -> str:
         return f"http://{self.ari_host}:{self.ari_port}/ari"
+
+    @property
+    def web_url(self) -> str:
+        """``node_url``, else this node's HTTP app on ``http_host`` (a wildcard address: loopback)."""
+        if self.node_url:
+            return self.node_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in ("", "0.0.0.0", "::") else self.http_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def db_url(self) -> str:

@@ -14,12 +14,16 @@ queue (the lease row is deleted in it, so only one survivor does):
 
 then ``on_lost(node)`` closes the node's open call rows (the service: disposition ``node_lost``). A
 node that comes back renews its lease and starts again from what the store holds.
+
+The lease row also carries the node's ``web_url`` (``RuntimeOptions.node_url``): ``holder_of`` tells the
+HTTP app which other node holds an agent's call, so that a desk control sent here is forwarded there.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import acd
 from acd.live.inflight import EpochClock
@@ -27,11 +31,19 @@ from acd.live.worker import EngineWorker
 from acd.sql_store import SqlStore
 from ivr_engine.logs import fields
 
-__all__ = ["NodeLease", "NodeLost", "release_node"]
+__all__ = ["NodeAddress", "NodeLease", "NodeLost", "release_node"]
 
 log = logging.getLogger(__name__)
 
 NodeLost = Callable[[str], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class NodeAddress:
+    """Another node of the centre and where its HTTP app answers."""
+
+    node: str
+    web_url: str
 
 
 def release_node(engine: acd.Acd, store: SqlStore, node: str, now: float) -> list[acd.AcdEvent] | None:
@@ -51,10 +63,11 @@ def release_node(engine: acd.Acd, store: SqlStore, node: str, now: float) -> lis
 
 class NodeLease:
     def __init__(self, worker: EngineWorker, store: SqlStore, *, node: str, lease_seconds: float,
-                 clock: EpochClock, on_lost: NodeLost | None = None) -> None:
+                 clock: EpochClock, on_lost: NodeLost | None = None, web_url: str | None = None) -> None:
         self._worker = worker
         self._store = store
         self._node = node
+        self._web_url = web_url
         self._seconds = lease_seconds
         self._clock = clock
         self._on_lost = on_lost
@@ -62,18 +75,27 @@ class NodeLease:
 
     async def renew(self) -> None:
         """Renew this node's lease now (at start: a node back in time keeps its calls for its recovery)."""
-        store, node, until = self._store, self._node, self._clock() + self._seconds
-        await self._worker.query(lambda _: store.renew_lease(node, until))
+        store, node, until, url = self._store, self._node, self._clock() + self._seconds, self._web_url
+        await self._worker.query(lambda _: store.renew_lease(node, until, url))
+
+    async def holder_of(self, agent_id: str) -> NodeAddress | None:
+        """The other node holding ``agent_id``'s call, if it gave its HTTP address; None when this node
+        holds it or nobody does."""
+        store = self._store
+        found = await self._worker.query(lambda _: store.agent_node(agent_id))
+        if found is None or found[0] == self._node or not found[1]:
+            return None
+        return NodeAddress(found[0], found[1])
 
     async def beat(self) -> None:
         """Renew this node's lease when a third of it has passed; release the nodes whose lease expired."""
         now = self._clock()
         if now < self._due:
             return
-        store, node, until = self._store, self._node, now + self._seconds
+        store, node, until, url = self._store, self._node, now + self._seconds, self._web_url
 
         def renew(_: acd.Acd) -> list[str]:
-            store.renew_lease(node, until)
+            store.renew_lease(node, until, url)
             return store.expired_nodes(now, besides=node)
 
         expired = await self._worker.query(renew)

@@ -28,6 +28,8 @@ class RuntimeOptions:
     lease_seconds: float = 10.0
     """Several nodes: a node whose heartbeat lease is this old is released by a survivor (renewed every
     third of it)."""
+    node_url: str = ""
+    """Several nodes: where the other nodes reach this node's HTTP app (kept with its lease)."""
     callback_policy: RetryPolicy = field(default_factory=RetryPolicy)
     """Callbacks: attempts and their spacing (``settings.callback_attempts``, ``callback_retry_seconds``)."""
     callback_ring_seconds: int = 30

@@ -38,7 +38,7 @@ from acd.live.facts import AcdFactSink, FactWriter
 from acd.live.hold_player import HoldPlayer
 from acd.live.hub import EventHub, Subscription
 from acd.live.inflight import HandOver, Waiters
-from acd.live.lease import NodeLease, NodeLost
+from acd.live.lease import NodeAddress, NodeLease, NodeLost
 from acd.live.legs import AgentLegs
 from acd.live.monitor import MonitorMode, Monitors, MonitorSession
 from acd.live.operator import OperatorFront
@@ -134,7 +134,7 @@ class AcdRuntime:
         self._lease: NodeLease | None = None
         if node is not None and isinstance(store, SqlStore):
             self._lease = NodeLease(worker, store, node=node, lease_seconds=options.lease_seconds,
-                                    clock=clock, on_lost=node_lost)
+                                    clock=clock, on_lost=node_lost, web_url=options.node_url or None)
             chores.append(self._lease.beat)
         self._ticker = Ticker(worker, clock=clock, tasks=self._tasks, tick_seconds=options.tick_seconds,
                               shutdown_timeout=options.shutdown_timeout, chores=chores)
@@ -209,6 +209,10 @@ class AcdRuntime:
 
     def agent_of(self, call_id: str) -> str | None:
         return self._front.agent_of(call_id)
+
+    async def holder_of(self, agent_id: str) -> NodeAddress | None:
+        """Several nodes: the other node holding ``agent_id``'s call (None: this one, or no call)."""
+        return None if self._lease is None else await self._lease.holder_of(agent_id)
 
     # -- Transferrer ------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ def runtime_options(settings: Settings) -> RuntimeOptions:
         callback_policy=RetryPolicy(settings.callback_attempts, settings.callback_retry_seconds),
         callback_ring_seconds=settings.callback_ring_seconds,
         outbound_caller_id=settings.outbound_caller_id,
+        node_url=settings.web_url if settings.node_id else "",
     )
 
 

@@ -48,6 +48,7 @@ from ivr_engine.storage.migrate import require_head
 from ivr_engine.storage.sweep import close_stale_calls_once_written
 from ivr_engine.web import UserFile, add_web_routes
 from ivr_engine.web.call_controls import add_call_control_routes
+from ivr_engine.web.forward import add_node_forwarding
 from ivr_engine.web.monitor import add_monitor_route
 from ivr_engine.web.recordings import add_recording_routes
 from ivr_engine.web.voicemail import add_voicemail_routes
@@ -203,6 +204,8 @@ async def run_service(
         add_voicemail_routes(control, settings.recordings_dir)
         add_recording_routes(control, settings.call_recordings_dir)
         add_monitor_route(control, runtime.monitor, users)
+        if settings.node_id:  # several nodes: controls for a call another node holds go there
+            add_node_forwarding(control, runtime.holder_of, node=settings.node_id)
         http = await start_control_server(control, settings)
         stack.push_async_callback(http.cleanup)
         popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")

@@ -37,6 +37,7 @@ __all__ = [
     "json_body",
     "refuse",
     "require_user",
+    "same_origin",
     "text_field",
 ]
 
@@ -126,7 +127,8 @@ def require_user(request: web.Request, role: Role | None = None) -> WebUser:
     return user
 
 
-def _same_origin(request: web.Request) -> bool:
+def same_origin(request: web.Request) -> bool:
+    """The request comes from a page of this origin (a browser's ``Origin``, else ``Sec-Fetch-Site``)."""
     origin = request.headers.get("Origin")
     if origin is not None:
         return origin == f"{request.scheme}://{request.host}"
@@ -135,7 +137,7 @@ def _same_origin(request: web.Request) -> bool:
 
 async def json_body(request: web.Request) -> Mapping[str, Any]:
     """The POST's JSON object, after the CSRF checks (same origin, JSON content type even when empty)."""
-    if not _same_origin(request):
+    if not same_origin(request):
         raise refuse(403, "cross-site request refused")
     if hdrs.CONTENT_TYPE not in request.headers or request.content_type != "application/json":
         raise refuse(415, "send the request body as JSON (Content-Type: application/json)")

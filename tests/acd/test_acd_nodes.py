@@ -11,8 +11,9 @@ import psycopg
 import pytest
 
 from acd import EVERY_QUEUE, Acd, AgentState, CallAbandoned, CallOverflowed
-from acd.live.lease import release_node
+from acd.live.lease import NodeAddress, NodeLease, release_node
 from acd.live.notify import ChangeListener, libpq_url
+from acd.live.worker import EngineWorker
 from acd.sql_store import CHANGES_CHANNEL, SqlStore
 
 from .acd_helpers import offers
@@ -54,6 +55,49 @@ def test_an_agent_logged_in_on_one_node_takes_the_longest_waiting_call_of_any_no
     assert [a.id for a in _store(one).agents_on_calls_of("node2")] == ["a3"]
     one.end_call("a3", 10.0)
     assert _store(one).agents_on_calls_of("node2") == []
+
+
+def test_the_node_holding_an_agents_call_is_found_with_the_address_of_its_http_app(
+    nodes: tuple[Acd, Acd],
+) -> None:
+    one, two = nodes
+    _store(one).renew_lease("node1", 100.0, "http://127.0.0.1:8091")
+    _store(two).renew_lease("node2", 100.0, "http://127.0.0.1:8092")
+    assert _store(one).agent_node("a3") is None  # on no call
+    two.enqueue("n2-a", "200", "general", 1.0)
+    one.login("a3", 2.0)
+    two.answer("a3", 3.0)
+    assert _store(one).agent_node("a3") == ("node2", "http://127.0.0.1:8092")
+    _store(two).renew_lease("node2", 200.0, "http://10.0.0.2:8090")  # a renewal carries the address
+    assert _store(one).agent_node("a3") == ("node2", "http://10.0.0.2:8090")
+    one.end_call("a3", 4.0)
+    assert _store(one).agent_node("a3") is None
+
+
+async def test_the_lease_names_another_node_holding_a_call_never_itself(nodes: tuple[Acd, Acd]) -> None:
+    one, two = nodes
+    workers = [EngineWorker(engine, lambda applied: None, lambda: 50.0) for engine in nodes]
+    try:
+        lease1, lease2 = (
+            NodeLease(worker, _store(engine), node=name, lease_seconds=10, clock=lambda: 50.0, web_url=url)
+            for worker, engine, name, url in zip(workers, nodes, ("node1", "node2"),
+                                                 ("http://127.0.0.1:8091", None), strict=True)
+        )
+        await lease1.renew()
+        await lease2.renew()  # node2 gave no address: nothing can be forwarded to it
+        one.login("a1", 1.0)
+        one.login("a3", 1.0)
+        one.enqueue("n1-a", "100", "general", 2.0)
+        two.enqueue("n2-a", "200", "general", 3.0)
+        one.answer("a1", 4.0)  # whichever took which call: one agent's call is node1's, one node2's
+        two.answer("a3", 4.0)
+        assert await lease2.holder_of("a1") == NodeAddress("node1", "http://127.0.0.1:8091")
+        assert await lease1.holder_of("a1") is None  # node1 holds it itself
+        assert await lease1.holder_of("a3") is None  # node2 holds it, at no known address
+        assert await lease2.holder_of("a2") is None  # on no call
+    finally:
+        for worker in workers:
+            worker.close()
 
 
 def test_only_the_node_holding_the_caller_overflows_it(nodes: tuple[Acd, Acd]) -> None:
