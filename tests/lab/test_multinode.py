@@ -2,7 +2,8 @@
 
 SIPp callers dial Kamailio; each call row names the node that handled it (``calls.node``, and the call id
 starts with the node's name). One module-scoped lab serves every test here, in order: the status, calls
-spread over both nodes, then node 2 killed with ``kill -9`` under calls and brought back.
+spread over both nodes, the desk of one node acting on a call the other holds, then node 2 killed with
+``kill -9`` under calls and brought back.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ivr_engine.lab.kamailio import DispatcherTarget, KamailioFiles, NodeState, dispatcher_view
 from ivr_engine.lab.probe import pid_alive
 from ivr_engine.lab.sipp import AgentBehaviour, CallerScript, HangupBy, SippResult
+from ivr_engine.web import LAB_PASSWORDS_FILE
+from ivr_engine.web.session import COOKIE_NAME
 
 from .conftest import Lab, in_ci, require_lab, serving_lab, until
 from .nodes_acd import (
@@ -298,6 +303,28 @@ async def _until_inactive(two_nodes: TwoNodes, node: str, since: float, limit_s:
             return time.monotonic() - since
         await asyncio.sleep(0.05)
     pytest.fail(f"Kamailio still routes calls to {node} {limit_s + 5:.0f} s after it was killed")
+
+
+async def test_the_desk_served_by_node1_holds_and_resumes_a_call_node2_bridged(
+    two_nodes: TwoNodes, acd_on_node2: AcdOnNode2
+) -> None:
+    """Agent 1002 talks to a caller of node 2; their desk is served by node 1, which does not hold the
+    bridge: Hold and Resume posted to node 1 are carried out by node 2 (``ivr_engine.web.forward``)."""
+    assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
+    call_id = (await two_nodes.rows_for([acd_on_node2.talker]))[acd_on_node2.talker]["id"]
+    node1 = next(n for n in two_nodes.ivr_json("lab", "status")["nodes"] if n["node"] == "node1")
+    base = node1["web"]
+    users = yaml.safe_load((two_nodes.lab.settings.state_dir / LAB_PASSWORDS_FILE).read_text())["users"]
+    async with aiohttp.ClientSession(base, headers={"Origin": base}) as desk:
+        async with desk.post("/login", json={"username": "agent1002",
+                                             "password": users["agent1002"]["password"]}) as signed:
+            assert signed.status == 200, await signed.text()
+            cookie = {COOKIE_NAME: signed.cookies[COOKIE_NAME].value}
+        for control, held in (("hold", True), ("resume", False)):
+            async with desk.post(f"/web/calls/{call_id}/{control}", json={}, cookies=cookie) as answer:
+                assert answer.status == 200, (control, await answer.text())
+                assert (await answer.json())["held"] is held
+    assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
 
 
 async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(
