@@ -305,26 +305,40 @@ async def _until_inactive(two_nodes: TwoNodes, node: str, since: float, limit_s:
     pytest.fail(f"Kamailio still routes calls to {node} {limit_s + 5:.0f} s after it was killed")
 
 
-async def test_the_desk_served_by_node1_holds_and_resumes_a_call_node2_bridged(
-    two_nodes: TwoNodes, acd_on_node2: AcdOnNode2
+async def test_the_desk_served_by_node1_holds_resumes_and_hangs_up_a_call_node2_bridged(
+    two_nodes: TwoNodes,
 ) -> None:
-    """Agent 1002 talks to a caller of node 2; their desk is served by node 1, which does not hold the
-    bridge: Hold and Resume posted to node 1 are carried out by node 2 (``ivr_engine.web.forward``)."""
-    assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
-    call_id = (await two_nodes.rows_for([acd_on_node2.talker]))[acd_on_node2.talker]["id"]
+    """Agent 1002 (logged in through node 1) answers a caller of node 2; their desk is served by node 1,
+    which does not hold the bridge: Hold, Resume and Hang up posted to node 1 are carried out by node 2
+    (``ivr_engine.web.forward``), and the call ends."""
+    lab, env = two_nodes.lab, two_nodes.env
+    talker = "5557801"
     node1 = next(n for n in two_nodes.ivr_json("lab", "status")["nodes"] if n["node"] == "node1")
     base = node1["web"]
-    users = yaml.safe_load((two_nodes.lab.settings.state_dir / LAB_PASSWORDS_FILE).read_text())["users"]
-    async with aiohttp.ClientSession(base, headers={"Origin": base}) as desk:
-        async with desk.post("/login", json={"username": "agent1002",
-                                             "password": users["agent1002"]["password"]}) as signed:
-            assert signed.status == 200, await signed.text()
-            cookie = {COOKIE_NAME: signed.cookies[COOKIE_NAME].value}
-        for control, held in (("hold", True), ("resume", False)):
-            async with desk.post(f"/web/calls/{call_id}/{control}", json={}, cookies=cookie) as answer:
-                assert answer.status == 200, (control, await answer.text())
-                assert (await answer.json())["held"] is held
-    assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
+    users = yaml.safe_load((lab.settings.state_dir / LAB_PASSWORDS_FILE).read_text())["users"]
+    async with agent_phone(lab, env, "1002", AgentBehaviour(ring_ms=300)):
+        cli_ok(lab, env, "node1", "agent", "login", "1002")
+        talk = asyncio.create_task(call_node(lab, env, "node2", queue_caller(talker)))
+        try:
+            await until(lambda: _acd_agent(two_nodes, "1002")["state"] == "on_call", 40, "1002 to answer")
+            assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
+            call_id = (await two_nodes.rows_for([talker]))[talker]["id"]
+            async with aiohttp.ClientSession(base, headers={"Origin": base}) as desk:
+                sign_in = {"username": "agent1002", "password": users["agent1002"]["password"]}
+                async with desk.post("/login", json=sign_in) as signed:
+                    assert signed.status == 200, await signed.text()
+                    cookie = {COOKIE_NAME: signed.cookies[COOKIE_NAME].value}
+                for control, held in (("hold", True), ("resume", False), ("hangup", False)):
+                    path = f"/web/calls/{call_id}/{control}"
+                    async with desk.post(path, json={}, cookies=cookie) as answer:
+                        assert answer.status == 200, (control, await answer.text())
+                        assert (await answer.json())["held"] is held
+            await until(lambda: _acd_agent(two_nodes, "1002")["state"] != "on_call", 20, "the call to end")
+            await asyncio.wait_for(asyncio.shield(talk), 20)  # the caller was hung up
+        finally:
+            talk.cancel()
+            await asyncio.gather(talk, return_exceptions=True)
+            _log_out(two_nodes, "1002")
 
 
 async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(
