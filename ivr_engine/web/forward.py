@@ -14,7 +14,9 @@ and ``Origin`` set to the holder's, so the holding node checks the session, the 
 call and the JSON rules itself (every node signs sessions with the same key: they share one users file).
 It carries ``X-Ivr-Forwarded-By`` (this node), and a forwarded request is never forwarded again. The
 holder's answer is relayed as it is; a holder that does not answer within ``FORWARD_TIMEOUT`` gives 502
-with what failed. Everything else, and every request on a single node, is handled where it arrives.
+with what failed. Everything else, and every request on a single node, is handled where it arrives; so
+is a request whose holder cannot be looked up (the database is away: this node answers for the calls it
+holds, and refuses the others with 409 as before).
 """
 
 from __future__ import annotations
@@ -58,7 +60,13 @@ def add_node_forwarding(app: web.Application, holder_of: HolderOf, *, node: str)
         if request.method != "POST" or FORWARDED_BY in request.headers or not same_origin(request):
             return await handler(request)
         agent_id = _agent_of(request)
-        holder = None if agent_id is None else await holder_of(agent_id)
+        if agent_id is None:
+            return await handler(request)
+        try:
+            holder = await holder_of(agent_id)
+        except Exception as exc:  # the shared store is away: this node answers for what it holds
+            log.warning(fields("web.forward_lookup_failed", path=request.path, error=str(exc)))
+            holder = None
         if holder is None:
             return await handler(request)
         return await _relay(request, holder, node)

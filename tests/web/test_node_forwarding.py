@@ -34,6 +34,8 @@ class Front:
     holders: dict[str, NodeAddress] = field(default_factory=dict)
     """agent id -> the node holding their call, as the ACD's shared state would say."""
     asked: list[str] = field(default_factory=list)
+    lookup_errors: list[Exception] = field(default_factory=list)
+    """Raised by the lookup while not empty (the shared store away)."""
 
     @property
     def base(self) -> str:
@@ -58,15 +60,18 @@ async def front(desk: Desk, database: Database, users: UserFile) -> AsyncIterato
     add_monitor_route(app, FakeMonitor(control), users)
     holders: dict[str, NodeAddress] = {}
     asked: list[str] = []
+    errors: list[Exception] = []
 
     async def holder_of(agent_id: str) -> NodeAddress | None:
         asked.append(agent_id)
+        if errors:
+            raise errors[0]
         return holders.get(agent_id)
 
     add_node_forwarding(app, holder_of, node="node1")
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            yield Front(client, holders, asked)
+            yield Front(client, holders, asked, errors)
     finally:
         worker.close()
 
@@ -147,3 +152,15 @@ async def test_other_requests_are_not_forwarded(desk: Desk, front: Front) -> Non
     ready = await front.post("/web/agents/1001/login", {})
     assert ready.status in (200, 404, 409)  # answered by this node, whatever it says
     assert front.asked == []
+
+
+async def test_a_holder_that_cannot_be_looked_up_leaves_the_request_to_this_node(
+    desk: Desk, front: Front,
+) -> None:
+    await on_call(desk)
+    await front.sign_in("ann")
+    front.holders["1001"] = NodeAddress("node2", desk.base)
+    front.lookup_errors.append(ConnectionError("connection refused"))
+    answer = await front.post("/web/calls/call-1/hold", {})
+    assert answer.status == 403  # answered here (which does not know the call), not a 500
+    assert desk.ari.calls == []
