@@ -31,6 +31,8 @@ class HoldPlayer:
                  options: HoldOptions, *, handover: HandOver | None = None) -> None:
         self._worker = worker
         self._handover = handover or HandOver()
+        self._on_music: set[str] = set()
+        """The calls whose music on hold is playing (started, not stopped)."""
         self._client = client
         self._clock = clock
         self._options = options
@@ -43,14 +45,17 @@ class HoldPlayer:
         A caller taken back after a restart (``waiter.resumed``) hears the music first, at once, and
         the next announcement an ``announce_interval`` later. Cancelled while the service hands its
         calls over (``HandOver``), the caller is left on music (started if a prompt was playing) until
-        the next run takes them back."""
+        the next run takes them back (a caller already on music keeps it, not started again from the top)."""
         try:
             await self._play(waiter, queue)
         except asyncio.CancelledError:
-            if self._handover.keeps(waiter.request.call_id):
+            call_id = waiter.request.call_id
+            if self._handover.keeps(call_id) and call_id not in self._on_music:
                 with contextlib.suppress(CallerHungUp):
                     await self._start_music(waiter)
             raise
+        finally:
+            self._on_music.discard(waiter.request.call_id)
 
     async def _play(self, waiter: Waiter, queue: acd.Queue) -> None:
         loop = asyncio.get_running_loop()
@@ -81,12 +86,15 @@ class HoldPlayer:
                 if music_ok:
                     playing = True  # a start cancelled in flight may still reach Asterisk: stop it too
                     music_ok = playing = await self._start_music(waiter)
+                    if playing:
+                        self._on_music.add(call_id)
                 pressed = await self._listen(waiter, (), hold.music_seconds)
             except CallerHungUp:
                 playing = False  # the music went with the channel
                 raise
             finally:
                 if playing and not self._handover.keeps(call_id):
+                    self._on_music.discard(call_id)
                     await self._stop_music(waiter)
             if pressed:
                 return

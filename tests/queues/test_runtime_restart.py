@@ -322,6 +322,7 @@ async def test_a_stopped_service_leaves_its_acd_calls_to_the_next_run(
     assert fake.bridges[bridge_of("talking")]["channels"] == ["talking", "leg-1003"]
     assert fake.moh == {"waiting": "default"}  # still on music
     assert fake.calls("DELETE", "/channels/waiting/moh") == []
+    assert len(fake.calls("POST", "/channels/waiting/moh")) == 1  # not restarted from the top at the stop
 
     async with restarted(fake, store_url, tmp_path) as second:
         await second.until(lambda: second.runtime.calls.live_call("talking") is not None)
