@@ -4,6 +4,11 @@ One scenario serves every path: the injection file (``-inf``, read SEQUENTIAL) n
 caller id of each call, so a seeded shuffle decides the mix and the run is reproducible. Pauses are
 planned from the prompt lengths so each key lands while both our flow and the dialplan baseline are
 listening (menus barge in; read-outs are waited out).
+
+Callers send RTP as phones do, all through the call (``ivr_engine.lab.phone_rtp``): PCMU silence every
+20 ms from the answer on, each key an RFC 4733 event in the same stream. A path's pcaps are its lead-in
+(the silence until the first key) and one per key (the event, then silence until the next key; after
+the last key, until the far end's BYE).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import jinja2
 
 from ivr_engine.channel import DtmfKey
 from ivr_engine.config import PROJECT_ROOT
-from ivr_engine.lab.sipp import MIN_DIGIT_PAUSE_MS, MIN_SAME_DIGIT_PAUSE_MS, DigitStep, restamped_dtmf
+from ivr_engine.lab.errors import SippError
+from ivr_engine.lab.phone_rtp import RtpClock, phone_rtp
+from ivr_engine.lab.sipp import MIN_DIGIT_PAUSE_MS, MIN_SAME_DIGIT_PAUSE_MS, PCAP_DIR, DigitStep, system_pcaps
 
 __all__ = [
     "LOAD_DIR",
@@ -26,6 +33,7 @@ __all__ = [
     "CallerPath",
     "Keys",
     "injection_csv",
+    "path_pcaps",
     "plan_mix",
     "render_mix_scenario",
     "write_mix",
@@ -33,6 +41,8 @@ __all__ = [
 
 LOAD_DIR = PROJECT_ROOT / "sip-lab" / "load"
 BYE_WAIT_MS = 15000
+TAIL_MS = BYE_WAIT_MS + 5000
+"""How long the last key's silence runs on: past the BYE wait (the call's end stops it)."""
 
 
 @dataclass(frozen=True)
@@ -117,23 +127,39 @@ class _RenderedPath:
     name: str
     digits: str
     initial_wait_ms: int
+    lead_in: str
     played: tuple[_PlayedStep, ...]
 
 
-def _pcap_names(path: CallerPath) -> list[tuple[str, bytes]]:
-    return [(f"{path.name}_{name}", data) for name, data in restamped_dtmf(path.steps())]
+def path_pcaps(path: CallerPath, pcap_dir: Path = PCAP_DIR) -> list[tuple[str, bytes]]:
+    """``(file name, pcap)``: the lead-in, then one per key; together one call's RTP stream, 20 ms
+    packets without a gap from the answer to the last key's pause plus ``TAIL_MS``."""
+    clock = RtpClock()
+    pcaps = [(f"{path.name}_lead.pcap", phone_rtp(clock, 0, path.initial_wait_ms))]
+    steps = path.steps()
+    at = path.initial_wait_ms
+    for index, (step, source) in enumerate(zip(steps, system_pcaps(steps, pcap_dir), strict=True)):
+        try:
+            event = source.read_bytes()
+        except OSError as exc:
+            raise SippError(f"cannot read {source}: {exc.strerror} (run sip-lab/install)") from exc
+        length = step.pause_after_ms + (TAIL_MS if index + 1 == len(steps) else 0)
+        name = f"{path.name}_dtmf_{index:02d}_{step.pcap_name}.pcap"
+        pcaps.append((name, phone_rtp(clock, at, length, event)))
+        at += step.pause_after_ms
+    return pcaps
 
 
 def render_mix_scenario(paths: Sequence[CallerPath] = MIX, load_dir: Path = LOAD_DIR) -> str:
     """The caller-mix scenario XML; DTMF pcaps are named relative to the folder SIPp runs in."""
     rendered = []
     for path in paths:
-        names = [name for name, _ in _pcap_names(path)]
+        lead_in, *names = [name for name, _ in path_pcaps(path)]
         played = tuple(
             _PlayedStep(pcap=name, pause_after_ms=step.pause_after_ms)
             for name, step in zip(names, path.steps(), strict=True)
         )
-        rendered.append(_RenderedPath(path.name, path.digits, path.initial_wait_ms, played))
+        rendered.append(_RenderedPath(path.name, path.digits, path.initial_wait_ms, lead_in, played))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(load_dir), undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=True,
@@ -142,10 +168,10 @@ def render_mix_scenario(paths: Sequence[CallerPath] = MIX, load_dir: Path = LOAD
 
 
 def write_mix(out_dir: Path, plan: Sequence[int], paths: Sequence[CallerPath] = MIX) -> Path:
-    """Write the scenario, its DTMF pcaps and the injection CSV into ``out_dir``; return the scenario."""
+    """Write the scenario, its RTP pcaps and the injection CSV into ``out_dir``; return the scenario."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in paths:
-        for name, data in _pcap_names(path):
+        for name, data in path_pcaps(path):
             (out_dir / name).write_bytes(data)
     (out_dir / "callers.csv").write_text(injection_csv(plan))
     scenario = out_dir / "caller-mix.xml"

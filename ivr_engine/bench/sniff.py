@@ -1,10 +1,10 @@
 """The caller's ear: every RTP packet to and from the SIPp callers' media port, fed to a ``HeardMeter``.
 
-SIPp sends all its calls' RTP (the DTMF pcaps) from its one media port (``-mp``), and Asterisk, with
-``rtp_symmetric``, sends each call's audio back to it. A packet socket on the loopback device with a
-kernel BPF filter (UDP from or to that port, nothing else) sees both directions with kernel receive
-timestamps, so the figures do not depend on how fast this thread reads. Needs CAP_NET_RAW (root in the
-lab). Runs in its own thread: the bench's event loop never blocks on it.
+SIPp sends all its calls' RTP (silence and keys, as phones do) from its one media port (``-mp``), and
+Asterisk, with ``rtp_symmetric``, sends each call's audio back to it. A packet socket on the loopback
+device with a kernel BPF filter (UDP to that port, and the RFC 4733 packets from it) sees both
+directions with kernel receive timestamps, so the figures do not depend on how fast this thread reads.
+Needs CAP_NET_RAW (root in the lab). Runs in its own thread: the bench's event loop never blocks on it.
 """
 
 from __future__ import annotations
@@ -32,19 +32,24 @@ _ETH_HEADER = 14
 
 
 def udp_port_filter(port: int) -> bytes:
-    """A classic BPF program: IPv4 UDP, unfragmented, source or destination ``port`` (else dropped)."""
+    """A classic BPF program: IPv4 UDP, unfragmented, to ``port``, or from it with RTP payload type
+    ``TELEPHONE_EVENT_PT`` (a key); everything else is dropped in the kernel, the callers' own audio
+    (50 packets a second per call, like a phone's) included."""
     program = [
         (0x28, 0, 0, 12),  # ldh [12]              ethertype
-        (0x15, 0, 10, _ETH_P_IP),  # jne IPv4 -> drop
+        (0x15, 0, 13, _ETH_P_IP),  # jne IPv4 -> drop
         (0x30, 0, 0, 23),  # ldb [23]              IP protocol
-        (0x15, 0, 8, 17),  # jne UDP -> drop
+        (0x15, 0, 11, 17),  # jne UDP -> drop
         (0x28, 0, 0, 20),  # ldh [20]              fragment offset
-        (0x45, 6, 0, 0x1FFF),  # jset -> drop
+        (0x45, 9, 0, 0x1FFF),  # jset -> drop
         (0xB1, 0, 0, 14),  # ldxb 4*([14]&0xf)     IP header length
-        (0x48, 0, 0, 14),  # ldh [x+14]            source port
-        (0x15, 2, 0, port),  # jeq port -> accept
         (0x48, 0, 0, 16),  # ldh [x+16]            destination port
-        (0x15, 0, 1, port),  # jne port -> drop
+        (0x15, 5, 0, port),  # jeq port -> accept
+        (0x48, 0, 0, 14),  # ldh [x+14]            source port
+        (0x15, 0, 4, port),  # jne port -> drop
+        (0x50, 0, 0, 23),  # ldb [x+23]            RTP marker and payload type
+        (0x54, 0, 0, 0x7F),  # and #0x7f           payload type
+        (0x15, 0, 1, TELEPHONE_EVENT_PT),  # jne 101 -> drop
         (0x06, 0, 0, 0x40000),  # accept
         (0x06, 0, 0, 0),  # drop
     ]

@@ -81,6 +81,10 @@ def _run_bpf(program: bytes, packet: bytes) -> bool:
             x = (packet[k] & 0x0F) * 4
         elif op == 0x48:
             a = int.from_bytes(packet[x + k : x + k + 2], "big")
+        elif op == 0x50:
+            a = packet[x + k]
+        elif op == 0x54:
+            a &= k
         elif op == 0x15:
             pc += jt if a == k else jf
         elif op == 0x45:
@@ -91,15 +95,17 @@ def _run_bpf(program: bytes, packet: bytes) -> bool:
             raise AssertionError(f"opcode {op:#x}")
 
 
-def _udp(source: int, destination: int, proto: int = 17, fragment: int = 0) -> bytes:
+def _udp(source: int, destination: int, proto: int = 17, fragment: int = 0, pt: int = 101) -> bytes:
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, fragment, 64, proto, 0, b"\x7f\0\0\1", b"\x7f\0\0\1")
-    return b"\0" * 12 + b"\x08\x00" + ip + struct.pack("!HHHH", source, destination, 20, 0) + b"\x80" * 12
+    rtp = bytes([0x80, 0x80 | pt]) + b"\x80" * 10
+    return b"\0" * 12 + b"\x08\x00" + ip + struct.pack("!HHHH", source, destination, 20, 0) + rtp
 
 
-def test_the_kernel_filter_keeps_udp_from_or_to_the_media_port_only() -> None:
+def test_the_kernel_filter_keeps_keys_from_and_audio_to_the_media_port_only() -> None:
     program = udp_port_filter(31572)
     assert _run_bpf(program, _udp(31572, 15602))  # a key to Asterisk
-    assert _run_bpf(program, _udp(15602, 31572))  # audio to the caller
+    assert _run_bpf(program, _udp(15602, 31572, pt=0))  # audio to the caller
+    assert not _run_bpf(program, _udp(31572, 15602, pt=0))  # the caller's own audio (silence)
     assert not _run_bpf(program, _udp(15602, 31574))  # another SIPp
     assert not _run_bpf(program, _udp(31573, 15603))  # RTCP
     assert not _run_bpf(program, _udp(31572, 15602, proto=6))  # TCP
