@@ -210,9 +210,10 @@ class SqlSession:
         kept, seen.deferred = seen.deferred, []
         batch, seen.locks = seen.locks, []
         updates: list[int] = []
-        for agent in agents:
+        values = [_agent_update(agent) for agent in agents]
+        for agent, update in zip(agents, values, strict=True):
             updates.append(len(batch))
-            batch.append(Write(SQL.update_agent_same_skills, _agent_update(agent)))
+            batch.append(Write(SQL.update_agent_same_skills, update))
             if agent.state is AgentState.ON_CALL and self.node is not None:
                 batch.append(Write(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node}))
         batch += kept
@@ -223,7 +224,8 @@ class SqlSession:
         if not batch and not (seen.begin and not commit):  # (a statement of SQLAlchemy's follows)
             return []
         begin, seen.begin = seen.begin, False
-        committed = commit and all(seen.stored.get(a.id) == _agent_update(a)["same_skills"] for a in agents)
+        committed = commit and all(seen.stored.get(a.id) == v["same_skills"] for a, v in zip(agents, values,
+                                                                                           strict=True))
         if committed:  # psycopg then finds the transaction over: SQLAlchemy's commit sends nothing
             batch.append(Write(_COMMIT, {}))
         self.batches[0] += 1
@@ -245,10 +247,10 @@ class SqlSession:
         for agent in rewritten:  # new, or its skills changed (after a COMMIT sent: changed meanwhile by
             # another transaction; then written in a transaction of its own): its rows written anew
             self._write_agent(conn, agent, updated=False)
-        seen.stored.update((a.id, _agent_update(a)["same_skills"]) for a in agents)
+        seen.stored.update((a.id, v["same_skills"]) for a, v in zip(agents, values, strict=True))
         if rewritten and reads:  # they ran before that: again
             return [list(conn.execute(read.stmt, read.params).mappings()) for read in reads]
-        return [cursor.fetchall() for cursor in cursors[first_read:first_read + len(reads)]]
+        return [answer.rows for answer in cursors[first_read:first_read + len(reads)]]
 
     def _write_agent(self, conn: Connection, agent: Agent, *, updated: bool | None = None) -> None:
         """``updated``: the ``UPDATE`` was already sent (and found the agent with the same skills)."""
