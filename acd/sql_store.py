@@ -23,10 +23,12 @@ or commits (saves of one agent in between are one write); on PostgreSQL the offe
 round-robin cursors and handle times saved or removed wait too and go with the agents, ahead of the
 next read (or with the ``COMMIT``), in one batch (``acd.sql_session``, ``acd.sql_batch``: one round
 trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit, still
-inside the operation. Reads always see every earlier write of the transaction. Reads that routing asks
-for together go in one round trip too (``will_route``: the heads and ready counts with the next read;
-``heads_of`` with the ready counts; ``routing_reads``). A tracked pool's counts are read from the tables
-the database keeps up to date (``acd.sql_pools``), not counted.
+inside the operation. Reads always answer with every earlier write of the transaction in. Reads that
+routing asks for together go in one round trip too (``will_route``: the heads and ready counts with the
+next read; ``heads_of`` with the ready counts; ``routing_reads``, which goes ahead of the agents saved
+and sets its answers right for them, ``acd.sql_ahead``, so an agent made ready and then offered a call
+is written once). A tracked pool's counts are read from the tables the database keeps up to date
+(``acd.sql_pools``), not counted.
 
 Blocking. The store is synchronous, like the engine that calls it: every method waits for the
 database. The live service must therefore call the engine off the event loop, from one worker thread
@@ -142,7 +144,7 @@ class SqlStore(SqlSession):
         of the agents saved but not written yet when it can (``acd.sql_ahead``)."""
         seen = self._seen()
         pending = list(seen.pending.values()) if self._postgres and seen is not None else []
-        ahead = seen is not None and readable_ahead(pending, seen.was, seen.stored)
+        ahead = seen is not None and seen.route is None and readable_ahead(pending, seen.was, seen.stored)
         ready, counts, nearest = self._read(
             Write(self._ready_agents_stmt(rarest), {"skill": rarest}),
             self._pool_counts_read(required),
