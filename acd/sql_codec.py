@@ -6,6 +6,7 @@ Skills and a decision are stored as JSON text: skills with sorted keys, so equal
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -39,12 +40,23 @@ Row = Mapping[str, Any]
 
 
 def skills_text(skills: Skills) -> str:
-    return json.dumps({name: skills[name] for name in sorted(skills)}, separators=(",", ":"))
+    return _skills_text(tuple(sorted(skills.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _skills_text(items: tuple[tuple[str, int], ...]) -> str:
+    """(A routing decision encodes the same few skill sets over and over: each is encoded once.)"""
+    return json.dumps(dict(items), separators=(",", ":"))
 
 
 def skills_from(text: str) -> dict[str, int]:
+    return dict(_skills_from(text))  # a dict of its own: the caller may change it
+
+
+@functools.lru_cache(maxsize=4096)
+def _skills_from(text: str) -> tuple[tuple[str, int], ...]:
     loaded: dict[str, int] = json.loads(text)
-    return loaded
+    return tuple(loaded.items())
 
 
 def agent_values(agent: Agent) -> dict[str, Any]:

@@ -6,7 +6,8 @@ process waits up to ``busy_timeout`` instead of failing half-way). WAL journal, 
 ``synchronous=NORMAL``: a commit survives the process being killed (``kill -9``), and skips the fsync
 that would only matter if the machine itself lost power, which ends every live call anyway (this is
 live call state, not a record); it halves the time of a routing decision.
-PostgreSQL: psycopg 3 and a connect timeout. A connection taken from the pool after lying idle for
+PostgreSQL: psycopg 3, a connect timeout, and psycopg's own prepared statements off (``acd.sql_batch``
+prepares the store's). A connection taken from the pool after lying idle for
 ``PING_AFTER_IDLE_S`` or more is pinged first (and replaced if dead), so the first use after an outage
 reconnects by itself; one used moments ago is pinged only if its socket has something to read (a ping
 is a round trip, and a busy store takes a connection for every transaction; an idle connection has
@@ -55,6 +56,9 @@ def make_engine(url: str) -> Engine:
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        # acd.sql_batch prepares the store's statements itself; psycopg's own preparing would drop them
+        # all (DEALLOCATE ALL) at every rollback of a connection it had prepared a statement on
+        connect_args["prepare_threshold"] = None
     elif backend == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:

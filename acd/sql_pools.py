@@ -34,7 +34,8 @@ from acd.routing import STATE_REASON, holds_any, skill_gap
 from acd.sql_codec import skills_from, skills_text
 from acd.sql_tables import POOL_COUNTS, POOL_MEMBERS, POOLS
 
-__all__ = ["POOLS_TRACKED_MAX", "SQL_POOLS", "counts_from", "pool_key", "reckon_agent", "track"]
+__all__ = ["POOLS_TRACKED_MAX", "SQL_POOLS", "counted_from", "counts_from", "pool_key", "reckon_agent",
+           "track"]
 
 POOLS_TRACKED_MAX = 64
 """Pools tracked at most: each costs a little on every agent state change; others are counted."""
@@ -142,3 +143,15 @@ def reckon_agent(conn: Connection, agent: Agent, pools: list[str]) -> None:
     moves = [{"key_pool": p, "key_bucket": b, "delta": d} for (p, b), d in sorted(delta.items()) if d]
     if moves:  # in key order, as the trigger locks them
         conn.execute(SQL_POOLS.move_counts, moves)
+
+
+def counted_from(rows: Iterable[Mapping[str, Any]]) -> PoolCounts:
+    """An untracked pool's counts from the rows of ``pool_counts_query`` (reason or ``NULL``, agents)."""
+    eligible = 0
+    passed: dict[PassReason, int] = {}
+    for row in rows:
+        if row["reason"] is None:
+            eligible = int(row["agents"])
+        else:
+            passed[PassReason(row["reason"])] = int(row["agents"])
+    return PoolCounts(eligible, passed)

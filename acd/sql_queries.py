@@ -287,8 +287,8 @@ def nearest_passed_query(needed: int) -> Select[Any]:
 
     One branch per state, each walking ``ix_acd_agents_state`` (state, state_since, id) in order and
     stopping at ``limit``: the cost follows the named agents, not the pool. Every state but ready has a
-    pass reason of its own, so only the ready branch tests the skills' levels (a short statement: the
-    driver caches the parsing of short ones only).
+    pass reason of its own, so only the ready branch tests the skills' levels (a short statement, quick
+    for the server to plan).
     """
     joined, holds, _, short = _pool(needed)
     branches = []

@@ -53,6 +53,9 @@ class _Seen:
     """Every agent; dropped when an agent is added."""
     pending: dict[str, Agent] = field(default_factory=dict)
     """Agents saved but not written yet (``SqlStore.save_agent``)."""
+    was: dict[str, Agent] = field(default_factory=dict)
+    """The agents as the database has them now, as far as known: read, or written by this transaction
+    (``acd.sql_ahead``)."""
     deferred: list[Write] = field(default_factory=list)
     """PostgreSQL: other writes not sent yet (``acd.sql_batch``)."""
     locks: list[Write] = field(default_factory=list)
@@ -157,18 +160,20 @@ class SqlSession:
         rows = self._rows(stmt, **params)
         return next(iter(rows[0].values())) if rows else None
 
-    def _read(self, *reads: Write) -> list[list[Any]]:
+    def _read(self, *reads: Write, before_saves: bool = False) -> list[list[Any]]:
         """The rows of each of ``reads`` (mappings). On PostgreSQL in a transaction, they go in one round
-        trip together with the locks and the writes not sent yet (before them, so they see them)."""
+        trip together with the locks and the writes not sent yet (before them, so they see them);
+        ``before_saves``: but not the agents saved, which stay back (the caller accounts for them,
+        ``acd.sql_ahead``)."""
         seen = self._seen()
         if self._postgres and seen is not None:
             route, seen.route = seen.route, None
             if route is None:
-                return self._send(self._local.conn, list(reads))
+                return self._send(self._local.conn, list(reads), before_saves=before_saves)
             ahead = [Write(SQL.heads_of_postgres, {"queues": route})]
             if seen.ready_counts is None:
                 ahead.append(Write(SQL.ready_counts, {}))
-            rows = self._send(self._local.conn, [*reads, *ahead])
+            rows = self._send(self._local.conn, [*reads, *ahead], before_saves=before_saves)
             seen.heads = (route, rows[len(reads)])
             if len(ahead) == 2:
                 keep_ready_counts(seen, rows[-1])
@@ -198,7 +203,7 @@ class SqlSession:
             self._write_agent(conn, agent)
 
     def _send(self, conn: Connection, reads: list[Write], *, notify: bool = False,
-              commit: bool = False) -> list[list[Any]]:
+              commit: bool = False, before_saves: bool = False) -> list[list[Any]]:
         """PostgreSQL: the locks, the agents saved, the writes kept back, with ``notify`` the change
         notification, then ``reads``, in one round trip (``acd.sql_batch``); the rows of ``reads``.
 
@@ -206,13 +211,16 @@ class SqlSession:
         saved is known stored with the same skills, so that its ``UPDATE`` cannot miss (a missed one
         is written anew after the batch, which must then still be inside the transaction)."""
         seen: _Seen = self._local.seen
-        agents, seen.pending = list(seen.pending.values()), {}
+        agents: list[Agent] = []
+        if not before_saves:
+            agents, seen.pending = list(seen.pending.values()), {}
         kept, seen.deferred = seen.deferred, []
         batch, seen.locks = seen.locks, []
         updates: list[int] = []
-        for agent in agents:
+        values = [_agent_update(agent) for agent in agents]
+        for agent, update in zip(agents, values, strict=True):
             updates.append(len(batch))
-            batch.append(Write(SQL.update_agent_same_skills, _agent_update(agent)))
+            batch.append(Write(SQL.update_agent_same_skills, update))
             if agent.state is AgentState.ON_CALL and self.node is not None:
                 batch.append(Write(SQL.claim_agent_node, {"agent_id": agent.id, "node": self.node}))
         batch += kept
@@ -223,7 +231,8 @@ class SqlSession:
         if not batch and not (seen.begin and not commit):  # (a statement of SQLAlchemy's follows)
             return []
         begin, seen.begin = seen.begin, False
-        committed = commit and all(seen.stored.get(a.id) == _agent_update(a)["same_skills"] for a in agents)
+        committed = commit and all(seen.stored.get(a.id) == v["same_skills"] for a, v in zip(agents, values,
+                                                                                           strict=True))
         if committed:  # psycopg then finds the transaction over: SQLAlchemy's commit sends nothing
             batch.append(Write(_COMMIT, {}))
         self.batches[0] += 1
@@ -245,10 +254,11 @@ class SqlSession:
         for agent in rewritten:  # new, or its skills changed (after a COMMIT sent: changed meanwhile by
             # another transaction; then written in a transaction of its own): its rows written anew
             self._write_agent(conn, agent, updated=False)
-        seen.stored.update((a.id, _agent_update(a)["same_skills"]) for a in agents)
+        seen.stored.update((a.id, v["same_skills"]) for a, v in zip(agents, values, strict=True))
+        seen.was.update((a.id, a) for a in agents)
         if rewritten and reads:  # they ran before that: again
             return [list(conn.execute(read.stmt, read.params).mappings()) for read in reads]
-        return [cursor.fetchall() for cursor in cursors[first_read:first_read + len(reads)]]
+        return [answer.rows for answer in cursors[first_read:first_read + len(reads)]]
 
     def _write_agent(self, conn: Connection, agent: Agent, *, updated: bool | None = None) -> None:
         """``updated``: the ``UPDATE`` was already sent (and found the agent with the same skills)."""

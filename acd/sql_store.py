@@ -23,10 +23,12 @@ or commits (saves of one agent in between are one write); on PostgreSQL the offe
 round-robin cursors and handle times saved or removed wait too and go with the agents, ahead of the
 next read (or with the ``COMMIT``), in one batch (``acd.sql_session``, ``acd.sql_batch``: one round
 trip), so a refused offer raises ``OfferConflict`` from that next statement or the commit, still
-inside the operation. Reads always see every earlier write of the transaction. Reads that routing asks
-for together go in one round trip too (``will_route``: the heads and ready counts with the next read;
-``heads_of`` with the ready counts; ``routing_reads``). A tracked pool's counts are read from the tables
-the database keeps up to date (``acd.sql_pools``), not counted.
+inside the operation. Reads always answer with every earlier write of the transaction in. Reads that
+routing asks for together go in one round trip too (``will_route``: the heads and ready counts with the
+next read; ``heads_of`` with the ready counts; ``routing_reads``, which goes ahead of the agents saved
+and sets its answers right for them, ``acd.sql_ahead``, so an agent made ready and then offered a call
+is written once). A tracked pool's counts are read from the tables the database keeps up to date
+(``acd.sql_pools``), not counted.
 
 Blocking. The store is synchronous, like the engine that calls it: every method waits for the
 database. The live service must therefore call the engine off the event loop, from one worker thread
@@ -43,10 +45,11 @@ from sqlalchemy import Executable
 from sqlalchemy.exc import IntegrityError
 
 from acd.errors import OfferConflict, UnknownCall
-from acd.model import Agent, AgentState, Offer, PassReason, PoolCounts, Skills, WaitingCall
+from acd.model import Agent, AgentState, Offer, PoolCounts, Skills, WaitingCall
+from acd.sql_ahead import counts_after, nearest_after, readable_ahead, ready_after, without
 from acd.sql_batch import Write
 from acd.sql_codec import agent_from, call_from, call_values, offer_from, offer_values
-from acd.sql_pools import SQL_POOLS, counts_from, pool_key, track
+from acd.sql_pools import SQL_POOLS, counted_from, counts_from, pool_key, track
 from acd.sql_queries import (
     HANDLE_TIMES_KEPT,
     HANDLE_TIMES_PRUNED_EVERY,
@@ -85,6 +88,7 @@ class SqlStore(SqlSession):
         if seen is not None:
             seen.stored.update((row["id"], row["skills"]) for row in rows)
             seen.agents.update((a.id, a) for a in agents)
+            seen.was.update((a.id, a) for a in agents)
         return agents
 
     def agents(self) -> list[Agent]:
@@ -136,14 +140,25 @@ class SqlStore(SqlSession):
 
     def routing_reads(self, rarest: str | None, required: Skills,
                       limit: int) -> tuple[list[Agent], PoolCounts, list[Agent]]:
-        """``ready_agents``, ``pool_counts`` and ``nearest_passed`` in one round trip (PostgreSQL)."""
-        pool = pool_params(required)
+        """``ready_agents``, ``pool_counts`` and ``nearest_passed`` in one round trip (PostgreSQL), ahead
+        of the agents saved but not written yet when it can (``acd.sql_ahead``)."""
+        seen = self._seen()
+        pending = list(seen.pending.values()) if self._postgres and seen is not None else []
+        ahead = seen is not None and seen.route is None and readable_ahead(pending, seen.was, seen.stored)
         ready, counts, nearest = self._read(
             Write(self._ready_agents_stmt(rarest), {"skill": rarest}),
             self._pool_counts_read(required),
-            Write(nearest_passed_query(len(required)), {"limit": limit, **pool}),
+            Write(nearest_passed_query(len(required)),
+                  {"limit": limit + len(pending) * ahead, **pool_params(required)}),
+            before_saves=ahead,
         )
-        return self._keep_agents(ready), self._pool_counts(required, counts), self._keep_agents(nearest)
+        if not ahead or seen is None:
+            return self._keep_agents(ready), self._pool_counts(required, counts), self._keep_agents(nearest)
+        again = pool_key(required) in self._tracked and counts_from(counts) is None  # (read after them)
+        pool = self._pool_counts(required, counts)
+        return (ready_after(self._keep_agents(without(ready, pending)), pending, rarest),
+                pool if again else counts_after(pool, pending, seen.was, required),
+                nearest_after(self._keep_agents(without(nearest, pending)), pending, required, limit))
 
     def track_pools(self, requirements: Iterable[Skills]) -> None:
         """Keep the counts of these pools in tables from now on (``acd.sql_pools``)."""
@@ -162,7 +177,7 @@ class SqlStore(SqlSession):
     def _pool_counts(self, required: Skills, rows: list[Any]) -> PoolCounts:
         key = pool_key(required)
         if key not in self._tracked:
-            return _pool_counts(rows)
+            return counted_from(rows)
         counts = counts_from(rows)
         if counts is not None:
             return counts
@@ -386,13 +401,3 @@ class SqlStore(SqlSession):
             if not self._keep_back(write):
                 self._write(write.stmt, write.params)
 
-
-def _pool_counts(rows: list[Any]) -> PoolCounts:
-    eligible = 0
-    passed: dict[PassReason, int] = {}
-    for row in rows:
-        if row["reason"] is None:
-            eligible = int(row["agents"])
-        else:
-            passed[PassReason(row["reason"])] = int(row["agents"])
-    return PoolCounts(eligible, passed)
