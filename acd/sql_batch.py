@@ -18,6 +18,9 @@ of a connection at each rollback. Should they be dropped all the same, the batch
 missing fails and the next prepares them again. A statement the database refuses raises at the end
 of the batch (the statements after it are not run) and spoils the transaction, as it would have done
 on its own; ``sqlalchemy`` errors are raised for the driver's, so the store reports them the same way.
+
+``psycopg.generators`` and ``psycopg.waiting`` are not psycopg's documented API: setup.cfg takes psycopg
+3.3 only, and a new minor version is taken on purpose once tests/acd pass on it.
 """
 
 from __future__ import annotations
