@@ -72,8 +72,9 @@ class Bridger:
         recording: LiveRecording | None = None
         try:
             if create:
-                await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
-                await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
+                async with live.busy:  # a control pressed as the agent answers waits for the bridge
+                    await self._client.create_bridge(bridge_id, bridge_type="mixing", name=bridge_id)
+                    await self._client.add_channel(bridge_id, [waiter.channel.id, leg.channel_id])
                 if record and self._recorder is not None:
                     recording = await self._recorder.start(
                         bridge_id, call_id=waiter.request.call_id, agent_id=leg.agent_id,

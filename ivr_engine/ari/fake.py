@@ -58,6 +58,8 @@ class FakeAri:
     bridges: dict[str, Json] = field(default_factory=dict)
     requests: list[FakeRequest] = field(default_factory=list)
     errors: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    delays: dict[tuple[str, str], float] = field(default_factory=dict)
+    """``(method, path prefix)`` -> seconds the request waits before it is carried out."""
     endpoint_states: dict[str, str] = field(default_factory=dict)
     """``"PJSIP/1001"`` -> ARI endpoint state; endpoints not listed are ``online``."""
     moh: dict[str, str] = field(default_factory=dict)
@@ -215,6 +217,9 @@ class FakeAri:
         for (method, prefix), (status, message) in self.errors.items():
             if request.method == method and path.startswith(prefix):
                 return web.json_response({"message": message}, status=status)
+        for (method, prefix), seconds in self.delays.items():
+            if request.method == method and path.startswith(prefix):
+                await asyncio.sleep(seconds)
         parts = path.strip("/").split("/")
         body = await request.json() if request.can_read_body else None
         result = await self._route(request.method, parts, params, body)
@@ -384,6 +389,8 @@ class FakeAri:
                 event = {"type": "ChannelEnteredBridge", "bridge": found, "channel": self.channels[i]}
                 await self.push(event)
         elif action == "removeChannel":
+            if any(i not in found["channels"] for i in ids):  # as Asterisk answers
+                return web.json_response({"message": "Channel not in this bridge"}, status=422)
             found["channels"] = [c for c in found["channels"] if c not in ids]
             for i in ids:
                 await self.push({"type": "ChannelLeftBridge", "bridge": found, "channel": self.channels[i]})

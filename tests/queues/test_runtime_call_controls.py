@@ -56,6 +56,20 @@ async def test_hold_plays_music_to_the_caller_out_of_the_bridge_and_resume_bring
     assert not calls.held("c1")
 
 
+async def test_a_hold_pressed_while_the_bridge_is_being_made_waits_for_it(start_lab: Any) -> None:
+    lab: Lab = await start_lab(wrap_up_seconds=30)
+    lab.fake.delays[("POST", "/bridges/acd-c1/addChannel")] = 0.3  # Asterisk slow to bridge
+    await lab.runtime.login("1003")
+    await lab.fake.incoming("c1", "100", caller="555")
+    await lab.until(lambda: lab.legs("c1"))
+    leg = lab.legs("c1")[-1][0]
+    await lab.agent_answers(leg, "c1")
+    await lab.until(lambda: lab.runtime.calls.live_call("c1") is not None)  # the desk shows Hold now
+    await lab.runtime.calls.hold("1003", "c1")  # Asterisk refused it (422) when it came first
+    assert lab.fake.bridges["acd-c1"]["channels"] == [leg]
+    assert lab.fake.moh == {"c1": "default"}
+
+
 async def test_hang_up_from_the_desk_ends_the_caller_and_the_agent_wraps_up(start_lab: Any) -> None:
     lab: Lab = await start_lab(wrap_up_seconds=30)
     leg = await _bridged(lab, "1001")
