@@ -7,6 +7,7 @@ import base64
 import functools
 import json
 import subprocess
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,20 @@ def _online(lab: Lab, ari_url: str, agent_id: str) -> bool:
                                      headers={"Authorization": f"Basic {token}"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return bool(json.loads(response.read())["state"] == "online")
+
+
+def bridged(lab: Lab, env: dict[str, str], node: str, call_id: str) -> int:
+    """How many channels ``node``'s Asterisk has in the call's ACD bridge (0: no such bridge yet)."""
+    token = base64.b64encode(":".join(lab.ari_credentials).encode()).decode()
+    url = f"{node_info(lab, env, node)['ari_url']}/bridges/acd-{call_id}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return len(json.loads(response.read())["channels"])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return 0
+        raise
 
 
 @asynccontextmanager

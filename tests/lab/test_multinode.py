@@ -37,6 +37,7 @@ from .conftest import Lab, in_ci, require_lab, serving_lab, until
 from .nodes_acd import (
     agent_phone,
     agent_state,
+    bridged,
     call_node,
     cli_ok,
     node_ivr,
@@ -323,6 +324,7 @@ async def test_the_desk_served_by_node1_holds_resumes_and_hangs_up_a_call_node2_
             await until(lambda: _acd_agent(two_nodes, "1002")["state"] == "on_call", 40, "1002 to answer")
             assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
             call_id = (await two_nodes.rows_for([talker]))[talker]["id"]
+            await until(lambda: bridged(lab, env, "node2", call_id) == 2, 20, "caller and agent bridged")
             async with aiohttp.ClientSession(base, headers={"Origin": base}) as desk:
                 sign_in = {"username": "agent1002", "password": users["agent1002"]["password"]}
                 async with desk.post("/login", json=sign_in) as signed:
