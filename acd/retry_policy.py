@@ -30,8 +30,14 @@ class AttemptResult(StrEnum):
     NO_QUEUE = "no_queue"
     """The callback's queue is no longer configured (left ``acd.yaml``): nobody can be offered it."""
 
+    @property
+    def dialled(self) -> bool:
+        """The customer's number was dialled in this attempt (whatever came of it)."""
+        return self not in _NOT_DIALLED
+
 
 _GIVEN_UP_AT_ONCE = frozenset({AttemptResult.NOT_DIALABLE, AttemptResult.NO_QUEUE})
+_NOT_DIALLED = _GIVEN_UP_AT_ONCE | {AttemptResult.AGENT_GONE}
 
 
 _COUNTED = frozenset({AttemptResult.NO_ANSWER, AttemptResult.BUSY, AttemptResult.FAILED})

@@ -102,9 +102,7 @@ def finish_attempt(session: Session, attempt: Attempt, step: NextStep, *, node: 
     if node is not None and row.status == CallbackStatus.DIALING.value and row.node != node:
         session.flush()
         return
-    dialled = attempt.result not in (AttemptResult.AGENT_GONE, AttemptResult.NOT_DIALABLE,
-                                    AttemptResult.NO_QUEUE)
-    if dialled and row.placed is None:
+    if attempt.result.dialled and row.placed is None:
         row.placed = _utc(attempt.started)
     if attempt.result is AttemptResult.CONNECTED:
         row.connected, row.agent_id = _utc(attempt.started), attempt.agent_id

@@ -41,3 +41,8 @@ def test_a_number_that_cannot_be_dialled_or_a_queue_that_is_gone_is_given_up_at_
 def test_a_policy_that_makes_no_sense_is_refused(attempts: int, spacing: float) -> None:
     with pytest.raises(ValueError, match=r"attempt|spacing"):
         RetryPolicy(attempts, spacing)
+
+
+def test_only_attempts_that_reached_the_dialling_count_as_dialled() -> None:
+    not_dialled = {AttemptResult.AGENT_GONE, AttemptResult.NOT_DIALABLE, AttemptResult.NO_QUEUE}
+    assert {r for r in AttemptResult if not r.dialled} == not_dialled
