@@ -83,12 +83,20 @@ async def test_media_ready_at_once_is_one_playback(live: Live) -> None:
     assert played(live) == ["sound:balance_is,sound:/tts/12,sound:goodbye"]
 
 
-async def test_a_key_in_the_first_part_ends_the_play_and_drops_the_pending_value(live: Live) -> None:
-    live.fake.playback_seconds = 30
+async def balance_playing(live: Live, *, playback_seconds: float, barge_in: bool = True,
+                          first_part_over: bool = False) -> tuple[SlowTts, asyncio.Task[DtmfKey | None]]:
+    """A play of the balance prompt and a value not synthesised yet, once the prompt's playback has
+    started (``first_part_over``: and ended)."""
+    live.fake.playback_seconds = playback_seconds
     slow = SlowTts()
     channel = channel_with(live, slow)
-    playing = asyncio.create_task(channel.play([Prompt("balance_is"), Tts("1234元")], barge_in=True))
-    await until(lambda: len(played(live)) == 1)
+    playing = asyncio.create_task(channel.play([Prompt("balance_is"), Tts("1234元")], barge_in=barge_in))
+    await until(lambda: len(played(live)) == 1 and not (first_part_over and live.fake._playbacks))
+    return slow, playing
+
+
+async def test_a_key_in_the_first_part_ends_the_play_and_drops_the_pending_value(live: Live) -> None:
+    slow, playing = await balance_playing(live, playback_seconds=30)
     await live.fake.dtmf("c1", "9")
     assert await asyncio.wait_for(playing, 2) is DtmfKey.NINE
     assert slow.cancelled
@@ -96,11 +104,7 @@ async def test_a_key_in_the_first_part_ends_the_play_and_drops_the_pending_value
 
 
 async def test_a_key_while_the_value_is_still_synthesised_ends_the_play(live: Live) -> None:
-    live.fake.playback_seconds = 0.05
-    slow = SlowTts()
-    channel = channel_with(live, slow)
-    playing = asyncio.create_task(channel.play([Prompt("balance_is"), Tts("1234元")], barge_in=True))
-    await until(lambda: len(played(live)) == 1 and not live.fake._playbacks)
+    slow, playing = await balance_playing(live, playback_seconds=0.05, first_part_over=True)
     await live.fake.dtmf("c1", "3")  # the first part has finished; the value is not ready
     assert await asyncio.wait_for(playing, 2) is DtmfKey.THREE
     assert slow.cancelled
@@ -108,11 +112,7 @@ async def test_a_key_while_the_value_is_still_synthesised_ends_the_play(live: Li
 
 
 async def test_a_hangup_while_the_value_is_still_synthesised_ends_the_play(live: Live) -> None:
-    live.fake.playback_seconds = 0.05
-    slow = SlowTts()
-    channel = channel_with(live, slow)
-    playing = asyncio.create_task(channel.play([Prompt("balance_is"), Tts("1234元")]))
-    await until(lambda: len(played(live)) == 1 and not live.fake._playbacks)
+    slow, playing = await balance_playing(live, playback_seconds=0.05, barge_in=False, first_part_over=True)
     await live.fake.caller_hangup("c1")
     with pytest.raises(CallerHungUp):
         await asyncio.wait_for(playing, 2)
