@@ -37,6 +37,8 @@ class RuntimeEvent:
     caller: str | None
     queue: str | None
     detail: str = ""
+    node: str | None = None
+    """Several nodes: the other node this happened on (``acd.live.node_bus``); None: this node."""
 
 
 class AcdControl(Protocol):

@@ -113,6 +113,7 @@ class Consults:
             ring = self._legs.ring(offer, agent, leg, caller_id=agent_id)
             self._tasks.spawn(ring, f"ring-consult-{target}")
             consult.watch = asyncio.create_task(self._watch(live, consult), name=f"consult-{call_id}")
+            self._controls.desk_changed(live, f"consult: ringing agent {target}")
         log.info(fields("acd.consult.started", agent=agent_id, call=call_id, target=target))
         return consult
 
@@ -227,6 +228,7 @@ class Consults:
             await self._controls.resume_caller(live)
         except AriError as exc:
             log.warning(fields("acd.consult.return_failed", call=live.waiter.request.call_id, error=str(exc)))
+        self._controls.desk_changed(live, reason)
         await self._drop(consult, reason)
 
     async def _drop(self, consult: Consult, reason: str) -> None:

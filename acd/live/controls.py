@@ -15,6 +15,11 @@ ends (``disconnected``). Only the agent whose leg is in that bridge may act on t
   resume and blind transfer are refused; its completion hands the call to the target's leg
   (``LiveCall.leg`` changes; ``handed_over`` tells the bridger to go on with the target's leg).
 
+Every change of a call's desk state (``desk_state``: held, the consult under way) is published as a
+``state_changed`` event for the call's agent (``desk_changed``), so every desk showing that agent
+(served by this node or, through ``acd.live.node_bus``, another) updates its buttons. With several nodes,
+``desk_state`` also answers for calls other nodes bridge, as their events told it (``remote``).
+
 Refusals are ``ControlRefused`` subclasses whose messages are fit to show the agent.
 """
 
@@ -29,6 +34,9 @@ from typing import Protocol
 
 import acd
 from acd.desk_ops import extend_wrap_up
+from acd.live.api import RuntimeEventKind
+from acd.live.desk_state import DeskState, RemoteDesks
+from acd.live.hub import EventHub
 from acd.live.inflight import Consult, EpochClock, Leg, Waiter
 from acd.live.worker import EngineWorker
 from ivr_engine.ari.client import AriClient
@@ -108,11 +116,14 @@ class ConsultDesk(Protocol):
 
 class CallControls:
     def __init__(self, worker: EngineWorker, client: AriClient, *, clock: EpochClock,
-                 music_class: str = "default") -> None:
+                 music_class: str = "default", hub: EventHub | None = None) -> None:
         self._worker = worker
         self._client = client
         self._clock = clock
         self._music_class = music_class
+        self._hub = hub
+        self.remote = RemoteDesks()
+        """Several nodes: the desk state of the calls other nodes bridge (``acd.live.node_bus``)."""
         self._calls: dict[str, LiveCall] = {}
         self.end_consult: Callable[[LiveCall], Awaitable[None]] | None = None
         """Set by ``acd.live.consult``: end a call's consult as the call ends (``live.busy`` held)."""
@@ -152,6 +163,27 @@ class CallControls:
         live = self._calls.get(call_id)
         return live is not None and live.held
 
+    def local_desk(self, call_id: str) -> DeskState | None:
+        """The desk state of a call this node bridges (None: not one of them)."""
+        live = self._calls.get(call_id)
+        if live is None:
+            return None
+        consult = live.consult
+        return DeskState(live.held, None if consult is None else consult.target,
+                         None if consult is None else consult.state)
+
+    def desk_state(self, call_id: str) -> DeskState | None:
+        """The desk state of ``call_id``: bridged here, or by another node as its events told it."""
+        local = self.local_desk(call_id)
+        return local if local is not None else self.remote.get(call_id)
+
+    def desk_changed(self, live: LiveCall, detail: str) -> None:
+        """Tell the desks that ``live``'s desk state changed (``detail`` says how)."""
+        if self._hub is not None:
+            request = live.waiter.request
+            self._hub.emit(RuntimeEventKind.STATE_CHANGED, self._clock(), live.leg.agent_id,
+                           request.call_id, request.caller, request.queue, detail)
+
     # -- the agent's controls ---------------------------------------------------------------------
 
     def own(self, agent_id: str, call_id: str, *, consulting_ok: bool = True) -> LiveCall:
@@ -179,6 +211,7 @@ class CallControls:
                 await self.hold_caller(live)
             except AriError as exc:
                 raise self._failed("hold", call_id, exc) from None
+            self.desk_changed(live, "call held")
         log.info(fields("acd.call.held", agent=agent_id, call=call_id))
 
     async def hold_caller(self, live: LiveCall) -> None:
@@ -206,6 +239,7 @@ class CallControls:
                 await self.resume_caller(live)
             except AriError as exc:
                 raise self._failed("resume", call_id, exc) from None
+            self.desk_changed(live, "call resumed")
         log.info(fields("acd.call.resumed", agent=agent_id, call=call_id))
 
     async def hang_up(self, agent_id: str, call_id: str) -> None:

@@ -7,6 +7,9 @@ the runtime then ticks at once (``acd.live.tap.Ticker``), which rings offers mad
 node's callers, stops legs whose offer ended elsewhere and refreshes the operators' view. The periodic
 tick stays the fallback: a notification lost with a dropped connection delays nothing by more than a
 tick. After (re)connecting it wakes the runtime once, as notifications may have been missed.
+
+Given ``events``, the same connection also listens on ``acd.live.node_bus.EVENTS_CHANNEL`` (the other
+nodes' runtime events) and hands each payload to ``events`` (from its thread: ``node_bus.on_loop``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy.engine import make_url
 
+from acd.live.node_bus import EVENTS_CHANNEL
 from acd.sql_store import CHANGES_CHANNEL
 from ivr_engine.logs import fields
 
@@ -36,10 +40,12 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 
 class ChangeListener:
-    def __init__(self, url: str, node: str, wake: Callable[[], None]) -> None:
+    def __init__(self, url: str, node: str, wake: Callable[[], None], *,
+                 events: Callable[[str], None] | None = None) -> None:
         self._conninfo = libpq_url(url)
         self._node = node
         self._wake = wake
+        self._events = events
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -67,10 +73,15 @@ class ChangeListener:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    if self._events is not None:
+                        conn.execute(f"LISTEN {EVENTS_CHANNEL}")
                     self._signal()
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=_POLL_SECONDS):
-                            if notice.payload != self._node:
+                            if notice.channel == EVENTS_CHANNEL:
+                                if self._events is not None:
+                                    self._events(notice.payload)
+                            elif notice.payload != self._node:
                                 self.heard += 1
                                 self._signal()
             except psycopg.Error as exc:

@@ -14,6 +14,7 @@
 - ``Reactions`` (acd.live.reactions): every ACD event published, stored and acted on;
 - ``Recovery`` (acd.live.recovery): after a restart, the stored state against Asterisk's channels;
 - ``EngineWorker`` (acd.live.worker): the one thread every engine call runs on, and the operators' view;
+- ``NodeBus`` (acd.live.node_bus, several nodes): the runtime events of every node on every node;
 - ``EventHub`` (acd.live.hub), ``FactWriter`` (acd.live.facts), ``TaskSet`` (acd.live.tasks).
 
 This class only builds them and hands each method to the part that does it. Times in the ACD are epoch
@@ -28,6 +29,7 @@ from collections.abc import Set as AbstractSet
 
 import acd
 from acd.live.answered import AnsweredBy
+from acd.live.api import RuntimeEvent
 from acd.live.bridge import Bridger
 from acd.live.callbacks import CallbackBooking
 from acd.live.consult import Consults
@@ -41,6 +43,7 @@ from acd.live.inflight import HandOver, Waiters
 from acd.live.lease import NodeAddress, NodeLease, NodeLost
 from acd.live.legs import AgentLegs
 from acd.live.monitor import MonitorMode, Monitors, MonitorSession
+from acd.live.node_bus import NodeBus
 from acd.live.operator import OperatorFront
 from acd.live.options import RuntimeOptions
 from acd.live.reactions import Reactions
@@ -92,6 +95,10 @@ class AcdRuntime:
         self._worker = EngineWorker(engine, self._apply, clock)
         worker = self._worker
         hub = EventHub()
+        self.hub = hub
+        """Every runtime event of this node (and, with a ``NodeBus``, the other nodes')."""
+        self.bus: NodeBus | None = None
+        """Several nodes on PostgreSQL: this node's events to the others, theirs to ``hub`` (wiring)."""
         waiters = Waiters()
         answered_by = AnsweredBy(clock)
         fact_writer = FactWriter(facts, self._tasks)
@@ -103,7 +110,7 @@ class AcdRuntime:
         if options.recording_spool is not None and options.recordings_dir is not None:
             recorder = CallRecorder(client, spool=options.recording_spool, store_dir=options.recordings_dir,
                                     sink=recordings, tasks=self._tasks, clock=clock)
-        self.calls = CallControls(worker, client, clock=clock, music_class=options.hold.music_class)
+        self.calls = CallControls(worker, client, clock=clock, music_class=options.hold.music_class, hub=hub)
         """The agent's call controls (the web desktop's buttons)."""
         self.consults = Consults(self.calls, worker, client, self._legs, hub=hub, answered_by=answered_by,
                                  tasks=self._tasks, clock=clock)
@@ -209,6 +216,12 @@ class AcdRuntime:
 
     def agent_of(self, call_id: str) -> str | None:
         return self._front.agent_of(call_id)
+
+    def share(self, event: RuntimeEvent) -> None:
+        """Several nodes: send one of this node's events to the others now (an event of a kind
+        ``NodeBus.relayed`` names: its sender calls this once it has done its share); else nothing."""
+        if self.bus is not None and event.node is None:
+            self.bus.share(event)
 
     async def holder_of(self, agent_id: str) -> NodeAddress | None:
         """Several nodes: the other node holding ``agent_id``'s call (None: this one, or no call)."""

@@ -21,10 +21,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import acd
+from acd.live.api import RuntimeEventKind
 from acd.live.dialer import CallbackBook
 from acd.live.facts import AcdFactSink
 from acd.live.lease import NodeLost
-from acd.live.notify import ChangeListener
+from acd.live.node_bus import EventSender, NodeBus, on_loop
+from acd.live.notify import ChangeListener, libpq_url
 from acd.live.recording import RecordingSink
 from acd.live.runtime import AcdRuntime, RuntimeOptions
 from acd.retry_policy import RetryPolicy
@@ -61,11 +63,27 @@ def runtime_options(settings: Settings) -> RuntimeOptions:
     )
 
 
-def _listener(settings: Settings, store: acd.AcdStore, runtime: AcdRuntime) -> ChangeListener | None:
-    """Several nodes on PostgreSQL: listening (started) for the other nodes' changes; else None."""
-    if not settings.node_id or not isinstance(store, SqlStore) or store.engine.dialect.name != "postgresql":
-        return None
-    listener = ChangeListener(store.url, settings.node_id, runtime.wake)
+def _shared(settings: Settings, store: acd.AcdStore) -> bool:
+    """Several nodes on PostgreSQL (they hear each other through ``LISTEN``/``NOTIFY``)."""
+    postgres = isinstance(store, SqlStore) and store.engine.dialect.name == "postgresql"
+    return bool(settings.node_id) and postgres
+
+
+def _node_bus(settings: Settings, store: SqlStore, runtime: AcdRuntime,
+              relayed: frozenset[RuntimeEventKind]) -> tuple[NodeBus, EventSender]:
+    """This node's events to the other nodes (the sender started), theirs to the runtime's hub."""
+    sender = EventSender(libpq_url(store.url))
+    sender.start()
+    bus = NodeBus(runtime.hub, settings.node_id, sender.send, runtime.calls.local_desk,
+                  remote=runtime.calls.remote, relayed=relayed)
+    runtime.bus = bus
+    return bus, sender
+
+
+async def _listen(settings: Settings, store: SqlStore, runtime: AcdRuntime, bus: NodeBus) -> ChangeListener:
+    """Listening (started) for the other nodes' changes and events."""
+    events = on_loop(asyncio.get_running_loop(), bus.received)
+    listener = ChangeListener(store.url, settings.node_id, runtime.wake, events=events)
     listener.start()
     return listener
 
@@ -108,19 +126,21 @@ async def acd_runtime(
     node_lost: NodeLost | None = None,
     recordings: RecordingSink | None = None,
     callbacks: CallbackBook | None = None,
+    relayed: frozenset[RuntimeEventKind] = frozenset(),
 ) -> AsyncIterator[AcdRuntime]:
     """The runtime on the store of ``settings.acd_store`` with its tick loop running; on exit the loop
     is cancelled (bounded wait), the worker thread stopped and the store closed.
 
     A node of several (``settings.node_id`` on PostgreSQL) also listens for the other nodes' changes
-    (``acd.live.notify``) and keeps a heartbeat lease; ``node_lost(node)`` closes the call rows of a
-    node released after its lease expired.
+    (``acd.live.notify``) and events (``acd.live.node_bus``) and keeps a heartbeat lease;
+    ``node_lost(node)`` closes the call rows of a node released after its lease expired.
 
     The configured agents are registered with ``facts`` first (names and endpoints for the reports).
     Queues with ``record: true`` are recorded from Asterisk's spool (``settings.recordings_dir``) into
     ``settings.call_recordings_dir`` (``runtime_options``); ``recordings`` stores the rows.
     ``callbacks``: the runtime places the booked callbacks (``acd.live.dialer``); ``options`` default to
-    ``runtime_options(settings)``.
+    ``runtime_options(settings)``. Several nodes also send each other their runtime events
+    (``acd.live.node_bus``); ``relayed`` names the kinds the caller sends itself (``AcdRuntime.share``).
     """
     options = options or runtime_options(settings)
     config = acd.load_acd_config(settings.agents_file)
@@ -131,7 +151,11 @@ async def acd_runtime(
                              node=settings.node_id or None, recover=not isinstance(store, acd.MemoryStore),
                              node_lost=node_lost, recordings=recordings, callbacks=callbacks)
         await runtime.start()
-        listener = _listener(settings, store, runtime)
+        listener = sender = sharing = None
+        if isinstance(store, SqlStore) and _shared(settings, store):
+            bus, sender = _node_bus(settings, store, runtime, relayed)
+            sharing = asyncio.create_task(bus.run(), name="acd-events-share")
+            listener = await _listen(settings, store, runtime, bus)
         if facts is not None:
             await facts.register_agents(config.agents)
         ticker = asyncio.create_task(runtime.run(), name="acd-tick")
@@ -143,6 +167,11 @@ async def acd_runtime(
             await asyncio.wait([ticker], timeout=timeout)
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
+            if sharing is not None:
+                sharing.cancel()
+                await asyncio.wait([sharing], timeout=timeout)
+            if sender is not None:
+                await asyncio.to_thread(sender.stop)
             await asyncio.to_thread(runtime.close)
     finally:
         if isinstance(store, SqlStore):

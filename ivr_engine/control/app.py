@@ -228,4 +228,5 @@ def event_json(event: RuntimeEvent) -> dict[str, Any]:
         "caller": event.caller,
         "queue": event.queue,
         "detail": event.detail,
+        "node": event.node,
     }

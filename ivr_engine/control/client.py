@@ -248,6 +248,7 @@ def _runtime_event(data: Any) -> RuntimeEvent:
             caller=d.get("caller"),
             queue=d.get("queue"),
             detail=str(d.get("detail", "")),
+            node=None if d.get("node") is None else str(d["node"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedReply(f"the service sent a malformed event: {exc}") from None

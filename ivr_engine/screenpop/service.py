@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from datetime import datetime
 
@@ -78,12 +78,19 @@ class ScreenPopService:
         log.info(fields("screenpop.restored", agents=len(pops)))
         return len(pops)
 
-    async def run(self, events: AsyncIterator[RuntimeEvent]) -> None:
-        """Build a screen-pop for every ``answered`` event until ``events`` ends or the task is cancelled."""
+    async def run(self, events: AsyncIterator[RuntimeEvent],
+                  relay: Callable[[RuntimeEvent], None] | None = None) -> None:
+        """Build a screen-pop for every ``answered`` event until ``events`` ends or the task is cancelled.
+
+        Several nodes: ``relay`` sends this node's ``answered`` events to the others once the pop is
+        built (built or failed), so the call's IVR path is in the database when they build theirs; an
+        event from another node (``RuntimeEvent.node``) is built here from what that node stored."""
         async for event in events:
             answered = answered_from(event)
             if answered is not None:
                 await self.on_answered(answered)
+                if relay is not None and event.node is None:
+                    relay(event)
 
     async def on_answered(self, answered: Answered) -> ScreenPop | None:
         """Build, remember and publish the screen-pop for ``answered``; None when storage failed."""

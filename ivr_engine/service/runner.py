@@ -14,6 +14,7 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
+from acd.live.api import RuntimeEventKind
 from acd.live.wiring import acd_runtime
 from acd.records.dialing import SqlCallbackBook
 from acd.records.recorder import AcdRecorder
@@ -140,7 +141,8 @@ async def run_service(
                         node_lost=functools.partial(_close_lost_node, stores.database, clock),
                         recordings=RecordingStore(stores.database),
                         callbacks=SqlCallbackBook(stores.database, node=settings.node_id,
-                                                  given_up=visit_given_up))
+                                                  given_up=visit_given_up),
+                        relayed=frozenset({RuntimeEventKind.ANSWERED}))  # screen-pops relay them
         )
         node_log = CountingNodeLog(LoggedNodeLog(stores.node_log))
         recorded = frozenset(q.name for q in runtime.engine.queues.values() if q.record)
@@ -208,7 +210,7 @@ async def run_service(
             add_node_forwarding(control, runtime.holder_of, node=settings.node_id)
         http = await start_control_server(control, settings)
         stack.push_async_callback(http.cleanup)
-        popper = asyncio.create_task(screenpops.run(runtime.subscribe()), name="screenpops")
+        popper = asyncio.create_task(screenpops.run(runtime.subscribe(), runtime.share), name="screenpops")
         stack.push_async_callback(_cancel, popper)
         retention = asyncio.create_task(
             keep_sweeping(stores.database, clock.now, settings.recording_retention_days), name="retention"

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from aiohttp import hdrs, web
 
 from acd.live.controls import Redirect
+from acd.live.desk_state import DeskState
 from acd.live.inflight import Consult
 from acd.records import AcdRecorder
 from ivr_engine.clock import CentreTime
@@ -75,6 +76,8 @@ class DeskCalls(Protocol):
     """What the routes need of ``acd.live.controls.CallControls``."""
 
     def held(self, call_id: str) -> bool: ...
+
+    def desk_state(self, call_id: str) -> DeskState | None: ...
 
     async def hold(self, agent_id: str, call_id: str) -> None: ...
 

@@ -40,7 +40,8 @@ WALLBOARD_MIN_GAP_S = 0.5
 def agent_json(request: web.Request, agent_id: str) -> dict[str, Any]:
     """The agent's view, plus what the desk needs: ``actions`` (the state buttons to enable),
     ``call_controls`` (the call buttons, ``ivr_engine.web.call_controls``) with ``held`` (their call is
-    on hold), ``consult`` (the consult transfer they started: target and state) and, in wrap-up,
+    on hold), ``consult`` (the consult transfer they started: target and state; both also for a call
+    another node bridges, as that node's events told them: ``acd.live.node_bus``) and, in wrap-up,
     ``wrap_up_left`` (seconds until the ACD makes them ready again; else None)."""
     now = request.app[CLOCK_KEY]()
     calls = request.app.get(CALLS_KEY)
@@ -49,15 +50,16 @@ def agent_json(request: web.Request, agent_id: str) -> dict[str, Any]:
             data = AgentView.from_agent(agent, now).to_json()
             data["actions"] = [a.value for a in offered_actions(agent.state)]
             call = agent.current_call
-            held = calls is not None and call is not None and calls.held(call)
-            consult = calls.consulting(call) if calls is not None and call is not None else None
+            desk = calls.desk_state(call) if calls is not None and call is not None else None
+            held = desk is not None and desk.held
+            consult = None if desk is None else desk.consult_state
             consulted = call is not None and consulted_call(call) is not None
             controls = offered_call_controls(agent.state, held=held, consulted=consulted,
-                                             consult=None if consult is None else consult.state
-                                             ) if calls is not None else ()
+                                             consult=consult) if calls is not None else ()
             data["call_controls"] = [c.value for c in controls]
             data["held"] = held
-            data["consult"] = None if consult is None else {"target": consult.target, "state": consult.state}
+            data["consult"] = None if desk is None or consult is None else {
+                "target": desk.consult_target, "state": consult}
             until = agent.wrap_up_until if agent.state is AgentState.WRAP_UP else None
             data["wrap_up_left"] = None if until is None else round(max(0.0, until - now), 3)
             return data

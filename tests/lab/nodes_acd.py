@@ -3,17 +3,20 @@ agent phones every node can ring, and the centre as the CLI shows it (through no
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import functools
 import json
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 from sqlalchemy import create_engine, text
 
 from ivr_engine.lab.render import agent_phones
@@ -137,3 +140,47 @@ def rows(db_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
             return [dict(r._mapping) for r in connection.execute(text(sql), params).all()]
     finally:
         engine.dispose()
+
+
+Heard = tuple[str, dict[str, Any]]
+"""One server-sent event: its name and its JSON data."""
+
+
+class SseLog:
+    """Every event of a desk's event feed (``GET /web/agents/{id}/events``), read as it comes."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.events: list[Heard] = []
+        self._changed = asyncio.Event()
+        self._reader = asyncio.create_task(self._read(response), name="sse-log")
+
+    async def _read(self, response: aiohttp.ClientResponse) -> None:
+        name, data = "", ""
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = line.removeprefix("data: ")
+            elif not line and data:
+                self.events.append((name, json.loads(data)))
+                name, data = "", ""
+                self._changed.set()
+
+    async def until(self, matches: Callable[[Heard], bool], timeout_s: float = 20) -> Heard:
+        """The first event so far (or to come within ``timeout_s``) that ``matches``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            for event in self.events:
+                if matches(event):
+                    return event
+            if self._reader.done() or loop.time() > deadline:
+                raise AssertionError(f"no such event on the feed; heard {[e[0] for e in self.events]}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), max(0.0, deadline - loop.time()))
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)

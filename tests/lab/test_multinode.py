@@ -35,6 +35,7 @@ from ivr_engine.web.session import COOKIE_NAME
 
 from .conftest import Lab, in_ci, require_lab, serving_lab, until
 from .nodes_acd import (
+    SseLog,
     agent_phone,
     agent_state,
     bridged,
@@ -311,36 +312,50 @@ async def test_the_desk_served_by_node1_holds_resumes_and_hangs_up_a_call_node2_
 ) -> None:
     """Agent 1002 (logged in through node 1) answers a caller of node 2; their desk is served by node 1,
     which does not hold the bridge: Hold, Resume and Hang up posted to node 1 are carried out by node 2
-    (``ivr_engine.web.forward``), and the call ends."""
+    (``ivr_engine.web.forward``), and the call ends. The desk's event feed on node 1 hears node 2's
+    events (``acd.live.node_bus``): the answer, the screen-pop, the hold and the end."""
     lab, env = two_nodes.lab, two_nodes.env
     talker = "5557801"
     node1 = next(n for n in two_nodes.ivr_json("lab", "status")["nodes"] if n["node"] == "node1")
     base = node1["web"]
     users = yaml.safe_load((lab.settings.state_dir / LAB_PASSWORDS_FILE).read_text())["users"]
-    async with agent_phone(lab, env, "1002", AgentBehaviour(ring_ms=300)):
+    async with agent_phone(lab, env, "1002", AgentBehaviour(ring_ms=300)), \
+            aiohttp.ClientSession(base, headers={"Origin": base}) as desk:
+        sign_in = {"username": "agent1002", "password": users["agent1002"]["password"]}
+        async with desk.post("/login", json=sign_in) as signed:
+            assert signed.status == 200, await signed.text()
+            cookie = {COOKIE_NAME: signed.cookies[COOKIE_NAME].value}
         cli_ok(lab, env, "node1", "agent", "login", "1002")
-        talk = asyncio.create_task(call_node(lab, env, "node2", queue_caller(talker)))
-        try:
-            await until(lambda: _acd_agent(two_nodes, "1002")["state"] == "on_call", 40, "1002 to answer")
-            assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
-            call_id = (await two_nodes.rows_for([talker]))[talker]["id"]
-            await until(lambda: bridged(lab, env, "node2", call_id) == 2, 20, "caller and agent bridged")
-            async with aiohttp.ClientSession(base, headers={"Origin": base}) as desk:
-                sign_in = {"username": "agent1002", "password": users["agent1002"]["password"]}
-                async with desk.post("/login", json=sign_in) as signed:
-                    assert signed.status == 200, await signed.text()
-                    cookie = {COOKIE_NAME: signed.cookies[COOKIE_NAME].value}
+        async with desk.get("/web/agents/1002/events", cookies=cookie) as feed:
+            assert feed.status == 200
+            heard = SseLog(feed)
+            await heard.until(lambda e: e[0] == "agent" and e[1]["state"] == "ready")
+            talk = asyncio.create_task(call_node(lab, env, "node2", queue_caller(talker)))
+            try:
+                await until(lambda: _acd_agent(two_nodes, "1002")["state"] == "on_call", 40, "1002 to answer")
+                assert _acd_agent(two_nodes, "1002") == {"state": "on_call", "node": "node2"}
+                call_id = (await two_nodes.rows_for([talker]))[talker]["id"]
+                answered = await heard.until(lambda e: e[0] == "answered" and e[1]["call_id"] == call_id)
+                assert answered[1]["node"] == "node2"
+                await heard.until(lambda e: e[0] == "screenpop" and e[1]["call_id"] == call_id)
+                await until(lambda: bridged(lab, env, "node2", call_id) == 2, 20, "caller and agent bridged")
                 for control, held in (("hold", True), ("resume", False), ("hangup", False)):
                     path = f"/web/calls/{call_id}/{control}"
                     async with desk.post(path, json={}, cookies=cookie) as answer:
                         assert answer.status == 200, (control, await answer.text())
                         assert (await answer.json())["held"] is held
-            await until(lambda: _acd_agent(two_nodes, "1002")["state"] != "on_call", 20, "the call to end")
-            await asyncio.wait_for(asyncio.shield(talk), 20)  # the caller was hung up
-        finally:
-            talk.cancel()
-            await asyncio.gather(talk, return_exceptions=True)
-            _log_out(two_nodes, "1002")
+                    if control == "hold":  # node 2's event redraws node 1's desk: held, Resume offered
+                        shown = await heard.until(lambda e: e[0] == "agent" and e[1]["held"] is True)
+                        assert shown[1]["call_controls"][0] == "resume"
+                await heard.until(lambda e: e[0] == "ended" and e[1]["call_id"] == call_id)
+                over = "the call to end"
+                await until(lambda: _acd_agent(two_nodes, "1002")["state"] != "on_call", 20, over)
+                await asyncio.wait_for(asyncio.shield(talk), 20)  # the caller was hung up
+            finally:
+                talk.cancel()
+                await asyncio.gather(talk, return_exceptions=True)
+                await heard.close()
+                _log_out(two_nodes, "1002")
 
 
 async def test_a_killed_node_gets_no_new_calls_and_the_other_nodes_calls_go_on(

@@ -5,12 +5,16 @@ agent first, or to another queue)."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import acd
+from acd.live.api import RuntimeEvent, RuntimeEventKind
 from acd.live.controls import NotOnThisCall
+from acd.live.desk_state import DeskState
 from acd.records.rows import QueueOutcome
 
 if TYPE_CHECKING:
@@ -125,3 +129,40 @@ async def test_blind_transfer_to_a_queue_while_held_stops_the_music_and_queues_t
     await lab.until(lambda: lab.state("1001") is S.ON_CALL)
     with pytest.raises(NotOnThisCall):
         await lab.runtime.calls.hold("1003", "c1")  # 1003 is no longer on it
+
+
+async def test_hold_and_resume_tell_the_desks_and_the_desk_state_follows(start_lab: Any) -> None:
+    """A hold changes no agent state, but every desk showing the agent must redraw its buttons: the
+    runtime publishes it (and, with several nodes, ``acd.live.node_bus`` sends it with the desk state)."""
+    lab: Lab = await start_lab(wrap_up_seconds=30)
+    await _bridged(lab, "1003")
+    calls = lab.runtime.calls
+    events = lab.runtime.subscribe()
+    assert calls.local_desk("c1") == DeskState(held=False)
+    await calls.hold("1003", "c1")
+    assert calls.local_desk("c1") == DeskState(held=True)
+    await calls.resume("1003", "c1")
+    told: list[RuntimeEvent] = []
+    while len(told) < 2:
+        event = await asyncio.wait_for(anext(events), 5)
+        if event.kind is RuntimeEventKind.STATE_CHANGED:
+            told.append(event)
+    assert [(e.kind, e.agent_id, e.call_id, e.detail) for e in told] == [
+        (RuntimeEventKind.STATE_CHANGED, "1003", "c1", "call held"),
+        (RuntimeEventKind.STATE_CHANGED, "1003", "c1", "call resumed"),
+    ]
+    assert calls.local_desk("c9") is None
+
+
+async def test_the_desk_state_of_a_call_another_node_bridges_is_what_its_events_said(start_lab: Any) -> None:
+    lab: Lab = await start_lab(wrap_up_seconds=30)
+    calls = lab.runtime.calls
+    at = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    held = RuntimeEvent(RuntimeEventKind.STATE_CHANGED, at, "1002", "c7", "555", "general", "call held",
+                        node="node2")
+    calls.remote.heard(held, DeskState(held=True))
+    assert calls.local_desk("c7") is None
+    assert calls.desk_state("c7") == DeskState(held=True)
+    ended = RuntimeEvent(RuntimeEventKind.ENDED, at, "1002", "c7", "555", "general", node="node2")
+    calls.remote.heard(ended, None)
+    assert calls.desk_state("c7") is None

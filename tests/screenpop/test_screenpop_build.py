@@ -293,6 +293,28 @@ async def test_run_builds_only_for_answered_events(database: Database) -> None:
     assert service.latest("1002") is None
 
 
+async def test_run_relays_this_nodes_answered_events_once_the_pop_is_built(database: Database) -> None:
+    """Several nodes: an answer here goes to the other nodes after its pop is built (the IVR path is in
+    the database by then); another node's answer is built here and sent nowhere."""
+    at = T0 + timedelta(minutes=1)
+    service = ScreenPopService(database)
+    relayed: list[tuple[str | None, bool]] = []
+
+    def relay(event: RuntimeEvent) -> None:
+        relayed.append((event.call_id, service.latest(event.agent_id or "") is not None))
+
+    async def events() -> AsyncIterator[RuntimeEvent]:
+        yield RuntimeEvent(RuntimeEventKind.OFFERED, at, "1002", "c-x", ALICE, "general")
+        yield RuntimeEvent(RuntimeEventKind.ANSWERED, at, "1001", "c-now", ALICE, "general")
+        yield RuntimeEvent(RuntimeEventKind.ANSWERED, at, "1003", "c-there", ALICE, "general", node="node2")
+
+    await service.run(events(), relay)
+    assert relayed == [("c-now", True)]  # built first, then relayed; node 2's not sent back
+    there = service.latest("1003")
+    assert there is not None
+    assert there.call_id == "c-there"
+
+
 def _add_queue_stay(
     db: Database, call_id: str, caller: str, agent_id: str | None, answered: datetime | None
 ) -> None:

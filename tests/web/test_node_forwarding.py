@@ -7,12 +7,15 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from acd.live.api import RuntimeEvent, RuntimeEventKind
 from acd.live.controls import CallControls
+from acd.live.desk_state import DeskState
 from acd.live.lease import NodeAddress
 from acd.live.worker import EngineWorker
 from ivr_engine.control import make_control_app
@@ -31,6 +34,8 @@ from .test_call_controls import on_call
 @dataclass
 class Front:
     client: TestClient
+    control: FakeControl
+    calls: CallControls
     holders: dict[str, NodeAddress] = field(default_factory=dict)
     """agent id -> the node holding their call, as the ACD's shared state would say."""
     asked: list[str] = field(default_factory=list)
@@ -56,7 +61,8 @@ async def front(desk: Desk, database: Database, users: UserFile) -> AsyncIterato
     app = make_control_app(control, ScreenPopService(database), "unused-token", clock=lambda: control.now)
     add_web_routes(app, database=database, users=users)
     worker = EngineWorker(control.acd, lambda applied: None, lambda: control.now)
-    add_call_control_routes(app, CallControls(worker, FakeAri(), clock=lambda: control.now))  # type: ignore[arg-type]
+    calls = CallControls(worker, FakeAri(), clock=lambda: control.now)  # type: ignore[arg-type]
+    add_call_control_routes(app, calls)
     add_monitor_route(app, FakeMonitor(control), users)
     holders: dict[str, NodeAddress] = {}
     asked: list[str] = []
@@ -71,7 +77,7 @@ async def front(desk: Desk, database: Database, users: UserFile) -> AsyncIterato
     add_node_forwarding(app, holder_of, node="node1")
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            yield Front(client, holders, asked, errors)
+            yield Front(client, control, calls, holders, asked, errors)
     finally:
         worker.close()
 
@@ -164,3 +170,27 @@ async def test_a_holder_that_cannot_be_looked_up_leaves_the_request_to_this_node
     answer = await front.post("/web/calls/call-1/hold", {})
     assert answer.status == 403  # answered here (which does not know the call), not a 500
     assert desk.ari.calls == []
+
+
+async def test_the_desk_shows_a_call_another_node_holds_as_that_nodes_events_told_it(front: Front) -> None:
+    """Agent 1001's call is bridged by node 2; this node's desk shows it held once node 2's event said so
+    (``acd.live.node_bus``), and not held again after the resume."""
+    engine, now = front.control.acd, front.control.now
+    await front.control.login("1001")
+    engine.enqueue("call-1", "15550001001", "general", now)
+    engine.answer("1001", now)
+    await front.sign_in("ann")
+    me = await (await front.client.get("/web/me")).json()
+    assert (me["agent"]["held"], me["agent"]["call_controls"][0]) == (False, "hold")
+
+    at = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    for detail, held, button in (("call held", True, "resume"), ("call resumed", False, "hold")):
+        event = RuntimeEvent(RuntimeEventKind.STATE_CHANGED, at, "1001", "call-1", "15550001001", "general",
+                             detail, node="node2")
+        front.calls.remote.heard(event, DeskState(held=held))
+        me = await (await front.client.get("/web/me")).json()
+        assert (me["agent"]["held"], me["agent"]["call_controls"][0]) == (held, button)
+    consulting = DeskState(held=True, consult_target="1002", consult_state="ringing")
+    front.calls.remote.heard(event, consulting)
+    me = await (await front.client.get("/web/me")).json()
+    assert me["agent"]["consult"] == {"target": "1002", "state": "ringing"}
