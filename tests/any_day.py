@@ -14,6 +14,7 @@ UTC day has turned already).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -38,28 +39,47 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def run_at(moment: datetime) -> int:
-    """pytest over TESTS with the wall clock shifted so that it reads ``moment`` now; its exit status."""
+def start_at(moment: datetime, base: str) -> subprocess.Popen[bytes]:
+    """pytest over TESTS with the wall clock shifted so that it reads ``moment`` now, started; its output
+    goes to ``base``/out.txt."""
     offset = round(moment.timestamp() - time.time())
     # Monotonic time moves by the same offset (libfaketime's default): with it left alone, Python's
     # time.sleep (clock_nanosleep on an absolute monotonic deadline) fails with EINVAL.
     env = {**os.environ, "FAKETIME_NO_CACHE": "1"}
-    print(f"any-day: {moment:%a %Y-%m-%d %H:%M %Z} ({moment.astimezone(UTC):%H:%M UTC}), shift {offset:+d} s",
-          flush=True)  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="ivr-any-day-") as base:
-        command = ["faketime", "-f", f"{offset:+d}", sys.executable, "-m", "pytest", "-q",
-                   "-p", "no:cacheprovider", f"--basetemp={base}/t", *TESTS]  # fmt: skip
-        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    command = ["faketime", "-f", f"{offset:+d}", sys.executable, "-m", "pytest", "-q",
+               "-p", "no:cacheprovider", f"--basetemp={base}/t", *TESTS]  # fmt: skip
+    with open(Path(base) / "out.txt", "wb") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _title(moment: datetime) -> str:
+    return f"{moment:%a %Y-%m-%d %H:%M %Z} ({moment.astimezone(UTC):%H:%M UTC})"
 
 
 def main() -> int:
+    """Every moment's run at once (each its own private lab on free ports, its own temporary folder);
+    their outputs printed one after the other as they end. Most of a run is waiting on a real call, so
+    side by side they take little longer than one."""
     if shutil.which("faketime") is None:
         message = "any-day: faketime is not installed (sip-lab/install installs it)"
         print(message, file=sys.stderr)
         return 1 if _in_ci() else 0
-    failed = [m for m in MOMENTS if run_at(m) != 0]
+    failed: list[datetime] = []
+    with contextlib.ExitStack() as stack:
+        runs = []
+        for moment in MOMENTS:
+            base = stack.enter_context(tempfile.TemporaryDirectory(prefix="ivr-any-day-"))
+            runs.append((moment, base, start_at(moment, base)))
+            print(f"any-day: started with the clock at {_title(moment)}", flush=True)
+        for moment, base, process in runs:
+            status = process.wait()
+            print(f"any-day: {_title(moment)}: exit {status}", flush=True)
+            sys.stdout.write((Path(base) / "out.txt").read_text(errors="replace"))
+            sys.stdout.flush()
+            if status != 0:
+                failed.append(moment)
     for moment in failed:
-        print(f"any-day: FAILED with the clock at {moment:%a %Y-%m-%d %H:%M %Z}", file=sys.stderr)
+        print(f"any-day: FAILED with the clock at {_title(moment)}", file=sys.stderr)
     return 1 if failed else 0
 
 
