@@ -16,6 +16,10 @@ the ACD's (the service's orphan hook) instead of the service apologising to them
 - an agent on a call whose bridge (``bridge.bridge_of``) still holds caller and agent leg: both are
   adopted and the bridge left alone, so the call's end ends the agent's call (wrap-up) as usual;
   otherwise the call is over: the agent's call is ended and a channel left of it hung up.
+- a consult under way (``acd.live.consult``) is over: the first agent's leg goes back from the consult
+  bridge (found by its channel name: the agent's endpoint) to the call's bridge and the caller off hold
+  to them, as above; the target's leg is hung up, the consult bridge removed and the target ready again
+  (a target still ringing likewise).
 
 Calls queued by another node (``SqlStore.node`` differs), offers for them and agents on calls another
 node answered (``acd_agents.node``) are that node's and left alone.
@@ -30,7 +34,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import acd
+from acd.desk_ops import consulted_call, end_consult
 from acd.live.bridge import Bridger, bridge_of
+from acd.live.consult import consult_bridge_of
 from acd.live.controls import Redirect
 from acd.live.inflight import EpochClock, Leg, Waiter
 from acd.live.legs import AgentLegs, leg_channel_id
@@ -50,6 +56,7 @@ __all__ = ["Recovery"]
 log = logging.getLogger(__name__)
 
 _STOP_TRIES = 8
+_CONSULT_OVER = "consult ended by a restart"
 _STOP_RECHECK_S = 0.05
 
 
@@ -118,13 +125,24 @@ class Recovery:
                 self._plan.waiting[call.id] = call
             else:
                 await self._abandon(call.id)
+        targets = {consulted_call(a.current_call or ""): a for a in stored.on_call}
         for agent in stored.on_call:
-            await self._on_call(agent, bridges)
+            if consulted_call(agent.current_call or "") is None:
+                await self._on_call(agent, bridges, targets.get(agent.current_call or ""))
+        for call_id, target in targets.items():
+            if call_id is not None:
+                await self._end_consult(target.id, call_id, bridges)
         log.info(fields("acd.recovery", waiting=len(self._plan.waiting), offers=len(stored.offers),
                         on_call=len(self._plan.bridged_callers)))
 
     async def _offer(self, offer: acd.Offer, existing: Collection[str]) -> None:
         leg = Leg(leg_channel_id(offer), offer.agent_id, offer.call_id)
+        consulted = consulted_call(offer.call_id)
+        if consulted is not None:  # a consult still ringing: over (the first agent has the caller back)
+            if leg.channel_id in existing:
+                await self._legs.hang_up(leg)
+            await self._end_consult(offer.agent_id, consulted, {})
+            return
         if offer.call_id not in existing:
             await self._abandon(offer.call_id)
             if leg.channel_id in existing:
@@ -148,10 +166,15 @@ class Recovery:
 
         await self._worker.act(no_answer)
 
-    async def _on_call(self, agent: acd.Agent, bridges: Mapping[str, Sequence[str]]) -> None:
+    async def _on_call(self, agent: acd.Agent, bridges: Mapping[str, Sequence[str]],
+                       target: acd.Agent | None) -> None:
         call_id = agent.current_call or ""
         members = bridges.get(bridge_of(call_id), ())
         others = [c for c in members if c != call_id]
+        if not others and target is not None:  # talking to a consult's target: back to the caller
+            back = await self._from_consult(agent, call_id, bridges)
+            if back is not None:
+                members, others = [back], [back]
         if members and call_id not in members and len(others) == 1 and await self._off_hold(call_id):
             members = [*others, call_id]
         if call_id in members and len(others) == 1:
@@ -167,6 +190,39 @@ class Recovery:
         now = self._clock()
         with contextlib.suppress(acd.AcdError):
             await self._worker.act(lambda engine: engine.end_call(agent.id, now))
+
+    async def _from_consult(self, agent: acd.Agent, call_id: str,
+                            bridges: Mapping[str, Sequence[str]]) -> str | None:
+        """The agent was talking to their consult's target (their leg in the consult bridge, the caller
+        on hold): their leg back in the call's bridge; its channel id (None if it is not found)."""
+        for channel_id in bridges.get(consult_bridge_of(call_id), ()):
+            try:
+                name = (await self._client.get_channel(channel_id)).name
+                if not name.startswith(f"{agent.endpoint}-"):
+                    continue
+                with contextlib.suppress(AriError):
+                    await self._client.remove_channel(consult_bridge_of(call_id), [channel_id])
+                await self._client.add_channel(bridge_of(call_id), [channel_id])
+            except AriError:
+                return None
+            log.info(fields("acd.recovery.consult_left", agent=agent.id, call=call_id))
+            return channel_id
+        return None
+
+    async def _end_consult(self, target: str, call_id: str, bridges: Mapping[str, Sequence[str]]) -> None:
+        """A consult under way when the earlier run stopped is over: the target is free again, what is
+        left in the consult bridge (the target's leg) hung up and the bridge removed."""
+        for channel_id in bridges.get(consult_bridge_of(call_id), ()):
+            if channel_id not in self._plan.bridged_legs:  # not the first agent's, back with the caller
+                with contextlib.suppress(AriError):
+                    await self._client.hangup(channel_id)
+        if consult_bridge_of(call_id) in bridges:
+            with contextlib.suppress(AriError):
+                await self._client.destroy_bridge(consult_bridge_of(call_id))
+        now = self._clock()
+        with contextlib.suppress(acd.AcdError):
+            await self._worker.act(lambda engine: end_consult(engine, target, call_id, now, _CONSULT_OVER))
+        log.info(fields("acd.recovery.consult_ended", target=target, call=call_id))
 
     async def _off_hold(self, call_id: str) -> bool:
         """A caller the agent had on hold (``acd.live.controls``: out of the bridge, music on hold) when

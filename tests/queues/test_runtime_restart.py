@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 import acd
+from acd.desk_ops import answer_consult, offer_consult
 from acd.live import AcdRuntime, RuntimeOptions
 from acd.live.bridge import bridge_of
+from acd.live.consult import consult_bridge_of
 from acd.live.legs import leg_channel_id
 from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
@@ -349,3 +351,63 @@ async def test_without_a_hand_over_a_stopped_service_ends_its_acd_calls(
     assert fake.channels == {}
     async with restarted(fake, store_url, tmp_path) as second:
         assert second.runtime.waiting_calls() == []
+
+
+def _leg(fake: FakeAri, channel_id: str, endpoint: str) -> None:
+    """An agent leg as Asterisk names it (``PJSIP/1003-0000002a``): recovery tells the agents apart by it."""
+    fake.add_channel(channel_id, caller="")["name"] = f"{endpoint}-0000002a"
+
+
+async def test_a_consult_under_way_is_over_and_the_caller_back_with_the_first_agent(
+    before: acd.Acd, fake: FakeAri, store_url: str, tmp_path: Path
+) -> None:
+    """Agent 1003 was talking to 1002 (consult bridge) with the caller on hold when the service was
+    killed: after the restart 1003 has the caller back, 1002's leg is hung up and 1002 is ready."""
+    before.login("1003", BEFORE - 30)
+    before.enqueue("c1", "5550001", "general", BEFORE - 20)
+    before.answer("1003", BEFORE - 15)
+    before.login("1002", BEFORE - 12)
+    offer_consult(before, "c1", "general", "1002", "1003", BEFORE - 10)
+    answer_consult(before, "1002", "c1", BEFORE - 8)
+    fake.add_channel("c1")
+    _leg(fake, "leg-1003", "PJSIP/1003")
+    _leg(fake, "leg-1002", "PJSIP/1002")
+    fake.moh["c1"] = "default"
+    fake.bridges[bridge_of("c1")] = {"id": bridge_of("c1"), "bridge_type": "mixing", "channels": []}
+    consult = consult_bridge_of("c1")
+    fake.bridges[consult] = {"id": consult, "bridge_type": "mixing", "channels": ["leg-1002", "leg-1003"]}
+
+    async with restarted(fake, store_url, tmp_path) as served:
+        await served.until(lambda: fake.bridges[bridge_of("c1")]["channels"] == ["c1", "leg-1003"])
+        await served.until(lambda: "leg-1002" not in fake.channels)
+        await served.until(lambda: consult not in fake.bridges)
+        assert fake.moh == {}
+        await served.until(lambda: served.agent("1002").state is acd.AgentState.READY)
+        assert served.agent("1003").state is acd.AgentState.ON_CALL
+        await served.until(lambda: served.runtime.calls.live_call("c1") is not None)
+        assert "c1" in fake.channels  # nobody apologised to the caller or hung up
+        await fake.caller_hangup("c1")
+        await served.until(lambda: served.agent("1003").state is not acd.AgentState.ON_CALL)
+
+
+async def test_a_consult_still_ringing_is_over_and_the_caller_off_hold(
+    before: acd.Acd, fake: FakeAri, store_url: str, tmp_path: Path
+) -> None:
+    before.login("1003", BEFORE - 30)
+    before.enqueue("c1", "5550001", "general", BEFORE - 20)
+    before.answer("1003", BEFORE - 15)
+    before.login("1002", BEFORE - 12)
+    events = offer_consult(before, "c1", "general", "1002", "1003", BEFORE - 2)
+    ringing = leg_channel_id(next(e.offer for e in events if isinstance(e, acd.OfferMade)))
+    fake.add_channel("c1")
+    _leg(fake, "leg-1003", "PJSIP/1003")
+    _leg(fake, ringing, "PJSIP/1002")
+    fake.moh["c1"] = "default"
+    fake.bridges[bridge_of("c1")] = {"id": bridge_of("c1"), "bridge_type": "mixing", "channels": ["leg-1003"]}
+
+    async with restarted(fake, store_url, tmp_path) as served:
+        await served.until(lambda: fake.bridges[bridge_of("c1")]["channels"] == ["c1", "leg-1003"])
+        await served.until(lambda: ringing not in fake.channels)
+        await served.until(lambda: served.agent("1002").state is acd.AgentState.READY)
+        assert fake.moh == {}
+        assert served.agent("1003").state is acd.AgentState.ON_CALL
