@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
 from ivr_engine.ari.errors import AriError, AriProtocolError, from_aiohttp, from_status
 from ivr_engine.ari.events import BridgeSnapshot, ChannelSnapshot, PlaybackSnapshot, RecordingSnapshot
@@ -129,7 +130,7 @@ class AriClient:
                 if response.status == 204 or not raw.strip():
                     return None
                 try:
-                    return json.loads(raw)
+                    return orjson.loads(raw)
                 except ValueError as exc:
                     raise AriProtocolError(f"ARI {method} {path}: not JSON: {_text(raw)[:200]!r}") from exc
         except AriError:
