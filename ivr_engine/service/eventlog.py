@@ -8,10 +8,11 @@ see :mod:`ivr_engine.logfiles`).
 
 Lines are written in batches, not one ``write`` each (39 events a call; the writes were most of this
 log's cost): inside a running event loop a line waits at most ``flush_interval`` seconds (0.5), or until
-``flush_bytes`` are waiting, or until :meth:`flush` (the service flushes when a call ends) or
-:meth:`close`. A clean stop or an exception that ends ``ivr serve`` goes through ``close``; ``kill -9``
-or a power cut loses at most the last ``flush_interval`` of lines. Outside an event loop each line is
-written at once. A failed batch write is logged (``service.eventlog.failed``) and its lines dropped.
+``flush_bytes`` are waiting, a ``StasisEnd`` (a channel's last event: its lines are all on disk when it
+has left the app), :meth:`flush` (the service flushes when a call's task ends) or :meth:`close`. A
+clean stop or an exception that ends ``ivr serve`` goes through ``close``; ``kill -9`` or a power cut
+loses at most the last ``flush_interval`` of lines. Outside an event loop each line is written at once.
+A failed batch write is logged (``service.eventlog.failed``) and its lines dropped.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import orjson
 
 from ivr_engine.ari.dispatch import channel_of
-from ivr_engine.ari.events import AriEvent, StasisStart, event_type
+from ivr_engine.ari.events import AriEvent, StasisEnd, StasisStart, event_type
 from ivr_engine.clock import ServiceClock
 from ivr_engine.flow.ports import Clock
 from ivr_engine.logfiles import DEFAULT_ROTATION, PrivateRotatingFileHandler, Rotation
@@ -75,8 +76,8 @@ class EventLog:
         data = orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)  # UTF-8
         self._lines.append(data)
         self._waiting += len(data)
-        if self._waiting >= self.flush_bytes:
-            self.flush()
+        if self._waiting >= self.flush_bytes or isinstance(event, StasisEnd):
+            self.flush()  # StasisEnd is a channel's last event: its lines are all on disk then
         elif self._timer is None:
             try:
                 loop = asyncio.get_running_loop()

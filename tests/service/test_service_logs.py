@@ -99,6 +99,7 @@ async def test_event_log_batches_lines_in_a_loop_and_writes_them_on_flush_timer_
 ) -> None:
     import asyncio
 
+    from ivr_engine.ari.events import parse_event
     from ivr_engine.service.eventlog import EventLog, read_events
 
     path = tmp_path / "events.jsonl"
@@ -114,6 +115,13 @@ async def test_event_log_batches_lines_in_a_loop_and_writes_them_on_flush_timer_
     assert 2 < len(read_events(path)) < 202
     log.close()  # writes the rest
     assert [e["channel"] for e in read_events(path)] == ["c1", "c2", *(f"d{n}" for n in range(200))]
+
+    ended = EventLog(tmp_path / "ended.jsonl", flush_interval=3600)
+    ended.open()
+    ended.append(_stasis_start("e1"))
+    ended.append(parse_event({"type": "StasisEnd", "channel": {"id": "e1"}}))  # the channel's last event
+    assert [e["type"] for e in read_events(ended.path)] == ["StasisStart", "StasisEnd"]
+    ended.close()
 
     timed = EventLog(tmp_path / "timed.jsonl", flush_interval=0.01)
     timed.open()
