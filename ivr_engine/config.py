@@ -76,6 +76,9 @@ class Settings:
     acd_store: str = "sql"
     """Where the ACD keeps its state: ``sql`` (the service's database: survives a restart) or ``memory``
     (in the process: tests and benchmarks)."""
+    event_loop: str = "uvloop"
+    """The event loop ``ivr serve`` runs on: ``uvloop`` (libuv; asyncio's own where uvloop is not
+    installed) or ``asyncio`` (see ``ivr_engine.eventloop``)."""
     log_max_bytes: int = 10_000_000
     """``ivr serve --log-file`` and ``events.jsonl`` rotate when they would grow past this size..."""
     log_backups: int = 5

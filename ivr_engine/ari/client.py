@@ -1,12 +1,14 @@
-"""A thin asyncio client for ARI's REST interface over one aiohttp ``ClientSession``.
+"""A thin asyncio client for ARI's REST interface: requests over ``ivr_engine.ari.http``'s kept-alive
+connections; the aiohttp ``ClientSession`` it holds serves the events WebSocket (``ari.stream``).
 
-The transport seam is the session and ``AriConfig.base_url``: unit tests point the client at an
-in-process fake (``ivr_engine.ari.fake``), the service at Asterisk. Every failure surfaces as an
+The transport seam is ``AriConfig.base_url``: unit tests point the client at an in-process fake
+(``ivr_engine.ari.fake``), the service at Asterisk. Every failure surfaces as an
 ``AriError`` (see ``ivr_engine.ari.errors``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -15,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
-from ivr_engine.ari.errors import AriError, AriProtocolError, from_aiohttp, from_status
+from ivr_engine.ari.errors import AriProtocolError, from_aiohttp, from_status
 from ivr_engine.ari.events import BridgeSnapshot, ChannelSnapshot, PlaybackSnapshot, RecordingSnapshot
+from ivr_engine.ari.http import AriHttp, ConnectionDropped, encode_target
 from ivr_engine.config import Settings
 from ivr_engine.logs import fields
 
@@ -26,10 +30,6 @@ __all__ = ["AppInfo", "AriClient", "AriConfig", "AsteriskInfo"]
 _Params = Mapping[str, str | int | float]
 
 log = logging.getLogger(__name__)
-
-_DROPPED = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
-"""The connection went away under a request (a reset, or closed before the answer)."""
-
 
 @dataclass(frozen=True)
 class AriConfig:
@@ -81,8 +81,8 @@ class AriClient:
 
     def __init__(self, config: AriConfig, session: aiohttp.ClientSession) -> None:
         self.config = config
-        self.session = session
-        self._headers = config.headers  # made once: base64 of the credentials on every request was waste
+        self.session = session  # the events WebSocket's; REST requests go through ``AriHttp``
+        self._http = AriHttp(config.base_url, config.headers)
 
     @classmethod
     def open(cls, config: AriConfig) -> AriClient:
@@ -91,53 +91,45 @@ class AriClient:
         return cls(config, aiohttp.ClientSession(timeout=timeout))
 
     async def close(self) -> None:
+        self._http.close()
         await self.session.close()
 
     async def request(
         self, method: str, path: str, *, params: _Params | None = None, body: Any = None
     ) -> Any:
         """One ARI call; returns the decoded JSON body (None for 204). All errors are ``AriError``."""
-        url = self.config.base_url + path
         if log.isEnabledFor(logging.DEBUG):  # one per command: debug detail
             log.debug(fields("ari.request", method=method, path=path))
-        query = {k: str(v) for k, v in params.items()} if params else None
+        target = encode_target(path, {k: str(v) for k, v in params.items()} if params else None)
+        data = orjson.dumps(body) if body is not None else None
         try:
-            return await self._send(method, url, path, query, body)
-        except _DROPPED as exc:
-            if isinstance(exc, aiohttp.ClientConnectorError):
-                raise from_aiohttp(method, path, exc) from exc  # refused: nobody to ask again
+            return await self._send(method, path, target, data, fresh=False)
+        except ConnectionDropped as exc:
             # A connection reset under the request (Asterisk dropped its connections, e.g. with the
             # events WebSocket): ask once more on a fresh connection.
             log.info(fields("ari.request.retried", method=method, path=path, error=type(exc).__name__))
         try:
-            return await self._send(method, url, path, query, body)
-        except _DROPPED as exc:
+            return await self._send(method, path, target, data, fresh=True)
+        except ConnectionDropped as exc:
             raise from_aiohttp(method, path, exc) from exc
 
-    async def _send(
-        self, method: str, url: str, path: str, query: dict[str, str] | None, body: Any
-    ) -> Any:
+    async def _send(self, method: str, path: str, target: str, data: bytes | None, *, fresh: bool) -> Any:
         try:
-            async with self.session.request(
-                method, url, params=query, json=body, headers=self._headers
-            ) as response:
-                # The body is read and decoded once: ARI answers UTF-8 JSON (aiohttp's text() guesses
-                # the charset, and json() would decode the text again).
-                raw = await response.read()
-                if response.status >= 400:
-                    raise from_status(method, path, response.status, _message(_text(raw)))
-                if response.status == 204 or not raw.strip():
-                    return None
-                try:
-                    return json.loads(raw)
-                except ValueError as exc:
-                    raise AriProtocolError(f"ARI {method} {path}: not JSON: {_text(raw)[:200]!r}") from exc
-        except AriError:
+            async with asyncio.timeout(self.config.request_timeout):
+                answer = await self._http.request(method, target, data, fresh=fresh)
+        except ConnectionDropped:
             raise
-        except _DROPPED:
-            raise
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError) as exc:  # refused: nobody to ask again
             raise from_aiohttp(method, path, exc) from exc
+        raw = answer.body
+        if answer.status >= 400:
+            raise from_status(method, path, answer.status, _message(_text(raw)))
+        if answer.status == 204 or not raw.strip():
+            return None
+        try:
+            return orjson.loads(raw)
+        except ValueError as exc:
+            raise AriProtocolError(f"ARI {method} {path}: not JSON: {_text(raw)[:200]!r}") from exc
 
     # -- channels ---------------------------------------------------------------------------------
 

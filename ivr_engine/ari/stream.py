@@ -14,12 +14,12 @@ resync, as a separate task, so reading never pauses.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
+import orjson
 
 from ivr_engine.ari.client import AriConfig
 from ivr_engine.ari.errors import AriError, from_aiohttp
@@ -117,7 +117,7 @@ class EventStream:
 
     def _handle(self, text: str) -> None:
         try:
-            event = parse_event(json.loads(text))
+            event = parse_event(orjson.loads(text))
         except (ValueError, AriError) as exc:
             log.warning(fields("ari.events.unreadable", error=str(exc), message=text[:200]))
             return

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
 import click
 
+from ivr_engine import eventloop
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.flow.errors import FlowError
 from ivr_engine.logfiles import Rotation, log_to_file
@@ -34,7 +34,8 @@ def serve(settings: Settings, log_file: Path | None) -> None:
         raise click.ClickException(f"cannot read the ARI secret: {exc}") from exc
     try:
         rotation = Rotation.of(settings)
-    except ConfigError as exc:
+        eventloop.loop_factory(settings.event_loop)
+    except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if log_file is not None:
         try:
@@ -44,7 +45,7 @@ def serve(settings: Settings, log_file: Path | None) -> None:
     click.echo(f"ivr serve: ARI {settings.ari_url} app {settings.app_name}; events in "
                f"{settings.state_dir / 'events.jsonl'}" + (f"; log in {log_file}" if log_file else ""))
     try:
-        asyncio.run(run_service(settings))
+        eventloop.run(run_service(settings), settings.event_loop)
     except StorageError as exc:
         raise click.ClickException(str(exc)) from exc
     except (WorkOrderError, ConfigError) as exc:

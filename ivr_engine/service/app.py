@@ -1,7 +1,8 @@
 """The Stasis application: one tracked asyncio task per call, routed by the dialled number.
 
-Flow of an event: the WebSocket reader calls :meth:`IvrService.on_event`, which logs it (structured
-line + ``events.jsonl``), starts a call task on a new StasisStart, and queues the event for its call.
+Flow of an event: the WebSocket reader calls :meth:`IvrService.on_event`, which logs it (``events.jsonl``,
+in batches: a call's lines are on disk by the time it ends), starts a call task on a new StasisStart,
+and queues the event for its call.
 A handler that raises makes the caller hear a short apology before the hangup; the service carries on.
 After every (re)connect each live call gets a ``Recheck`` (a call waiting for the end of a playback or
 a recording asks ARI whether it came while the WebSocket was down), and a resync compares Asterisk's
@@ -140,7 +141,7 @@ class IvrService:
         channel_id = channel_of(event)
         if self._event_log is not None:
             try:
-                self._event_log.append(event)
+                self._event_log.append(event, channel_id)
             except OSError as exc:
                 log.error(fields("service.eventlog.failed", error=str(exc)))
         # One line per ARI event is debug detail (an operator gets ``call.step`` per node); never the
@@ -243,6 +244,8 @@ class IvrService:
             self._router.close(call.channel_id)
             self._vanished.discard(call.channel_id)
             log.info(fields("call.ended", call=call.call_id, disposition=disposition))
+            if self._event_log is not None:
+                self._event_log.flush()  # an ended call's lines are on disk (the log batches its writes)
             if stored and disposition != "handed_over":
                 await self._store_call(call.call_id, disposition=disposition)
 

@@ -16,6 +16,8 @@ from ivr_engine.channel import Channel, DtmfKey, Prompt
 from tests.masking import keys_listed, shows_value
 
 if TYPE_CHECKING:
+    from ivr_engine.ari.events import AriEvent
+
     from .conftest import Running
 
 
@@ -82,3 +84,60 @@ def test_event_log_lines_rotate_by_size_and_every_file_stays_private(tmp_path: P
     kept = [e for f in reversed(files) for e in read_events(f)]
     assert 6 <= len(kept) < 12  # the oldest went with the dropped backup
     assert {(e["type"], e["channel"], tuple(e["args"])) for e in kept} == {("StasisStart", "c1", ("100",))}
+
+
+def _stasis_start(channel_id: str) -> AriEvent:
+    from ivr_engine.ari.events import parse_event
+
+    channel = {"id": channel_id, "name": "PJSIP/x", "state": "Up", "caller": {"number": "1"},
+               "dialplan": {"exten": "100", "context": "ivr-inbound"}}  # fmt: skip
+    return parse_event({"type": "StasisStart", "channel": channel, "args": ["100"]})
+
+
+async def test_event_log_batches_lines_in_a_loop_and_writes_them_on_flush_timer_size_and_close(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from ivr_engine.ari.events import parse_event
+    from ivr_engine.service.eventlog import EventLog, read_events
+
+    path = tmp_path / "events.jsonl"
+    log = EventLog(path, flush_interval=3600, flush_bytes=10_000)
+    log.open()
+    log.append(_stasis_start("c1"))
+    log.append(_stasis_start("c2"))
+    assert read_events(path) == []  # waiting for the timer
+    log.flush()
+    assert [e["channel"] for e in read_events(path)] == ["c1", "c2"]
+    for n in range(200):  # about 100 bytes a line: the size bound writes before the timer
+        log.append(_stasis_start(f"d{n}"))
+    assert 2 < len(read_events(path)) < 202
+    log.close()  # writes the rest
+    assert [e["channel"] for e in read_events(path)] == ["c1", "c2", *(f"d{n}" for n in range(200))]
+
+    ended = EventLog(tmp_path / "ended.jsonl", flush_interval=3600)
+    ended.open()
+    ended.append(_stasis_start("e1"))
+    ended.append(parse_event({"type": "StasisEnd", "channel": {"id": "e1"}}))  # the channel's last event
+    assert [e["type"] for e in read_events(ended.path)] == ["StasisStart", "StasisEnd"]
+    ended.close()
+
+    timed = EventLog(tmp_path / "timed.jsonl", flush_interval=0.01)
+    timed.open()
+    timed.append(_stasis_start("t1"))
+    async with asyncio.timeout(5):
+        while not read_events(timed.path):  # noqa: ASYNC110 - polling a file the timer writes
+            await asyncio.sleep(0.01)
+    assert [e["channel"] for e in read_events(timed.path)] == ["t1"]
+    timed.close()
+
+
+def test_event_log_writes_each_line_at_once_outside_an_event_loop(tmp_path: Path) -> None:
+    from ivr_engine.service.eventlog import EventLog, read_events
+
+    log = EventLog(tmp_path / "events.jsonl", flush_interval=3600)
+    log.open()
+    log.append(_stasis_start("c1"))
+    assert [e["channel"] for e in read_events(log.path)] == ["c1"]
+    log.close()

@@ -187,3 +187,19 @@ async def test_without_a_journal_closing_during_an_outage_says_what_was_lost(
         await writer.close(grace=0.3)
     database.dispose()
     assert "5 queued write(s) lost" in caplog.text
+
+
+def test_journal_lines_are_ascii_and_odd_caller_ids_survive_a_reload(tmp_path: Path) -> None:
+    """Lines come from orjson when it can write them in ASCII; a caller id with a line separator or a lone
+    surrogate takes json's escapes, so a journal read back line by line keeps every write whole."""
+    odd = [CallStarted(CallRecord(f"c{n}", caller, "100", T0 + timedelta(microseconds=n)))
+           for n, caller in enumerate(("1000", "Zo\u00eb", "a\u2028b", "c\x85d", "e\ud800f"))]  # fmt: skip
+    lines = [encode_write(write) for write in [*EVERY_KIND, *odd]]
+    assert all(line.isascii() and "\n" not in line for line in lines)
+    assert '"entered":"2026-11-20T09:30:01+00:00"' in lines[1]  # orjson's, ISO 8601 as isoformat writes it
+    journal = WriteJournal(tmp_path / "spool.jsonl")
+    journal.open()
+    for write in [*EVERY_KIND, *odd]:
+        journal.append(write)
+    journal.close()
+    assert WriteJournal(tmp_path / "spool.jsonl").load() == [*EVERY_KIND, *odd]
