@@ -38,7 +38,11 @@ class RemoteDesks:
         if event.kind is RuntimeEventKind.ENDED:
             self._desks.pop(call, None)
         elif desk is not None:
-            self._desks[call] = desk
-            self._desks.move_to_end(call)
-            while len(self._desks) > self._keep:
-                self._desks.popitem(last=False)
+            self.keep(call, desk)
+
+    def keep(self, call_id: str, desk: DeskState) -> None:
+        """``call_id``'s desk state as another node said it."""
+        self._desks[call_id] = desk
+        self._desks.move_to_end(call_id)
+        while len(self._desks) > self._keep:
+            self._desks.popitem(last=False)

@@ -11,6 +11,10 @@ consult under way), which the other nodes keep per call (``RemoteDesks``, forgot
 so that a desk served elsewhere shows the call's buttons as they stand. The controls themselves are
 carried out by the node holding the call (``ivr_engine.web.forward``).
 
+A node that starts listening (or listens again after a dropped connection) says hello; every other node
+answers with the desk state of each call it bridges, so a node restarted while another node holds its
+agents' calls knows at once which of them are on hold.
+
 Notifications are best effort: a message lost with a dropped connection is not sent again. The ACD's
 state (agents, calls, offers) is in the shared store and every node refreshes it at each tick; what a lost
 message costs is an event a desk did not hear and, until the call's next event, its desk state.
@@ -23,7 +27,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +39,10 @@ from acd.live.desk_state import DeskState, RemoteDesks
 from acd.live.hub import EventHub
 from ivr_engine.logs import fields
 
-__all__ = ["EVENTS_CHANNEL", "DeskOf", "EventSender", "NodeBus", "NodeEvent", "decode", "encode", "on_loop"]
+__all__ = [
+    "EVENTS_CHANNEL", "DeskNote", "DeskOf", "EventSender", "Hello", "NodeBus", "NodeEvent", "decode",
+    "decode_any", "encode", "encode_desk", "encode_hello", "on_loop",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +71,53 @@ def encode(node: str, event: RuntimeEvent, desk: DeskState | None) -> str:
         "detail": event.detail[:MAX_DETAIL],
     }  # fmt: skip
     if desk is not None:
-        data["desk"] = {"held": desk.held, "consult_target": desk.consult_target,
-                        "consult_state": desk.consult_state}
+        data["desk"] = _desk_json(desk)
     return json.dumps(data, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Hello:
+    """A node started listening: the others answer with their calls' desk states."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class DeskNote:
+    """A call's desk state, sent in answer to a ``Hello``."""
+
+    node: str
+    call_id: str
+    desk: DeskState
+
+
+def encode_hello(node: str) -> str:
+    return json.dumps({"node": node, "hello": True}, separators=(",", ":"))
+
+
+def encode_desk(node: str, call_id: str, desk: DeskState) -> str:
+    return json.dumps({"node": node, "desk_of": call_id, "desk": _desk_json(desk)}, separators=(",", ":"))
+
+
+def _desk_json(desk: DeskState) -> dict[str, Any]:
+    return {"held": desk.held, "consult_target": desk.consult_target, "consult_state": desk.consult_state}
+
+
+def _desk(data: dict[str, Any]) -> DeskState:
+    return DeskState(bool(data["held"]), _text(data, "consult_target"), _text(data, "consult_state"))
+
+
+def decode_any(payload: str) -> NodeEvent | Hello | DeskNote:
+    """Whatever a node sent on ``EVENTS_CHANNEL``; ValueError for anything else."""
+    try:
+        data = json.loads(payload)
+        if data.get("hello") is True:
+            return Hello(str(data["node"]))
+        if "desk_of" in data:
+            return DeskNote(str(data["node"]), str(data["desk_of"]), _desk(data["desk"]))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"not a node event: {exc}") from None
+    return decode(payload)
 
 
 def decode(payload: str) -> NodeEvent:
@@ -79,8 +130,7 @@ def decode(payload: str) -> NodeEvent:
             _text(data, "call"), _text(data, "caller"), _text(data, "queue"), str(data.get("detail", "")),
             node=str(data["node"]),
         )  # fmt: skip
-        state = None if desk is None else DeskState(bool(desk["held"]), _text(desk, "consult_target"),
-                                                    _text(desk, "consult_state"))
+        state = None if desk is None else _desk(desk)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:  # ValueError: bad JSON, kind, time
         raise ValueError(f"not a node event: {exc}") from None
     return NodeEvent(event, state)
@@ -156,12 +206,14 @@ class NodeBus:
     nodes build theirs)."""
 
     def __init__(self, hub: EventHub, node: str, send: Callable[[str], None], desk_of: DeskOf, *,
-                 remote: RemoteDesks, relayed: frozenset[RuntimeEventKind] = frozenset()) -> None:
+                 remote: RemoteDesks, relayed: frozenset[RuntimeEventKind] = frozenset(),
+                 bridged: Callable[[], Iterable[str]] = tuple) -> None:
         self._hub = hub
         self._node = node
         self._send = send
         self._desk_of = desk_of
         self._remote = remote
+        self._bridged = bridged
         self.relayed = relayed
         self.heard = 0
         """Events from other nodes published here so far."""
@@ -171,16 +223,31 @@ class NodeBus:
         desk = self._desk_of(event.call_id) if event.call_id else None
         self._send(encode(self._node, event, desk))
 
+    def hello(self) -> None:
+        """This node listens (again): ask the other nodes for their calls' desk states."""
+        self._send(encode_hello(self._node))
+
     def received(self, payload: str) -> None:
-        """A notification on ``EVENTS_CHANNEL`` (on the loop): another node's event goes to the hub."""
+        """A notification on ``EVENTS_CHANNEL`` (on the loop): another node's event goes to the hub; a
+        hello is answered with this node's calls' desk states; a desk state is kept."""
         try:
-            message = decode(payload)
+            message = decode_any(payload)
         except ValueError as exc:
             log.warning(fields("acd.events.unreadable", error=str(exc)))
             return
-        event = message.event
-        if event.node == self._node:
+        origin = message.event.node if isinstance(message, NodeEvent) else message.node
+        if origin == self._node:  # PostgreSQL notifies the sender too
             return
+        if isinstance(message, Hello):
+            for call_id in self._bridged():
+                desk = self._desk_of(call_id)
+                if desk is not None:
+                    self._send(encode_desk(self._node, call_id, desk))
+            return
+        if isinstance(message, DeskNote):
+            self._remote.keep(message.call_id, message.desk)
+            return
+        event = message.event
         self._remote.heard(event, message.desk)
         self.heard += 1
         self._hub.publish(event)

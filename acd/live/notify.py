@@ -9,7 +9,8 @@ tick stays the fallback: a notification lost with a dropped connection delays no
 tick. After (re)connecting it wakes the runtime once, as notifications may have been missed.
 
 Given ``events``, the same connection also listens on ``acd.live.node_bus.EVENTS_CHANNEL`` (the other
-nodes' runtime events) and hands each payload to ``events`` (from its thread: ``node_bus.on_loop``).
+nodes' runtime events) and hands each payload to ``events`` (from its thread: ``node_bus.on_loop``);
+``listening`` is called on the loop once it listens, after every (re)connect (``NodeBus.hello``).
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 class ChangeListener:
     def __init__(self, url: str, node: str, wake: Callable[[], None], *,
-                 events: Callable[[str], None] | None = None) -> None:
+                 events: Callable[[str], None] | None = None,
+                 listening: Callable[[], None] | None = None) -> None:
         self._conninfo = libpq_url(url)
         self._node = node
         self._wake = wake
         self._events = events
+        self._listening = listening
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -76,6 +79,8 @@ class ChangeListener:
                     if self._events is not None:
                         conn.execute(f"LISTEN {EVENTS_CHANNEL}")
                     self._signal()
+                    if self._listening is not None and self._loop is not None and not self._loop.is_closed():
+                        self._loop.call_soon_threadsafe(self._listening)
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=_POLL_SECONDS):
                             if notice.channel == EVENTS_CHANNEL:

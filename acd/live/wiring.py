@@ -74,8 +74,9 @@ def _node_bus(settings: Settings, store: SqlStore, runtime: AcdRuntime,
     """This node's events to the other nodes (the sender started), theirs to the runtime's hub."""
     sender = EventSender(libpq_url(store.url))
     sender.start()
-    bus = NodeBus(runtime.hub, settings.node_id, sender.send, runtime.calls.local_desk,
-                  remote=runtime.calls.remote, relayed=relayed)
+    calls = runtime.calls
+    bus = NodeBus(runtime.hub, settings.node_id, sender.send, calls.local_desk, remote=calls.remote,
+                  relayed=relayed, bridged=lambda: list(calls.bridged()))
     runtime.bus = bus
     return bus, sender
 
@@ -83,7 +84,7 @@ def _node_bus(settings: Settings, store: SqlStore, runtime: AcdRuntime,
 async def _listen(settings: Settings, store: SqlStore, runtime: AcdRuntime, bus: NodeBus) -> ChangeListener:
     """Listening (started) for the other nodes' changes and events."""
     events = on_loop(asyncio.get_running_loop(), bus.received)
-    listener = ChangeListener(store.url, settings.node_id, runtime.wake, events=events)
+    listener = ChangeListener(store.url, settings.node_id, runtime.wake, events=events, listening=bus.hello)
     listener.start()
     return listener
 

@@ -14,7 +14,16 @@ import pytest
 from acd.live.api import RuntimeEvent, RuntimeEventKind
 from acd.live.desk_state import DeskState, RemoteDesks
 from acd.live.hub import EventHub, Subscription
-from acd.live.node_bus import MAX_DETAIL, EventSender, NodeBus, decode, encode, on_loop
+from acd.live.node_bus import (
+    MAX_DETAIL,
+    EventSender,
+    NodeBus,
+    decode,
+    decode_any,
+    encode,
+    encode_hello,
+    on_loop,
+)
 from acd.live.notify import ChangeListener, libpq_url
 
 K = RuntimeEventKind
@@ -46,6 +55,12 @@ def test_an_unreadable_payload_is_refused(payload: str) -> None:
         decode(payload)
 
 
+@pytest.mark.parametrize("payload", ['{"node": "n2", "desk_of": "c1"}', '{"hello": true}'])
+def test_an_unreadable_hello_or_desk_state_is_refused(payload: str) -> None:
+    with pytest.raises(ValueError, match="not a node event"):
+        decode_any(payload)
+
+
 class _Nodes:
     """Two nodes' hubs and buses, each bus sending straight into the other's ``received``."""
 
@@ -63,7 +78,7 @@ class _Nodes:
 
         self.buses = (
             NodeBus(self.hubs[0], "node1", send_to(1), self.local.get,
-                    remote=self.desks[0], relayed=relayed),
+                    remote=self.desks[0], relayed=relayed, bridged=lambda: list(self.local)),
             NodeBus(self.hubs[1], "node2", send_to(0), lambda _: None,
                     remote=self.desks[1], relayed=relayed),
         )
@@ -135,8 +150,8 @@ def test_remote_desks_keep_the_newest_calls() -> None:
 async def test_events_travel_between_nodes_as_postgres_notifications(postgres_acd_url: str) -> None:
     node = f"node-{uuid.uuid4().hex[:8]}"  # other suites on this database may notify too
     got: asyncio.Queue[str] = asyncio.Queue()
-    listening = asyncio.Event()  # woken once connected, after its LISTENs
-    listener = ChangeListener(postgres_acd_url, "listener", listening.set,
+    listening = asyncio.Event()  # once connected, after its LISTENs
+    listener = ChangeListener(postgres_acd_url, "listener", lambda: None, listening=listening.set,
                               events=on_loop(asyncio.get_running_loop(), got.put_nowait))
     sender = EventSender(libpq_url(postgres_acd_url))
     try:
@@ -158,3 +173,17 @@ async def test_events_travel_between_nodes_as_postgres_notifications(postgres_ac
     finally:
         await asyncio.to_thread(sender.stop)
         await asyncio.to_thread(listener.stop)
+
+
+def test_a_node_that_says_hello_learns_the_desk_state_of_every_call_the_others_bridge() -> None:
+    """Node 2 (re)started while node 1 holds agent 1002's call on hold: node 1 answers its hello."""
+    nodes = _Nodes()
+    nodes.local.update({"c1": DeskState(held=True), "c2": DeskState(False, "1003", "talking")})
+    there = nodes.hubs[1].subscribe()
+    nodes.buses[1].hello()
+    assert nodes.desks[1].get("c1") == DeskState(held=True)
+    assert nodes.desks[1].get("c2") == DeskState(False, "1003", "talking")
+    assert there._queue.empty()  # desk states are kept, not published as events
+    assert len(nodes.sent) == 3  # the hello and two answers; node 2 bridges nothing to answer with
+    nodes.buses[0].received(encode_hello("node1"))  # its own hello, as PostgreSQL echoes it
+    assert len(nodes.sent) == 3
