@@ -108,32 +108,34 @@ def _desk(data: dict[str, Any]) -> DeskState:
 
 
 def decode_any(payload: str) -> NodeEvent | Hello | DeskNote:
-    """Whatever a node sent on ``EVENTS_CHANNEL``; ValueError for anything else."""
+    """Whatever a node sent on ``EVENTS_CHANNEL`` (the JSON read once); ValueError for anything else."""
     try:
         data = json.loads(payload)
         if data.get("hello") is True:
             return Hello(str(data["node"]))
         if "desk_of" in data:
             return DeskNote(str(data["node"]), str(data["desk_of"]), _desk(data["desk"]))
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return _event(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # ValueError: bad JSON, kind, time
         raise ValueError(f"not a node event: {exc}") from None
-    return decode(payload)
 
 
 def decode(payload: str) -> NodeEvent:
     """The event ``encode`` wrote, with ``node`` set; ValueError for anything else."""
     try:
-        data = json.loads(payload)
-        desk = data.get("desk")
-        event = RuntimeEvent(
-            RuntimeEventKind(data["kind"]), datetime.fromisoformat(data["at"]), _text(data, "agent"),
-            _text(data, "call"), _text(data, "caller"), _text(data, "queue"), str(data.get("detail", "")),
-            node=str(data["node"]),
-        )  # fmt: skip
-        state = None if desk is None else _desk(desk)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # ValueError: bad JSON, kind, time
+        return _event(json.loads(payload))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"not a node event: {exc}") from None
-    return NodeEvent(event, state)
+
+
+def _event(data: dict[str, Any]) -> NodeEvent:
+    desk = data.get("desk")
+    event = RuntimeEvent(
+        RuntimeEventKind(data["kind"]), datetime.fromisoformat(data["at"]), _text(data, "agent"),
+        _text(data, "call"), _text(data, "caller"), _text(data, "queue"), str(data.get("detail", "")),
+        node=str(data["node"]),
+    )  # fmt: skip
+    return NodeEvent(event, None if desk is None else _desk(desk))
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
