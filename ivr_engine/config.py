@@ -56,6 +56,10 @@ class Settings:
     pstn_port: int = 5090
     """Where the lab's "PSTN" listens: customer numbers are dialled as ``sip:NUMBER@sip_host:pstn_port``
     (the ``pstn`` endpoint of pjsip.conf); a test's SIPp UAS there is the customer's phone."""
+    ari_scheme: str = "http"
+    """``https`` when Asterisk's ARI is served over TLS (http.conf ``tlsenable``): REST over HTTPS and the
+    events over WSS, the server's certificate checked against the system's CAs, or the PEM file the
+    standard ``SSL_CERT_FILE`` variable names (a centre's own CA, a self-signed Asterisk)."""
     ari_host: str = "127.0.0.1"
     ari_port: int = 8088
     ari_user: str = "ivr"
@@ -120,7 +124,8 @@ class Settings:
 
     @property
     def ari_url(self) -> str:
-        return f"http://{self.ari_host}:{self.ari_port}/ari"
+        host = f"[{self.ari_host}]" if ":" in self.ari_host else self.ari_host
+        return f"{self.ari_scheme}://{host}:{self.ari_port}/ari"
 
     @property
     def web_url(self) -> str:
@@ -216,7 +221,13 @@ def _coerce(key: str, where: str, kind: Any, value: Any, base: Path) -> Any:
         return {str(k): str(v) for k, v in value.items()}
     if not _is_scalar(value):
         raise ConfigError(f"{where}: {value!r} is not a single value")
+    if key in _CHOICES and str(value) not in _CHOICES[key]:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(_CHOICES[key])}")
     return str(value)
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {"ari_scheme": ("http", "https")}
+"""Settings that take one of a few words."""
 
 
 def _integer(value: Any) -> int | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -125,3 +127,66 @@ def test_the_service_loop_uvloop_carries_requests_too() -> None:
                 writer.close()
 
     assert eventloop.run(main(), "uvloop") == (200, 1)
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 signed by itself (what a lab's or a small centre's Asterisk serves)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+async def _tls_server(cert: str, key: str) -> tuple[asyncio.Server, _Server, int]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    fake = _Server(lambda _request: _json(b'{"system": "up"}'))
+    listening = await asyncio.start_server(fake.serve, "127.0.0.1", 0, ssl=context)
+    return listening, fake, listening.sockets[0].getsockname()[1]
+
+
+async def test_https_requests_verify_the_server_against_the_trusted_certificates(
+    self_signed: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ``https`` ARI URL: requests go over TLS on kept-alive connections, and the server's certificate
+    is checked against the system's CAs, or the file ``SSL_CERT_FILE`` names (how an operator trusts a
+    centre's own CA or a self-signed Asterisk)."""
+    cert, key = self_signed
+    listening, fake, port = await _tls_server(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    http = AriHttp(f"https://127.0.0.1:{port}/ari", {"Authorization": "Basic x"})
+    try:
+        async with asyncio.timeout(10):
+            answers = [await http.request("GET", "/asterisk/info") for _ in range(3)]
+        assert [(a.status, a.body) for a in answers] == [(200, b'{"system": "up"}')] * 3
+        assert fake.connections == 1
+        assert fake.requests[0].startswith(b"GET /ari/asterisk/info HTTP/1.1\r\n")
+    finally:
+        http.close()
+        listening.close()
+        for writer in fake.writers:
+            writer.close()
+
+
+async def test_https_refuses_a_server_whose_certificate_is_not_trusted(
+    self_signed: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed
+    listening, fake, port = await _tls_server(cert, key)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    http = AriHttp(f"https://127.0.0.1:{port}/ari", {})
+    try:
+        async with asyncio.timeout(10):
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await http.request("GET", "/asterisk/info")
+        assert fake.requests == []
+    finally:
+        http.close()
+        listening.close()
+        for writer in fake.writers:
+            writer.close()

@@ -78,6 +78,7 @@ def test_a_bad_variable_is_named(
         ("ari_user: [a, b]", "ari_user: ['a', 'b'] is not a single value"),
         ("service_numbers: {100: [main]}", "service_numbers: {100: ['main']} is not a mapping"),
         ("colour: blue", "unknown setting 'colour'"),
+        ("ari_scheme: wss", "ari_scheme: 'wss' is not one of http, https"),
     ],
 )
 def test_a_bad_value_in_the_file_names_file_and_key(tmp_path: Path, line: str, message: str) -> None:
@@ -135,3 +136,15 @@ def test_a_decimal_setting_is_read_as_a_number_from_the_file_and_a_variable(
     settings = load_settings(settings_file)
     assert (settings.service_level_target, settings.service_level_warning) == (0.9, 0.7)
     assert isinstance(settings.service_level_target, float)
+
+
+def test_ari_over_tls_gives_https_and_wss_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivr_engine.ari.client import AriConfig
+
+    assert load_settings().ari_url == "http://127.0.0.1:8088/ari"
+    monkeypatch.setenv("IVR_ARI_SCHEME", "https")
+    monkeypatch.setenv("IVR_ARI_HOST", "::1")
+    monkeypatch.setenv("IVR_ARI_PORT", "8089")
+    settings = load_settings()
+    assert settings.ari_url == "https://[::1]:8089/ari"
+    assert AriConfig.from_settings(settings).events_url == "wss://[::1]:8089/ari/events"
