@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from ivr_engine.screenpop import ScreenPop, ScreenPopService
 from tests.acd_control_fakes import EPOCH, FakeControl, alice_pop
+from tests.sse import Heard, sse_events
 
 from .control_fakes import AUTH
 
@@ -158,19 +159,12 @@ async def test_latest_screenpop(client: TestClient, screenpops: ScreenPopService
     assert ScreenPop.from_json(await response.json()) == alice_pop("1001")
 
 
-async def _read_sse_event(response: object) -> tuple[str, dict[str, object]]:
+async def _read_sse_event(response: object) -> Heard:
     from aiohttp import ClientResponse
 
     assert isinstance(response, ClientResponse)
-    event, data = "", ""
-    async for raw in response.content:
-        line = raw.decode().rstrip("\n")
-        if line.startswith("event: "):
-            event = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            data = line.removeprefix("data: ")
-        elif not line and data:
-            return event, json.loads(data)
+    async for event in sse_events(response):
+        return event
     raise AssertionError("stream ended")
 
 

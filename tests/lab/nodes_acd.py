@@ -29,6 +29,7 @@ from ivr_engine.lab.sipp import (
     start_agent_phone,
 )
 
+from ..sse import Heard, sse_events
 from .conftest import IVR, Lab, until
 
 QUEUE_LINE = "100"
@@ -142,10 +143,6 @@ def rows(db_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
         engine.dispose()
 
 
-Heard = tuple[str, dict[str, Any]]
-"""One server-sent event: its name and its JSON data."""
-
-
 class SseLog:
     """Every event of a desk's event feed (``GET /web/agents/{id}/events``), read as it comes."""
 
@@ -155,17 +152,9 @@ class SseLog:
         self._reader = asyncio.create_task(self._read(response), name="sse-log")
 
     async def _read(self, response: aiohttp.ClientResponse) -> None:
-        name, data = "", ""
-        async for raw in response.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                data = line.removeprefix("data: ")
-            elif not line and data:
-                self.events.append((name, json.loads(data)))
-                name, data = "", ""
-                self._changed.set()
+        async for event in sse_events(response):
+            self.events.append(event)
+            self._changed.set()
 
     async def until(self, matches: Callable[[Heard], bool], timeout_s: float = 20) -> Heard:
         """The first event so far (or to come within ``timeout_s``) that ``matches``."""
