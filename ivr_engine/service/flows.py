@@ -39,7 +39,7 @@ class FlowCallHandler:
         finally:
             try:
                 async with asyncio.timeout(FLUSH_TIMEOUT):
-                    await self.services.node_log.flush()
+                    await self.services.node_log.flush(urgent=False)  # the next regular batch
             except TimeoutError:
                 log.warning(fields("call.nodelog.flush_slow", call=call.call_id))
         log.info(fields("call.flow_ended", call=call.call_id, flow=result.flow, node=result.node,
