@@ -114,8 +114,8 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
 class SecondFormatter(logging.Formatter):
     """``logging.Formatter`` whose time text (``2026-12-06 05:58:09,270`` by default) is built once a
     second: ``time.localtime`` and ``strftime`` for every line were a third of a ``serve.log`` line's
-    CPU (glibc's ``localtime`` checks the zone file each time when ``TZ`` is unset). Same text as the
-    base class's; a ``datefmt`` given goes the base class's way."""
+    CPU in a profile at 300 callers. Same text as the base class's; a ``datefmt`` given goes the base
+    class's way."""
 
     _second: tuple[int, str] = (-1, "")
 
