@@ -12,6 +12,7 @@ import logging
 import os
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from io import TextIOWrapper
 from logging.handlers import RotatingFileHandler
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_ROTATION",
     "PrivateRotatingFileHandler",
     "Rotation",
+    "SecondFormatter",
     "log_to_file",
     "rotate_if_over",
 ]
@@ -109,10 +111,29 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
         super().handleError(record)
 
 
+class SecondFormatter(logging.Formatter):
+    """``logging.Formatter`` whose time text (``2026-12-06 05:58:09,270`` by default) is built once a
+    second: ``time.localtime`` and ``strftime`` for every line were a third of a ``serve.log`` line's
+    CPU in a profile at 300 callers. Same text as the base class's; a ``datefmt`` given goes the base
+    class's way."""
+
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached, text = self._second
+        if second != cached:
+            text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = (second, text)
+        return self.default_msec_format % (text, record.msecs) if self.default_msec_format else text
+
+
 def log_to_file(path: Path, rotation: Rotation = DEFAULT_ROTATION, level: int = logging.INFO) -> None:
     """Send the root logger's lines to ``path`` (private, rotated) instead of stderr."""
     handler = PrivateRotatingFileHandler(path, rotation)
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(SecondFormatter(_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -37,8 +37,8 @@ class CountingNodeLog:
         self.visits[(event.flow, event.node)] += 1
         self._inner.record(event)
 
-    async def flush(self) -> None:
-        await self._inner.flush()
+    async def flush(self, *, urgent: bool = True) -> None:
+        await self._inner.flush(urgent=urgent)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class MemoryNodeLog:
     def record(self, event: NodeEvent) -> None:
         self.events.append(event)
 
-    async def flush(self) -> None:
+    async def flush(self, *, urgent: bool = True) -> None:
         return None
 
 

@@ -88,13 +88,15 @@ class NodeEntry:
 class NodeEventSink(Protocol):
     """Write-behind log of node events: ``entered``/``record`` never block; ``flush`` waits for the
     backlog. ``entered`` says where a call is now (the node a crash would leave it in), ``record`` the
-    node it left."""
+    node it left. ``flush(urgent=False)`` may wait for the log's next regular write instead of asking
+    for one at once (an ended call's path: nobody is waiting for it, and the writes of calls ending
+    together then go in one batch)."""
 
     def entered(self, entry: NodeEntry) -> None: ...
 
     def record(self, event: NodeEvent) -> None: ...
 
-    async def flush(self) -> None: ...
+    async def flush(self, *, urgent: bool = True) -> None: ...
 
 
 @dataclass(frozen=True)

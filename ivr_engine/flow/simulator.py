@@ -297,8 +297,8 @@ class _TeeSink:
         self._mark = len(self.channel.transcript)
         self.steps.append(SimulatedStep(event, heard))
 
-    async def flush(self) -> None:
-        await self.inner.flush()
+    async def flush(self, *, urgent: bool = True) -> None:
+        await self.inner.flush(urgent=urgent)
 
 
 async def simulate(

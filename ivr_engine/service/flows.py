@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ivr_engine.calls import CallHandler, CallInfo
 from ivr_engine.channel import CallerHungUp, Channel
-from ivr_engine.flow.interpreter import EndReason, run_flow
+from ivr_engine.flow.interpreter import EndReason, FlowResult, run_flow
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.model import Flow
 from ivr_engine.flow.services import FlowServices
@@ -34,12 +34,16 @@ class FlowCallHandler:
     services: FlowServices
 
     async def __call__(self, channel: Channel, call: CallInfo) -> None:
+        result: FlowResult | None = None
         try:
             result = await run_flow(self.flow, channel, self.services, call_id=call.call_id)
         finally:
+            # A call that ended as it should is hung up already: its path goes with the node log's next
+            # regular batch. After an error the caller waits for the apology, which comes after this.
+            urgent = result is None or result.reason is EndReason.ERROR
             try:
                 async with asyncio.timeout(FLUSH_TIMEOUT):
-                    await self.services.node_log.flush()
+                    await self.services.node_log.flush(urgent=urgent)
             except TimeoutError:
                 log.warning(fields("call.nodelog.flush_slow", call=call.call_id))
         log.info(fields("call.flow_ended", call=call.call_id, flow=result.flow, node=result.node,

@@ -31,5 +31,5 @@ class LoggedNodeLog:
         log.info(fields("call.step", call=event.call_id, flow=event.flow, node=event.node,
                         outcome=event.outcome, ms=spent))  # fmt: skip
 
-    async def flush(self) -> None:
-        await self._inner.flush()
+    async def flush(self, *, urgent: bool = True) -> None:
+        await self._inner.flush(urgent=urgent)

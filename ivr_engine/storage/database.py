@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -176,6 +176,16 @@ class Database:
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one transaction in a worker thread, so the event loop never blocks."""
         return await asyncio.to_thread(self.call, work)
+
+    def read_now(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on a plain connection, no session (blocking): for Core reads, whose transaction
+        is rolled back when the connection goes back to the pool (nothing to commit)."""
+        with self.engine.connect() as connection:
+            return work(connection)
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """``read_now`` in a worker thread: a lookup a call makes costs no session or ORM work."""
+        return await asyncio.to_thread(self.read_now, work)
 
     def dispose(self) -> None:
         self.engine.dispose()

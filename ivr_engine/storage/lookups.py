@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -61,13 +61,43 @@ class LookupContext:
     rehashed: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def _customer_by_phone(session: Session, params: Mapping[str, str], _: LookupContext) -> LookupResult:
+# Each query is one Core statement built once, with bound parameters, over a plain connection: an ORM
+# select built per call (its cache key computed each time), a session and the entities it loads cost
+# about 0.3-0.4 ms of CPU a lookup against some 0.05 ms for this (two lookups a call).
+_TABLES = Customer.metadata.tables
+_CUSTOMERS = _TABLES[Customer.__tablename__]
+_PHONES = _TABLES[CustomerPhone.__tablename__]
+_ACCOUNTS = _TABLES[Account.__tablename__]
+_ORDERS = _TABLES[Order.__tablename__]
+_MEMBERS = _TABLES[LoyaltyMember.__tablename__]
+
+_CUSTOMER_BY_PHONE = (
+    select(_CUSTOMERS.c.id, _CUSTOMERS.c.name, _CUSTOMERS.c.vip_level)
+    .join(_PHONES, _PHONES.c.customer_id == _CUSTOMERS.c.id)
+    .where(_PHONES.c.number == bindparam("phone"))
+    .limit(1)
+)
+_ACCOUNT = select(_ACCOUNTS.c.id, _ACCOUNTS.c.number, _ACCOUNTS.c.pin_hash, _ACCOUNTS.c.balance).where(
+    _ACCOUNTS.c.number == bindparam("account")
+)
+_ORDER = select(_ORDERS.c.status, _ORDERS.c.expected_delivery).where(_ORDERS.c.number == bindparam("order"))
+_MEMBER = (
+    select(_MEMBERS.c.points, _CUSTOMERS.c.name)
+    .join(_CUSTOMERS, _CUSTOMERS.c.id == _MEMBERS.c.customer_id)
+    .where(_MEMBERS.c.card_number == bindparam("card"))
+)
+_REHASH = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"), _ACCOUNTS.c.pin_hash == bindparam("old"))
+    .values(pin_hash=bindparam("new"))
+)
+
+
+def _customer_by_phone(connection: Connection, params: Mapping[str, str], _: LookupContext) -> LookupResult:
     phone = normalise_phone(params["phone"])
     if not phone:
         return NOT_FOUND
-    customer = session.scalar(
-        select(Customer).join(CustomerPhone).where(CustomerPhone.number == phone).limit(1)
-    )
+    customer = connection.execute(_CUSTOMER_BY_PHONE, {"phone": phone}).first()
     if customer is None or not has_name(customer.name):  # a nameless row is a caller we do not know yet
         return NOT_FOUND
     return _found(
@@ -77,10 +107,10 @@ def _customer_by_phone(session: Session, params: Mapping[str, str], _: LookupCon
     )
 
 
-def _account_auth(session: Session, params: Mapping[str, str], context: LookupContext) -> LookupResult:
+def _account_auth(connection: Connection, params: Mapping[str, str], context: LookupContext) -> LookupResult:
     """Unknown account and wrong PIN give the same answer in about the same time."""
     pin = params["pin"]
-    account = session.scalar(select(Account).where(Account.number == params["account"]))
+    account = connection.execute(_ACCOUNT, {"account": params["account"]}).first()
     if account is None:
         context.pins.check_nothing(pin)
         return NOT_FOUND
@@ -92,20 +122,16 @@ def _account_auth(session: Session, params: Mapping[str, str], context: LookupCo
     return _found(account=account.number, balance=_money(account.balance))
 
 
-def _order_status(session: Session, params: Mapping[str, str], _: LookupContext) -> LookupResult:
-    order = session.scalar(select(Order).where(Order.number == params["order"].strip().upper()))
+def _order_status(connection: Connection, params: Mapping[str, str], _: LookupContext) -> LookupResult:
+    order = connection.execute(_ORDER, {"order": params["order"].strip().upper()}).first()
     if order is None:
         return NOT_FOUND
     delivery = order.expected_delivery.isoformat() if order.expected_delivery else ""
     return _found(order_status=order.status, expected_delivery=delivery)
 
 
-def _member_points(session: Session, params: Mapping[str, str], _: LookupContext) -> LookupResult:
-    row = session.execute(
-        select(LoyaltyMember.points, Customer.name)
-        .join(Customer, Customer.id == LoyaltyMember.customer_id)
-        .where(LoyaltyMember.card_number == params["card"])
-    ).first()
+def _member_points(connection: Connection, params: Mapping[str, str], _: LookupContext) -> LookupResult:
+    row = connection.execute(_MEMBER, {"card": params["card"]}).first()
     if row is None:
         return NOT_FOUND
     return _found(points=str(row.points), member_name=row.name)
@@ -122,7 +148,7 @@ class LookupSpec:
     name: str
     params: tuple[str, ...]
     values: tuple[str, ...]
-    query: Callable[[Session, Mapping[str, str], LookupContext], LookupResult]
+    query: Callable[[Connection, Mapping[str, str], LookupContext], LookupResult]
 
 
 LOOKUPS: Mapping[str, LookupSpec] = {
@@ -166,7 +192,7 @@ class SqlLookups:
             return NOT_FOUND  # no row can hold such a value; asking the database would only fail
         context = LookupContext(self.pins)
         try:
-            result = await self._database.run(lambda session: spec.query(session, wanted, context))
+            result = await self._database.read(lambda connection: spec.query(connection, wanted, context))
         except SQLAlchemyError as exc:
             log.warning("lookup %s failed: %s", name, describe_error(exc))
             return LookupResult(LookupStatus.ERROR, error=f"database unavailable: {describe_error(exc)}")
@@ -180,8 +206,7 @@ class SqlLookups:
     async def _store_rehashed(self, rehashed: list[tuple[int, str, str]]) -> None:
         def store(session: Session) -> None:
             for account_id, old, new in rehashed:  # only if unchanged meanwhile (a new PIN set, say)
-                unchanged = (Account.id == account_id) & (Account.pin_hash == old)
-                session.execute(update(Account).where(unchanged).values(pin_hash=new))
+                session.execute(_REHASH, {"account_id": account_id, "old": old, "new": new})
 
         try:
             await self._database.run(store)

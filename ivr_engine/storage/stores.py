@@ -17,7 +17,8 @@ __all__ = ["SqlCallStore", "SqlNodeLog", "SqlSurveyStore", "SqlVoicemailStore"]
 
 
 class SqlNodeLog:
-    """``NodeEventSink``: ``record`` queues the event; ``flush`` waits until it is written."""
+    """``NodeEventSink``: ``record`` queues the event; ``flush`` waits until it is written (``urgent``:
+    in a batch of its own at once; else in the queue's next regular batch)."""
 
     def __init__(self, writer: WriteBehind) -> None:
         self._writer = writer
@@ -28,8 +29,8 @@ class SqlNodeLog:
     def record(self, event: NodeEvent) -> None:
         self._writer.submit(event)
 
-    async def flush(self) -> None:
-        await self._writer.flush()
+    async def flush(self, *, urgent: bool = True) -> None:
+        await self._writer.flush(urgent=urgent)
 
 
 class SqlCallStore:

@@ -151,14 +151,19 @@ class WriteBehind:
                   self._journal.path, exc)
         self._journal.abandon()
 
-    async def flush(self) -> bool:
+    async def flush(self, *, urgent: bool = True) -> bool:
         """Wait until everything queued so far is written; False if the database failed meanwhile
-        (the writes stay queued and are retried) or set a bad row aside (see the dead letters)."""
+        (the writes stay queued and are retried) or set a bad row aside (see the dead letters).
+
+        ``urgent`` writes at once; otherwise the writes go with the next regular batch (within
+        ``interval``): a call's end flushes its node log so, and calls ending together share a batch
+        (a batch per ended call was a journal fsync, a transaction and two thread hops per call)."""
         if self._task is None or self._task.done():
             raise RuntimeError("write-behind is not running: start() it first")
         target, failures, dead = self._accepted, self._failures, self.dead_lettered
-        self._flush_target = max(self._flush_target, target)
-        self._urgent.set()
+        if urgent:
+            self._flush_target = max(self._flush_target, target)
+            self._urgent.set()
         self._wake.set()
         task = self._task
         async with self._progress:

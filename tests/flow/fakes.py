@@ -61,7 +61,7 @@ class ListSink:
     def record(self, event: NodeEvent) -> None:
         self.events.append(event)
 
-    async def flush(self) -> None:
+    async def flush(self, *, urgent: bool = True) -> None:
         self.flushed += 1
 
     def path(self) -> list[tuple[str, str]]:

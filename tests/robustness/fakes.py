@@ -47,7 +47,7 @@ class Memory:
     def record(self, event: NodeEvent) -> None:
         self.events.append(event)
 
-    async def flush(self) -> None:
+    async def flush(self, *, urgent: bool = True) -> None:
         return None
 
     async def save_answer(

@@ -25,7 +25,7 @@ class Sink:
     def record(self, event: NodeEvent) -> None:
         self.events.append(event)
 
-    async def flush(self) -> None:
+    async def flush(self, *, urgent: bool = True) -> None:
         self.flushed += 1
 
 

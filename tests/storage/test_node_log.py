@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -61,6 +62,21 @@ async def test_many_events_are_batched_and_flushed(migrated_settings: Settings) 
     assert [r.seq for r in rows] == list(range(1000))
     assert rows[7].entered == T0 + timedelta(seconds=7)
     assert rows[7].left - rows[7].entered == timedelta(milliseconds=500)
+
+
+async def test_a_flush_that_is_not_urgent_waits_for_the_next_batch(migrated_settings: Settings) -> None:
+    async with open_stores(migrated_settings, flush_interval=3600.0) as stores:
+        stores.node_log.record(_event("call-calm", 1))
+        calm = asyncio.create_task(stores.node_log.flush(urgent=False))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not calm.done()  # waits for the regular batch (an hour away here)
+        assert stores.writer.batches == 0
+        stores.node_log.record(_event("call-calm", 2))
+        await stores.node_log.flush()  # urgent: writes at once, the calm flush's writes with it
+        await calm
+        assert stores.writer.batches == 1
+    assert [row.seq for row in _rows(migrated_settings, "call-calm")] == [1, 2]
 
 
 async def test_close_flushes_what_is_queued(migrated_settings: Settings) -> None:

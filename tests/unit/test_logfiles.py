@@ -13,7 +13,13 @@ import pytest
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.lab import control
 from ivr_engine.lab.paths import LabPaths
-from ivr_engine.logfiles import PrivateRotatingFileHandler, Rotation, log_to_file, rotate_if_over
+from ivr_engine.logfiles import (
+    PrivateRotatingFileHandler,
+    Rotation,
+    SecondFormatter,
+    log_to_file,
+    rotate_if_over,
+)
 
 
 def mode_of(path: Path) -> int:
@@ -176,3 +182,13 @@ def test_lab_up_refuses_an_unusable_log_setting_before_starting_anything(tmp_pat
     with pytest.raises(ConfigError, match="'log_backups'"):
         control.up(settings, echo=lambda _: None)
     assert not LabPaths.for_state_dir(tmp_path).log.exists()
+
+
+def test_the_second_formatter_writes_the_time_as_logging_does_across_seconds() -> None:
+    form = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    ours, theirs = SecondFormatter(form), logging.Formatter(form)
+    record = logging.LogRecord("ivr", logging.INFO, __file__, 1, "call.step call=c1", None, None)
+    for created in (1796536689.0, 1796536689.2705, 1796536689.999, 1796536690.0005, 1796536689.5, 1.25):
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert ours.format(record) == theirs.format(record)
+    assert ours.formatTime(record, "%H:%M") == theirs.formatTime(record, "%H:%M")
