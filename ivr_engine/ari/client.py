@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import logging
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,16 +80,23 @@ def _flag(value: bool) -> str:
 class AriClient:
     """ARI REST calls we use. Ids (channel, bridge, playback) are ours, so callers know them up front."""
 
-    def __init__(self, config: AriConfig, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, config: AriConfig, session: aiohttp.ClientSession, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.config = config
         self.session = session  # the events WebSocket's; REST requests go through ``AriHttp``
-        self._http = AriHttp(config.base_url, config.headers)
+        self._http = AriHttp(config.base_url, config.headers, tls=tls)
 
     @classmethod
     def open(cls, config: AriConfig) -> AriClient:
-        """A client with its own session; close it with :meth:`close`. Call inside a running loop."""
+        """A client with its own session; close it with :meth:`close`. Call inside a running loop.
+
+        Over ``https`` the REST connections and the events WebSocket share one TLS context, made here:
+        the system's CAs, or the PEM file ``SSL_CERT_FILE`` names when the client is opened."""
         timeout = aiohttp.ClientTimeout(total=config.request_timeout)
-        return cls(config, aiohttp.ClientSession(timeout=timeout))
+        tls = ssl.create_default_context() if config.base_url.startswith("https://") else None
+        connector = aiohttp.TCPConnector(ssl=tls) if tls is not None else None
+        return cls(config, aiohttp.ClientSession(timeout=timeout, connector=connector), tls=tls)
 
     async def close(self) -> None:
         self._http.close()

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,8 @@ class FakeAri:
     ws_attempts: int = 0
     """Every events WebSocket request, refused ones included."""
     _connect_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    tls: ssl.SSLContext | None = None
+    """Serve over TLS with this context (``https``/``wss``), as an Asterisk with ``tlsenable`` does."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -89,14 +92,15 @@ class FakeAri:
         app.router.add_route("*", "/ari/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.tls)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         return self.config
 
     @property
     def config(self) -> AriConfig:
-        return AriConfig(f"http://127.0.0.1:{self.port}/ari", self.user, self.password, self.app_name)
+        scheme = "https" if self.tls is not None else "http"
+        return AriConfig(f"{scheme}://127.0.0.1:{self.port}/ari", self.user, self.password, self.app_name)
 
     async def close(self) -> None:
         await self.drop_websockets()

@@ -164,9 +164,17 @@ def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
 class AriHttp:
     """Requests to ARI's host over at most ``limit`` kept-alive connections."""
 
-    def __init__(self, base_url: str, headers: Mapping[str, str], *, limit: int = 100) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        limit: int = 100,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """``tls``: the context for an ``https`` URL (default: Python's default context, made now)."""
         parts = urlsplit(base_url)
-        self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
+        self._ssl = (tls or ssl.create_default_context()) if parts.scheme == "https" else None
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or (443 if self._ssl else 80)
         self._prefix = parts.path.rstrip("/")

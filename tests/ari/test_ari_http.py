@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -127,19 +126,6 @@ def test_the_service_loop_uvloop_carries_requests_too() -> None:
                 writer.close()
 
     assert eventloop.run(main(), "uvloop") == (200, 1)
-
-
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 signed by itself (what a lab's or a small centre's Asterisk serves)."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
-        check=True, capture_output=True,
-    )
-    return cert, key
 
 
 async def _tls_server(cert: str, key: str) -> tuple[asyncio.Server, _Server, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 
 import pytest
 
@@ -122,3 +123,36 @@ async def test_a_cancel_while_attempts_fail_at_once_always_stops_the_reader(
         reader.cancel()
         done, _ = await asyncio.wait([reader], timeout=2)
         assert reader in done, f"attempt {attempt}: the reader ignored its cancel"
+
+
+async def test_over_tls_the_events_come_over_wss_and_requests_over_https(
+    self_signed: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Asterisk serving ARI over TLS (``ari_scheme: https``), its certificate trusted through
+    ``SSL_CERT_FILE``: the events WebSocket connects over ``wss`` and delivers, REST answers over
+    ``https``."""
+    cert, key = self_signed
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    fake = FakeAri(tls=tls)
+    await fake.start()
+    assert fake.config.events_url.startswith("wss://127.0.0.1:")
+    client = AriClient.open(fake.config)
+    seen: list[AriEvent] = []
+    stream = EventStream(fake.config, client.session, on_event=seen.append, backoff=Backoff(0.01, 2, 0.05))
+    reader = asyncio.create_task(stream.run())
+    try:
+        await fake.connected(1)
+        await fake.incoming("c9", "100")
+        async with asyncio.timeout(5):
+            while not seen:  # noqa: ASYNC110 - polling a plain list the callback fills
+                await asyncio.sleep(0.01)
+            assert isinstance(seen[0], StasisStart)
+            await client.answer("c9")
+        assert ("POST", "/channels/c9/answer") in [(r.method, r.path) for r in fake.requests]
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await client.close()
+        await fake.close()
