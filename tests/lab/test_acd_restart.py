@@ -21,10 +21,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
+import yaml
 
 from ivr_engine.lab.control import Component
 from ivr_engine.lab.sipp import AgentBehaviour, CallerScript
+from ivr_engine.web import LAB_PASSWORDS_FILE
+from ivr_engine.web.session import COOKIE_NAME
 
 from .conftest import Lab, until
 from .test_acd_flows import call_ids, control_json, ivr_ok, phone
@@ -174,5 +178,73 @@ async def test_serve_killed_or_stopped_with_callers_waiting_keeps_agents_and_cal
     assert phone_1001.answered_calls() == 1
     assert order[0] in bridged
     for agent_id in ("1001", "1002"):
+        lab.ivr("agent", "logout", agent_id)
+    assert await lab.leftovers() == ([], [])
+
+
+def _consult_legs(lab: Lab, call_id: str) -> list[str]:
+    found = [b["channels"] for b in lab.ari_json("/bridges") if b["id"] == f"consult-{call_id}"]
+    return sorted(found[0]) if found else []
+
+
+async def test_serve_killed_during_a_consult_gives_the_caller_back_to_the_first_agent(
+    make_lab: Callable[[], Lab],
+) -> None:
+    """A consult under way (the caller on music, 1003's and 1002's legs in the consult bridge) when
+    ``ivr serve`` is killed: after the restart the consult is over (``acd.live.recovery``): the caller is
+    bridged with 1003's leg again, 1002's leg is hung up and 1002 is ready, the consult bridge is gone;
+    then the call ends as any other."""
+    lab = started_lab(make_lab)
+    users = yaml.safe_load((lab.settings.state_dir / LAB_PASSWORDS_FILE).read_text())["users"]
+    base = f"http://{lab.settings.http_host}:{lab.settings.http_port}"
+    talk = AgentBehaviour(ring_ms=300)
+    before = len(lab.events())
+    async with phone(lab, "1003", talk) as first_phone, phone(lab, "1002", talk) as second_phone, \
+            aiohttp.ClientSession(base, headers={"Origin": base}) as desk:
+        ivr_ok(lab, "agent", "login", "1003")
+        caller = asyncio.create_task(lab.call(CallerScript(
+            number="100", caller_id="5550801", digits="0", initial_wait_ms=9000, hangup_after_s=90,
+            timeout_s=120,
+        )))  # fmt: skip
+        try:
+            call_id = (await until(lambda: call_ids(lab, before), 20, "the call to start"))[0]
+            with_1003 = "the caller with 1003"
+            bridge = await until(lambda: caller.done() or _bridge_of(lab, call_id), 40, with_1003)
+            assert isinstance(bridge, list), (await caller).describe()
+            (first_leg,) = [leg for leg in bridge if leg != call_id]
+            ivr_ok(lab, "agent", "login", "1002")
+            sign_in = {"username": "agent1003", "password": users["agent1003"]["password"]}
+            async with desk.post("/login", json=sign_in) as signed:
+                assert signed.status == 200, await signed.text()
+                cookie = {COOKIE_NAME: signed.cookies[COOKIE_NAME].value}
+            consult = f"/web/calls/{call_id}/consult"
+            async with desk.post(consult, json={"agent": "1002"}, cookies=cookie) as asked:
+                assert asked.status == 200, await asked.text()
+            legs = await until(lambda: len(_consult_legs(lab, call_id)) == 2 and _consult_legs(lab, call_id),
+                               20, "1002 to answer the consult")
+            assert first_leg in legs
+            assert _bridge_of(lab, call_id) is None  # the caller on music, alone
+
+            pid = int(lab.paths.pid_file(Component.SERVE).read_text())
+            os.kill(pid, signal.SIGKILL)
+            await until(lambda: _gone(pid), 20, "ivr serve to exit")
+            restarted = lab.ivr("lab", "up", "--timeout", "60")
+            assert restarted.returncode == 0, restarted.stdout
+
+            back = await until(lambda: _bridge_of(lab, call_id), 20, "the caller back with 1003")
+            assert sorted(back) == sorted([call_id, first_leg])
+            await until(lambda: "far-end-bye" in second_phone.log_lines(), 20, "1002's consult leg hung up")
+            await until(lambda: _agent(lab, "1002")["state"] == "ready", 20, "1002 ready again")
+            assert _consult_legs(lab, call_id) == []
+            assert _agent(lab, "1003")["state"] == "on_call"
+            assert not caller.done()
+
+            lab.ari_delete(f"/channels/{call_id}")  # the caller hangs up: the call ends as any other
+            await until(lambda: "far-end-bye" in first_phone.log_lines(), 20, "1003's phone hung up")
+            await asyncio.wait_for(asyncio.shield(caller), 30)
+        finally:
+            caller.cancel()
+            await asyncio.gather(caller, return_exceptions=True)
+    for agent_id in ("1002", "1003"):
         lab.ivr("agent", "logout", agent_id)
     assert await lab.leftovers() == ([], [])
