@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -63,9 +64,17 @@ async def live(fake: FakeAri, client: AriClient) -> AsyncIterator[Live]:
     await asyncio.gather(reader, return_exceptions=True)
 
 
+@dataclass(frozen=True)
+class SelfSigned:
+    """A certificate for 127.0.0.1 signed by itself (what a lab's or a small centre's Asterisk serves):
+    ``cert`` is the PEM file a client trusts it by (``SSL_CERT_FILE``), ``server`` a TLS server's context."""
+
+    cert: str
+    server: ssl.SSLContext
+
+
 @pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 signed by itself (what a lab's or a small centre's Asterisk serves)."""
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> SelfSigned:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
     subprocess.run(
@@ -73,4 +82,6 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
         check=True, capture_output=True,
     )
-    return cert, key
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    return SelfSigned(cert, server)

@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 import pytest
 
 from ivr_engine import eventloop
 from ivr_engine.ari.http import AriHttp, ConnectionDropped, encode_target
+
+from .conftest import SelfSigned
 
 Answer = Callable[[bytes], bytes]
 
@@ -43,18 +46,23 @@ class _Server:
             writer.close()
 
 
-Start = Callable[[Answer], Awaitable[tuple[_Server, AriHttp]]]
+class Start(Protocol):
+    def __call__(
+        self, answer: Answer, *, tls: ssl.SSLContext | None = None
+    ) -> Awaitable[tuple[_Server, AriHttp]]:
+        """A fake ARI host answering with ``answer`` (over TLS with ``tls``), and a client of it."""
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Start]:
     made: list[tuple[asyncio.Server, AriHttp, _Server]] = []
 
-    async def start(answer: Answer) -> tuple[_Server, AriHttp]:
+    async def start(answer: Answer, *, tls: ssl.SSLContext | None = None) -> tuple[_Server, AriHttp]:
         fake = _Server(answer)
-        listening = await asyncio.start_server(fake.serve, "127.0.0.1", 0)
+        listening = await asyncio.start_server(fake.serve, "127.0.0.1", 0, ssl=tls)
         port = listening.sockets[0].getsockname()[1]
-        http = AriHttp(f"http://127.0.0.1:{port}/ari", {"Authorization": "Basic x"})
+        scheme = "http" if tls is None else "https"
+        http = AriHttp(f"{scheme}://127.0.0.1:{port}/ari", {"Authorization": "Basic x"})
         made.append((listening, http, fake))
         return fake, http
 
@@ -128,51 +136,27 @@ def test_the_service_loop_uvloop_carries_requests_too() -> None:
     assert eventloop.run(main(), "uvloop") == (200, 1)
 
 
-async def _tls_server(cert: str, key: str) -> tuple[asyncio.Server, _Server, int]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    fake = _Server(lambda _request: _json(b'{"system": "up"}'))
-    listening = await asyncio.start_server(fake.serve, "127.0.0.1", 0, ssl=context)
-    return listening, fake, listening.sockets[0].getsockname()[1]
-
-
 async def test_https_requests_verify_the_server_against_the_trusted_certificates(
-    self_signed: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    server: Start, self_signed: SelfSigned, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An ``https`` ARI URL: requests go over TLS on kept-alive connections, and the server's certificate
     is checked against the system's CAs, or the file ``SSL_CERT_FILE`` names (how an operator trusts a
     centre's own CA or a self-signed Asterisk)."""
-    cert, key = self_signed
-    listening, fake, port = await _tls_server(cert, key)
-    monkeypatch.setenv("SSL_CERT_FILE", cert)
-    http = AriHttp(f"https://127.0.0.1:{port}/ari", {"Authorization": "Basic x"})
-    try:
-        async with asyncio.timeout(10):
-            answers = [await http.request("GET", "/asterisk/info") for _ in range(3)]
-        assert [(a.status, a.body) for a in answers] == [(200, b'{"system": "up"}')] * 3
-        assert fake.connections == 1
-        assert fake.requests[0].startswith(b"GET /ari/asterisk/info HTTP/1.1\r\n")
-    finally:
-        http.close()
-        listening.close()
-        for writer in fake.writers:
-            writer.close()
+    monkeypatch.setenv("SSL_CERT_FILE", self_signed.cert)
+    fake, http = await server(lambda _request: _json(b'{"system": "up"}'), tls=self_signed.server)
+    async with asyncio.timeout(10):
+        answers = [await http.request("GET", "/asterisk/info") for _ in range(3)]
+    assert [(a.status, a.body) for a in answers] == [(200, b'{"system": "up"}')] * 3
+    assert fake.connections == 1
+    assert fake.requests[0].startswith(b"GET /ari/asterisk/info HTTP/1.1\r\n")
 
 
 async def test_https_refuses_a_server_whose_certificate_is_not_trusted(
-    self_signed: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    server: Start, self_signed: SelfSigned, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = self_signed
-    listening, fake, port = await _tls_server(cert, key)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    http = AriHttp(f"https://127.0.0.1:{port}/ari", {})
-    try:
-        async with asyncio.timeout(10):
-            with pytest.raises(ssl.SSLCertVerificationError):
-                await http.request("GET", "/asterisk/info")
-        assert fake.requests == []
-    finally:
-        http.close()
-        listening.close()
-        for writer in fake.writers:
-            writer.close()
+    fake, http = await server(lambda _request: _json(b"{}"), tls=self_signed.server)
+    async with asyncio.timeout(10):
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await http.request("GET", "/asterisk/info")
+    assert fake.requests == []

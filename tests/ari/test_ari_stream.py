@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 
 import pytest
 
@@ -12,6 +11,16 @@ from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.events import AriEvent, StasisStart
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.ari.stream import Backoff, EventStream
+
+from .conftest import SelfSigned
+
+
+async def _first(seen: list[AriEvent], wait: float) -> AriEvent:
+    """The first event the stream's callback put in ``seen``, waiting up to ``wait`` seconds for it."""
+    async with asyncio.timeout(wait):
+        while not seen:  # noqa: ASYNC110 - polling a plain list the callback fills
+            await asyncio.sleep(0.01)
+    return seen[0]
 
 
 def test_backoff_grows_and_caps() -> None:
@@ -34,10 +43,7 @@ async def test_reconnects_after_drop_and_keeps_delivering(fake: FakeAri, client:
         fake.accepting = True
         await fake.connected(2)
         await fake.incoming("c9", "100")
-        async with asyncio.timeout(2):
-            while not seen:  # noqa: ASYNC110 - polling a plain list the callback fills
-                await asyncio.sleep(0.01)
-        assert isinstance(seen[0], StasisStart)
+        assert isinstance(await _first(seen, 2), StasisStart)
         assert stream.reconnects == 1
         assert connections == [1, 2]
     finally:
@@ -126,16 +132,13 @@ async def test_a_cancel_while_attempts_fail_at_once_always_stops_the_reader(
 
 
 async def test_over_tls_the_events_come_over_wss_and_requests_over_https(
-    self_signed: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    self_signed: SelfSigned, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An Asterisk serving ARI over TLS (``ari_scheme: https``), its certificate trusted through
     ``SSL_CERT_FILE``: the events WebSocket connects over ``wss`` and delivers, REST answers over
     ``https``."""
-    cert, key = self_signed
-    monkeypatch.setenv("SSL_CERT_FILE", cert)
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(cert, key)
-    fake = FakeAri(tls=tls)
+    monkeypatch.setenv("SSL_CERT_FILE", self_signed.cert)
+    fake = FakeAri(tls=self_signed.server)
     await fake.start()
     assert fake.config.events_url.startswith("wss://127.0.0.1:")
     client = AriClient.open(fake.config)
@@ -145,10 +148,8 @@ async def test_over_tls_the_events_come_over_wss_and_requests_over_https(
     try:
         await fake.connected(1)
         await fake.incoming("c9", "100")
+        assert isinstance(await _first(seen, 5), StasisStart)
         async with asyncio.timeout(5):
-            while not seen:  # noqa: ASYNC110 - polling a plain list the callback fills
-                await asyncio.sleep(0.01)
-            assert isinstance(seen[0], StasisStart)
             await client.answer("c9")
         assert ("POST", "/channels/c9/answer") in [(r.method, r.path) for r in fake.requests]
     finally:
