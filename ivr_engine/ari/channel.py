@@ -12,6 +12,15 @@ length plus ``recording_margin``; past that, or at once on a ``Recheck`` (sent a
 the channel asks ARI (GET /playbacks/{id}, /recordings/live/{name}). Still playing: wait again, at most
 ``recheck`` seconds at a time. Gone: it finished (its end was lost) and the call carries on; if the
 channel is gone too, the caller hung up.
+
+A key that barges in stops the playback and is answered at once: the channel does not wait for the
+stopped playback's PlaybackFinished (a round trip through Asterisk's Stasis loop and the events stream
+that the caller would hear as extra silence before the answer). Asterisk runs a channel's commands in
+order, so whatever the call sends next (the answer's play, a recording, a bridge) starts once the stop
+is done. The stopped playback's PlaybackFinished, still to come, is noted as stale and skipped when it
+arrives: its id comes round again two playbacks later (``playback_ids``), and without that its late
+end would pass for the new one's. A ``Recheck`` (after a reconnect, where events may be lost) clears
+the stale ids: everything sent before the drop was queued ahead of it.
 """
 
 from __future__ import annotations
@@ -78,7 +87,7 @@ def playback_ids(channel_id: str) -> tuple[str, str]:
 
 
 class AriChannel:
-    """One caller's leg. ``stop_grace`` bounds the wait for PlaybackFinished after a barge-in stop."""
+    """One caller's leg."""
 
     def __init__(
         self,
@@ -90,7 +99,6 @@ class AriChannel:
         dialled: str = "",
         recordings_dir: Path = Path("/var/spool/asterisk/recording"),
         language: str = "",
-        stop_grace: float = 2.0,
         lengths: LengthEstimator | None = None,
         bounds: WaitBounds | None = None,
     ) -> None:
@@ -101,13 +109,14 @@ class AriChannel:
         self._dialled = dialled
         self._recordings_dir = recordings_dir
         self._language = language
-        self._stop_grace = stop_grace
         self._lengths: LengthEstimator = lengths or MediaLengths(language=language or "en")
         self._bounds = bounds or WaitBounds()
         self._keys: deque[DtmfKey] = deque()
         self._gone = False
         self._hung_up_by_us = False
         self._playbacks = 0
+        self._stale: set[str] = set()
+        """Playbacks stopped whose PlaybackFinished has not arrived yet (skipped when it does)."""
 
     @property
     def id(self) -> str:
@@ -128,8 +137,14 @@ class AriChannel:
 
     # -- event plumbing ---------------------------------------------------------------------------
 
-    def _take(self, event: AriEvent) -> AriEvent:
-        """Note hangups and keys; returns the event for the caller to inspect."""
+    def _take(self, event: AriEvent) -> AriEvent | None:
+        """Note hangups and keys; returns the event for the caller to inspect, or ``None`` for a stopped
+        playback's late end (nothing to act on)."""
+        if isinstance(event, PlaybackFinished) and event.playback.id in self._stale:
+            self._stale.discard(event.playback.id)
+            return None
+        if isinstance(event, Recheck):
+            self._stale.clear()
         if isinstance(event, _HANGUP_EVENTS):
             self._gone = True
         elif isinstance(event, ChannelDtmfReceived) and len(self._keys) < TYPE_AHEAD_LIMIT:
@@ -147,18 +162,21 @@ class AriChannel:
 
     async def _next(self, wait: float | None = None) -> AriEvent | None:
         """The next event (None on timeout); raises CallerHungUp when it is a hangup."""
-        if not self._events.empty():
-            event = self._events.get_nowait()
-        else:
-            try:  # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every wait in a task of its own
-                async with asyncio.timeout(wait):
-                    event = await self._events.get()
-            except TimeoutError:
-                return None
-        self._take(event)
-        if self._gone:
-            raise CallerHungUp(self.id)
-        return event
+        deadline = None if wait is None else asyncio.get_running_loop().time() + wait
+        while True:
+            if not self._events.empty():
+                event = self._events.get_nowait()
+            else:
+                try:  # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every wait in a task of its own
+                    async with asyncio.timeout_at(deadline):
+                        event = await self._events.get()
+                except TimeoutError:
+                    return None
+            taken = self._take(event)
+            if self._gone:
+                raise CallerHungUp(self.id)
+            if taken is not None:
+                return taken
 
     async def _ari(self, what: str, request: Awaitable[object]) -> None:
         """Await an ARI request; 404 means the caller left, other ARI errors are ChannelErrors."""
@@ -213,9 +231,11 @@ class AriChannel:
         playback_id = playback_ids(self.id)[self._playbacks % 2]
         self._playbacks += 1
         loop = asyncio.get_running_loop()
-        await self._ari("play", self._client.play(self.id, uris, playback_id, lang=self._language))
-        deadline = loop.time()
+        asked = False
         try:
+            await self._ari("play", self._client.play(self.id, uris, playback_id, lang=self._language))
+            asked = True
+            deadline = loop.time()
             deadline += await self._lengths.seconds(uris) + self._bounds.playback_margin
             while True:
                 event = await self._next(max(0.0, deadline - loop.time()))
@@ -236,6 +256,8 @@ class AriChannel:
             # before any later command such as joining a bridge, so stop it now.
             with contextlib.suppress(AriError):
                 await self._client.stop_playback(playback_id)
+            if asked:  # (cancelled before Asterisk answered the play: whether it made one is unknown)
+                self._stale.add(playback_id)
             raise
 
     async def _still_playing(self, playback_id: str, *, overdue: bool) -> bool:
@@ -255,17 +277,14 @@ class AriChannel:
         return playback.state not in _ENDED_STATES
 
     async def _stop_playback(self, playback_id: str) -> None:
+        """Stop a playback a key barged in on, without waiting for its end (see the module's doc)."""
         try:
             await self._client.stop_playback(playback_id)
         except AriNotFound:
-            return  # already finished
+            pass  # it had just ended: its PlaybackFinished is on its way all the same
         except AriError as exc:
             raise ChannelError(f"stop playback on {self.id} failed: {exc}") from exc
-        deadline = asyncio.get_running_loop().time() + self._stop_grace
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
-            event = await self._next(left)
-            if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
-                return
+        self._stale.add(playback_id)
 
     async def collect(
         self,

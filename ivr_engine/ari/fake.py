@@ -51,6 +51,9 @@ class FakeAri:
     password: str = "secret"
     app_name: str = "ivr-engine"
     playback_seconds: float = 0.05
+    stop_seconds: float = 0.0
+    """How long after a stop request its playback's PlaybackFinished comes (Asterisk stops a playback at
+    the channel's next frame, after the request has been answered); 0: before the answer."""
     record_seconds: float = 0.2
     failing_media: set[str] = field(default_factory=set)
     lost_events: set[str] = field(default_factory=set)
@@ -336,7 +339,16 @@ class FakeAri:
             return _not_found("Playback")
         playback, task = found
         task.cancel()
-        await self.push({"type": "PlaybackFinished", "playback": {**playback, "state": "done"}})
+        finished = {"type": "PlaybackFinished", "playback": {**playback, "state": "done"}}
+        if self.stop_seconds <= 0:
+            await self.push(finished)
+            return None
+
+        async def later() -> None:
+            await asyncio.sleep(self.stop_seconds)
+            await self.push(finished)
+
+        self._spawn(later())
         return None
 
     async def _record(self, channel_id: str, params: dict[str, str]) -> Json:

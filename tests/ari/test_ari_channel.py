@@ -39,6 +39,59 @@ async def test_barge_in_stops_playback_and_keeps_the_key(live: Live) -> None:
     assert digits.text == "5"
 
 
+async def test_barge_in_answers_the_key_without_waiting_for_the_stopped_playbacks_end(live: Live) -> None:
+    live.fake.playback_seconds = 30
+    live.fake.stop_seconds = 1.5  # the stopped playback's PlaybackFinished comes this much later
+    channel = live.channel()
+    playing = asyncio.create_task(channel.play([Say(SayKind.NUMBER, "7")], barge_in=True))
+    await asyncio.sleep(0.1)
+    await live.fake.dtmf("c1", "5")
+    assert await asyncio.wait_for(playing, 0.5) is DtmfKey.FIVE
+    assert len(live.fake.calls("DELETE", "/playbacks/")) == 1
+
+
+async def test_a_stopped_playbacks_late_end_is_not_taken_for_the_next_one_with_its_id(live: Live) -> None:
+    """Playback ids come round every second playback: the late PlaybackFinished of a stopped one must not
+    end the playback that took its id meanwhile."""
+    live.fake.playback_seconds = 30
+    live.fake.stop_seconds = 0.6
+    channel = live.channel()
+    loop = asyncio.get_running_loop()
+    first = asyncio.create_task(channel.play([Say(SayKind.NUMBER, "7")], barge_in=True))
+    await asyncio.sleep(0.05)
+    await live.fake.dtmf("c1", "5")
+    assert await asyncio.wait_for(first, 0.5) is DtmfKey.FIVE
+    assert (await channel.collect(max_digits=1, first_timeout=0.2)).text == "5"
+    live.fake.playback_seconds = 0.05
+    await channel.play([Say(SayKind.NUMBER, "8")])  # the other id
+    live.fake.playback_seconds = 1.0
+    started = loop.time()
+    await channel.play([Say(SayKind.NUMBER, "9")])  # the first one's id again; its late end comes meanwhile
+    assert loop.time() - started >= 0.9
+    plays = live.fake.calls("POST", "/channels/c1/play/")
+    assert plays[0].path == plays[2].path != plays[1].path
+
+
+async def test_a_cancelled_playbacks_late_end_is_not_taken_for_a_later_one(live: Live) -> None:
+    """Hold audio is cancelled when an agent answers (its playback stopped): after the agent's call the
+    same leg may hear prompts again, whose playback ids come round."""
+    live.fake.playback_seconds = 30
+    live.fake.stop_seconds = 0.6
+    channel = live.channel()
+    loop = asyncio.get_running_loop()
+    holding = asyncio.create_task(channel.play([Say(SayKind.NUMBER, "7")]))
+    await asyncio.sleep(0.1)
+    holding.cancel()
+    await asyncio.gather(holding, return_exceptions=True)
+    assert len(live.fake.calls("DELETE", "/playbacks/")) == 1
+    live.fake.playback_seconds = 0.05
+    await channel.play([Say(SayKind.NUMBER, "8")])
+    live.fake.playback_seconds = 1.0
+    started = loop.time()
+    await channel.play([Say(SayKind.NUMBER, "9")])
+    assert loop.time() - started >= 0.9
+
+
 async def test_without_barge_in_keys_are_buffered_for_collect(live: Live) -> None:
     live.fake.playback_seconds = 0.3
     channel = live.channel()

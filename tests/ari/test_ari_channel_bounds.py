@@ -129,3 +129,24 @@ async def test_a_recording_still_running_is_waited_for_again(live: Live) -> None
     await asyncio.wait_for(channel.record(name="vm-2", max_seconds=0.1, beep=False), 3)
     assert loop.time() - started >= 0.7
     assert len(live.fake.calls("GET", "/recordings/live/vm-2")) >= 2
+
+
+async def test_after_a_recheck_a_stopped_playbacks_lost_end_is_no_longer_awaited(live: Live) -> None:
+    """A barge-in stop leaves its playback's end to come later (to be skipped); if the WebSocket dropped
+    meanwhile, that end may be lost: after the reconnect's ``Recheck`` the next playback with the same id
+    must not wait for it (its own end would be skipped in its place, and the call wait for the bound)."""
+    live.fake.playback_seconds = 30
+    live.fake.stop_seconds = 30  # the stopped playback's end never comes: lost with the drop
+    channel = bounded_channel(live, FixedLengths(5.0))
+    first = asyncio.create_task(channel.play_uris(["sound:hello"], barge_in=True))
+    await asyncio.sleep(0.05)
+    await live.fake.dtmf("c1", "5")
+    assert await asyncio.wait_for(first, 1) is not None
+    live.fake.playback_seconds = 0.05
+    await asyncio.wait_for(channel.play_uris(["sound:hello"]), 3)  # the other id
+    live.router.deliver(Recheck("c1"))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(channel.play_uris(["sound:hello"]), 8)  # the stopped one's id again
+    assert loop.time() - started < 1.0  # its own end, not the bound (5 s + margin) and a REST check
+    assert not live.fake.calls("GET", "/playbacks/")
