@@ -198,6 +198,10 @@ class AriChannel:
         self._check()
         if barge_in and self._keys:
             return self._keys[0]
+        known = [self._resolver.at_once(item) for item in media]
+        if all(uris is not None for uris in known):  # nothing to wait for: one playback, no tasks
+            return await self.play_uris([uri for uris in known if uris is not None for uri in uris],
+                                        barge_in=barge_in)
         # Every item is resolved at once, side by side, and what is ready plays without waiting for
         # what is not: a prompt before a value synthesised at run time (a Mandarin balance, which may
         # take seconds on a loaded box) is heard while the value is rendered, not after it.

@@ -1,6 +1,9 @@
 """Turning the interpreter's media (Prompt, Say, Tts, Silence) into Asterisk media URIs.
 
-The resolver is what ``AriChannel`` calls before every playback. Rules:
+The resolver is what ``AriChannel`` calls before every playback. Most media need no waiting (a prompt
+found before, a number, a date, silence): ``at_once`` gives their URIs there and then, and the channel
+plays them without a task per item; the rest (runtime TTS, a prompt looked up for the first time) are
+awaited. Rules:
 
 Every item carries the caller's language (``lang``; "" = the service's ``language``).
 
@@ -28,6 +31,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from ivr_engine.channel import ChannelError, Media, Prompt, Say, SayKind, Tts
 from ivr_engine.logs import fields
@@ -47,7 +51,16 @@ log = logging.getLogger(__name__)
 
 CORE_SOUNDS_DIR = Path("/usr/share/asterisk/sounds")
 
-MediaResolver = Callable[[Media], Awaitable[list[str]]]
+class MediaResolver(Protocol):
+    """Turns media into Asterisk media URIs."""
+
+    def at_once(self, media: Media) -> list[str] | None:
+        """The URIs of ``media`` if they are known without waiting for anything, else ``None``."""
+
+    def __call__(self, media: Media) -> Awaitable[list[str]]:
+        """The URIs of ``media`` (``ChannelError`` if it cannot be played)."""
+
+
 Synthesiser = Callable[[str], Awaitable[Path]]
 
 
@@ -123,51 +136,74 @@ def default_resolver(
 ) -> MediaResolver:
     """The resolver the service uses; see the module docstring for the rules. ``synthesiser`` speaks
     ``language``; ``synthesisers(lang)`` gives one for another language (default: ``synthesiser``)."""
-    found: dict[tuple[str, str], str] = {}
+    return _Resolver(sounds_dir, language, synthesiser, core_sounds_dir, synthesisers)
 
-    def synthesiser_for(lang: str) -> Synthesiser | None:
-        if lang == language or synthesisers is None:
-            return synthesiser
-        return synthesisers(lang)
 
-    async def speak(text: str, lang: str) -> str:
-        synthesise = synthesiser_for(lang)
+class _Resolver:
+    def __init__(self, sounds_dir: Path, language: str, synthesiser: Synthesiser | None,
+                 core_sounds_dir: Path, synthesisers: Callable[[str], Synthesiser] | None) -> None:
+        self._sounds_dir = sounds_dir
+        self._language = language
+        self._synthesiser = synthesiser
+        self._core_sounds_dir = core_sounds_dir
+        self._synthesisers = synthesisers
+        self._found: dict[tuple[str, str], str] = {}
+        """Prompts found before: (language, id) -> URI."""
+
+    def at_once(self, media: Media) -> list[str] | None:
+        if isinstance(media, Prompt):
+            uri = self._found.get((media.lang or self._language, media.id))
+            return None if uri is None else [uri]
+        if isinstance(media, Say):
+            try:
+                text = spoken_text(media.kind, media.value, media.lang or self._language)
+                return _say(media) if text is None else None
+            except (ValueError, ChannelError):
+                return None  # (the awaited path says what is wrong)
+        if isinstance(media, Tts):
+            return None
+        return silence_uris(media.seconds)
+
+    async def __call__(self, media: Media) -> list[str]:
+        if isinstance(media, Prompt):
+            return [await self._prompt_uri(media, media.lang or self._language)]
+        if isinstance(media, Say):
+            lang = media.lang or self._language
+            try:
+                text = spoken_text(media.kind, media.value, lang)
+            except ValueError:
+                raise ChannelError(f"cannot say {media.value!r} as {media.kind.value} in {lang}") from None
+            return _say(media) if text is None else [await self._speak(text, lang)]
+        if isinstance(media, Tts):
+            return [await self._speak(media.text, media.lang or self._language)]
+        return silence_uris(media.seconds)
+
+    def _synthesiser_for(self, lang: str) -> Synthesiser | None:
+        if lang == self._language or self._synthesisers is None:
+            return self._synthesiser
+        return self._synthesisers(lang)
+
+    async def _speak(self, text: str, lang: str) -> str:
+        synthesise = self._synthesiser_for(lang)
         if synthesise is None:
             raise ChannelError(f"no text-to-speech configured for {text!r}")
         path = await synthesise(text)
         return f"sound:{path.resolve().with_suffix('')}"
 
-    async def prompt_uri(prompt: Prompt, lang: str) -> str:
-        if (lang, prompt.id) in found:
-            return found[(lang, prompt.id)]
-        catalogue = (sounds_dir / lang / prompt.id).resolve()
+    async def _prompt_uri(self, prompt: Prompt, lang: str) -> str:
+        if (lang, prompt.id) in self._found:
+            return self._found[(lang, prompt.id)]
+        catalogue = (self._sounds_dir / lang / prompt.id).resolve()
         if catalogue.with_suffix(".wav").exists():
             uri = f"sound:{catalogue}"
-        elif any((core_sounds_dir / lang).glob(f"{prompt.id}.*")):
+        elif any((self._core_sounds_dir / lang).glob(f"{prompt.id}.*")):
             uri = f"sound:{prompt.id}"
-        elif prompt.text and synthesiser_for(lang) is not None:
+        elif prompt.text and self._synthesiser_for(lang) is not None:
             log.warning(fields("prompt.not_built", prompt=prompt.id, lang=lang, fallback="tts"))
-            return await speak(prompt.text, lang)  # not memoised: a later `ivr prompts build` takes over
+            return await self._speak(prompt.text, lang)  # not memoised: `ivr prompts build` takes over
         else:
             raise ChannelError(
                 f"prompt {prompt.id!r} missing: no {catalogue.with_suffix('.wav')} and no core sound"
             )
-        found[(lang, prompt.id)] = uri
+        self._found[(lang, prompt.id)] = uri
         return uri
-
-    async def resolve(media: Media) -> list[str]:
-        if isinstance(media, Prompt):
-            return [await prompt_uri(media, media.lang or language)]
-        if isinstance(media, Say):
-            lang = media.lang or language
-            try:
-                text = spoken_text(media.kind, media.value, lang)
-            except ValueError:
-                raise ChannelError(f"cannot say {media.value!r} as {media.kind.value} in {lang}") from None
-            return _say(media) if text is None else [await speak(text, lang)]
-        if isinstance(media, Tts):
-            return [await speak(media.text, media.lang or language)]
-        return silence_uris(media.seconds)
-
-    return resolve
-

@@ -26,6 +26,9 @@ class SlowTts:
         self.started = asyncio.Event()
         self.cancelled = False
 
+    def at_once(self, media: Media) -> list[str] | None:
+        return [f"sound:{media.id}"] if isinstance(media, Prompt) else None
+
     async def __call__(self, media: Media) -> list[str]:
         if isinstance(media, Tts):
             self.started.set()
@@ -117,3 +120,27 @@ async def test_a_hangup_while_the_value_is_still_synthesised_ends_the_play(live:
     with pytest.raises(CallerHungUp):
         await asyncio.wait_for(playing, 2)
     assert slow.cancelled
+
+
+async def test_media_known_at_once_play_without_being_awaited(live: Live) -> None:
+    """Prompts and values that need no waiting go straight into one playback: the awaited path (a task
+    per item) is only for what must be waited for."""
+
+    class Counting(SlowTts):
+        def __init__(self) -> None:
+            super().__init__()
+            self.awaited: list[Media] = []
+
+        async def __call__(self, media: Media) -> list[str]:
+            self.awaited.append(media)
+            return await super().__call__(media)
+
+    live.fake.playback_seconds = 0.01
+    resolver = Counting()
+    channel = channel_with(live, resolver)
+    assert await channel.play([Prompt("balance_is"), Prompt("goodbye")]) is None
+    assert played(live) == ["sound:balance_is,sound:goodbye"]
+    assert resolver.awaited == []
+    resolver.ready.set()
+    assert await channel.play([Prompt("balance_is"), Tts("12")]) is None
+    assert resolver.awaited == [Prompt("balance_is"), Tts("12")]  # one item waits: the awaited path

@@ -82,3 +82,25 @@ async def test_unbuilt_prompt_is_spoken_from_its_catalogue_text(tmp_path: Path) 
     assert await resolve(Prompt("not_built", "Please hold.")) == [f"sound:{real(tmp_path)}/en/not_built"]
     with pytest.raises(ChannelError, match="missing"):
         await resolve(Prompt("no_text"))
+
+
+async def test_at_once_knows_what_needs_no_waiting_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "welcome.wav").write_bytes(b"RIFF")
+
+    async def synth(text: str) -> Path:
+        return tmp_path / "tts" / "x.wav"
+
+    resolve = default_resolver(tmp_path, "en", synthesiser=synth, core_sounds_dir=tmp_path / "core")
+    assert resolve.at_once(Prompt("welcome")) is None  # not looked up yet: a file check
+    assert await resolve(Prompt("welcome")) == [f"sound:{real(tmp_path)}/en/welcome"]
+    assert resolve.at_once(Prompt("welcome")) == [f"sound:{real(tmp_path)}/en/welcome"]
+    assert resolve.at_once(Prompt("welcome", lang="zh")) is None  # another language's file
+    assert resolve.at_once(Say(SayKind.MONEY, "12.34")) == say_money("12.34")
+    assert resolve.at_once(Say(SayKind.DIGITS, "1A")) == ["characters:1A"]
+    assert resolve.at_once(Silence(2)) == ["sound:silence/2"]
+    assert resolve.at_once(Tts("hello")) is None  # synthesised
+    assert resolve.at_once(Say(SayKind.MONEY, "12.34", lang="zh")) is None  # Mandarin values are synthesised
+    assert resolve.at_once(Say(SayKind.MONEY, "twelve")) is None  # the awaited path says what is wrong
+    with pytest.raises(ChannelError):
+        await resolve(Say(SayKind.MONEY, "twelve"))
