@@ -19,7 +19,8 @@ that the caller would hear as extra silence before the answer). Asterisk runs a 
 order, so whatever the call sends next (the answer's play, a recording, a bridge) starts once the stop
 is done. The stopped playback's PlaybackFinished, still to come, is noted as stale and skipped when it
 arrives: its id comes round again two playbacks later (``playback_ids``), and without that its late
-end would pass for the new one's. A ``Recheck`` (after a reconnect, where events may be lost) clears
+end would pass for the new one's. So is the end of a playback found gone past its bound (its
+PlaybackFinished may only be late). A ``Recheck`` (after a reconnect, where events may be lost) clears
 the stale ids: everything sent before the drop was queued ahead of it.
 """
 
@@ -245,6 +246,8 @@ class AriChannel:
                 event = await self._next(max(0.0, deadline - loop.time()))
                 if event is None or isinstance(event, Recheck):
                     if not await self._still_playing(playback_id, overdue=event is None):
+                        if event is None:  # its end may only be late: skipped when it comes (if it was
+                            self._stale.add(playback_id)  # lost, the Recheck after the reconnect clears it)
                         return None
                     deadline = max(deadline, loop.time() + self._bounds.recheck)
                     continue

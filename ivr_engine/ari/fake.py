@@ -58,6 +58,8 @@ class FakeAri:
     failing_media: set[str] = field(default_factory=set)
     lost_events: set[str] = field(default_factory=set)
     """Event types never sent (as if lost with a dropped WebSocket), e.g. ``{"PlaybackFinished"}``."""
+    late_events: dict[str, float] = field(default_factory=dict)
+    """Event type -> seconds its events reach the clients late (a busy Asterisk or events stream)."""
     channels: dict[str, Json] = field(default_factory=dict)
     bridges: dict[str, Json] = field(default_factory=dict)
     requests: list[FakeRequest] = field(default_factory=list)
@@ -170,6 +172,17 @@ class FakeAri:
     async def push(self, event: Json) -> None:
         if event.get("type") in self.lost_events:
             return
+        late = self.late_events.get(str(event.get("type")), 0.0)
+        if late > 0:
+            async def later() -> None:
+                await asyncio.sleep(late)
+                await self._send(event)
+
+            self._spawn(later())
+            return
+        await self._send(event)
+
+    async def _send(self, event: Json) -> None:
         event.setdefault("application", self.app_name)
         event.setdefault("timestamp", "2024-01-01T00:00:00.000+0000")
         text = json.dumps(event)

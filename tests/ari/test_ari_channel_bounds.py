@@ -150,3 +150,19 @@ async def test_after_a_recheck_a_stopped_playbacks_lost_end_is_no_longer_awaited
     await asyncio.wait_for(channel.play_uris(["sound:hello"]), 8)  # the stopped one's id again
     assert loop.time() - started < 1.0  # its own end, not the bound (5 s + margin) and a REST check
     assert not live.fake.calls("GET", "/playbacks/")
+
+
+async def test_an_overdue_end_that_comes_late_is_not_taken_for_a_later_playbacks(live: Live) -> None:
+    """Past its bound ARI says the playback is gone and the call carries on; its PlaybackFinished, only
+    late, comes later still: the next playback with the same id must not end on it."""
+    live.fake.playback_seconds = 0.1
+    live.fake.late_events = {"PlaybackFinished": 1.0}  # every end reaches the service a second late
+    lengths = FixedLengths(0.1)
+    channel = bounded_channel(live, lengths)
+    await asyncio.wait_for(channel.play_uris(["sound:hello"]), 3)  # overdue: asked, gone
+    await asyncio.wait_for(channel.play_uris(["sound:hello"]), 3)  # the other id, the same way
+    live.fake.playback_seconds = lengths.value = 2.0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(channel.play_uris(["sound:hello"]), 5)  # the first id again
+    assert loop.time() - started >= 2.0  # the first playback's late end (about 0.5 s in) was skipped
