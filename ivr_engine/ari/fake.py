@@ -169,18 +169,20 @@ class FakeAri:
         await self.push({"type": "ChannelDestroyed", "cause": 16, "cause_txt": "Normal Clearing",
                          "channel": channel})
 
-    async def push(self, event: Json) -> None:
+    async def push(self, event: Json, *, after: float = 0.0) -> None:
+        """Send ``event`` to the clients, ``after`` seconds later (plus its type's ``late_events``)."""
         if event.get("type") in self.lost_events:
             return
-        late = self.late_events.get(str(event.get("type")), 0.0)
-        if late > 0:
-            async def later() -> None:
-                await asyncio.sleep(late)
-                await self._send(event)
-
-            self._spawn(later())
+        after += self.late_events.get(str(event.get("type")), 0.0)
+        if after <= 0:
+            await self._send(event)
             return
-        await self._send(event)
+
+        async def later() -> None:
+            await asyncio.sleep(after)
+            await self._send(event)
+
+        self._spawn(later())
 
     async def _send(self, event: Json) -> None:
         event.setdefault("application", self.app_name)
@@ -352,16 +354,8 @@ class FakeAri:
             return _not_found("Playback")
         playback, task = found
         task.cancel()
-        finished = {"type": "PlaybackFinished", "playback": {**playback, "state": "done"}}
-        if self.stop_seconds <= 0:
-            await self.push(finished)
-            return None
-
-        async def later() -> None:
-            await asyncio.sleep(self.stop_seconds)
-            await self.push(finished)
-
-        self._spawn(later())
+        await self.push({"type": "PlaybackFinished", "playback": {**playback, "state": "done"}},
+                        after=self.stop_seconds)
         return None
 
     async def _record(self, channel_id: str, params: dict[str, str]) -> Json:

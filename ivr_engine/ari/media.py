@@ -165,9 +165,12 @@ class _Resolver:
         return silence_uris(media.seconds)
 
     async def __call__(self, media: Media) -> list[str]:
+        known = self.at_once(media)
+        if known is not None:
+            return known
         if isinstance(media, Prompt):
             return [await self._prompt_uri(media, media.lang or self._language)]
-        if isinstance(media, Say):
+        if isinstance(media, Say):  # said by TTS, or not at all (the error says why)
             lang = media.lang or self._language
             try:
                 text = spoken_text(media.kind, media.value, lang)
@@ -176,7 +179,7 @@ class _Resolver:
             return _say(media) if text is None else [await self._speak(text, lang)]
         if isinstance(media, Tts):
             return [await self._speak(media.text, media.lang or self._language)]
-        return silence_uris(media.seconds)
+        return silence_uris(media.seconds)  # (known at once: not reached)
 
     def _synthesiser_for(self, lang: str) -> Synthesiser | None:
         if lang == self._language or self._synthesisers is None:
@@ -191,8 +194,7 @@ class _Resolver:
         return f"sound:{path.resolve().with_suffix('')}"
 
     async def _prompt_uri(self, prompt: Prompt, lang: str) -> str:
-        if (lang, prompt.id) in self._found:
-            return self._found[(lang, prompt.id)]
+        """A prompt not found before (``at_once`` answers for those)."""
         catalogue = (self._sounds_dir / lang / prompt.id).resolve()
         if catalogue.with_suffix(".wav").exists():
             uri = f"sound:{catalogue}"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ivr_engine.ari.channel import TYPE_AHEAD_LIMIT
+from ivr_engine.ari.channel import TYPE_AHEAD_LIMIT, AriChannel
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.channel import CallerHungUp, ChannelError, DtmfKey, Prompt, Say, SayKind
 
@@ -27,13 +27,19 @@ async def test_play_waits_for_playback_finished(live: Live) -> None:
     assert play.params["media"] == "digits:42"
 
 
-async def test_barge_in_stops_playback_and_keeps_the_key(live: Live) -> None:
-    live.fake.playback_seconds = 30
-    channel = live.channel()
+async def barge_in(live: Live, channel: AriChannel, *, within: float) -> DtmfKey | None:
+    """Play a long prompt that keys may barge in on, press 5 in it: the key ``play`` returns, which it
+    must return ``within`` seconds."""
     playing = asyncio.create_task(channel.play([Say(SayKind.NUMBER, "7")], barge_in=True))
     await asyncio.sleep(0.1)
     await live.fake.dtmf("c1", "5")
-    assert await asyncio.wait_for(playing, 2) is DtmfKey.FIVE
+    return await asyncio.wait_for(playing, within)
+
+
+async def test_barge_in_stops_playback_and_keeps_the_key(live: Live) -> None:
+    live.fake.playback_seconds = 30
+    channel = live.channel()
+    assert await barge_in(live, channel, within=2) is DtmfKey.FIVE
     assert len(live.fake.calls("DELETE", "/playbacks/")) == 1
     digits = await channel.collect(max_digits=1, first_timeout=0.2)
     assert digits.text == "5"
@@ -43,10 +49,7 @@ async def test_barge_in_answers_the_key_without_waiting_for_the_stopped_playback
     live.fake.playback_seconds = 30
     live.fake.stop_seconds = 1.5  # the stopped playback's PlaybackFinished comes this much later
     channel = live.channel()
-    playing = asyncio.create_task(channel.play([Say(SayKind.NUMBER, "7")], barge_in=True))
-    await asyncio.sleep(0.1)
-    await live.fake.dtmf("c1", "5")
-    assert await asyncio.wait_for(playing, 0.5) is DtmfKey.FIVE
+    assert await barge_in(live, channel, within=0.5) is DtmfKey.FIVE
     assert len(live.fake.calls("DELETE", "/playbacks/")) == 1
 
 
@@ -57,10 +60,7 @@ async def test_a_stopped_playbacks_late_end_is_not_taken_for_the_next_one_with_i
     live.fake.stop_seconds = 0.6
     channel = live.channel()
     loop = asyncio.get_running_loop()
-    first = asyncio.create_task(channel.play([Say(SayKind.NUMBER, "7")], barge_in=True))
-    await asyncio.sleep(0.05)
-    await live.fake.dtmf("c1", "5")
-    assert await asyncio.wait_for(first, 0.5) is DtmfKey.FIVE
+    assert await barge_in(live, channel, within=0.5) is DtmfKey.FIVE
     assert (await channel.collect(max_digits=1, first_timeout=0.2)).text == "5"
     live.fake.playback_seconds = 0.05
     await channel.play([Say(SayKind.NUMBER, "8")])  # the other id
