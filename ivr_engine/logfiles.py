@@ -26,6 +26,7 @@ __all__ = [
     "PrivateRotatingFileHandler",
     "Rotation",
     "SecondFormatter",
+    "lean_records",
     "log_to_file",
     "rotate_if_over",
 ]
@@ -140,6 +141,17 @@ def log_to_file(path: Path, rotation: Rotation = DEFAULT_ROTATION, level: int = 
         old.close()
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def lean_records() -> None:
+    """Log records without what no line of ours prints: the calling frame's file, line and function
+    (``findCaller`` walks the stack for every record), the thread, the process and its name. Python's
+    logging HOWTO, "Optimization". For ``ivr serve``, which logs a line per call step: ``Logger.info``
+    was 5.7% of its CPU at 300 callers, most of it building the record. Process-wide."""
+    logging._srcfile = None  # the documented switch (logging HOWTO, Optimization)
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def rotate_if_over(path: Path, rotation: Rotation, first: int = 1) -> bool:

@@ -13,7 +13,7 @@ import base64
 import json
 import logging
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -314,6 +314,13 @@ class AriClient:
             channel_ids=frozenset(str(c) for c in data.get("channel_ids", ()) or ()),
             bridge_ids=frozenset(str(b) for b in data.get("bridge_ids", ()) or ()),
         )
+
+    async def filter_events(self, disallowed: Collection[str], name: str = "") -> None:
+        """Ask Asterisk not to send the app events of these types (``PUT .../eventFilter``, Asterisk
+        16.3 and later). The filter lives with the app in Asterisk: ask again after every connect."""
+        app = name or self.config.app_name
+        body = {"disallowed": [{"type": kind} for kind in sorted(disallowed)]}
+        await self.request("PUT", f"/applications/{app}/eventFilter", body=body)
 
     async def asterisk_info(self) -> AsteriskInfo:
         data = await self.request("GET", "/asterisk/info")

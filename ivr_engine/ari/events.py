@@ -17,6 +17,7 @@ from ivr_engine.ari.errors import AriProtocolError
 from ivr_engine.channel import DtmfKey
 
 __all__ = [
+    "UNREAD_EVENTS",
     "AriEvent",
     "BridgeDestroyed",
     "BridgeSnapshot",
@@ -281,6 +282,23 @@ AriEvent = (
     | Recheck
     | UnknownEvent
 )
+
+
+UNREAD_EVENTS = frozenset({
+    "PlaybackContinuing",  # a playback of several media moving to the next: 9% of an IVR call's events
+    "ChannelVarset",
+    "ChannelDialplan",
+    "ChannelCallerId",
+    "ChannelConnectedLine",
+    "ChannelTalkingStarted",
+    "ChannelTalkingFinished",
+    "ChannelUserevent",
+    "ChannelHold",
+    "ChannelUnhold",
+})
+"""Event types Asterisk may send our app that no part of the service reads (none is parsed here): the
+service asks Asterisk not to send them (``AriClient.filter_events``), which spares both sides encoding,
+sending, decoding and logging them."""
 
 
 def event_type(event: AriEvent) -> str:

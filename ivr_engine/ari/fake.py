@@ -60,6 +60,8 @@ class FakeAri:
     """Event types never sent (as if lost with a dropped WebSocket), e.g. ``{"PlaybackFinished"}``."""
     late_events: dict[str, float] = field(default_factory=dict)
     """Event type -> seconds its events reach the clients late (a busy Asterisk or events stream)."""
+    events_disallowed: set[str] = field(default_factory=set)
+    """Event types the app asked not to be sent (``PUT /applications/{app}/eventFilter``)."""
     channels: dict[str, Json] = field(default_factory=dict)
     bridges: dict[str, Json] = field(default_factory=dict)
     requests: list[FakeRequest] = field(default_factory=list)
@@ -171,7 +173,7 @@ class FakeAri:
 
     async def push(self, event: Json, *, after: float = 0.0) -> None:
         """Send ``event`` to the clients, ``after`` seconds later (plus its type's ``late_events``)."""
-        if event.get("type") in self.lost_events:
+        if event.get("type") in self.lost_events or event.get("type") in self.events_disallowed:
             return
         after += self.late_events.get(str(event.get("type")), 0.0)
         if after <= 0:
@@ -274,14 +276,11 @@ class FakeAri:
         if head == "recordings" and parts[1:2] == ["live"] and method == "POST":
             await self._finish_recording(parts[2], 1.0)
             return None
+        if head == "applications" and parts[2:] == ["eventFilter"] and method == "PUT":
+            self.events_disallowed = {str(e.get("type")) for e in (body or {}).get("disallowed", [])}
+            return self._application(parts[1])
         if head == "applications":
-            return {
-                "name": parts[1],
-                "channel_ids": sorted(self.channels),
-                "bridge_ids": sorted(self.bridges),
-                "endpoint_ids": [],
-                "device_names": [],
-            }
+            return self._application(parts[1])
         if head == "endpoints" and len(parts) == 3 and method == "GET":
             name = f"{parts[1]}/{parts[2]}"
             return {"technology": parts[1], "resource": parts[2],
@@ -289,6 +288,16 @@ class FakeAri:
         if head == "asterisk" and parts[1:] == ["info"]:
             return {"system": {"version": "16.28.0-fake", "entity_id": "fa:ke"}}
         return _not_found("Resource")
+
+    def _application(self, name: str) -> Json:
+        return {
+            "name": name,
+            "channel_ids": sorted(self.channels),
+            "bridge_ids": sorted(self.bridges),
+            "endpoint_ids": [],
+            "device_names": [],
+            "events_disallowed": [{"type": kind} for kind in sorted(self.events_disallowed)],
+        }
 
     async def _channels(self, method: str, rest: list[str], params: dict[str, str]) -> Any:
         if not rest:

@@ -10,7 +10,7 @@ import click
 from ivr_engine import eventloop
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.flow.errors import FlowError
-from ivr_engine.logfiles import Rotation, log_to_file
+from ivr_engine.logfiles import Rotation, lean_records, log_to_file
 from ivr_engine.service.runner import run_service
 from ivr_engine.storage import StorageError
 from ivr_engine.workorders.errors import WorkOrderError
@@ -37,6 +37,7 @@ def serve(settings: Settings, log_file: Path | None) -> None:
         eventloop.loop_factory(settings.event_loop)
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    lean_records()
     if log_file is not None:
         try:
             log_to_file(log_file, rotation, logging.getLogger().level)

@@ -32,6 +32,7 @@ from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.dispatch import CallRouter, channel_of
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.ari.events import (
+    UNREAD_EVENTS,
     AriEvent,
     ChannelSnapshot,
     ChannelVanished,
@@ -163,7 +164,16 @@ class IvrService:
         (events may have been lost while the WebSocket was down); resync in the background."""
         for channel_id in self._router.channel_ids():
             self._router.deliver(Recheck(channel_id))
+        self._spawn(self._filter_events(connection), f"event-filter-{connection}")
         self._spawn(self._resync(connection), f"resync-{connection}")
+
+    async def _filter_events(self, connection: int) -> None:
+        """Ask Asterisk to keep the events no part of the service reads (``UNREAD_EVENTS``); the filter
+        lives with the app, which a restarted Asterisk makes anew: asked after every connect."""
+        try:
+            await self._client.filter_events(UNREAD_EVENTS)
+        except AriError as exc:  # every event still comes, as before: nothing is lost
+            log.warning(fields("service.event_filter.failed", connection=connection, error=str(exc)))
 
     # -- calls ------------------------------------------------------------------------------------
 

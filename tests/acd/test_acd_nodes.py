@@ -12,11 +12,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import event
 
 from acd import EVERY_QUEUE, Acd, AgentState, CallAbandoned, CallOverflowed
 from acd.live.lease import NodeAddress, NodeLease, release_node
 from acd.live.notify import ChangeListener, libpq_url
-from acd.live.worker import EngineWorker
+from acd.live.worker import EngineWorker, read_view
 from acd.sql_store import CHANGES_CHANNEL, SqlStore
 
 from .acd_helpers import offers
@@ -123,6 +124,19 @@ def test_routing_operations_lock_every_queue_and_a_call_arrival_its_own(
     one.tick(3.0)
     every = [EVERY_QUEUE]
     assert [sorted(q) for q in locked] == [every, ["orders"], every, every]
+
+
+def test_the_operators_view_is_read_in_one_transaction(nodes: tuple[Acd, Acd]) -> None:
+    one, _ = nodes
+    one.login("a3", 0.0)
+    one.enqueue("c1", "100", "orders", 1.0)
+    begun: list[object] = []
+    event.listen(_store(one).engine, "begin", begun.append)
+    view = read_view(one, 2.0)
+    assert len(begun) == 1
+    assert [a.id for a in view.agents if a.state is not AgentState.LOGGED_OUT] == ["a3"]
+    waiting = {s.queue: len(s.waiting) for s in view.statuses}
+    assert waiting == {q.name: int(q.name == "orders") for q in QUEUES}
 
 
 def test_a_node_whose_lease_expired_is_released_once(nodes: tuple[Acd, Acd]) -> None:

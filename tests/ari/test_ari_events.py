@@ -7,6 +7,7 @@ import pytest
 from ivr_engine.ari.dispatch import channel_of
 from ivr_engine.ari.errors import AriProtocolError
 from ivr_engine.ari.events import (
+    UNREAD_EVENTS,
     BridgeDestroyed,
     ChannelDtmfReceived,
     Dial,
@@ -67,6 +68,14 @@ def test_unknown_types_are_kept_raw() -> None:
     assert isinstance(event, UnknownEvent)
     assert event_type(event) == "ChannelVarset"
     assert channel_of(event) == "1700.1"
+
+
+@pytest.mark.parametrize("kind", sorted(UNREAD_EVENTS))
+def test_the_events_asterisk_is_asked_to_keep_are_read_by_nothing(kind: str) -> None:
+    """No parser: no part of the service acts on them (a type parsed here must not be filtered)."""
+    event = parse_event({"type": kind, "channel": CHANNEL, "playback": {"id": "p1"}})
+    assert isinstance(event, UnknownEvent)
+    assert event_type(event) == kind
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,12 @@ async def test_balance_path_with_pin_masked_everywhere(lab: Lab, tmp_path: Path)
     assert not [row for row in rows if shows_value(" ".join(str(v) for v in row.values()), "4321")]
     service_log = LabPaths.for_state_dir(lab.settings.state_dir).log / "serve.log"
     assert not shows_value(service_log.read_text(), "4321")
+    # "Your balance is" and the amount are one playback of several files: Asterisk sends no
+    # PlaybackContinuing between them, as the service asked (UNREAD_EVENTS)
+    # (which would be logged with no channel: ARI names only the playback's target)
+    events = lab.events()
+    assert [e["type"] for e in events if e["channel"] == call["call_id"]].count("PlaybackFinished") >= 4
+    assert "PlaybackContinuing" not in {e["type"] for e in events}
     assert await lab.leftovers() == ([], [])
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from ivr_engine.ari.client import AriClient
+from ivr_engine.ari.events import UNREAD_EVENTS
 from ivr_engine.ari.fake import FakeAri
 from ivr_engine.ari.media import default_resolver
 from ivr_engine.ari.stream import Backoff, EventStream
@@ -212,3 +216,38 @@ async def test_orphans_claimed_by_the_resync_hook_are_taken_back_before_the_grac
         await service.shutdown()
         await client.close()
         await fake.close()
+
+
+async def test_asterisk_is_asked_after_every_connect_not_to_send_the_events_nobody_reads(
+    start_service: object,
+) -> None:
+    running: Running = await start_service({})  # type: ignore[operator]
+    await running.until(lambda: running.fake.events_disallowed == UNREAD_EVENTS)
+    running.fake.events_disallowed = set()  # Asterisk restarted: its app, and the filter, are new
+    await running.fake.drop_websockets()
+    await running.fake.connected(2)
+    await running.until(lambda: running.fake.events_disallowed == UNREAD_EVENTS)
+    asked = [r.path for r in running.fake.requests if r.method == "PUT"]
+    assert asked == ["/applications/ivr-engine/eventFilter"] * 2
+
+
+async def test_a_refused_event_filter_is_logged_and_calls_go_on_with_every_event(
+    start_service: object, caplog: pytest.LogCaptureFixture,
+) -> None:
+    answered: list[str] = []
+
+    async def answer(channel: Channel, call: CallInfo) -> None:
+        await channel.answer()
+        answered.append(call.channel_id)
+
+    caplog.set_level(logging.WARNING, "ivr_engine.service")
+    running: Running = await start_service({"100": answer})  # type: ignore[operator]
+    await running.until(lambda: running.fake.events_disallowed == UNREAD_EVENTS)
+    running.fake.events_disallowed = set()  # a restarted Asterisk, which then refuses the filter
+    running.fake.errors[("PUT", "/applications/")] = (500, "no filter here")
+    await running.fake.drop_websockets()
+    await running.fake.connected(2)
+    await running.until(lambda: "service.event_filter.failed" in caplog.text)
+    await running.fake.incoming("c1", "100")
+    await running.until(lambda: answered == ["c1"])
+    assert running.fake.events_disallowed == set()

@@ -17,6 +17,7 @@ from ivr_engine.logfiles import (
     PrivateRotatingFileHandler,
     Rotation,
     SecondFormatter,
+    lean_records,
     log_to_file,
     rotate_if_over,
 )
@@ -192,3 +193,47 @@ def test_the_second_formatter_writes_the_time_as_logging_does_across_seconds() -
         record.created, record.msecs = created, (created - int(created)) * 1000
         assert ours.format(record) == theirs.format(record)
     assert ours.formatTime(record, "%H:%M") == theirs.formatTime(record, "%H:%M")
+
+
+@pytest.fixture
+def logging_switches() -> Iterator[None]:
+    """logging's process-wide record switches, put back afterwards."""
+    saved = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+    # logging's defaults (an in-process `ivr serve` of another test may have made records lean)
+    logging._srcfile = os.path.normcase(logging.addLevelName.__code__.co_filename)
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = True
+    yield
+    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = saved
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_lean_records_skip_the_callers_frame_thread_and_process_and_print_the_same_line(
+    logging_switches: None,
+) -> None:
+    logger = logging.getLogger("ivr_engine.test.lean")
+    keep = _Keep()
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("call.step call=c1 node=menu")
+        lean_records()
+        logger.info("call.step call=c1 node=menu")
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(logging.NOTSET)
+    full, lean = keep.records
+    assert (full.funcName, full.thread is None, full.process is None) == (
+        "test_lean_records_skip_the_callers_frame_thread_and_process_and_print_the_same_line", False, False)
+    assert (lean.funcName, lean.lineno) == ("(unknown function)", 0)
+    assert (lean.thread, lean.process, lean.processName) == (None, None, None)
+    form = SecondFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    lean.created, lean.msecs = full.created, full.msecs
+    assert form.format(lean) == form.format(full)
