@@ -14,7 +14,6 @@ from ivr_engine.ari.events import (
     ChannelVanished,
     Dial,
     PlaybackFinished,
-    PlaybackStarted,
     Recheck,
     RecordingFailed,
     RecordingFinished,
@@ -32,7 +31,7 @@ def _target(uri: str) -> str | None:
 
 def channel_of(event: AriEvent) -> str | None:
     """The channel an event belongs to, or None (bridge-only and unrelated events)."""
-    if isinstance(event, PlaybackStarted | PlaybackFinished):
+    if isinstance(event, PlaybackFinished):
         return _target(event.playback.target_uri)
     if isinstance(event, RecordingStarted | RecordingFinished | RecordingFailed):
         return _target(event.recording.target_uri)

@@ -32,7 +32,6 @@ __all__ = [
     "Dial",
     "PlaybackFinished",
     "PlaybackSnapshot",
-    "PlaybackStarted",
     "Recheck",
     "RecordingFailed",
     "RecordingFinished",
@@ -177,12 +176,6 @@ class ChannelStateChange:
 
 
 @dataclass(frozen=True)
-class PlaybackStarted:
-    playback: PlaybackSnapshot
-    timestamp: str = ""
-
-
-@dataclass(frozen=True)
 class PlaybackFinished:
     playback: PlaybackSnapshot
     timestamp: str = ""
@@ -269,7 +262,6 @@ AriEvent = (
     | ChannelHangupRequest
     | ChannelDestroyed
     | ChannelStateChange
-    | PlaybackStarted
     | PlaybackFinished
     | RecordingStarted
     | RecordingFinished
@@ -285,7 +277,8 @@ AriEvent = (
 
 
 UNREAD_EVENTS = frozenset({
-    "PlaybackContinuing",  # a playback of several media moving to the next: 9% of an IVR call's events
+    "PlaybackStarted",  # 30% of an IVR call's events; a playback is waited for by its PlaybackFinished
+    "PlaybackContinuing",  # a playback of several media moving to the next: 9%
     "ChannelVarset",
     "ChannelDialplan",
     "ChannelCallerId",
@@ -367,7 +360,6 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], AriEvent]] = {
         _channel(d), _int_or_none(d.get("cause")), str(d.get("cause_txt", "")), _ts(d)
     ),
     "ChannelStateChange": lambda d: ChannelStateChange(_channel(d), _ts(d)),
-    "PlaybackStarted": lambda d: PlaybackStarted(PlaybackSnapshot.from_json(_sub(d, "playback")), _ts(d)),
     "PlaybackFinished": lambda d: PlaybackFinished(PlaybackSnapshot.from_json(_sub(d, "playback")), _ts(d)),
     "RecordingStarted": lambda d: RecordingStarted(RecordingSnapshot.from_json(_sub(d, "recording")), _ts(d)),
     "RecordingFinished": lambda d: RecordingFinished(

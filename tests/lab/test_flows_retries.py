@@ -4,7 +4,7 @@ node's timeout, and the flow ends at its defined exit (goodbye, then Asterisk's 
 
 from __future__ import annotations
 
-from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +16,7 @@ from ivr_engine.lab.sipp import CallerScript, HangupBy
 
 from .conftest import Lab
 from .flow_calls import call_ids, finished_call, node_path
+from .silence import silences
 
 pytestmark = pytest.mark.lab
 
@@ -23,21 +24,7 @@ CALLER = "5550707"  # not a customer: nothing is looked up by caller id
 PROMPTS = ("points_enter_card", "invalid_entry", "no_input", "offer_agent", "goodbye")
 SILENCE_MARGIN_S = 3.0
 """Beyond a node's timeout: Asterisk's DTMF and playback latency on a busy two-core machine."""
-
-
-def _longest_silence(lab: Lab, events_before: int, channel: str) -> float:
-    """Longest stretch on ``channel`` between a playback finishing and the next starting (or the hangup)."""
-    longest, finished = 0.0, None
-    for event in lab.events()[events_before:]:
-        if event["channel"] != channel:
-            continue
-        at = datetime.fromisoformat(str(event["time"]))
-        if event["type"] == "PlaybackFinished":
-            finished = at
-        elif event["type"] in ("PlaybackStarted", "ChannelHangupRequest", "StasisEnd") and finished:
-            longest = max(longest, (at - finished).total_seconds())
-            finished = None
-    return longest
+CORE_SOUNDS = Path("/usr/share/asterisk/sounds")
 
 
 async def test_invalid_then_no_input_get_retry_prompts_then_the_defined_exit(lab: Lab) -> None:
@@ -50,7 +37,6 @@ async def test_invalid_then_no_input_get_retry_prompts_then_the_defined_exit(lab
     if unbuilt:  # the test follows what the caller hears by file name; runtime TTS names are hashes
         pytest.fail(f"prompts {', '.join(unbuilt)} not built: run `ivr prompts build` (make test does)")
     log_offset = lab.full_log_size()
-    events_before = len(lab.events())
     before = call_ids(lab)
 
     # "12#" is too short for a card number; after it the caller says nothing at all.
@@ -79,8 +65,8 @@ async def test_invalid_then_no_input_get_retry_prompts_then_the_defined_exit(lab
     assert played[first_offer + 1 : first_offer + 5] == ["no_input", offer_prompt, "no_input", offer_prompt]
     assert played[-1] == "goodbye", played
 
-    (channel,) = {e["channel"] for e in lab.events()[events_before:] if e["type"] == "StasisStart"}
-    silence = _longest_silence(lab, events_before, str(channel))
+    (heard,) = (await silences(lab.paths.full_log, log_offset, CORE_SOUNDS)).values()  # one caller
+    silence = max(gap.seconds for gap in heard)  # from a file's end to the next file's start
     # The caller waited out each timeout in silence, and never much longer before hearing something.
     shortest, longest = sorted((ask.timeout, offer.timeout))
     assert shortest - 1 <= silence <= longest + SILENCE_MARGIN_S, silence
