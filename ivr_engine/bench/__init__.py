@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from ivr_engine.bench.errors import BenchError
 from ivr_engine.bench.figures import BenchReport, CpuTimes, RunFigures, cpu_per_call_ms, percentile, ratio
+from ivr_engine.bench.rounds import BenchRounds
 from ivr_engine.bench.runner import BenchOptions, bench
 
 __all__ = [
     "BenchError",
     "BenchOptions",
     "BenchReport",
+    "BenchRounds",
     "CpuTimes",
     "RunFigures",
     "bench",

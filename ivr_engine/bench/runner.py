@@ -24,6 +24,7 @@ from ivr_engine.bench.figures import BenchReport, CpuTimes, RunFigures
 from ivr_engine.bench.heard import HeardMeter
 from ivr_engine.bench.load import MIX, mix_counts, plan_mix, write_mix
 from ivr_engine.bench.procstat import TICKS_PER_S, read_cpu
+from ivr_engine.bench.rounds import BenchRounds
 from ivr_engine.bench.sniff import RtpSniffer
 from ivr_engine.config import Settings
 from ivr_engine.lab import control
@@ -55,6 +56,8 @@ class BenchOptions:
     concurrency: int
     seed: int = 7
     call_timeout_s: float = 90.0
+    rounds: int = 1
+    """Rounds of both runs (ivr-engine, then the dialplan); the report gives each figure's median."""
 
     def deadline_s(self) -> float:
         """How long one run may take: every call placed, then the last one's full length."""
@@ -230,28 +233,33 @@ async def _drive(
                 echo(f"  {name}: stopped at the {options.deadline_s():.0f} s bound")
 
 
-async def run_bench(settings: Settings, options: BenchOptions, echo: Echo = print) -> BenchReport:
-    """Run the caller mix through our service, then through the baseline, on the lab in ``settings``."""
+async def run_bench(settings: Settings, options: BenchOptions, echo: Echo = print) -> BenchRounds:
+    """``options.rounds`` rounds on the lab in ``settings``, each the caller mix through our service, then
+    through the baseline."""
     if shutil.which("sipp") is None:
         raise BenchError("sipp is not installed: run sip-lab/install")
     ensure_baseline(settings, echo)
     base = LabPaths.for_state_dir(settings.state_dir).sipp
     base.mkdir(parents=True, exist_ok=True)
-    runs = []
-    for name, number in (("ivr-engine", SERVICE_NUMBER), ("dialplan", BASELINE_NUMBER)):
-        run_dir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=base))
-        echo(
-            f"{name}: {options.calls} calls to {number} at {options.rate:g}/s, at most "
-            f"{options.concurrency} at once (SIPp files in {run_dir})"
-        )
-        runs.append(await _run_one(settings, name, number, options, run_dir, echo))
-    return BenchReport(
-        ours=runs[0], baseline=runs[1], mix=mix_counts(plan_mix(options.calls, options.seed), MIX)
-    )
+    reports = []
+    for round_number in range(1, options.rounds + 1):
+        runs = []
+        for name, number in (("ivr-engine", SERVICE_NUMBER), ("dialplan", BASELINE_NUMBER)):
+            run_dir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=base))
+            of = f"round {round_number}/{options.rounds}: " if options.rounds > 1 else ""
+            echo(
+                f"{of}{name}: {options.calls} calls to {number} at {options.rate:g}/s, at most "
+                f"{options.concurrency} at once (SIPp files in {run_dir})"
+            )
+            runs.append(await _run_one(settings, name, number, options, run_dir, echo))
+        reports.append(BenchReport(
+            ours=runs[0], baseline=runs[1], mix=mix_counts(plan_mix(options.calls, options.seed), MIX)
+        ))  # fmt: skip
+    return BenchRounds(tuple(reports))
 
 
-def bench(settings: Settings, options: BenchOptions, echo: Echo = print) -> BenchReport:
-    """Blocking entry point for the CLI: lab, both runs, report. Lab failures become ``BenchError``."""
+def bench(settings: Settings, options: BenchOptions, echo: Echo = print) -> BenchRounds:
+    """Blocking entry point for the CLI: lab, every round, report. Lab failures become ``BenchError``."""
     try:
         with bench_lab(settings, echo) as lab_settings:
             return asyncio.run(run_bench(lab_settings, options, echo))
