@@ -27,7 +27,6 @@ __all__ = [
     "ChannelHangupRequest",
     "ChannelLeftBridge",
     "ChannelSnapshot",
-    "ChannelStateChange",
     "ChannelVanished",
     "Dial",
     "PlaybackFinished",
@@ -170,12 +169,6 @@ class ChannelDestroyed:
 
 
 @dataclass(frozen=True)
-class ChannelStateChange:
-    channel: ChannelSnapshot
-    timestamp: str = ""
-
-
-@dataclass(frozen=True)
 class PlaybackFinished:
     playback: PlaybackSnapshot
     timestamp: str = ""
@@ -261,7 +254,6 @@ AriEvent = (
     | ChannelDtmfReceived
     | ChannelHangupRequest
     | ChannelDestroyed
-    | ChannelStateChange
     | PlaybackFinished
     | RecordingStarted
     | RecordingFinished
@@ -279,6 +271,7 @@ AriEvent = (
 UNREAD_EVENTS = frozenset({
     "PlaybackStarted",  # 30% of an IVR call's events; a playback is waited for by its PlaybackFinished
     "PlaybackContinuing",  # a playback of several media moving to the next: 9%
+    "ChannelStateChange",  # ringing, answered: no part of the service waits for a channel's state
     "ChannelVarset",
     "ChannelDialplan",
     "ChannelCallerId",
@@ -359,7 +352,6 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], AriEvent]] = {
     "ChannelDestroyed": lambda d: ChannelDestroyed(
         _channel(d), _int_or_none(d.get("cause")), str(d.get("cause_txt", "")), _ts(d)
     ),
-    "ChannelStateChange": lambda d: ChannelStateChange(_channel(d), _ts(d)),
     "PlaybackFinished": lambda d: PlaybackFinished(PlaybackSnapshot.from_json(_sub(d, "playback")), _ts(d)),
     "RecordingStarted": lambda d: RecordingStarted(RecordingSnapshot.from_json(_sub(d, "recording")), _ts(d)),
     "RecordingFinished": lambda d: RecordingFinished(
