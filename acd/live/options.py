@@ -15,6 +15,10 @@ __all__ = ["RuntimeOptions"]
 @dataclass(frozen=True)
 class RuntimeOptions:
     tick_seconds: float = 0.5
+    quiet_tick_seconds: float = 5.0
+    """While nothing waits, rings or wraps up (``AcdView.quiet``), the engine's tick and the view's refresh
+    run this often instead of every tick (the chores still every tick); a change on this node or a
+    notification from another makes the next tick a full one at once."""
     shutdown_timeout: float = 5.0
     ring_margin_seconds: int = 5
     """Asterisk's originate timeout is the queue's ring timeout plus this; the ACD's tick comes first."""

@@ -143,8 +143,12 @@ class AcdRuntime:
             self._lease = NodeLease(worker, store, node=node, lease_seconds=options.lease_seconds,
                                     clock=clock, on_lost=node_lost, web_url=options.node_url or None)
             chores.append(self._lease.beat)
+        # Several nodes hear of each other's changes only on PostgreSQL (``acd.live.notify``): elsewhere
+        # the tick is how a node learns of them, quiet or not.
+        told = not shared or (isinstance(store, SqlStore) and store.engine.dialect.name == "postgresql")
         self._ticker = Ticker(worker, clock=clock, tasks=self._tasks, tick_seconds=options.tick_seconds,
-                              shutdown_timeout=options.shutdown_timeout, chores=chores)
+                              shutdown_timeout=options.shutdown_timeout, chores=chores,
+                              quiet_tick_seconds=options.quiet_tick_seconds if told else None)
         self._recovery = Recovery(worker, client, legs=self._legs, desk=self._desk, bridger=bridger,
                                   clock=clock, node=node)
         if not recover:

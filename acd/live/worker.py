@@ -51,6 +51,17 @@ class AcdView:
     def waiting_calls(self) -> list[acd.WaitingCall]:
         return [c for s in self.statuses for c in s.waiting]
 
+    def quiet(self) -> bool:
+        """No call waits, no agent rings or wraps up: an engine tick finds nothing due (offers expiring,
+        max waits, escalation and the heads' routing need a waiting call or an offer; a wrap-up's end an
+        agent in wrap-up), whatever the time."""
+        return not any(s.waiting for s in self.statuses) and not any(
+            a.state in _TIMED_STATES for a in self.agents
+        )
+
+
+_TIMED_STATES = frozenset({acd.AgentState.RINGING, acd.AgentState.WRAP_UP})
+
 
 def read_view(engine: acd.Acd, now: float) -> AcdView:
     """Runs on the worker thread, in one store transaction: a queue's status alone is one, and over
