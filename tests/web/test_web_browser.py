@@ -109,6 +109,29 @@ async def test_the_desk_starts_whichever_of_its_scripts_arrives_last(browser: An
     assert await page.locator("#message").text_content() in ("", None)
 
 
+async def test_the_state_buttons_work_as_soon_as_the_state_shows(browser: Any, desk: Desk) -> None:
+    """The work-order options come after the agent's state is shown: here a second late. A click on
+    "Log in" in between did nothing before (the buttons' handlers came after the options)."""
+    page = await browser.new_page()
+    options_asked = asyncio.Event()
+
+    async def late(route: Any) -> None:
+        options_asked.set()
+        await asyncio.sleep(1.0)
+        await route.continue_()
+
+    await page.route("**/web/workorders/options", late)
+    await page.goto(f"{desk.base}/login")
+    await page.fill("#username", "ann")
+    await page.fill("#password", PASSWORDS["ann"])
+    await page.click("#sign-in")
+    await expect(page.locator("#state")).to_have_text("logged out")
+    await asyncio.wait_for(options_asked.wait(), 10)
+    await page.click("#btn-login")
+    await expect(page.locator("#state")).to_have_text("ready", timeout=900)  # before the options come
+    assert desk.control.state("1001") is AgentState.READY
+
+
 async def test_answered_call_rings_then_pops_the_caller_within_a_second_and_wrap_up_is_stored(
     browser: Any, desk: Desk, pins: Pins
 ) -> None:

@@ -180,6 +180,13 @@ async function start() {
   for (const reason of me.pause_reasons) { $("pause-reason-select").append(desk.el("option", { value: reason }, desk.label(reason))); }
   for (const code of me.dispositions) { $("disposition").append(desk.el("option", { value: code }, desk.label(code))); }
   callControls.start(me.queues || []);
+  // The state buttons work from the moment they show (before the work-order options come): a click
+  // in between did nothing before, and the page showed no answer.
+  $("btn-ready").addEventListener("click", () => act("ready"));
+  $("btn-pause").addEventListener("click", () => act("pause", { reason: $("pause-reason-select").value }));
+  $("btn-login").addEventListener("click", () => act("login"));
+  $("btn-logout").addEventListener("click", () => act("logout"));
+  $("sign-out").addEventListener("click", desk.signOut);
   if (me.agent) { showAgent(me.agent); }
   const options = await desk.get("/web/workorders/options");
   for (const kind of options.types) { $("wo-type").append(desk.el("option", { value: kind }, desk.label(kind))); }
@@ -191,11 +198,6 @@ async function start() {
   for (const name of options.departments) { $("wo-department").append(desk.el("option", { value: name }, desk.label(name))); }
   $("workorder-form").addEventListener("submit", logWorkOrder);
   $("visit-card").addEventListener("click", recordVisit);
-  $("btn-ready").addEventListener("click", () => act("ready"));
-  $("btn-pause").addEventListener("click", () => act("pause", { reason: $("pause-reason-select").value }));
-  $("btn-login").addEventListener("click", () => act("login"));
-  $("btn-logout").addEventListener("click", () => act("logout"));
-  $("sign-out").addEventListener("click", desk.signOut);
   $("wrapup-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
