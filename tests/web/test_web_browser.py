@@ -34,8 +34,16 @@ from .conftest import DESK_ZONE, PASSWORDS, Desk
 STATE_BUTTONS = ("btn-login", "btn-ready", "btn-pause", "btn-logout")
 
 
-async def _signed_in(browser: Any, desk: Desk, name: str, width: int = 1280) -> Any:
+async def _a_second_late(route: Any) -> None:
+    await asyncio.sleep(1.0)
+    await route.continue_()
+
+
+async def _signed_in(browser: Any, desk: Desk, name: str, width: int = 1280, *, late: str = "") -> Any:
+    """``name`` signed in; requests matching ``late`` (a URL pattern) are answered a second late."""
     page = await browser.new_page(viewport={"width": width, "height": 900})
+    if late:
+        await page.route(late, _a_second_late)
     await page.goto(f"{desk.base}/agent")
     await expect(page).to_have_url(f"{desk.base}/login")
     await page.fill("#username", name)
@@ -93,17 +101,7 @@ async def test_the_desk_starts_whichever_of_its_scripts_arrives_last(browser: An
     """The page's scripts are deferred: the desk's start waits for all of them. Here ``calls.js`` (the
     call controls the start uses) arrives a second late, long after ``/web/me`` could have answered;
     started at once, the desk stayed on "…" with no live feed (a failure seen in CI on a loaded machine)."""
-    page = await browser.new_page()
-
-    async def late(route: Any) -> None:
-        await asyncio.sleep(1.0)
-        await route.continue_()
-
-    await page.route("**/static/web/calls.js", late)
-    await page.goto(f"{desk.base}/login")
-    await page.fill("#username", "ann")
-    await page.fill("#password", PASSWORDS["ann"])
-    await page.click("#sign-in")
+    page = await _signed_in(browser, desk, "ann", late="**/static/web/calls.js")
     await expect(page.locator("#state")).to_have_text("logged out")
     await _live(page)
     assert await page.locator("#message").text_content() in ("", None)
@@ -112,21 +110,8 @@ async def test_the_desk_starts_whichever_of_its_scripts_arrives_last(browser: An
 async def test_the_state_buttons_work_as_soon_as_the_state_shows(browser: Any, desk: Desk) -> None:
     """The work-order options come after the agent's state is shown: here a second late. A click on
     "Log in" in between did nothing before (the buttons' handlers came after the options)."""
-    page = await browser.new_page()
-    options_asked = asyncio.Event()
-
-    async def late(route: Any) -> None:
-        options_asked.set()
-        await asyncio.sleep(1.0)
-        await route.continue_()
-
-    await page.route("**/web/workorders/options", late)
-    await page.goto(f"{desk.base}/login")
-    await page.fill("#username", "ann")
-    await page.fill("#password", PASSWORDS["ann"])
-    await page.click("#sign-in")
-    await expect(page.locator("#state")).to_have_text("logged out")
-    await asyncio.wait_for(options_asked.wait(), 10)
+    page = await _signed_in(browser, desk, "ann", late="**/web/workorders/options")
+    await expect(page.locator("#state")).to_have_text("logged out")  # the options are on their way
     await page.click("#btn-login")
     await expect(page.locator("#state")).to_have_text("ready", timeout=900)  # before the options come
     assert desk.control.state("1001") is AgentState.READY
