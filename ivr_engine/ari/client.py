@@ -32,6 +32,11 @@ _Params = Mapping[str, str | int | float]
 
 log = logging.getLogger(__name__)
 
+RETRY_PAUSES = (0.0, 0.05, 0.1, 0.2, 0.4)
+"""A request whose connection closes without an answer is sent again after each of these pauses (s),
+then fails: 0.75 s of pauses in all, while Asterisk over its HTTP ``sessionlimit`` closes every new
+connection until one of the others ends."""
+
 @dataclass(frozen=True)
 class AriConfig:
     """Where ARI is and who we are: ``base_url`` ends in ``/ari``."""
@@ -41,6 +46,10 @@ class AriConfig:
     password: str
     app_name: str
     request_timeout: float = 10.0
+    connections: int = 50
+    """At most this many REST connections at once (further requests wait for one). Asterisk serves at
+    most ``sessionlimit`` HTTP connections (``http.conf``, default 100) and closes any beyond it at once:
+    keep that above this figure plus one (the events WebSocket) for every service node using it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AriConfig:
@@ -85,7 +94,7 @@ class AriClient:
     ) -> None:
         self.config = config
         self.session = session  # the events WebSocket's; REST requests go through ``AriHttp``
-        self._http = AriHttp(config.base_url, config.headers, tls=tls)
+        self._http = AriHttp(config.base_url, config.headers, limit=config.connections, tls=tls)
 
     @classmethod
     def open(cls, config: AriConfig) -> AriClient:
@@ -110,16 +119,20 @@ class AriClient:
             log.debug(fields("ari.request", method=method, path=path))
         target = encode_target(path, {k: str(v) for k, v in params.items()} if params else None)
         data = orjson.dumps(body) if body is not None else None
-        try:
-            return await self._send(method, path, target, data, fresh=False)
-        except ConnectionDropped as exc:
-            # A connection reset under the request (Asterisk dropped its connections, e.g. with the
-            # events WebSocket): ask once more on a fresh connection.
-            log.info(fields("ari.request.retried", method=method, path=path, error=type(exc).__name__))
-        try:
-            return await self._send(method, path, target, data, fresh=True)
-        except ConnectionDropped as exc:
-            raise from_aiohttp(method, path, exc) from exc
+        attempt = 0
+        while True:
+            try:  # the first retry on a new connection: Asterisk may have dropped all of ours
+                return await self._send(method, path, target, data, fresh=attempt == 1)
+            except ConnectionDropped as exc:
+                # Closed under the request without an answer: Asterisk dropped its connections (e.g.
+                # with the events WebSocket), or it serves more HTTP connections than its sessionlimit
+                # and closed a new one at once (later retries take an idle one of ours if one is open).
+                if attempt == len(RETRY_PAUSES):
+                    raise from_aiohttp(method, path, exc) from exc
+                log.info(fields("ari.request.retried", method=method, path=path, attempt=attempt + 1,
+                                error=type(exc).__name__))  # fmt: skip
+            await asyncio.sleep(RETRY_PAUSES[attempt])
+            attempt += 1
 
     async def _send(self, method: str, path: str, target: str, data: bytes | None, *, fresh: bool) -> Any:
         try:

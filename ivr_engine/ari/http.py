@@ -10,8 +10,9 @@ an idle one, newest first, and drops one the server closed or that answered ``Co
 answer is framed by ``Content-Length``, chunked transfer coding, or the end of the connection.
 
 Failures: a refused or failed connect raises ``OSError``; a connection that closes before the whole
-answer came raises :class:`ConnectionDropped` (the client sends the request once more on a fresh
-connection: Asterisk drops its connections, e.g. with the events WebSocket); the caller bounds the time
+answer came raises :class:`ConnectionDropped` (the client sends the request again, a bounded number of
+times: Asterisk drops its connections, e.g. with the events WebSocket, and closes any connection beyond
+its HTTP ``sessionlimit`` at once); the caller bounds the time
 (a request cut by a timeout takes its connection with it). The caller maps these into ``AriError``.
 """
 

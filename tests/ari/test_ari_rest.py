@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ivr_engine.ari.client import AriClient, AriConfig
+from ivr_engine.ari.client import RETRY_PAUSES, AriClient, AriConfig
 from ivr_engine.ari.errors import (
     AriAuthError,
     AriConflict,
@@ -121,9 +121,9 @@ async def test_music_on_hold_errors_are_mapped(fake: FakeAri, client: AriClient)
     assert fake.moh == {}
 
 
-async def test_a_connection_reset_under_a_command_is_sent_again_once() -> None:
-    """Asterisk drops its connections (e.g. with the events WebSocket) under a POST: it is sent again
-    once. (aiohttp itself sends idempotent methods such as GET again.)"""
+async def test_a_connection_reset_under_a_command_is_sent_again_a_bounded_number_of_times() -> None:
+    """Asterisk drops its connections (e.g. with the events WebSocket) under a POST: it is sent again,
+    and when every connection is dropped the request fails after 1 + len(RETRY_PAUSES) tries."""
     seen: list[bytes] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -142,10 +142,78 @@ async def test_a_connection_reset_under_a_command_is_sent_again_once() -> None:
         await client.answer("c1")
         assert len(seen) == 2
         assert all(request.startswith(b"POST /ari/channels/c1/answer") for request in seen)
-        with pytest.raises(AriConnectionError):  # dropped again: an error, not a loop
+        with pytest.raises(AriConnectionError):  # dropped every time: an error, not a loop
             await client.answer("c1")
-        assert len(seen) == 4
+        assert len(seen) == 2 + 1 + len(RETRY_PAUSES)
     finally:
         await client.close()
         server.close()
         await server.wait_closed()
+
+
+class _LimitedHost:
+    """Like Asterisk's HTTP server: at most ``limit`` connections; a further one is closed at once,
+    unread (Asterisk: "HTTP session count exceeded"). Each answer takes ``delay`` seconds."""
+
+    def __init__(self, limit: int, delay: float) -> None:
+        self.limit, self.delay = limit, delay
+        self.open = self.most_open = self.refused = self.answered = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.open >= self.limit:
+            self.refused += 1
+            writer.transport.abort()
+            return
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await asyncio.sleep(self.delay)
+                writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+                await writer.drain()
+                self.answered += 1
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open -= 1
+            writer.close()
+
+
+async def _burst(host: _LimitedHost, connections: int, requests: int, *, others: int = 0) -> None:
+    """``requests`` answers at once through a client of ``connections``, while another client holds
+    ``others`` of the host's sessions for the first 0.2 s."""
+    server = await asyncio.start_server(host.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(others)]
+    config = AriConfig(f"http://127.0.0.1:{port}/ari", "ivr", "pw", "ivr-engine", connections=connections)
+    client = AriClient.open(config)
+
+    async def release() -> None:
+        await asyncio.sleep(0.2)
+        for _reader, writer in held:
+            writer.close()
+
+    try:
+        await asyncio.gather(release(), *(client.answer(f"c{n}") for n in range(requests)))
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_requests_stay_within_the_connections_asked_for() -> None:
+    """A burst of requests opens at most ``AriConfig.connections`` connections: kept under Asterisk's
+    sessionlimit, none is refused."""
+    host = _LimitedHost(limit=4, delay=0.02)
+    await _burst(host, connections=4, requests=40)
+    assert (host.answered, host.refused, host.most_open) == (40, 0, 4)
+
+
+async def test_a_host_at_its_session_limit_delays_requests_but_loses_none() -> None:
+    """Another client holds all of Asterisk's sessions for 0.2 s: our requests are refused meanwhile,
+    sent again after growing pauses, and all answered (on an idle connection of ours once one is free)."""
+    host = _LimitedHost(limit=3, delay=0.02)
+    await _burst(host, connections=5, requests=5, others=3)
+    assert host.refused >= 5  # each request was refused at least once
+    assert host.answered == 5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ivr_engine.bench.figures import BenchReport, CpuTimes, RunFigures, cpu_per_call_ms, percentile, ratio
@@ -66,4 +68,17 @@ def test_report_ratios_and_json() -> None:
     table = report.table()
     assert table.splitlines()[1].startswith("ivr-engine")
     assert "CPU per call 3.00x" in table
-    assert "key -> answer heard p99 200.0 ms vs the dialplan's" in table
+    assert "key -> answer heard p99 200.0 ms behind the dialplan's" in table
+    assert "lost" not in table
+
+
+def test_report_says_ahead_and_warns_of_lost_packets() -> None:
+    ours = replace(_run("ivr-engine", 10, asterisk_s=1.0, service_s=2.0), heard_ms=(100.0, 300.0))
+    baseline = replace(_run("dialplan", 10, asterisk_s=1.0, service_s=None), rtp_dropped=55195)
+    table = BenchReport(ours=ours, baseline=baseline, mix={"balance": 10}).table()
+    assert "key -> answer heard p99 400.0 ms ahead of the dialplan's" in table  # 300 against 700
+    assert table.splitlines()[-1] == (
+        "dialplan: the capture socket lost 55195 RTP packets (the machine was too busy to read them): "
+        "its key -> answer figures miss the answers in them"
+    )
+    assert "ivr-engine: the capture socket lost" not in table

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from ivr_engine.ari.client import AriConfig
 from ivr_engine.config import Settings
 from ivr_engine.lab import LabPaths, RenderError
 from ivr_engine.lab.render import MOH_DIRECTORY, agent_phones, render_configs
@@ -65,6 +66,8 @@ def test_asterisk_conf_points_into_state_folder(settings: Settings, configs: dic
 def test_http_and_ari_use_settings(settings: Settings, configs: dict[str, str]) -> None:
     http = dict(_sections(configs["http.conf"]))["general"]
     assert (http["bindaddr"], http["bindport"]) == ("127.0.0.1", "8999")
+    # Asterisk closes connections beyond its sessionlimit: the service's REST pool and WebSocket fit in it
+    assert int(http["sessionlimit"]) > AriConfig.connections + 1
     ari = dict(_sections(configs["ari.conf"]))
     assert int(ari["general"]["websocket_write_timeout"]) >= 1000
     assert ari[settings.ari_user] == {
