@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from ivr_engine.texttables import aligned_lines
+
 __all__ = ["BenchReport", "CpuTimes", "RunFigures", "cpu_per_call_ms", "percentile", "ratio"]
 
 
@@ -138,10 +140,14 @@ class BenchReport:
         return ratio(self.ours.success_rate, self.baseline.success_rate)
 
     @property
+    def heard_p50_over_ms(self) -> float | None:
+        """How much later than the dialplan's our p50 key -> answer heard is (negative: sooner)."""
+        return _minus(self.ours.heard_p50_ms, self.baseline.heard_p50_ms)
+
+    @property
     def heard_p99_over_ms(self) -> float | None:
         """How much later than the dialplan's our p99 key -> answer heard is (negative: sooner)."""
-        ours, baseline = self.ours.heard_p99_ms, self.baseline.heard_p99_ms
-        return None if ours is None or baseline is None else ours - baseline
+        return _minus(self.ours.heard_p99_ms, self.baseline.heard_p99_ms)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -159,16 +165,14 @@ class BenchReport:
         header = ("RUN", "NUMBER", "ATTEMPTED", "OK", "FAILED", "CALLS/S", "PEAK", "AST CPU ms/call",
                   "SVC CPU ms/call", "TOTAL ms/call", "HEARD p50 ms", "p99 ms", "SAMPLES", "KEYS",
                   "QUIET", "UNANSWERED", "RTP LOST", "LOAD")  # fmt: skip
-        rows = [header] + [
+        rows = [
             (r.name, r.number, _fmt(r.attempted), _fmt(r.succeeded), _fmt(r.failed), _fmt(r.calls_per_s, 2),
              _fmt(r.peak_concurrent), _fmt(r.asterisk_cpu_ms_per_call), _fmt(r.service_cpu_ms_per_call),
              _fmt(r.total_cpu_ms_per_call), _fmt(r.heard_p50_ms), _fmt(r.heard_p99_ms), _fmt(len(r.heard_ms)),
              _fmt(r.keys), _fmt(r.quiet_keys), _fmt(r.unanswered), _fmt(r.rtp_dropped), _fmt(r.load_1m, 2))
             for r in (self.ours, self.baseline)
         ]  # fmt: skip
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in
-                           enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]  # fmt: skip
+        lines = aligned_lines(header, rows, right=frozenset(range(2, len(header))))  # figures right-aligned
         mix = ", ".join(f"{name} {count}" for name, count in self.mix.items())
         lines.append(f"mix: {mix}")
         lines.append(
@@ -183,6 +187,10 @@ class BenchReport:
             for r in (self.ours, self.baseline) if r.rtp_dropped
         )
         return "\n".join(lines)
+
+
+def _minus(ours: float | None, baseline: float | None) -> float | None:
+    return None if ours is None or baseline is None else ours - baseline
 
 
 def _gap(over_ms: float | None) -> str:

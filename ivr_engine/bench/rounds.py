@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ivr_engine.bench.figures import BenchReport
+from ivr_engine.texttables import aligned_lines
 
 __all__ = ["BenchRounds", "median"]
 
@@ -20,10 +21,6 @@ def median(values: Sequence[float | None]) -> float | None:
     """The median of the known values; None when none is known."""
     known = [v for v in values if v is not None]
     return statistics.median(known) if known else None
-
-
-def _gap(ours: float | None, baseline: float | None) -> float | None:
-    return None if ours is None or baseline is None else ours - baseline
 
 
 _Figure = Callable[[BenchReport], float | None]
@@ -37,8 +34,7 @@ _FIGURES: tuple[tuple[str, str, _Figure, int, str], ...] = (
     ("heard_p99_ms", "p99 ms", lambda r: r.ours.heard_p99_ms, 0, ""),
     ("dialplan_heard_p50_ms", "DIALPLAN p50 ms", lambda r: r.baseline.heard_p50_ms, 0, ""),
     ("dialplan_heard_p99_ms", "p99 ms", lambda r: r.baseline.heard_p99_ms, 0, ""),
-    ("heard_p50_minus_dialplan_ms", "p50 GAP ms",
-     lambda r: _gap(r.ours.heard_p50_ms, r.baseline.heard_p50_ms), 0, ""),
+    ("heard_p50_minus_dialplan_ms", "p50 GAP ms", lambda r: r.heard_p50_over_ms, 0, ""),
     ("heard_p99_minus_dialplan_ms", "p99 GAP ms", lambda r: r.heard_p99_over_ms, 0, ""),
     ("success_rate", "OK RATIO", lambda r: r.success_ratio, 2, ""),
 )  # fmt: skip
@@ -80,17 +76,14 @@ class BenchRounds:
             return self.reports[0].table()
         parts = [f"round {n}\n{report.table()}" for n, report in enumerate(self.reports, 1)]
         header = ("ROUND", *(column for _, column, _, _, _ in _FIGURES))
-        rows = [header] + [
+        rows = [
             (str(n), *(_cell(figure(report), digits, suffix) for _, _, figure, digits, suffix in _FIGURES))
             for n, report in enumerate(self.reports, 1)
         ]
         medians = self.medians()
         rows.append(("median", *(_cell(medians[key], digits, suffix)
                                  for key, _, _, digits, suffix in _FIGURES)))  # fmt: skip
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                           for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
-                 for row in rows]  # fmt: skip
+        lines = aligned_lines(header, rows, right=frozenset(range(1, len(header))))  # figures right-aligned
         title = f"{len(self.reports)} rounds (ivr-engine, then the dialplan, in each):"
         parts.append("\n".join([title, *lines]))
         return "\n\n".join(parts)
