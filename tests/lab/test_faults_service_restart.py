@@ -11,6 +11,7 @@ import json
 import os
 import signal
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -48,9 +49,15 @@ async def test_service_killed_mid_call_restart_apologises_hangs_up_and_closes_th
     kinds = [e["type"] for e in after]
     assert "PlaybackFinished" in kinds, kinds  # the apology played to the end before the hangup
     assert kinds.index("PlaybackFinished") < kinds.index("StasisEnd"), kinds
-    shown = lab.ivr("calls", "show", channel, "--json")
-    assert shown.returncode == 0, shown.stdout
-    call = json.loads(shown.stdout)
+
+    def ended_call() -> dict[str, Any] | None:
+        shown = lab.ivr("calls", "show", channel, "--json")
+        assert shown.returncode == 0, shown.stdout
+        call: dict[str, Any] = json.loads(shown.stdout)
+        return call if call["ended"] is not None else None
+
+    # A call's end is written behind (in the next batch, 0.25 s): the caller may have its BYE first.
+    call = await until(ended_call, 10, "the call's end is stored")
     assert call["disposition"] == "orphan", call
     assert call["ended"] is not None
     await until(lambda: lab.ari_json("/channels") == [], 10, "no channel is left")
