@@ -65,6 +65,9 @@ class RunFigures:
     """RTP packets the capture missed (kernel buffer full): non-zero makes the latency doubtful."""
     load_1m: float | None = None
     """The machine's 1-minute load average at the end of the run."""
+    rig_cpu_s: float | None = None
+    """CPU the load generator took in the run: SIPp (the callers) and the bench's own process (the
+    capture). On one machine it competes with Asterisk and the service for the same cores."""
 
     @property
     def success_rate(self) -> float | None:
@@ -87,6 +90,10 @@ class RunFigures:
         return cpu_per_call_ms(self.asterisk_cpu_s + (self.service_cpu_s or 0.0), self.succeeded)
 
     @property
+    def rig_cpu_ms_per_call(self) -> float | None:
+        return None if self.rig_cpu_s is None else cpu_per_call_ms(self.rig_cpu_s, self.succeeded)
+
+    @property
     def heard_p50_ms(self) -> float | None:
         return percentile(self.heard_ms, 50)
 
@@ -103,6 +110,7 @@ class RunFigures:
             asterisk_cpu_ms_per_call=self.asterisk_cpu_ms_per_call,
             service_cpu_ms_per_call=self.service_cpu_ms_per_call,
             total_cpu_ms_per_call=self.total_cpu_ms_per_call,
+            rig_cpu_ms_per_call=self.rig_cpu_ms_per_call,
             heard_samples=len(self.heard_ms),
             heard_p50_ms=self.heard_p50_ms,
             heard_p99_ms=self.heard_p99_ms,
@@ -164,12 +172,13 @@ class BenchReport:
     def table(self) -> str:
         header = ("RUN", "NUMBER", "ATTEMPTED", "OK", "FAILED", "CALLS/S", "PEAK", "AST CPU ms/call",
                   "SVC CPU ms/call", "TOTAL ms/call", "HEARD p50 ms", "p99 ms", "SAMPLES", "KEYS",
-                  "QUIET", "UNANSWERED", "RTP LOST", "LOAD")  # fmt: skip
+                  "QUIET", "UNANSWERED", "RTP LOST", "RIG CPU ms/call", "LOAD")  # fmt: skip
         rows = [
             (r.name, r.number, _fmt(r.attempted), _fmt(r.succeeded), _fmt(r.failed), _fmt(r.calls_per_s, 2),
              _fmt(r.peak_concurrent), _fmt(r.asterisk_cpu_ms_per_call), _fmt(r.service_cpu_ms_per_call),
              _fmt(r.total_cpu_ms_per_call), _fmt(r.heard_p50_ms), _fmt(r.heard_p99_ms), _fmt(len(r.heard_ms)),
-             _fmt(r.keys), _fmt(r.quiet_keys), _fmt(r.unanswered), _fmt(r.rtp_dropped), _fmt(r.load_1m, 2))
+             _fmt(r.keys), _fmt(r.quiet_keys), _fmt(r.unanswered), _fmt(r.rtp_dropped),
+             _fmt(r.rig_cpu_ms_per_call), _fmt(r.load_1m, 2))
             for r in (self.ours, self.baseline)
         ]  # fmt: skip
         lines = aligned_lines(header, rows, right=frozenset(range(2, len(header))))  # figures right-aligned

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -186,11 +187,11 @@ async def _run_one(
     ear = RtpSniffer(media_port, meter)
     ear.start()
     try:
-        ast_before, serve_before = read_cpu(ast_pid), read_cpu(serve_pid)
+        ast_before, serve_before, rig_before = read_cpu(ast_pid), read_cpu(serve_pid), _rig_cpu_s()
         started = time.monotonic()
         await _drive(cmd, run_dir, name, options, started, echo)
         wall = time.monotonic() - started
-        ast_after, serve_after = read_cpu(ast_pid), read_cpu(serve_pid)
+        ast_after, serve_after, rig_after = read_cpu(ast_pid), read_cpu(serve_pid), _rig_cpu_s()
     finally:
         sniffed = ear.stop()
     ast_cpu = _cpu_s(ast_before, ast_after)
@@ -206,8 +207,15 @@ async def _run_one(
         wall_s=wall, peak_concurrent=max((r.current for r in rows), default=0), asterisk_cpu_s=ast_cpu,
         service_cpu_s=service_cpu, heard_ms=tuple(meter.samples_ms), keys=counts.keys,
         quiet_keys=counts.quiet_keys, unanswered=counts.unanswered, rtp_dropped=sniffed.dropped,
-        load_1m=os.getloadavg()[0],
+        load_1m=os.getloadavg()[0], rig_cpu_s=rig_after - rig_before,
     )  # fmt: skip
+
+
+def _rig_cpu_s() -> float:
+    """CPU seconds of this process (the capture, the progress) and its ended children (SIPp: a run's
+    SIPp has been waited for when its run ends; the lab's processes are not our children)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 async def _drive(

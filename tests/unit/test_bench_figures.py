@@ -41,7 +41,7 @@ def _run(name: str, succeeded: int, asterisk_s: float, service_s: float | None) 
     return RunFigures(
         name=name, number="100" if service_s is not None else "9100", attempted=10, succeeded=succeeded,
         failed=10 - succeeded, wall_s=20.0, peak_concurrent=4, asterisk_cpu_s=asterisk_s,
-        service_cpu_s=service_s,
+        service_cpu_s=service_s, rig_cpu_s=0.5,
         heard_ms=(100.0, 120.0, 130.0, 900.0) if service_s is not None else (80.0, 90.0, 700.0),
     )  # fmt: skip
 
@@ -65,8 +65,12 @@ def test_report_ratios_and_json() -> None:
     assert (baseline["heard_p50_ms"], baseline["heard_p99_ms"]) == (90.0, 700.0)
     assert data["ratios"]["heard_p99_minus_dialplan_ms"] == pytest.approx(200.0)  # type: ignore[index]
     assert baseline["service_cpu_ms_per_call"] is None
+    assert ours["rig_cpu_ms_per_call"] == pytest.approx(50.0)  # 0.5 s for 10 calls
     table = report.table()
     assert table.splitlines()[1].startswith("ivr-engine")
+    header, first = table.splitlines()[:2]
+    rig_at = header.index("RIG CPU ms/call") + len("RIG CPU ms/call")
+    assert first[:rig_at].endswith(" 50.0")  # right-aligned under its header
     assert "CPU per call 3.00x" in table
     assert "key -> answer heard p99 200.0 ms behind the dialplan's" in table
     assert "lost" not in table
