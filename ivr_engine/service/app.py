@@ -81,6 +81,9 @@ class ServiceOptions:
     """Seconds before the next sweep when the last one could not run (database or ARI down)."""
     wait_bounds: WaitBounds = field(default_factory=WaitBounds)
     """How long a call waits for a playback or recording event before asking ARI (see AriChannel)."""
+    resync_pauses: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0)
+    """Seconds before each new try of a resync whose requests failed (the last one repeats) until one
+    runs or a newer connection's resync takes over: orphans wait in silence until a resync finds them."""
 
 
 class IvrService:
@@ -128,6 +131,7 @@ class IvrService:
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_due = asyncio.Event()  # a sweep or resync could not close stale rows: retry soon
+        self._connection = 0  # the events stream's latest connection (its resync is the one that counts)
         self.calls_started = 0
         self.handler_errors = 0
 
@@ -162,6 +166,7 @@ class IvrService:
     def on_connected(self, connection: int) -> None:
         """Called by the event stream after each connect: every live call re-checks what it waits for
         (events may have been lost while the WebSocket was down); resync in the background."""
+        self._connection = connection
         for channel_id in self._router.channel_ids():
             self._router.deliver(Recheck(channel_id))
         self._spawn(self._filter_events(connection), f"event-filter-{connection}")
@@ -290,15 +295,29 @@ class IvrService:
     # -- resync -----------------------------------------------------------------------------------
 
     async def _resync(self, connection: int) -> None:
-        began = self._options.clock.now()
-        known_before = self._router.channel_ids()
-        try:
-            existing = {c.id for c in await self._client.list_channels()}
-            app = await self._client.get_application()
-            bridges = await self._client.list_bridges()
-        except AriError as exc:
-            log.warning(fields("service.resync.failed", connection=connection, error=str(exc)))
-            return
+        """Match Asterisk's channels and bridges after a (re)connect. Its requests are tried again after
+        ``resync_pauses`` until they are answered (Asterisk may answer 500 while it makes the app anew
+        after a cut) or a newer connection's resync takes over."""
+        pauses = self._options.resync_pauses
+        attempt = 0
+        while True:
+            began = self._options.clock.now()
+            known_before = self._router.channel_ids()
+            try:
+                existing = {c.id for c in await self._client.list_channels()}
+                app = await self._client.get_application()
+                bridges = await self._client.list_bridges()
+                break
+            except AriError as exc:
+                pause = pauses[min(attempt, len(pauses) - 1)] if pauses else None
+                log.warning(fields("service.resync.failed", connection=connection, attempt=attempt + 1,
+                                   error=str(exc), retry_in="never" if pause is None else pause))
+                if pause is None:
+                    return
+            await asyncio.sleep(pause)
+            attempt += 1
+            if connection != self._connection:
+                return  # a newer connection runs its own resync
         vanished = known_before - existing
         self._vanished |= vanished
         for channel_id in vanished:

@@ -173,6 +173,26 @@ async def test_resync_after_reconnect_ends_vanished_and_hangs_up_orphans(start_s
     await running.until(lambda: outcome == ["lost", "kept"])
 
 
+async def test_a_resync_asterisk_cannot_answer_yet_is_tried_again(start_service: object) -> None:
+    """Right after a cut Asterisk may answer GET /applications/{app} with 500 while it makes the app
+    anew: the resync tries again, so a caller who entered the app meanwhile is still found and answered
+    (the apology) instead of waiting in silence until the next reconnect."""
+    running: Running = await start_service({})  # type: ignore[operator]
+    await running.until(lambda: len(running.fake.calls("GET", "/applications/")) == 1)  # the first resync
+    running.fake.accepting = False
+    await running.fake.drop_websockets()
+    running.fake.add_channel("stray")
+    running.fake.errors[("GET", "/applications/")] = (500, "Internal Server Error")
+    running.fake.accepting = True
+    await running.fake.connected(2)
+    await running.until(lambda: len(running.fake.calls("GET", "/applications/")) >= 3)  # failed twice
+    assert "stray" in running.fake.channels
+    del running.fake.errors[("GET", "/applications/")]
+    await running.until(lambda: "stray" not in running.fake.channels)
+    assert media_played(running, "stray") == [",".join(APOLOGY)]
+    assert running.stream.reconnects == 1
+
+
 async def test_orphans_claimed_by_the_resync_hook_are_taken_back_before_the_grace(
     start_service: object,
 ) -> None:
