@@ -310,8 +310,10 @@ class IvrService:
                 break
             except AriError as exc:
                 pause = pauses[min(attempt, len(pauses) - 1)] if pauses else None
-                log.warning(fields("service.resync.failed", connection=connection, attempt=attempt + 1,
-                                   error=str(exc), retry_in="never" if pause is None else pause))
+                loud = attempt < 3 or attempt % 12 == 0  # while ARI stays down: about once a minute
+                log.log(logging.WARNING if loud else logging.DEBUG,
+                        fields("service.resync.failed", connection=connection, attempt=attempt + 1,
+                               error=str(exc), retry_in="never" if pause is None else pause))
                 if pause is None:
                     return
             await asyncio.sleep(pause)
