@@ -13,19 +13,15 @@ the channel asks ARI (GET /playbacks/{id}, /recordings/live/{name}). Still playi
 ``recheck`` seconds at a time. Gone: it finished (its end was lost) and the call carries on; if the
 channel is gone too, the caller hung up.
 
-A key that barges in stops the playback and is answered at once: the channel waits neither for the
-stopped playback's PlaybackFinished (a round trip through Asterisk's Stasis loop and the events stream)
-nor for the stop request's answer (a round trip through Asterisk's HTTP server, which on a loaded box
-costs as much again): the stop goes out and the key is returned, and the answer's play goes out beside
-the stop. Asterisk runs a channel's commands in order, behind the playback that runs, so the answer's
-play, a recording or a bridge starts once the stop is carried out, whichever of the two requests
-Asterisk reads first. The stop's answer is awaited after the next play or recording has been asked (a
-stop that failed raises ``ChannelError`` there), after a hangup, and by ``close``. The stopped
-playback's PlaybackFinished, still to come, is noted as stale and skipped when it arrives: its id comes
-round again two playbacks later (``playback_ids``), and without that its late end would pass for the new
-one's. So is the end of a playback found gone past its bound (its PlaybackFinished may only be late). A
-``Recheck`` (after a reconnect, where events may be lost) clears the stale ids: everything sent before
-the drop was queued ahead of it.
+A key that barges in stops the playback and is answered at once: the channel does not wait for the
+stopped playback's PlaybackFinished (a round trip through Asterisk's Stasis loop and the events stream
+that the caller would hear as extra silence before the answer). Asterisk runs a channel's commands in
+order, so whatever the call sends next (the answer's play, a recording, a bridge) starts once the stop
+is done. The stopped playback's PlaybackFinished, still to come, is noted as stale and skipped when it
+arrives: its id comes round again two playbacks later (``playback_ids``), and without that its late
+end would pass for the new one's. So is the end of a playback found gone past its bound (its
+PlaybackFinished may only be late). A ``Recheck`` (after a reconnect, where events may be lost) clears
+the stale ids: everything sent before the drop was queued ahead of it.
 """
 
 from __future__ import annotations
@@ -122,8 +118,6 @@ class AriChannel:
         self._playbacks = 0
         self._stale: set[str] = set()
         """Playbacks stopped whose PlaybackFinished has not arrived yet (skipped when it does)."""
-        self._stopping: deque[asyncio.Task[AriError | None]] = deque()
-        """Stop requests sent and not answered yet (``_stop_playback``), oldest first."""
 
     @property
     def id(self) -> str:
@@ -246,7 +240,6 @@ class AriChannel:
         try:
             await self._ari("play", self._client.play(self.id, uris, playback_id, lang=self._language))
             asked = True
-            await self._settle_stops()
             deadline = loop.time()
             deadline += await self._lengths.seconds(uris) + self._bounds.playback_margin
             while True:
@@ -263,7 +256,7 @@ class AriChannel:
                         raise ChannelError(f"playback of {','.join(uris)} failed on {self.id}")
                     return None
                 if barge_in and isinstance(event, ChannelDtmfReceived):
-                    self._stop_playback(playback_id)
+                    await self._stop_playback(playback_id)
                     return event.digit
         except asyncio.CancelledError:
             # Cancelled (e.g. hold audio when an agent answers): Asterisk would finish the playback
@@ -290,37 +283,15 @@ class AriChannel:
             return True  # ask again shortly
         return playback.state not in _ENDED_STATES
 
-    def _stop_playback(self, playback_id: str) -> None:
-        """Ask Asterisk to stop a playback a key barged in on, waiting neither for its end nor for the
-        request's answer (see the module's doc): ``_settle_stops`` collects the answer."""
-        self._stale.add(playback_id)
-        stop = asyncio.create_task(self._stop(playback_id), name=f"stop-{playback_id}")
-        self._stopping.append(stop)
-
-    async def _stop(self, playback_id: str) -> AriError | None:
-        """One stop request; its error is returned for ``_settle_stops`` (no task ends unretrieved)."""
+    async def _stop_playback(self, playback_id: str) -> None:
+        """Stop a playback a key barged in on, without waiting for its end (see the module's doc)."""
         try:
             await self._client.stop_playback(playback_id)
         except AriNotFound:
             pass  # it had just ended: its PlaybackFinished is on its way all the same
         except AriError as exc:
-            return exc
-        return None
-
-    async def _settle_stops(self) -> None:
-        """Wait for the stop requests on their way; one that failed raises ``ChannelError`` (the stopped
-        prompt may still be playing). A cancel of the caller does not cancel a stop: it is shielded."""
-        while self._stopping:
-            error = await asyncio.shield(self._stopping[0])
-            self._stopping.popleft()
-            if error is not None:
-                raise ChannelError(f"stop playback on {self.id} failed: {error}") from error
-
-    async def close(self) -> None:
-        """The call is over: wait for the stop requests still on their way (each bounded by the ARI
-        client's request timeout); their errors no longer matter."""
-        with contextlib.suppress(ChannelError):
-            await self._settle_stops()
+            raise ChannelError(f"stop playback on {self.id} failed: {exc}") from exc
+        self._stale.add(playback_id)
 
     async def collect(
         self,
@@ -370,7 +341,6 @@ class AriChannel:
                 max_silence_seconds=max_silence,
             ),
         )
-        await self._settle_stops()
         terminated_by: DtmfKey | None = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_seconds + self._bounds.recording_margin
@@ -462,5 +432,3 @@ class AriChannel:
             return
         except AriError as exc:
             raise ChannelError(f"hangup of {self.id} failed: {exc}") from exc
-        finally:
-            await self.close()  # a stop still on its way is answered (or finds the channel gone)

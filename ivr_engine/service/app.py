@@ -256,7 +256,6 @@ class IvrService:
         finally:
             if disposition not in ("shutdown", "handed_over"):
                 await self._finish(channel)
-            await channel.close()  # no stop request of the call's is left on its way
             self._router.close(call.channel_id)
             self._vanished.discard(call.channel_id)
             log.info(fields("call.ended", call=call.call_id, disposition=disposition))
