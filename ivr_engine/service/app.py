@@ -42,6 +42,7 @@ from ivr_engine.ari.events import (
 )
 from ivr_engine.ari.lengths import MediaLengths
 from ivr_engine.ari.media import MediaResolver
+from ivr_engine.ari.stream import Backoff
 from ivr_engine.calls import ORIGINATED_MARKER, CallHandler, CallInfo, Resynced
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
 from ivr_engine.clock import ServiceClock
@@ -81,8 +82,8 @@ class ServiceOptions:
     """Seconds before the next sweep when the last one could not run (database or ARI down)."""
     wait_bounds: WaitBounds = field(default_factory=WaitBounds)
     """How long a call waits for a playback or recording event before asking ARI (see AriChannel)."""
-    resync_pauses: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0)
-    """Seconds before each new try of a resync whose requests failed (the last one repeats) until one
+    resync_backoff: Backoff = field(default_factory=lambda: Backoff(0.25, 2.0, 5.0))
+    """Pause before each new try of a resync whose requests failed (0.25 s doubling to 5 s), until one
     runs or a newer connection's resync takes over: orphans wait in silence until a resync finds them."""
 
 
@@ -295,9 +296,8 @@ class IvrService:
 
     async def _resync(self, connection: int) -> None:
         """Match Asterisk's channels and bridges after a (re)connect. Its requests are tried again after
-        ``resync_pauses`` until they are answered (Asterisk may answer 500 while it makes the app anew
+        ``resync_backoff`` until they are answered (Asterisk may answer 500 while it makes the app anew
         after a cut) or a newer connection's resync takes over."""
-        pauses = self._options.resync_pauses
         attempt = 0
         while True:
             began = self._options.clock.now()
@@ -308,15 +308,13 @@ class IvrService:
                 bridges = await self._client.list_bridges()
                 break
             except AriError as exc:
-                pause = pauses[min(attempt, len(pauses) - 1)] if pauses else None
-                loud = attempt < 3 or attempt % 12 == 0  # while ARI stays down: about once a minute
+                attempt += 1
+                pause = self._options.resync_backoff.delay(attempt)
+                loud = attempt <= 3 or attempt % 12 == 1  # while ARI stays down: about once a minute
                 log.log(logging.WARNING if loud else logging.DEBUG,
-                        fields("service.resync.failed", connection=connection, attempt=attempt + 1,
-                               error=str(exc), retry_in="never" if pause is None else pause))
-                if pause is None:
-                    return
+                        fields("service.resync.failed", connection=connection, attempt=attempt,
+                               error=str(exc), retry_in=pause))
             await asyncio.sleep(pause)
-            attempt += 1
             if connection != self._connection:
                 return  # a newer connection runs its own resync
         vanished = known_before - existing
