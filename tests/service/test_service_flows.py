@@ -21,6 +21,13 @@ async def _until_gone(fake: FakeAri, channel_id: str, wait: float = 10.0) -> Non
             await asyncio.sleep(0.02)
 
 
+async def _until_plays(fake: FakeAri, channel_id: str, count: int, wait: float = 10.0) -> None:
+    """Until the call has asked ARI for ``count`` plays: the flow is at the node that played the last."""
+    async with asyncio.timeout(wait):
+        while len(fake.calls("POST", f"/channels/{channel_id}/play/")) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
 async def _ended_call(database: Database, call_id: str, wait: float = 10.0) -> CallDetail:
     """The call's stored detail once its row is closed (the write-behind queue has caught up)."""
     async with asyncio.timeout(wait):
@@ -43,11 +50,11 @@ async def test_balance_call_runs_its_flow_and_logs_the_path_masked(seeded_settin
     try:
         await fake.connected()
         await fake.incoming("bal-1", "101", caller="15550001001")
-        await asyncio.sleep(0.2)
+        await _until_plays(fake, "bal-1", 1)  # "enter your account number"
         await fake.dtmf("bal-1", "100200#")
-        await asyncio.sleep(0.2)
+        await _until_plays(fake, "bal-1", 2)  # "enter your PIN"
         await fake.dtmf("bal-1", "4321#")
-        await asyncio.sleep(0.3)
+        await _until_plays(fake, "bal-1", 4)  # the balance, then the menu after it ("9": goodbye)
         await fake.dtmf("bal-1", "9")
         await _until_gone(fake, "bal-1")
         database = Database(settings.db_url)
