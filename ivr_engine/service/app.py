@@ -5,16 +5,11 @@ in batches: a call's lines are on disk by the time it ends), starts a call task 
 and queues the event for its call.
 A handler that raises makes the caller hear a short apology before the hangup; the service carries on.
 After every (re)connect each live call gets a ``Recheck`` (a call waiting for the end of a playback or
-a recording asks ARI whether it came while the WebSocket was down), and a resync compares Asterisk's
-channels with our calls: vanished calls are told (``ChannelVanished``; their disposition is
-``vanished``), the ``resync_hook`` sees the channels and bridges (the ACD settles what its store kept
-from an earlier run), channels in our app without a task are offered to the ``orphan_hook`` (the ACD
-adopts its waiting and bridged callers; disposition ``adopted``) and otherwise get the apology and are
-hung up, empty bridges of our app are destroyed, and call rows still open from before (a service that
-died, channels lost with Asterisk) are closed through the ``stale_calls`` port. That last step also runs
-on its own every ``sweep_interval`` seconds (``start_sweeps``), and every ``sweep_retry`` seconds while
-the database or ARI does not answer, so no row stays ``in_progress`` because the database was down at
-the resync.
+a recording asks ARI whether it came while the WebSocket was down), and a resync (``resync.Resync``)
+compares Asterisk's channels with our calls: vanished calls are told (``ChannelVanished``; their
+disposition is ``vanished``), channels in our app without a task are offered to the ``orphan_hook`` (the
+ACD adopts its waiting and bridged callers; disposition ``adopted``) and otherwise get the apology and
+are hung up; call rows left open are closed then and by periodic sweeps (``start_sweeps``).
 """
 
 from __future__ import annotations
@@ -23,14 +18,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence, Set
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 
-from ivr_engine.ari.channel import AriChannel, WaitBounds
+from ivr_engine.ari.channel import AriChannel
 from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.dispatch import CallRouter, channel_of
-from ivr_engine.ari.errors import AriError, AriNotFound
+from ivr_engine.ari.errors import AriError
 from ivr_engine.ari.events import (
     UNREAD_EVENTS,
     AriEvent,
@@ -42,13 +34,13 @@ from ivr_engine.ari.events import (
 )
 from ivr_engine.ari.lengths import MediaLengths
 from ivr_engine.ari.media import MediaResolver
-from ivr_engine.ari.stream import Backoff
-from ivr_engine.calls import ORIGINATED_MARKER, CallHandler, CallInfo, Resynced
+from ivr_engine.calls import ORIGINATED_MARKER, CallHandler, CallInfo
 from ivr_engine.channel import CallerHungUp, Channel, ChannelError
-from ivr_engine.clock import ServiceClock
-from ivr_engine.flow.ports import CallRecord, CallStore, Clock
+from ivr_engine.flow.ports import CallRecord, CallStore
 from ivr_engine.logs import fields
 from ivr_engine.service.eventlog import EventLog
+from ivr_engine.service.options import ServiceOptions
+from ivr_engine.service.resync import Resync, ResyncHook, StaleCalls
 
 __all__ = ["APOLOGY", "IvrService", "OrphanHook", "ResyncHook", "ServiceOptions", "StaleCalls"]
 
@@ -57,34 +49,8 @@ log = logging.getLogger(__name__)
 APOLOGY: tuple[str, ...] = ("sound:im-sorry", "sound:please-try-call-later")
 """Core sounds: "I'm sorry... please try your call again later"."""
 
-StaleCalls = Callable[[Set[str], datetime], Awaitable[Sequence[str]]]
-"""Close open call rows whose channel is not in the set and that started before the time; their ids."""
-ResyncHook = Callable[[Set[str], Mapping[str, Sequence[str]]], Awaitable[Resynced]]
-"""After a (re)connect: Asterisk's channel ids and bridges (bridge id -> channel ids) of our app; returns
-the channels the hook looks after without a call task (agent legs still ringing), not orphans, and the
-orphans it claims from an earlier run (taken back at once, before the orphan grace)."""
 OrphanHook = Callable[[Channel, CallInfo], Awaitable[bool]]
 """A channel in our app that no task owns: serve it to the end and say True, or say False at once."""
-
-
-@dataclass(frozen=True)
-class ServiceOptions:
-    recordings_dir: Path = Path("/var/spool/asterisk/recording")
-    language: str = "en"
-    shutdown_timeout: float = 5.0
-    apology_timeout: float = 10.0
-    orphan_grace: float = 0.5
-    clock: Clock = field(default_factory=ServiceClock)
-    """The service's one clock: calls rows are stamped with it."""
-    sweep_interval: float = 60.0
-    """Seconds between sweeps of call rows left ``in_progress`` (see ``start_sweeps``)."""
-    sweep_retry: float = 5.0
-    """Seconds before the next sweep when the last one could not run (database or ARI down)."""
-    wait_bounds: WaitBounds = field(default_factory=WaitBounds)
-    """How long a call waits for a playback or recording event before asking ARI (see AriChannel)."""
-    resync_backoff: Backoff = field(default_factory=lambda: Backoff(0.25, 2.0, 5.0))
-    """Pause before each new try of a resync whose requests failed (0.25 s doubling to 5 s), until one
-    runs or a newer connection's resync takes over: orphans wait in silence until a resync finds them."""
 
 
 class IvrService:
@@ -120,8 +86,6 @@ class IvrService:
         self._store = call_store
         self._event_log = event_log
         self._options = options or ServiceOptions()
-        self._stale_calls = stale_calls
-        self._resync_hook = resync_hook
         self._orphan_hook = orphan_hook
         self._hand_over_hook = hand_over_hook
         self._handed_over: Set[str] = frozenset()
@@ -130,9 +94,15 @@ class IvrService:
         self._router = CallRouter()
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
-        self._sweep_due = asyncio.Event()  # a sweep or resync could not close stale rows: retry soon
-        self._connection = 0  # the events stream's latest connection (its resync is the one that counts)
+        self._resync = Resync(
+            client,
+            self._options,
+            known=self._router.channel_ids,
+            vanished=self._channels_vanished,
+            start_orphan=lambda snapshot: self._start_call(snapshot, (), orphan=True),
+            stale_calls=stale_calls,
+            resync_hook=resync_hook,
+        )
         self.calls_started = 0
         self.handler_errors = 0
 
@@ -167,11 +137,24 @@ class IvrService:
     def on_connected(self, connection: int) -> None:
         """Called by the event stream after each connect: every live call re-checks what it waits for
         (events may have been lost while the WebSocket was down); resync in the background."""
-        self._connection = connection
         for channel_id in self._router.channel_ids():
             self._router.deliver(Recheck(channel_id))
         self._spawn(self._filter_events(connection), f"event-filter-{connection}")
-        self._spawn(self._resync(connection), f"resync-{connection}")
+        self._spawn(self._resync.after_connect(connection), f"resync-{connection}")
+
+    def _channels_vanished(self, channel_ids: Set[str]) -> None:
+        """The resync found these calls' channels gone from Asterisk: their disposition is ``vanished``."""
+        self._vanished |= channel_ids
+        for channel_id in channel_ids:
+            self._router.deliver(ChannelVanished(channel_id))
+
+    def start_sweeps(self) -> None:
+        """Sweep call rows left ``in_progress`` until ``shutdown`` (``Resync.start_sweeps``)."""
+        self._resync.start_sweeps()
+
+    async def sweep_once(self) -> bool:
+        """One sweep of stale call rows; False when ARI or the database did not answer."""
+        return await self._resync.sweep_once()
 
     async def _filter_events(self, connection: int) -> None:
         """Ask Asterisk to keep the events no part of the service reads (``UNREAD_EVENTS``); the filter
@@ -292,114 +275,6 @@ class IvrService:
         except Exception as exc:  # storage trouble must never cost a call
             log.error(fields("call.store_failed", call=call_id, error=f"{type(exc).__name__}: {exc}"))
 
-    # -- resync -----------------------------------------------------------------------------------
-
-    async def _resync(self, connection: int) -> None:
-        """Match Asterisk's channels and bridges after a (re)connect. Its requests are tried again after
-        ``resync_backoff`` until they are answered (Asterisk may answer 500 while it makes the app anew
-        after a cut) or a newer connection's resync takes over."""
-        attempt = 0
-        while True:
-            began = self._options.clock.now()
-            known_before = self._router.channel_ids()
-            try:
-                existing = {c.id for c in await self._client.list_channels()}
-                app = await self._client.get_application()
-                bridges = await self._client.list_bridges()
-                break
-            except AriError as exc:
-                attempt += 1
-                pause = self._options.resync_backoff.delay(attempt)
-                loud = attempt <= 3 or attempt % 12 == 1  # while ARI stays down: about once a minute
-                log.log(logging.WARNING if loud else logging.DEBUG,
-                        fields("service.resync.failed", connection=connection, attempt=attempt,
-                               error=str(exc), retry_in=pause))
-            await asyncio.sleep(pause)
-            if connection != self._connection:
-                return  # a newer connection runs its own resync
-        vanished = known_before - existing
-        self._vanished |= vanished
-        for channel_id in vanished:
-            self._router.deliver(ChannelVanished(channel_id))
-        resynced = Resynced()
-        if self._resync_hook is not None:
-            ours = {b.id: list(b.channels) for b in bridges if b.id in app.bridge_ids}
-            try:
-                resynced = await self._resync_hook(existing, ours)
-            except Exception as exc:  # e.g. the ACD's database is down: orphans are still dealt with
-                log.error(fields("service.resync.hook_failed", error=f"{type(exc).__name__}: {exc}"))
-        in_app = {c for c in app.channel_ids if c in existing}
-        claimed = (in_app & resynced.claimed) - self._router.channel_ids()
-        await self._start_orphans(claimed)  # known from an earlier run: no StasisStart can be on its way
-        await asyncio.sleep(self._options.orphan_grace)  # let StasisStarts already on the wire arrive
-        orphans = in_app - self._router.channel_ids() - resynced.looked_after - claimed
-        await self._start_orphans(orphans)
-        orphans |= claimed
-        emptied = [b.id for b in bridges if b.id in app.bridge_ids and not b.channels]
-        for bridge_id in emptied:
-            with contextlib.suppress(AriNotFound):
-                await self._client.destroy_bridge(bridge_id)
-        closed = await self._close_stale_calls(existing | self._router.channel_ids(), began)
-        log.info(fields("service.resync", connection=connection, vanished=len(vanished),
-                        orphans=len(orphans), bridges_destroyed=len(emptied),
-                        rows_closed="not now" if closed is None else closed))
-
-    async def _start_orphans(self, channel_ids: Set[str]) -> None:
-        """Start a call task (orphan: the ``orphan_hook`` first) for each channel still there."""
-        for channel_id in channel_ids:
-            try:
-                snapshot = await self._client.get_channel(channel_id)
-            except AriError:
-                continue
-            self._start_call(snapshot, (), orphan=True)
-
-    async def _close_stale_calls(self, alive: Set[str], began: datetime) -> int | None:
-        """Close open rows not in ``alive`` that started before ``began``; how many (None: it failed)."""
-        if self._stale_calls is None:
-            return 0
-        try:
-            closed = await self._stale_calls(alive, began)
-        except Exception as exc:  # the database may be down too; the sweep tries again
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            log.warning(fields("service.stale_rows.not_closed", error=reason))
-            self._sweep_due.set()
-            return None
-        for call_id in closed:
-            log.warning(fields("call.closed_stale", call=call_id))
-        return len(closed)
-
-    def start_sweeps(self) -> None:
-        """Sweep stale call rows every ``sweep_interval`` s, and ``sweep_retry`` s after a sweep or a
-        resync could not, until ``shutdown``. (The resync after each connect sweeps first.)"""
-        if self._sweeper is None and self._stale_calls is not None:
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="stale-call-sweep")
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._sweep_due.wait(), self._options.sweep_interval)
-            except TimeoutError:
-                pass
-            else:
-                await asyncio.sleep(self._options.sweep_retry)
-            self._sweep_due.clear()
-            if not await self.sweep_once():
-                self._sweep_due.set()
-
-    async def sweep_once(self) -> bool:
-        """One sweep: rows whose channel is neither in Asterisk nor a call of ours are closed as
-        ``lost``. False when it could not run (ARI or the database did not answer)."""
-        began = self._options.clock.now()
-        try:
-            existing = {c.id for c in await self._client.list_channels()}
-        except AriError as exc:
-            log.info(fields("service.sweep.skipped", error=str(exc)))  # cannot tell who is alive
-            return False
-        closed = await self._close_stale_calls(existing | self._router.channel_ids(), began)
-        if closed:
-            log.info(fields("service.sweep", rows_closed=closed))
-        return closed is not None
-
     # -- lifecycle --------------------------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
@@ -426,9 +301,9 @@ class IvrService:
             if self._handed_over:
                 log.info(fields("service.handing_over", calls=len(self._handed_over)))
         tasks = [*self._calls.values(), *self._background]
-        if self._sweeper is not None:
-            tasks.append(self._sweeper)
-            self._sweeper = None
+        sweeper = self._resync.stop_sweeps()
+        if sweeper is not None:
+            tasks.append(sweeper)
         for task in tasks:
             task.cancel()
         if tasks:
