@@ -35,7 +35,7 @@ lint: setup
 ## then the clock-sensitive tests again with the machine's clock shifted to other days and hours (faketime).
 test: setup lab-install lint
 	$(IVR) prompts build
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 	$(BIN)/python -m tests.any_day
 
 test-any-day: setup lab-install
