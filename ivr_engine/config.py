@@ -23,7 +23,7 @@ import yaml
 
 from ivr_engine.privatefiles import write_private
 
-__all__ = ["DEFAULT_SERVICE_NUMBERS", "ConfigError", "Settings", "load_settings"]
+__all__ = ["ACD_STORES", "DEFAULT_SERVICE_NUMBERS", "EVENT_LOOPS", "ConfigError", "Settings", "load_settings"]
 
 DEFAULT_SERVICE_NUMBERS: dict[str, str] = {
     "100": "main",
@@ -226,8 +226,17 @@ def _coerce(key: str, where: str, kind: Any, value: Any, base: Path) -> Any:
     return str(value)
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"ari_scheme": ("http", "https")}
-"""Settings that take one of a few words."""
+ACD_STORES = ("sql", "memory")
+"""Where the ACD keeps its state (``acd_store``)."""
+EVENT_LOOPS = ("uvloop", "asyncio")
+"""The event loops ``ivr serve`` can run on (``event_loop``)."""
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "ari_scheme": ("http", "https"),
+    "acd_store": ACD_STORES,
+    "event_loop": EVENT_LOOPS,
+}
+"""Settings that take one of a few words (checked at load; the code that uses them checks again, for
+settings made in code)."""
 
 
 def _integer(value: Any) -> int | None:

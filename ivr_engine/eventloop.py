@@ -13,11 +13,11 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from ivr_engine.config import EVENT_LOOPS
+
 __all__ = ["EVENT_LOOPS", "loop_factory", "run"]
 
 T = TypeVar("T")
-
-EVENT_LOOPS = ("uvloop", "asyncio")
 
 
 def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -33,11 +33,9 @@ from acd.retry_policy import RetryPolicy
 from acd.roster import sync_roster
 from acd.sql_store import SqlStore
 from ivr_engine.ari.client import AriClient
-from ivr_engine.config import ConfigError, Settings
+from ivr_engine.config import ACD_STORES, ConfigError, Settings
 
 __all__ = ["ACD_STORES", "acd_runtime", "build_acd_runtime", "open_acd_store", "runtime_options"]
-
-ACD_STORES = ("sql", "memory")
 
 
 def open_acd_store(settings: Settings) -> acd.AcdStore:

@@ -79,6 +79,8 @@ def test_a_bad_variable_is_named(
         ("service_numbers: {100: [main]}", "service_numbers: {100: ['main']} is not a mapping"),
         ("colour: blue", "unknown setting 'colour'"),
         ("ari_scheme: wss", "ari_scheme: 'wss' is not one of http, https"),
+        ("acd_store: redis", "acd_store: 'redis' is not one of sql, memory"),
+        ("event_loop: trio", "event_loop: 'trio' is not one of uvloop, asyncio"),
     ],
 )
 def test_a_bad_value_in_the_file_names_file_and_key(tmp_path: Path, line: str, message: str) -> None:
