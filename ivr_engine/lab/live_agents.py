@@ -35,10 +35,11 @@ import acd
 from ivr_engine.config import ConfigError, Settings
 from ivr_engine.control.client import ControlClient
 from ivr_engine.control.errors import ControlError
+from ivr_engine.lab.agent_phone import AgentBehaviour, AgentPhone, start_agent_phone
 from ivr_engine.lab.errors import LabError
 from ivr_engine.lab.live_plan import AgentNeed
+from ivr_engine.lab.pcmu import write_talk_audio
 from ivr_engine.lab.render import agent_phones
-from ivr_engine.lab.sipp import AgentBehaviour, AgentPhone, start_agent_phone, write_talk_audio
 from ivr_engine.privatefiles import write_private
 
 __all__ = ["AGENT_TALK_S", "LIVE_ACD_FILE", "lab_agent_count", "lab_agents", "live_acd_file", "logged_in"]

@@ -10,14 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr_engine.lab.sipp import (
-    SCENARIOS_DIR,
-    AgentBehaviour,
-    CallerScript,
-    render_agent_scenario,
-    render_caller_scenario,
-    restamped_dtmf,
-)
+from ivr_engine.lab.agent_phone import AgentBehaviour, render_agent_scenario
+from ivr_engine.lab.sipp import SCENARIOS_DIR, CallerScript, render_caller_scenario, restamped_dtmf
 
 __all__ = ["READY_MADE", "ReadyMade", "write_ready_made"]
 

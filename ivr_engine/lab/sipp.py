@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import math
 import shutil
-import struct
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,15 +23,13 @@ from ivr_engine.config import PROJECT_ROOT, Settings
 from ivr_engine.lab.dtmf_pcap import restamp_rtp
 from ivr_engine.lab.errors import SippError, SippMissing
 from ivr_engine.lab.paths import LabPaths
-from ivr_engine.lab.ports import free_udp_port, udp_free
+from ivr_engine.lab.ports import free_udp_port
 
 __all__ = [
     "MIN_DIGIT_PAUSE_MS",
     "MIN_SAME_DIGIT_PAUSE_MS",
     "PCAP_DIR",
     "SCENARIOS_DIR",
-    "AgentBehaviour",
-    "AgentPhone",
     "AudioCue",
     "CallerScript",
     "DigitStep",
@@ -41,17 +37,16 @@ __all__ = [
     "SipTarget",
     "SippResult",
     "read_result",
-    "render_agent_scenario",
+    "read_scenario_log",
     "render_caller_scenario",
     "restamped_dtmf",
     "run_caller",
+    "run_folder",
     "run_scenario_file",
+    "scenario_environment",
     "sipp_command",
-    "start_agent_phone",
     "system_pcaps",
     "write_dtmf_pcaps",
-    "write_talk_audio",
-    "write_tone_pcap",
 ]
 
 SCENARIOS_DIR = PROJECT_ROOT / "sip-lab" / "scenarios"
@@ -184,7 +179,7 @@ class SippResult:
         )
 
 
-def _environment(scenarios_dir: Path) -> jinja2.Environment:
+def scenario_environment(scenarios_dir: Path) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(scenarios_dir),
         undefined=jinja2.StrictUndefined,
@@ -264,7 +259,7 @@ def render_caller_scenario(
             )
     hangup_ms = None if script.hangup_after_s is None else round(script.hangup_after_s * 1000)
     return (
-        _environment(scenarios_dir)
+        scenario_environment(scenarios_dir)
         .get_template("caller.xml.j2")
         .render(
             number=script.number,
@@ -279,84 +274,6 @@ def render_caller_scenario(
     )
 
 
-@dataclass(frozen=True)
-class AgentBehaviour:
-    """What an agent phone does with each INVITE.
-
-    ``answers=False`` rings until the caller (Asterisk) cancels. Otherwise it answers after ``ring_ms``,
-    streams ``talk_audio`` (a PCMU .wav, see ``write_talk_audio``) as its voice if given, and hangs up
-    itself ``hangup_after_s`` after answering (``None``: waits for the far end's BYE). ``sdp_port``
-    offers another RTP port than SIPp's own: a listener of ours hears (and speaks for) the phone there.
-    """
-
-    ring_ms: int = 500
-    answers: bool = True
-    hangup_after_s: float | None = None
-    talk_audio: Path | None = None
-    sdp_port: int | None = None
-
-
-def render_agent_scenario(
-    ring_ms: int = 500, scenarios_dir: Path = SCENARIOS_DIR, behaviour: AgentBehaviour | None = None
-) -> str:
-    """The agent phone's scenario XML (by default: answers after ``ring_ms``, waits for the BYE)."""
-    act = behaviour or AgentBehaviour(ring_ms=ring_ms)
-    hangup_ms = None if act.hangup_after_s is None else round(act.hangup_after_s * 1000)
-    return (
-        _environment(scenarios_dir)
-        .get_template("agent.xml.j2")
-        .render(
-            ring_ms=act.ring_ms,
-            answers=act.answers,
-            hangup_after_ms=hangup_ms,
-            talk_audio=None if act.talk_audio is None else str(act.talk_audio),
-            sdp_port=act.sdp_port,
-        )
-    )
-
-
-def _mu_law(sample: int) -> int:
-    """One 16-bit linear sample as a G.711 mu-law byte."""
-    sign = 0x80 if sample < 0 else 0
-    magnitude = min(abs(sample), 32635) + 0x84
-    exponent = max(magnitude.bit_length() - 8, 0)
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return ~(sign | (exponent << 4) | mantissa) & 0xFF
-
-
-def _tone(seconds: float, hertz: float) -> bytes:
-    count = round(seconds * 8000)
-    return bytes(_mu_law(round(12000 * math.sin(2 * math.pi * hertz * i / 8000))) for i in range(count))
-
-
-def write_tone_pcap(path: Path, seconds: float = 3.0, hertz: float = 660.0) -> Path:
-    """Write a pcap of a PCMU tone as RTP (20 ms packets) for a caller's voice (``AudioCue``)."""
-    audio = _tone(seconds, hertz)
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # pcap header, Ethernet frames
-    for n, start in enumerate(range(0, len(audio) - 159, 160)):
-        header = struct.pack("!BBHII", 0x80, 0x80 if n == 0 else 0, 2000 + n, start, 0x1D0E5EED)
-        rtp = header + audio[start : start + 160]
-        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n, 0, 64, 17, 0,
-                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp  # fmt: skip
-        frame = b"\x00" * 12 + b"\x08\x00" + ip
-        seconds_at, micros = divmod(n * 20_000, 1_000_000)
-        out.append(struct.pack("<IIII", seconds_at, micros, len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
-    return path
-
-
-def write_talk_audio(path: Path, seconds: float = 4.0, hertz: float = 440.0) -> Path:
-    """Write a PCMU .wav tone (8 kHz mono) for an agent phone's voice (SIPp ``rtp_stream``)."""
-    data = _tone(seconds, hertz)
-    fmt = struct.pack("<HHIIHH", 7, 1, 8000, 8000, 1, 8)  # format 7 = mu-law, 8 bits per sample
-    path.write_bytes(
-        b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE"
-        + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
-    )  # fmt: skip
-    return path
-
-
 def _sipp_binary() -> str:
     binary = shutil.which("sipp")
     if binary is None:
@@ -364,7 +281,7 @@ def _sipp_binary() -> str:
     return binary
 
 
-def _run_dir(settings: Settings, prefix: str) -> Path:
+def run_folder(settings: Settings, prefix: str) -> Path:
     base = LabPaths.for_state_dir(settings.state_dir).sipp
     base.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=base))
@@ -418,7 +335,7 @@ def _read_stats(run_dir: Path) -> tuple[int, int]:
         raise SippError(f"{path}: unreadable SIPp statistics ({exc})") from exc
 
 
-def _read_log(run_dir: Path) -> list[str]:
+def read_scenario_log(run_dir: Path) -> list[str]:
     path = run_dir / "logs.log"
     return [line.strip() for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -426,7 +343,7 @@ def _read_log(run_dir: Path) -> list[str]:
 def read_result(exit_code: int, run_dir: Path) -> SippResult:
     """Build the result of a finished run from its statistics CSV and scenario log."""
     succeeded, failed = _read_stats(run_dir)
-    lines = _read_log(run_dir)
+    lines = read_scenario_log(run_dir)
     digits = "".join(line.removeprefix("digit ") for line in lines if line.startswith("digit "))
     if "far-end-bye" in lines:
         hangup_by = HangupBy.FAR_END
@@ -447,7 +364,7 @@ def read_result(exit_code: int, run_dir: Path) -> SippResult:
 
 async def run_caller(settings: Settings, script: CallerScript) -> SippResult:
     """Place one call as ``script`` says and wait for SIPp to finish (at most ``timeout_s`` + 10 s)."""
-    run_dir = _run_dir(settings, f"caller-{script.number}")
+    run_dir = run_folder(settings, f"caller-{script.number}")
     scenario = run_dir / "scenario.xml"
     scenario.write_text(render_caller_scenario(script, write_dtmf_pcaps(script.steps(), run_dir)))
     return await _run_one_call(settings, scenario, run_dir, run_dir, script.timeout_s)
@@ -457,7 +374,7 @@ async def run_scenario_file(settings: Settings, scenario: Path, timeout_s: float
     """Place one call with a ready scenario file (e.g. from ``ivr sipp generate``), run from its folder
     so relative pcap names resolve; SIPp's logs go to a fresh run folder of the lab."""
     path = _existing_file(scenario)
-    run_dir = _run_dir(settings, f"scenario-{path.stem}")
+    run_dir = run_folder(settings, f"scenario-{path.stem}")
     return await _run_one_call(settings, path, run_dir, path.parent, timeout_s)
 
 
@@ -491,60 +408,3 @@ async def _run_one_call(
             await asyncio.shield(proc.wait())
             raise
     return read_result(exit_code, run_dir)
-
-
-class AgentPhone:
-    """A running SIPp agent phone (UAS) on one loopback port; ``stop`` ends it and reports."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, port: int, run_dir: Path) -> None:
-        self.port = port
-        self.run_dir = run_dir
-        self._proc = proc
-
-    @property
-    def running(self) -> bool:
-        return self._proc.returncode is None
-
-    def answered_calls(self) -> int:
-        """Calls this phone has answered so far (from its scenario log)."""
-        return _read_log(self.run_dir).count("answered")
-
-    def log_lines(self) -> list[str]:
-        """The scenario's log so far ("answered", "ringing", "cancelled", "agent-bye", ...)."""
-        return _read_log(self.run_dir)
-
-    async def stop(self) -> SippResult:
-        if self._proc.returncode is None:
-            self._proc.terminate()
-            try:
-                await asyncio.wait_for(self._proc.wait(), 5)
-            except TimeoutError:
-                self._proc.kill()
-                await self._proc.wait()
-        return read_result(self._proc.returncode or 0, self.run_dir)
-
-
-async def start_agent_phone(
-    settings: Settings, port: int, ring_ms: int = 500, behaviour: AgentBehaviour | None = None
-) -> AgentPhone:
-    """Start an agent phone on ``settings.sip_host:port`` (e.g. agent 1001's port); by default it
-    answers after ``ring_ms`` and waits for the BYE."""
-    run_dir = _run_dir(settings, f"agent-{port}")
-    scenario = run_dir / "scenario.xml"
-    scenario.write_text(render_agent_scenario(ring_ms, behaviour=behaviour))
-    cmd = sipp_command(
-        scenario, run_dir, settings.sip_host, port, free_udp_port(settings.sip_host),
-        target=None, calls=None, timeout_s=None,
-    )  # fmt: skip
-    with (run_dir / "stdout.log").open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
-            cwd=run_dir,
-        )  # fmt: skip
-    for _ in range(20):
-        await asyncio.sleep(0.1)
-        if proc.returncode is not None:
-            raise SippError(f"the agent phone on port {port} exited at once: see {run_dir}/stdout.log")
-        if not udp_free(settings.sip_host, port):
-            break
-    return AgentPhone(proc, port, run_dir)

@@ -30,10 +30,11 @@ from ivr_engine.config import PROJECT_ROOT, Settings
 from ivr_engine.flow.library import FlowLibrary
 from ivr_engine.flow.nodes.hours import HoursNode, next_open
 from ivr_engine.lab import LabPaths
+from ivr_engine.lab.agent_phone import AgentPhone
+from ivr_engine.lab.agent_phone import start_agent_phone as _start_agent_phone
 from ivr_engine.lab.ports import port_env, private_lab_settings
 from ivr_engine.lab.render import AGENT_IDS, agent_phones
-from ivr_engine.lab.sipp import AgentPhone, CallerScript, SippResult, run_caller
-from ivr_engine.lab.sipp import start_agent_phone as _start_agent_phone
+from ivr_engine.lab.sipp import CallerScript, SippResult, run_caller
 
 _SCRIPT = Path(sys.executable).with_name("ivr")
 IVR = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "cli"]

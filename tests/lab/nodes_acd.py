@@ -19,15 +19,9 @@ from typing import Any
 import aiohttp
 from sqlalchemy import create_engine, text
 
+from ivr_engine.lab.agent_phone import AgentBehaviour, AgentPhone, start_agent_phone
 from ivr_engine.lab.render import agent_phones
-from ivr_engine.lab.sipp import (
-    AgentBehaviour,
-    AgentPhone,
-    CallerScript,
-    SippResult,
-    run_caller,
-    start_agent_phone,
-)
+from ivr_engine.lab.sipp import CallerScript, SippResult, run_caller
 
 from ..sse import Heard, sse_events
 from .conftest import IVR, Lab, until

@@ -22,17 +22,10 @@ from typing import Any
 import pytest
 
 from ivr_engine.control.token import control_token
+from ivr_engine.lab.agent_phone import AgentBehaviour, AgentPhone, start_agent_phone
+from ivr_engine.lab.pcmu import write_talk_audio, write_tone_pcap
 from ivr_engine.lab.render import agent_phones
-from ivr_engine.lab.sipp import (
-    AgentBehaviour,
-    AgentPhone,
-    AudioCue,
-    CallerScript,
-    HangupBy,
-    start_agent_phone,
-    write_talk_audio,
-    write_tone_pcap,
-)
+from ivr_engine.lab.sipp import AudioCue, CallerScript, HangupBy
 
 from .conftest import Lab, until
 

@@ -28,15 +28,9 @@ from ivr_engine.ari.stream import EventStream
 from ivr_engine.calls import CallInfo
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import TransferRequest
+from ivr_engine.lab.agent_phone import AgentBehaviour, AgentPhone, start_agent_phone
 from ivr_engine.lab.render import agent_phones
-from ivr_engine.lab.sipp import (
-    AgentBehaviour,
-    AgentPhone,
-    CallerScript,
-    render_caller_scenario,
-    run_scenario_file,
-    start_agent_phone,
-)
+from ivr_engine.lab.sipp import CallerScript, render_caller_scenario, run_scenario_file
 from ivr_engine.service.app import IvrService, ServiceOptions
 
 from .conftest import Lab, until

@@ -20,7 +20,8 @@ import yaml
 
 from acd.live.hold import QUEUE_CALLBACK_CONFIRMED, QUEUE_CALLBACK_OFFER, QUEUE_HOLD
 from ivr_engine.config import PROJECT_ROOT
-from ivr_engine.lab.sipp import AudioCue, CallerScript, HangupBy, write_tone_pcap
+from ivr_engine.lab.pcmu import write_tone_pcap
+from ivr_engine.lab.sipp import AudioCue, CallerScript, HangupBy
 
 from .conftest import Lab, require_lab, serving_lab, until
 

@@ -25,15 +25,10 @@ from ivr_engine.ari.stream import EventStream
 from ivr_engine.calls import CallInfo
 from ivr_engine.channel import Channel
 from ivr_engine.flow.ports import TransferRequest
+from ivr_engine.lab.agent_phone import AgentBehaviour, start_agent_phone
+from ivr_engine.lab.pcmu import write_talk_audio, write_tone_pcap
 from ivr_engine.lab.render import agent_phones
-from ivr_engine.lab.sipp import (
-    AgentBehaviour,
-    AudioCue,
-    CallerScript,
-    start_agent_phone,
-    write_talk_audio,
-    write_tone_pcap,
-)
+from ivr_engine.lab.sipp import AudioCue, CallerScript
 from ivr_engine.service.app import IvrService, ServiceOptions
 
 from .conftest import Lab, until

@@ -25,8 +25,9 @@ import aiohttp
 import pytest
 import yaml
 
+from ivr_engine.lab.agent_phone import AgentBehaviour
 from ivr_engine.lab.control import Component
-from ivr_engine.lab.sipp import AgentBehaviour, CallerScript
+from ivr_engine.lab.sipp import CallerScript
 from ivr_engine.web import LAB_PASSWORDS_FILE
 from ivr_engine.web.session import COOKIE_NAME
 

@@ -24,14 +24,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from acd.records.rows import CallbackRow
-from ivr_engine.lab.sipp import (
-    AgentBehaviour,
-    AgentPhone,
-    CallerScript,
-    HangupBy,
-    start_agent_phone,
-    write_talk_audio,
-)
+from ivr_engine.lab.agent_phone import AgentBehaviour, AgentPhone, start_agent_phone
+from ivr_engine.lab.pcmu import write_talk_audio
+from ivr_engine.lab.sipp import CallerScript, HangupBy
 from ivr_engine.storage import Database
 
 from .conftest import Lab, serving_lab, until

@@ -27,9 +27,10 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from ivr_engine.lab.agent_phone import AgentBehaviour
 from ivr_engine.lab.kamailio import DispatcherTarget, KamailioFiles, NodeState, dispatcher_view
 from ivr_engine.lab.probe import pid_alive
-from ivr_engine.lab.sipp import AgentBehaviour, CallerScript, HangupBy, SippResult
+from ivr_engine.lab.sipp import CallerScript, HangupBy, SippResult
 from ivr_engine.web import LAB_PASSWORDS_FILE
 from ivr_engine.web.session import COOKIE_NAME
 

@@ -23,16 +23,16 @@ from typing import Any
 
 import pytest
 
+from ivr_engine.lab.agent_phone import AgentBehaviour
+from ivr_engine.lab.pcmu import write_talk_audio
 from ivr_engine.lab.rtp_ear import AUDIBLE_RMS, RtpEar, SentItem, rtp_packets
 from ivr_engine.lab.sipp import (
-    AgentBehaviour,
     CallerScript,
     HangupBy,
     SippResult,
     render_caller_scenario,
     restamped_dtmf,
     run_scenario_file,
-    write_talk_audio,
 )
 
 from .conftest import Lab, until

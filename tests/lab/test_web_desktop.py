@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from ivr_engine.lab.sipp import AgentBehaviour, CallerScript, write_talk_audio
+from ivr_engine.lab.agent_phone import AgentBehaviour
+from ivr_engine.lab.pcmu import write_talk_audio
+from ivr_engine.lab.sipp import CallerScript
 from ivr_engine.web import LAB_PASSWORDS_FILE
 
 from .conftest import Lab, in_ci

@@ -16,7 +16,7 @@ import struct
 import time
 from typing import cast
 
-from ivr_engine.lab.speech_pcap import mu_law
+from ivr_engine.lab.pcmu import mu_law
 
 __all__ = ["ToneEar", "goertzel"]
 

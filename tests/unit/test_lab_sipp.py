@@ -10,6 +10,7 @@ import pytest
 
 from ivr_engine.channel import DtmfKey
 from ivr_engine.lab import SippError
+from ivr_engine.lab.agent_phone import render_agent_scenario
 from ivr_engine.lab.dtmf_pcap import restamp_rtp
 from ivr_engine.lab.sipp import (
     MIN_DIGIT_PAUSE_MS,
@@ -18,7 +19,6 @@ from ivr_engine.lab.sipp import (
     HangupBy,
     SipTarget,
     read_result,
-    render_agent_scenario,
     render_caller_scenario,
     sipp_command,
 )
