@@ -50,7 +50,9 @@ async def _consulting(lab: Lab) -> tuple[str, str]:
     await lab.agent_answers(target_leg, "c1.consult")
     await lab.until(lambda: _channels(lab, "consult-c1") == sorted([first, target_leg]))
     assert _channels(lab, "acd-c1") == []
-    assert consult.state == "talking"
+    # the consult is "talking" once the runtime has the answer to its add to the consult bridge, which
+    # can come after the fake shows both legs in it
+    await lab.until(lambda: consult.state == "talking")
     assert lab.state("1002") is S.ON_CALL
     return first, target_leg
 
