@@ -128,6 +128,7 @@ async def test_busy_customer_frees_the_agent_at_once_and_the_callback_is_retried
     await lab.agent_answers(leg, entry)
     await lab.until(lambda: _customer_legs(lab))
     customer = _customer_legs(lab)[0][0]
+    await lab.until(lambda: customer in lab.fake.channels)  # recorded by the fake before it is made
     channel = lab.fake.channels.pop(customer)
     await lab.fake.push({"type": "ChannelDestroyed", "cause": 17, "cause_txt": "User busy",
                          "channel": channel})

@@ -97,6 +97,7 @@ async def test_rejecting_phone_moves_on_to_the_next_agent_at_once(start_lab: Any
     await lab.fake.incoming("c1", "100")
     await lab.until(lambda: lab.legs("c1"))
     leg = lab.legs("c1")[0][0]
+    await lab.until(lambda: leg in lab.fake.channels)  # recorded by the fake before it is made
     channel = lab.fake.channels.pop(leg)
     await lab.fake.push({"type": "ChannelDestroyed", "cause": 21, "cause_txt": "Call Rejected",
                          "channel": channel})
