@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,9 @@ class Served:
     runtime: AcdRuntime
     service: IvrService
     clock: Clock
+    answered: list[tuple[str, str]] = field(default_factory=list)
+    """(method, path) of every ARI request whose answer the runtime has had, in order; the fake's
+    ``requests`` and state change before the answer reaches the runtime."""
 
     async def until(self, condition: Callable[[], object], wait: float = 5.0) -> None:
         async with asyncio.timeout(wait):
@@ -101,6 +104,15 @@ async def restarted(fake: FakeAri, store_url: str, tmp_path: Path, *,
     store = SqlStore(store_url)
     clock = Clock()
     client = AriClient.open(fake.config)
+    answered: list[tuple[str, str]] = []
+    request = client.request
+
+    async def answered_request(method: str, path: str, **kwargs: Any) -> Any:
+        result = await request(method, path, **kwargs)
+        answered.append((method, path))
+        return result
+
+    client.request = answered_request  # type: ignore[method-assign]
     runtime = AcdRuntime(acd.Acd([QUEUE], store=store, agents=AGENTS), client, clock=clock, recover=True,
                          options=RuntimeOptions(tick_seconds=0.05, hold=FAST_HOLD))
     await runtime.start()
@@ -119,7 +131,7 @@ async def restarted(fake: FakeAri, store_url: str, tmp_path: Path, *,
     reader = asyncio.create_task(stream.run())
     ticker = asyncio.create_task(runtime.run())
     try:
-        yield Served(fake, runtime, service, clock)
+        yield Served(fake, runtime, service, clock, answered)
     finally:
         for task in (reader, ticker):
             task.cancel()
@@ -319,6 +331,8 @@ async def test_a_stopped_service_leaves_its_acd_calls_to_the_next_run(
 
     async with restarted(fake, store_url, tmp_path, hand_over=True) as first:
         await first.until(lambda: "waiting" in fake.moh, wait=2.0)
+        # on music for the runtime once it has the answer (a start still in flight is sent again at the stop)
+        await first.until(lambda: ("POST", "/channels/waiting/moh") in first.answered)
         await first.until(lambda: first.runtime.calls.live_call("talking") is not None)
     assert set(fake.channels) == {"talking", "leg-1003", "waiting"}  # nobody hung up
     assert fake.bridges[bridge_of("talking")]["channels"] == ["talking", "leg-1003"]
