@@ -113,7 +113,10 @@ async def test_a_dtmf_flood_during_playback_ends_the_call_and_the_service_goes_o
     sunday = dataclasses.replace(seeded_sqlite, clock_start="2026-06-07T12:00-04:00")  # agents closed
     async with live_service(sunday) as live:
         await live.fake.incoming("flood-1", "100", caller="15550001001")
-        await live.fake.dtmf("flood-1", keys)  # all of it while the welcome is still playing
+        # all of it while the welcome is still playing; the flow may end the call before the last key
+        # (its event sends wait while the socket is full, as on a slow machine): the rest goes nowhere
+        with contextlib.suppress(KeyError):
+            await live.fake.dtmf("flood-1", keys)
         try:
             await live.gone("flood-1", wait=5)
         except TimeoutError:  # the flood left it waiting for more input: the caller gives up
