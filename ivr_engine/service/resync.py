@@ -106,6 +106,8 @@ class Resync:
         claimed = (in_app & resynced.claimed) - self._known()
         await self._start_orphans(claimed)  # known from an earlier run: no StasisStart can be on its way
         await asyncio.sleep(self._options.orphan_grace)  # let StasisStarts already on the wire arrive
+        if connection != self._connection:
+            return  # superseded meanwhile: the newer resync deals with what this one found
         orphans = in_app - self._known() - resynced.looked_after - claimed
         await self._start_orphans(orphans)
         orphans |= claimed
@@ -119,13 +121,15 @@ class Resync:
                         rows_closed="not now" if closed is None else closed))
 
     async def _start_orphans(self, channel_ids: Set[str]) -> None:
-        """Start a call task (orphan: the ``orphan_hook`` first) for each channel still there."""
+        """Start a call task (orphan: the ``orphan_hook`` first) for each channel still there and still
+        without one (while we asked, its StasisStart or an overlapping resync may have started it)."""
         for channel_id in channel_ids:
             try:
                 snapshot = await self._client.get_channel(channel_id)
             except AriError:
                 continue
-            self._start_orphan(snapshot)
+            if channel_id not in self._known():
+                self._start_orphan(snapshot)
 
     async def _close_stale_calls(self, alive: Set[str], began: datetime) -> int | None:
         """Close open rows not in ``alive`` that started before ``began``; how many (None: it failed)."""

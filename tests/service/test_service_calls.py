@@ -272,3 +272,25 @@ async def test_a_refused_event_filter_is_logged_and_calls_go_on_with_every_event
     await running.fake.incoming("c1", "100")
     await running.until(lambda: answered == ["c1"])
     assert running.fake.events_disallowed == set()
+
+
+async def test_overlapping_resyncs_answer_an_orphan_once(start_service: object) -> None:
+    """A reconnect while the last resync still waits for Asterisk: both resyncs find the channel that
+    entered the app during the cuts, and one call task answers it (one apology), not one per resync."""
+    running: Running = await start_service({})  # type: ignore[operator]
+    await running.until(lambda: len(running.fake.calls("GET", "/applications/")) == 1)  # the first resync
+    running.fake.delays[("GET", "/channels")] = 0.3  # every resync's requests are answered slowly now
+    running.fake.accepting = False
+    await running.fake.drop_websockets()
+    running.fake.add_channel("stray")
+    running.fake.accepting = True
+    await running.fake.connected(2)  # its resync waits for the list of channels...
+    running.fake.accepting = False
+    await running.fake.drop_websockets()  # ...when the WebSocket is cut again
+    running.fake.accepting = True
+    await running.fake.connected(3)
+    await running.until(lambda: "stray" not in running.fake.channels)
+    await running.service.wait_idle()
+    assert media_played(running, "stray") == [",".join(APOLOGY)]
+    assert running.service.calls_started == 1
+    assert running.stream.reconnects == 2
