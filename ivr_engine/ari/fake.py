@@ -415,17 +415,17 @@ class FakeAri:
         ids = params.get("channel", "").split(",")
         if any(i not in self.channels for i in ids):
             return web.json_response({"message": "Channel not found"}, status=400)
+        channels = [self.channels[i] for i in ids]  # taken now: one may hang up while the events go out
         if action == "addChannel":
             found["channels"] = sorted({*found["channels"], *ids})
-            for i in ids:
-                event = {"type": "ChannelEnteredBridge", "bridge": found, "channel": self.channels[i]}
-                await self.push(event)
+            for channel in channels:
+                await self.push({"type": "ChannelEnteredBridge", "bridge": found, "channel": channel})
         elif action == "removeChannel":
             if any(i not in found["channels"] for i in ids):  # as Asterisk answers
                 return web.json_response({"message": "Channel not in this bridge"}, status=422)
             found["channels"] = [c for c in found["channels"] if c not in ids]
-            for i in ids:
-                await self.push({"type": "ChannelLeftBridge", "bridge": found, "channel": self.channels[i]})
+            for channel in channels:
+                await self.push({"type": "ChannelLeftBridge", "bridge": found, "channel": channel})
         return None
 
 
