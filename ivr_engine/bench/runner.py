@@ -33,7 +33,7 @@ from ivr_engine.lab.errors import LabError
 from ivr_engine.lab.paths import LabPaths
 from ivr_engine.lab.ports import free_udp_port, port_env, private_lab_settings
 from ivr_engine.lab.render import render_configs
-from ivr_engine.lab.sipp import SipTarget, sipp_command
+from ivr_engine.lab.sipp import SipTarget, sipp_command, spawn_sipp
 
 __all__ = [
     "BASELINE_NUMBER",
@@ -222,23 +222,20 @@ async def _drive(
     cmd: list[str], run_dir: Path, name: str, options: BenchOptions, started: float, echo: Echo
 ) -> None:
     """Run SIPp to the end (or the run's bound), echoing progress every 2 s."""
-    with (run_dir / "stdout.log").open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=run_dir
+    proc = await spawn_sipp(cmd, run_dir, run_dir)
+    while proc.returncode is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 2.0)
+        rows = _read_stats(run_dir / "stats.csv")
+        last = rows[-1] if rows else _Progress(0, 0, 0, 0)
+        echo(
+            f"  {name}: {last.attempted}/{options.calls} placed, {last.current} up, "
+            f"{_completed(run_dir / 'logs.log')} completed, {time.monotonic() - started:.0f} s"
         )
-        while proc.returncode is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 2.0)
-            rows = _read_stats(run_dir / "stats.csv")
-            last = rows[-1] if rows else _Progress(0, 0, 0, 0)
-            echo(
-                f"  {name}: {last.attempted}/{options.calls} placed, {last.current} up, "
-                f"{_completed(run_dir / 'logs.log')} completed, {time.monotonic() - started:.0f} s"
-            )
-            if time.monotonic() - started > options.deadline_s() and proc.returncode is None:
-                proc.terminate()
-                await proc.wait()
-                echo(f"  {name}: stopped at the {options.deadline_s():.0f} s bound")
+        if time.monotonic() - started > options.deadline_s() and proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+            echo(f"  {name}: stopped at the {options.deadline_s():.0f} s bound")
 
 
 async def run_bench(settings: Settings, options: BenchOptions, echo: Echo = print) -> BenchRounds:

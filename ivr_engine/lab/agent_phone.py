@@ -22,6 +22,7 @@ from ivr_engine.lab.sipp import (
     run_folder,
     scenario_environment,
     sipp_command,
+    spawn_sipp,
 )
 
 __all__ = ["AgentBehaviour", "AgentPhone", "render_agent_scenario", "start_agent_phone"]
@@ -61,7 +62,6 @@ def render_agent_scenario(
             sdp_port=act.sdp_port,
         )
     )
-
 
 
 class AgentPhone:
@@ -107,11 +107,7 @@ async def start_agent_phone(
         scenario, run_dir, settings.sip_host, port, free_udp_port(settings.sip_host),
         target=None, calls=None, timeout_s=None,
     )  # fmt: skip
-    with (run_dir / "stdout.log").open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
-            cwd=run_dir,
-        )  # fmt: skip
+    proc = await spawn_sipp(cmd, run_dir, run_dir)
     for _ in range(20):
         await asyncio.sleep(0.1)
         if proc.returncode is not None:

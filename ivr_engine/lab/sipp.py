@@ -45,6 +45,7 @@ __all__ = [
     "run_scenario_file",
     "scenario_environment",
     "sipp_command",
+    "spawn_sipp",
     "system_pcaps",
     "write_dtmf_pcaps",
 ]
@@ -393,18 +394,22 @@ async def _run_one_call(
         scenario, run_dir, settings.sip_host, sip_port, media_port,
         SipTarget.of(settings), calls=1, timeout_s=timeout_s,
     )  # fmt: skip
-    with (run_dir / "stdout.log").open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
-            cwd=cwd,
-        )  # fmt: skip
-        try:
-            exit_code = await asyncio.wait_for(proc.wait(), timeout_s + 10)
-        except TimeoutError:
-            proc.kill()
-            exit_code = await proc.wait()
-        except asyncio.CancelledError:  # the caller is no longer wanted: no SIPp left running
-            proc.kill()
-            await asyncio.shield(proc.wait())
-            raise
+    proc = await spawn_sipp(cmd, run_dir, cwd)
+    try:
+        exit_code = await asyncio.wait_for(proc.wait(), timeout_s + 10)
+    except TimeoutError:
+        proc.kill()
+        exit_code = await proc.wait()
+    except asyncio.CancelledError:  # the caller is no longer wanted: no SIPp left running
+        proc.kill()
+        await asyncio.shield(proc.wait())
+        raise
     return read_result(exit_code, run_dir)
+
+
+async def spawn_sipp(cmd: Sequence[str], run_dir: Path, cwd: Path) -> asyncio.subprocess.Process:
+    """Start ``cmd`` (``sipp_command``) in ``cwd``, its output in ``run_dir``/stdout.log."""
+    with (run_dir / "stdout.log").open("wb") as out:
+        return await asyncio.create_subprocess_exec(
+            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=cwd
+        )
