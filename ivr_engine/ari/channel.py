@@ -1,10 +1,8 @@
 """``AriChannel``: the ``Channel`` protocol for one live call, over the ARI client and the call's queue.
 
-The call's task is the only consumer of its event queue, so everything a channel operation waits for
-(PlaybackFinished, DTMF, RecordingFinished) arrives in order. Keys pressed while no ``collect`` runs are
-kept in a buffer (type-ahead), at most ``TYPE_AHEAD_LIMIT`` of them: keys beyond it are dropped. Once
-ChannelHangupRequest, StasisEnd, ChannelDestroyed or the resync's ChannelVanished is seen, every
-operation raises ``CallerHungUp``; an ARI 404 on the channel means the same thing.
+The operations read the call's events through a ``ChannelInbox`` (``ari.inbox``: type-ahead keys,
+hangups, the late ends of stopped playbacks). Once the caller is gone, every operation raises
+``CallerHungUp``; an ARI 404 on the channel means the same thing.
 
 No wait for an event is unbounded (events are lost when the WebSocket drops): a playback waits for its
 media's length (``MediaLengths``) plus ``WaitBounds.playback_margin``, a recording for its maximum
@@ -17,11 +15,9 @@ A key that barges in stops the playback and is answered at once: the channel doe
 stopped playback's PlaybackFinished (a round trip through Asterisk's Stasis loop and the events stream
 that the caller would hear as extra silence before the answer). Asterisk runs a channel's commands in
 order, so whatever the call sends next (the answer's play, a recording, a bridge) starts once the stop
-is done. The stopped playback's PlaybackFinished, still to come, is noted as stale and skipped when it
-arrives: its id comes round again two playbacks later (``playback_ids``), and without that its late
-end would pass for the new one's. So is the end of a playback found gone past its bound (its
-PlaybackFinished may only be late). A ``Recheck`` (after a reconnect, where events may be lost) clears
-the stale ids: everything sent before the drop was queued ahead of it.
+is done. The stopped playback's PlaybackFinished, still to come, is skipped when it arrives (the inbox's
+``skip_end_of``): its id comes round again two playbacks later (``playback_ids``). So is the end of a
+playback found gone past its bound (its PlaybackFinished may only be late).
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,17 +33,14 @@ from ivr_engine.ari.client import AriClient
 from ivr_engine.ari.errors import AriError, AriNotFound
 from ivr_engine.ari.events import (
     AriEvent,
-    ChannelDestroyed,
     ChannelDtmfReceived,
-    ChannelHangupRequest,
     ChannelSnapshot,
-    ChannelVanished,
     PlaybackFinished,
     Recheck,
     RecordingFailed,
     RecordingFinished,
-    StasisEnd,
 )
+from ivr_engine.ari.inbox import TYPE_AHEAD_LIMIT, ChannelInbox
 from ivr_engine.ari.lengths import LengthEstimator, MediaLengths, file_seconds
 from ivr_engine.ari.media import MediaResolver
 from ivr_engine.channel import CallerHungUp, ChannelError, Digits, DtmfKey, Media, Recording
@@ -58,13 +50,9 @@ __all__ = ["TYPE_AHEAD_LIMIT", "AriChannel", "WaitBounds", "playback_ids"]
 
 log = logging.getLogger(__name__)
 
-TYPE_AHEAD_LIMIT = 64
-"""Keys a caller may type ahead of a question: more than any entry our flows take (16-digit cards)."""
-
 _RESOLVE_POLL = 0.05
 """How often a play waiting for media still being resolved (runtime TTS) looks for a key or a hangup."""
 
-_HANGUP_EVENTS = (ChannelHangupRequest, StasisEnd, ChannelDestroyed, ChannelVanished)
 _ENDED_STATES = frozenset({"done", "failed", "complete", "canceled", "cancelled"})
 
 
@@ -105,19 +93,16 @@ class AriChannel:
     ) -> None:
         self._client = client
         self._snapshot = snapshot
-        self._events = events
+        self._inbox = ChannelInbox(snapshot.id, events)
         self._resolver = resolver
         self._dialled = dialled
         self._recordings_dir = recordings_dir
         self._language = language
         self._lengths: LengthEstimator = lengths or MediaLengths(language=language or "en")
         self._bounds = bounds or WaitBounds()
-        self._keys: deque[DtmfKey] = deque()
-        self._gone = False
+        self._keys = self._inbox.keys
         self._hung_up_by_us = False
         self._playbacks = 0
-        self._stale: set[str] = set()
-        """Playbacks stopped whose PlaybackFinished has not arrived yet (skipped when it does)."""
 
     @property
     def id(self) -> str:
@@ -134,57 +119,19 @@ class AriChannel:
     @property
     def gone(self) -> bool:
         """True once the channel has hung up (either side) or vanished."""
-        return self._gone or self._hung_up_by_us
-
-    # -- event plumbing ---------------------------------------------------------------------------
-
-    def _take(self, event: AriEvent) -> AriEvent | None:
-        """Note hangups and keys; returns the event for the caller to inspect, or ``None`` for a stopped
-        playback's late end (nothing to act on)."""
-        if isinstance(event, PlaybackFinished) and event.playback.id in self._stale:
-            self._stale.discard(event.playback.id)
-            return None
-        if isinstance(event, Recheck):
-            self._stale.clear()
-        if isinstance(event, _HANGUP_EVENTS):
-            self._gone = True
-        elif isinstance(event, ChannelDtmfReceived) and len(self._keys) < TYPE_AHEAD_LIMIT:
-            self._keys.append(event.digit)
-        return event
-
-    def _drain(self) -> None:
-        while not self._events.empty():
-            self._take(self._events.get_nowait())
+        return self._inbox.gone or self._hung_up_by_us
 
     def _check(self) -> None:
-        self._drain()
+        self._inbox.drain()
         if self.gone:
             raise CallerHungUp(self.id)
-
-    async def _next(self, wait: float | None = None) -> AriEvent | None:
-        """The next event (None on timeout); raises CallerHungUp when it is a hangup."""
-        deadline = None if wait is None else asyncio.get_running_loop().time() + wait
-        while True:
-            if not self._events.empty():
-                event = self._events.get_nowait()
-            else:
-                try:  # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every wait in a task of its own
-                    async with asyncio.timeout_at(deadline):
-                        event = await self._events.get()
-                except TimeoutError:
-                    return None
-            taken = self._take(event)
-            if self._gone:
-                raise CallerHungUp(self.id)
-            if taken is not None:
-                return taken
 
     async def _ari(self, what: str, request: Awaitable[object]) -> None:
         """Await an ARI request; 404 means the caller left, other ARI errors are ChannelErrors."""
         try:
             await request
         except AriNotFound as exc:
-            self._gone = True
+            self._inbox.hung_up()
             raise CallerHungUp(self.id) from exc
         except AriError as exc:
             raise ChannelError(f"{what} on {self.id} failed: {exc}") from exc
@@ -243,11 +190,11 @@ class AriChannel:
             deadline = loop.time()
             deadline += await self._lengths.seconds(uris) + self._bounds.playback_margin
             while True:
-                event = await self._next(max(0.0, deadline - loop.time()))
+                event = await self._inbox.next(max(0.0, deadline - loop.time()))
                 if event is None or isinstance(event, Recheck):
                     if not await self._still_playing(playback_id, overdue=event is None):
-                        if event is None:  # its end may only be late: skipped when it comes (if it was
-                            self._stale.add(playback_id)  # lost, the Recheck after the reconnect clears it)
+                        if event is None:  # its end may only be late: skipped when it comes (if it
+                            self._inbox.skip_end_of(playback_id)  # was lost, the next Recheck clears it)
                         return None
                     deadline = max(deadline, loop.time() + self._bounds.recheck)
                     continue
@@ -264,7 +211,7 @@ class AriChannel:
             with contextlib.suppress(AriError):
                 await self._client.stop_playback(playback_id)
             if asked:  # (cancelled before Asterisk answered the play: whether it made one is unknown)
-                self._stale.add(playback_id)
+                self._inbox.skip_end_of(playback_id)
             raise
 
     async def _still_playing(self, playback_id: str, *, overdue: bool) -> bool:
@@ -291,7 +238,7 @@ class AriChannel:
             pass  # it had just ended: its PlaybackFinished is on its way all the same
         except AriError as exc:
             raise ChannelError(f"stop playback on {self.id} failed: {exc}") from exc
-        self._stale.add(playback_id)
+        self._inbox.skip_end_of(playback_id)
 
     async def collect(
         self,
@@ -321,7 +268,7 @@ class AriChannel:
                 deadline = loop.time() + inter_timeout
                 continue
             left = deadline - loop.time()
-            if left <= 0 or await self._next(left) is None:
+            if left <= 0 or await self._inbox.next(left) is None:
                 return Digits(tuple(keys), timed_out=True)
 
     async def record(
@@ -346,7 +293,7 @@ class AriChannel:
         deadline = loop.time() + max_seconds + self._bounds.recording_margin
         while True:
             try:
-                event = await self._next(max(0.0, deadline - loop.time()))
+                event = await self._inbox.next(max(0.0, deadline - loop.time()))
             except CallerHungUp:
                 # Hanging up is how most callers end a voicemail: keep what Asterisk saved.
                 finished = await self._recording_after_hangup(name)
@@ -392,7 +339,7 @@ class AriChannel:
         try:
             async with asyncio.timeout(wait):
                 while True:
-                    event = await self._events.get()
+                    event = await self._inbox.raw()
                     if isinstance(event, RecordingFailed) and event.recording.name == name:
                         return None
                     if isinstance(event, RecordingFinished) and event.recording.name == name:
