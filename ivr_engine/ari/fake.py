@@ -5,7 +5,8 @@ pushes events over the events WebSocket like Asterisk does: playbacks finish aft
 ``playback_seconds`` (or at once when stopped), recordings finish on their terminator key or after
 their maximum, hangups produce ChannelHangupRequest, StasisEnd and ChannelDestroyed. Music on hold is
 kept per channel in ``moh`` (channel id -> class) until stopped or the channel goes. Tests drive callers
-with :meth:`FakeAri.incoming`, :meth:`FakeAri.dtmf` and :meth:`FakeAri.caller_hangup`.
+with :meth:`FakeAri.incoming`, :meth:`FakeAri.dtmf` and :meth:`FakeAri.caller_hangup`. The playbacks
+and recordings are ``FakeAri.media`` (``ari.fake_media``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import base64
 import contextlib
 import json
 import ssl
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from ivr_engine.ari.client import AriConfig
+from ivr_engine.ari.fake_media import FakeMedia, not_found
 
 __all__ = ["FakeAri", "FakeRequest"]
 
@@ -32,15 +35,6 @@ class FakeRequest:
     method: str
     path: str
     params: dict[str, str]
-
-
-@dataclass
-class _Recording:
-    name: str
-    channel_id: str
-    terminate_on: str
-    task: asyncio.Task[None] | None = None
-    listens_for_silence: bool = False
 
 
 @dataclass
@@ -77,8 +71,6 @@ class FakeAri:
     deleted_recordings: list[str] = field(default_factory=list)
     _sockets: set[web.WebSocketResponse] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _playbacks: dict[str, tuple[Json, asyncio.Task[None]]] = field(default_factory=dict)
-    _recordings: dict[str, _Recording] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     port: int = 0
     accepting: bool = True
@@ -90,6 +82,10 @@ class FakeAri:
     _connect_seen: asyncio.Event = field(default_factory=asyncio.Event)
     tls: ssl.SSLContext | None = None
     """Serve over TLS with this context (``https``/``wss``), as an Asterisk with ``tlsenable`` does."""
+
+    def __post_init__(self) -> None:
+        self.media = FakeMedia(self)
+        """The playbacks and recordings running now."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -156,17 +152,13 @@ class FakeAri:
                 {"type": "ChannelDtmfReceived", "digit": digit, "duration_ms": 100,
                  "channel": self.channels[channel_id]}
             )
-            for rec in list(self._recordings.values()):
-                if rec.channel_id == channel_id and digit in rec.terminate_on:
-                    await self._finish_recording(rec.name, 1.5)
+            await self.media.key(channel_id, digit)
 
     async def caller_hangup(self, channel_id: str) -> None:
         channel = self.channels.pop(channel_id)
         self.moh.pop(channel_id, None)
         await self.push({"type": "ChannelHangupRequest", "cause": 16, "channel": channel})
-        for rec in list(self._recordings.values()):  # as in Asterisk: a hang-up ends the recording, kept
-            if rec.channel_id == channel_id:
-                await self._finish_recording(rec.name, 2.5)
+        await self.media.hung_up(channel_id)  # as in Asterisk: a hang-up ends the recording, kept
         await self.push({"type": "StasisEnd", "channel": channel})
         await self.push({"type": "ChannelDestroyed", "cause": 16, "cause_txt": "Normal Clearing",
                          "channel": channel})
@@ -184,7 +176,7 @@ class FakeAri:
             await asyncio.sleep(after)
             await self._send(event)
 
-        self._spawn(later())
+        self.spawn(later())
 
     async def _send(self, event: Json) -> None:
         event.setdefault("application", self.app_name)
@@ -228,7 +220,8 @@ class FakeAri:
             self._sockets.discard(ws)
         return ws
 
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` as a task of the fake's (cancelled by ``close``)."""
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -257,25 +250,10 @@ class FakeAri:
         head = parts[0]
         if head == "channels":
             return await self._channels(method, parts[1:], params)
-        if head == "playbacks" and method == "DELETE":
-            return await self._stop_playback(parts[1])
-        if head == "playbacks" and method == "GET":
-            found = self._playbacks.get(parts[1])
-            return _not_found("Playback") if found is None else {**found[0], "state": "playing"}
-        if head == "recordings" and parts[1:2] == ["live"] and method == "GET":
-            rec = self._recordings.get(parts[2])
-            if rec is None:
-                return _not_found("Recording")
-            return {"name": rec.name, "format": "wav", "target_uri": f"channel:{rec.channel_id}",
-                    "state": "recording"}
+        if head in ("playbacks", "recordings"):
+            return await self.media.route(method, parts)
         if head == "bridges":
             return await self._bridges(method, parts[1:], params)
-        if head == "recordings" and parts[1:2] == ["stored"] and method == "DELETE":
-            self.deleted_recordings.append(parts[2])
-            return None
-        if head == "recordings" and parts[1:2] == ["live"] and method == "POST":
-            await self._finish_recording(parts[2], 1.0)
-            return None
         if head == "applications" and parts[2:] == ["eventFilter"] and method == "PUT":
             self.events_disallowed = {str(e.get("type")) for e in (body or {}).get("disallowed", [])}
             return self._application(parts[1])
@@ -287,7 +265,7 @@ class FakeAri:
                     "state": self.endpoint_states.get(name, "online"), "channel_ids": []}
         if head == "asterisk" and parts[1:] == ["info"]:
             return {"system": {"version": "16.28.0-fake", "entity_id": "fa:ke"}}
-        return _not_found("Resource")
+        return not_found("Resource")
 
     def _application(self, name: str) -> Json:
         return {
@@ -309,7 +287,7 @@ class FakeAri:
             return created
         channel = self.channels.get(channel_id)
         if channel is None:
-            return _not_found("Channel")
+            return not_found("Channel")
         if method == "GET" and not action:
             return channel
         if method == "DELETE" and not action:
@@ -323,9 +301,9 @@ class FakeAri:
             await self.push({"type": "ChannelStateChange", "channel": channel})
             return None
         if action == "play":
-            return await self._play(channel_id, rest[2], params["media"])
+            return await self.media.play(channel_id, rest[2], params["media"])
         if action == "record":
-            return await self._record(channel_id, params)
+            return await self.media.record(channel_id, params)
         if action == "moh" and method == "POST":
             self.moh[channel_id] = params.get("mohClass", "default")
             return None
@@ -338,64 +316,9 @@ class FakeAri:
                 variables[params["variable"]] = params.get("value", "")
                 return None
             if params["variable"] not in variables:
-                return _not_found("Variable")
+                return not_found("Variable")
             return {"value": variables[params["variable"]]}
-        return _not_found("Resource")
-
-    async def _play(self, channel_id: str, playback_id: str, media: str) -> Json:
-        playback = {"id": playback_id, "media_uri": media, "target_uri": f"channel:{channel_id}",
-                    "state": "queued", "language": "en"}
-        failed = any(uri in self.failing_media for uri in media.split(","))
-
-        async def run() -> None:
-            await self.push({"type": "PlaybackStarted", "playback": {**playback, "state": "playing"}})
-            await asyncio.sleep(0 if failed else self.playback_seconds)
-            self._playbacks.pop(playback_id, None)
-            state = "failed" if failed else "done"
-            await self.push({"type": "PlaybackFinished", "playback": {**playback, "state": state}})
-
-        self._playbacks[playback_id] = (playback, self._spawn(run()))
-        return playback
-
-    async def _stop_playback(self, playback_id: str) -> Any:
-        found = self._playbacks.pop(playback_id, None)
-        if found is None:
-            return _not_found("Playback")
-        playback, task = found
-        task.cancel()
-        await self.push({"type": "PlaybackFinished", "playback": {**playback, "state": "done"}},
-                        after=self.stop_seconds)
-        return None
-
-    async def _record(self, channel_id: str, params: dict[str, str]) -> Json:
-        name = params["name"]
-        terminate = params.get("terminateOn", "none")
-        rec = _Recording(name, channel_id, "" if terminate == "none" else terminate,
-                         listens_for_silence=float(params.get("maxSilenceSeconds", 0)) > 0)
-        self._recordings[name] = rec
-        snapshot = {"name": name, "format": params.get("format", "wav"),
-                    "target_uri": f"channel:{channel_id}", "state": "recording"}
-        await self.push({"type": "RecordingStarted", "recording": snapshot})
-        limit = min(float(params.get("maxDurationSeconds", 60)), self.record_seconds)
-
-        async def expire() -> None:
-            await asyncio.sleep(limit)
-            await self._finish_recording(name, float(params.get("maxDurationSeconds", 60)))
-
-        rec.task = self._spawn(expire())
-        return snapshot
-
-    async def _finish_recording(self, name: str, duration: float) -> None:
-        rec = self._recordings.pop(name, None)
-        if rec is None:
-            return
-        if rec.task is not None and rec.task is not asyncio.current_task():
-            rec.task.cancel()
-        finished: Json = {"name": name, "format": "wav", "target_uri": f"channel:{rec.channel_id}",
-                          "state": "done", "duration": duration}
-        if rec.listens_for_silence:
-            finished["talking_duration"] = duration if self.talking_seconds is None else self.talking_seconds
-        await self.push({"type": "RecordingFinished", "recording": finished})
+        return not_found("Resource")
 
     async def _bridges(self, method: str, rest: list[str], params: dict[str, str]) -> Any:
         if not rest:
@@ -407,7 +330,7 @@ class FakeAri:
             return bridge
         found = self.bridges.get(bridge_id)
         if found is None:
-            return _not_found("Bridge")
+            return not_found("Bridge")
         if method == "DELETE":
             del self.bridges[bridge_id]
             await self.push({"type": "BridgeDestroyed", "bridge": found})
@@ -428,6 +351,3 @@ class FakeAri:
                 await self.push({"type": "ChannelLeftBridge", "bridge": found, "channel": channel})
         return None
 
-
-def _not_found(what: str) -> web.Response:
-    return web.json_response({"message": f"{what} not found"}, status=404)

@@ -84,7 +84,7 @@ async def test_playback_and_channel_both_gone_means_the_caller_hung_up(live: Liv
     playing = asyncio.create_task(channel.play_uris(["sound:hello"]))
     await asyncio.sleep(0.05)
     await live.fake.caller_hangup("c1")  # its events are lost
-    live.fake._playbacks.clear()  # the playback went with the channel
+    live.fake.media.playbacks.clear()  # the playback went with the channel
     with pytest.raises(CallerHungUp):
         await asyncio.wait_for(playing, 3)
     assert live.fake.calls("GET", "/channels/c1")

@@ -94,7 +94,7 @@ async def balance_playing(live: Live, *, playback_seconds: float, barge_in: bool
     slow = SlowTts()
     channel = channel_with(live, slow)
     playing = asyncio.create_task(channel.play([Prompt("balance_is"), Tts("1234元")], barge_in=barge_in))
-    await until(lambda: len(played(live)) == 1 and not (first_part_over and live.fake._playbacks))
+    await until(lambda: len(played(live)) == 1 and not (first_part_over and live.fake.media.playbacks))
     return slow, playing
 
 
