@@ -3,7 +3,9 @@
 A caller who reaches a lookup hears the spoken fallback and is put through to an agent; the service
 keeps running; the call's node log waits in the write-behind queue (and its journal) and is written
 once the database is back, even when the service was killed with SIGKILL meanwhile. Its own lab on its
-own PostgreSQL schema.
+own PostgreSQL schema. The tests take ``make_lab`` last: fixtures end in the reverse order, so the lab is
+down before the relay is cut and the schema dropped (a running service's transaction could deadlock with
+the DROP SCHEMA).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _stored_calls(lab: Lab, env: dict[str, str], caller: str) -> list[dict[str, 
 
 
 async def test_database_gone_callers_hear_fallback_get_an_agent_and_node_log_is_written_later(
-    make_lab: Callable[[], Lab], postgres_url: str, relay: TcpProxy
+    postgres_url: str, relay: TcpProxy, make_lab: Callable[[], Lab]
 ) -> None:
     lab = make_lab()
     direct = {"IVR_DATABASE_URL": postgres_url}
@@ -83,7 +85,7 @@ async def test_database_gone_callers_hear_fallback_get_an_agent_and_node_log_is_
 
 
 async def test_service_killed_during_the_outage_keeps_the_node_log_in_its_journal_and_stores_it_after_restart(
-    make_lab: Callable[[], Lab], postgres_url: str, relay: TcpProxy
+    postgres_url: str, relay: TcpProxy, make_lab: Callable[[], Lab]
 ) -> None:
     lab = make_lab()
     direct = {"IVR_DATABASE_URL": postgres_url}
