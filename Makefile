@@ -3,6 +3,11 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 IVR := $(BIN)/ivr
+# pytest workers (pytest-xdist): the lab tests mostly wait on real calls, so two run side by side on
+# two cores, each worker with its own lab on free ports; a test file's tests stay on one worker
+# (--dist loadfile), so a module's lab is made once.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: setup lab-install run stop test test-any-day lint unit bench
 
@@ -35,7 +40,7 @@ lint: setup
 ## then the clock-sensitive tests again with the machine's clock shifted to other days and hours (faketime).
 test: setup lab-install lint
 	$(IVR) prompts build
-	$(BIN)/pytest -q --durations=30
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) --durations=30
 	$(BIN)/python -m tests.any_day
 
 test-any-day: setup lab-install
@@ -43,4 +48,4 @@ test-any-day: setup lab-install
 	$(BIN)/python -m tests.any_day
 
 unit: setup
-	$(BIN)/pytest -q -m "not lab"
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) -m "not lab"
