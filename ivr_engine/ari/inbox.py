@@ -5,8 +5,8 @@ The call's task is the only consumer of its event queue, so everything an operat
 for the call whichever operation reads it: keys pressed while no ``collect`` runs are kept (type-ahead),
 at most ``TYPE_AHEAD_LIMIT`` of them (keys beyond it are dropped); ChannelHangupRequest, StasisEnd,
 ChannelDestroyed or the resync's ChannelVanished mark the caller gone; the late PlaybackFinished of a
-playback the channel stopped (``stale``) is skipped; a ``Recheck`` (sent after every reconnect) clears
-the stale ids, since everything sent before the drop was queued ahead of it.
+playback the channel stopped or found gone (``skip_end_of``) is skipped; a ``Recheck`` (sent after every
+reconnect) forgets those ids, since everything sent before the drop was queued ahead of it.
 """
 
 from __future__ import annotations
